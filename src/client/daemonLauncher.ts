@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+
+const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+/** A daemon that has not bound its socket by then is reported as failed. */
+const START_TIMEOUT_MS = 15_000;
+
+export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'running' };
+
+export class DaemonStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DaemonStartError';
+  }
+}
+
+/**
+ * Starts the daemon as a detached process (its own session, stdin closed, output to agent.log)
+ * and waits for it to report on fd 3 that it listens, or why it could not start.
+ */
+export async function launchDaemon(options: { socketPath: string; configPath?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<LaunchOutcome> {
+  const env = options.env ?? process.env;
+  const { resolveStateDir } = await import('../daemon/configPaths.js');
+  const stateDir = resolveStateDir(env);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const logFile = join(stateDir, 'agent.log');
+  // Uncaught crashes land in the log too; the descriptor is the daemon's from here on.
+  const logFd = openSync(logFile, 'a', 0o600);
+  const args = [DAEMON_MAIN, '--socket', options.socketPath, '--log-file', logFile];
+  if (options.configPath) args.push('--config', options.configPath);
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+    env,
+    cwd: '/',
+  });
+  closeSync(logFd);
+  const report = await readReport(child.stdio[3] as Readable, () => child.exitCode);
+  child.unref();
+  (child.stdio[3] as Readable).destroy();
+  if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)) };
+  if (report === 'running') return { state: 'running' };
+  throw new DaemonStartError(report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`);
+}
+
+function readReport(stream: Readable, exitCode: () => number | null): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => resolve('timed out'), START_TIMEOUT_MS);
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl !== -1) {
+        clearTimeout(timer);
+        resolve(text.slice(0, nl));
+      }
+    });
+    stream.on('end', () => {
+      clearTimeout(timer);
+      resolve(text.trim() || `it exited with code ${exitCode() ?? 'unknown'}`);
+    });
+  });
+}

@@ -1,0 +1,48 @@
+import type { AgentClient } from './agentClient.js';
+import { openBrowser } from './browserOpener.js';
+import { Exit } from './exitCodes.js';
+import type { LoginFlow, Params } from '../rpc/methods.js';
+
+export interface LoginOptions {
+  profile?: string | undefined;
+  device?: boolean | undefined;
+  browser: boolean;
+  timeout?: number | undefined;
+}
+
+const say = (line: string): void => void process.stderr.write(line + '\n');
+
+/**
+ * The daemon runs the flow; this side shows the URL (and user code), opens the browser and waits.
+ * Ctrl-C closes the connection, which cancels the login in the daemon and frees its port.
+ */
+export async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const flow: LoginFlow = options.device ? 'device' : 'pkce';
+  const params: Params<'login.start'> = { flow };
+  const profile = options.profile ?? env.KMS_AGENT_PROFILE;
+  if (profile) params.profile = profile;
+  const started = await client.call('login.start', params);
+
+  if (flow === 'device') {
+    say(`To log in to profile ${started.profile}, open ${started.verification_url ?? started.url}`);
+    say(`and enter the code: ${started.user_code ?? ''}`);
+    if (started.url !== started.verification_url) say(`(or open ${started.url} directly)`);
+  } else {
+    say(`Log in to profile ${started.profile} in your browser:`);
+    say(`  ${started.url}`);
+    if (options.browser) {
+      const problem = await openBrowser(started.url, env);
+      if (problem) say(`Could not open a browser: ${problem}. Open the URL above yourself, or use \`kms-agent login --device\`.`);
+    }
+  }
+  say('Waiting for the login to complete…');
+
+  const waitParams: Params<'login.wait'> = { login_id: started.login_id };
+  if (options.timeout !== undefined) waitParams.timeout = options.timeout;
+  const done = await client.call('login.wait', waitParams);
+  const who = done.email ?? done.subject;
+  process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}\n`);
+  if (!done.has_refresh_token) say('warning: the provider issued no refresh token (add "offline_access" to the scopes): you will have to log in again when the token expires');
+  if (done.store_warning) say(`warning: ${done.store_warning}`);
+  return Exit.OK;
+}

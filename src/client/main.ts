@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/**
+ * The `kms-agent` executable. `token` — what scripts call over and over — takes a fast path that
+ * loads only the socket client; every other command loads the full commander CLI on demand.
+ */
+import { runTokenCommand } from './tokenCommand.js';
+
+const args = process.argv.slice(2);
+const wantsHelp = args.includes('--help') || args.includes('-h');
+
+if (args[0] === 'token' && !wantsHelp) {
+  process.exitCode = await runTokenCommand(args.slice(1));
+} else {
+  const { runCli } = await import('./cli.js');
+  process.exitCode = await runCli(process.argv);
+}

@@ -1,0 +1,90 @@
+import type { LoginFlow, Result } from '../../rpc/methods.js';
+import { AgentError } from '../../rpc/reasons.js';
+import type { ProfileSession } from '../profileSession.js';
+import { startDeviceLogin } from './deviceLogin.js';
+import type { PendingLogin } from './pendingLogin.js';
+import { startPkceLogin } from './pkceLogin.js';
+
+/** A browser login gives up after this long unless login.wait asks for less. */
+export const LOGIN_LIFETIME_SECONDS = 300;
+/** A finished login stays fetchable this long, in case the browser was faster than login.wait. */
+const KEEP_FINISHED_MS = 60_000;
+
+interface Entry {
+  login: PendingLogin;
+  session: ProfileSession;
+}
+
+/** The logins in progress, by id; at most one per profile (a new one replaces the old). */
+export class LoginRegistry {
+  private readonly logins = new Map<string, Entry>();
+
+  async start(session: ProfileSession, flow: LoginFlow): Promise<PendingLogin> {
+    for (const [id, entry] of this.logins) {
+      if (entry.session === session) {
+        this.logins.delete(id);
+        entry.login.cancel(new AgentError('LOGIN_DENIED', `login to profile ${session.name} was replaced by a newer one`));
+      }
+    }
+    const login = flow === 'device' ? await startDeviceLogin(session) : await startPkceLogin(session, LOGIN_LIFETIME_SECONDS);
+    this.logins.set(login.id, { login, session });
+    const forget = (): void => void setTimeout(() => this.logins.delete(login.id), KEEP_FINISHED_MS).unref();
+    login.result.then(forget, forget);
+    return login;
+  }
+
+  pendingFor(session: ProfileSession): boolean {
+    for (const entry of this.logins.values()) if (entry.session === session) return true;
+    return false;
+  }
+
+  private entry(loginId: string): Entry {
+    const entry = this.logins.get(loginId);
+    if (!entry) throw new AgentError('INVALID_PARAMS', `no login with id ${loginId} is in progress: run \`kms-agent login\``);
+    return entry;
+  }
+
+  /** Waits for the user; on timeout the login is cancelled so its port is freed. */
+  async wait(loginId: string, timeoutSeconds?: number): Promise<Result<'login.wait'>> {
+    const { login, session } = this.entry(loginId);
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutSeconds !== undefined) {
+      timer = setTimeout(
+        () =>
+          login.cancel(
+            new AgentError('LOGIN_TIMEOUT', `the login to profile ${login.profile} was not completed within ${timeoutSeconds} s: run \`kms-agent login --profile ${login.profile}\` again`),
+          ),
+        timeoutSeconds * 1000,
+      );
+    }
+    try {
+      const tokens = await login.result;
+      const status = await session.status();
+      const result: Result<'login.wait'> = {
+        profile: login.profile,
+        subject: tokens.subject ?? status.subject ?? '',
+        expires_at: status.expires_at ?? tokens.accessExpiresAt,
+        has_refresh_token: status.has_refresh_token,
+        store: status.store,
+      };
+      const email = tokens.email ?? status.email;
+      if (email) result.email = email;
+      if (status.store_warning) result.store_warning = status.store_warning;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  cancel(loginId: string): boolean {
+    const entry = this.logins.get(loginId);
+    if (!entry) return false;
+    this.logins.delete(loginId);
+    entry.login.cancel(new AgentError('LOGIN_DENIED', `login to profile ${entry.login.profile} was cancelled`));
+    return true;
+  }
+
+  cancelAll(): void {
+    for (const id of [...this.logins.keys()]) this.cancel(id);
+  }
+}

@@ -1,0 +1,101 @@
+import type { Agent } from './agent.js';
+import type { MethodName, Result } from '../rpc/methods.js';
+import {
+  asParams,
+  optionalBoolean,
+  optionalChoice,
+  optionalNumber,
+  optionalString,
+  requiredString,
+} from '../rpc/paramChecks.js';
+import { VERSION } from './version.js';
+
+/** What a handler may learn about the connection it serves. */
+export interface ConnectionContext {
+  /** Runs `fn` when the client hangs up (e.g. Ctrl-C on `kms-agent login`). */
+  onClose(fn: () => void): void;
+}
+
+type Handler<M extends MethodName> = (params: unknown, connection: ConnectionContext) => Result<M> | Promise<Result<M>>;
+export type MethodTable = { [M in MethodName]: Handler<M> };
+
+const ONE_DAY = 86_400;
+
+/** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
+export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
+  return {
+    'agent.status': async (params) => {
+      asParams('agent.status', params, []);
+      const profiles = await Promise.all(
+        [...agent.sessions.values()].map(async (session) => {
+          const status = await session.status();
+          if (agent.logins.pendingFor(session)) status.login_pending = true;
+          return status;
+        }),
+      );
+      return { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, profiles };
+    },
+
+    'token.get': (params) => {
+      const p = asParams('token.get', params, ['profile', 'min_valid', 'kind', 'scope', 'audience']);
+      return agent.session(optionalString('token.get', p, 'profile')).getToken({
+        min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
+        kind: optionalChoice('token.get', p, 'kind', ['auto', 'access', 'id'] as const),
+        scope: optionalString('token.get', p, 'scope'),
+        audience: optionalString('token.get', p, 'audience'),
+      });
+    },
+
+    'login.start': async (params) => {
+      const p = asParams('login.start', params, ['profile', 'flow']);
+      const session = agent.session(optionalString('login.start', p, 'profile'));
+      const flow = optionalChoice('login.start', p, 'flow', ['pkce', 'device'] as const) ?? 'pkce';
+      const login = await agent.logins.start(session, flow);
+      agent.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
+      const result: Result<'login.start'> = { login_id: login.id, profile: login.profile, url: login.url, expires_at: login.expiresAt };
+      if (login.userCode) result.user_code = login.userCode;
+      if (login.verificationUrl) result.verification_url = login.verificationUrl;
+      return result;
+    },
+
+    'login.wait': async (params, connection) => {
+      const p = asParams('login.wait', params, ['login_id', 'timeout']);
+      const loginId = requiredString('login.wait', p, 'login_id');
+      const timeout = optionalNumber('login.wait', p, 'timeout', 1, ONE_DAY);
+      // A client that hangs up while waiting (Ctrl-C) cancels its login and frees the port.
+      connection.onClose(() => agent.logins.cancel(loginId));
+      const result = await agent.logins.wait(loginId, timeout);
+      agent.log.info({ profile: result.profile, subject: result.subject }, 'login completed');
+      return result;
+    },
+
+    'login.cancel': (params) => {
+      const p = asParams('login.cancel', params, ['login_id']);
+      return { cancelled: agent.logins.cancel(requiredString('login.cancel', p, 'login_id')) };
+    },
+
+    logout: async (params) => {
+      const p = asParams('logout', params, ['profile', 'all']);
+      const all = optionalBoolean('logout', p, 'all') ?? false;
+      const sessions = all ? [...agent.sessions.values()] : [agent.session(optionalString('logout', p, 'profile'))];
+      const revoked = await Promise.all(sessions.map((session) => session.logout()));
+      return { revoked: revoked.some(Boolean), profiles: sessions.map((s) => s.name) };
+    },
+
+    'profiles.list': (params) => {
+      asParams('profiles.list', params, []);
+      return [...agent.config.profiles.values()].map((profile) => ({
+        name: profile.name,
+        source: profile.source,
+        default: profile.name === agent.config.defaultProfile,
+      }));
+    },
+
+    'agent.shutdown': (params) => {
+      asParams('agent.shutdown', params, []);
+      // Answer first, then stop: the caller learns the request was accepted.
+      setImmediate(shutdown);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,324 @@
+import type { Logger } from './logger.js';
+import type { Profile } from './profile.js';
+import type { ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
+import { AgentError } from '../rpc/reasons.js';
+import { ProviderClient, type TargetParams } from './providerClient.js';
+import { classifyProviderError } from './providerErrors.js';
+import { cacheTokens, firstToExpire, pick, type CachedTokens } from './tokenCache.js';
+import type { TokenSet } from './tokenSet.js';
+import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
+
+export interface TokenRequest {
+  min_valid?: number | undefined;
+  kind?: TokenKind | undefined;
+  scope?: string | undefined;
+  audience?: string | undefined;
+}
+
+/** How long after a failed background refresh to try again, while the cached token is still valid. */
+const RETRY_MIN_MS = 5_000;
+const RETRY_JITTER_MS = 5_000;
+
+const nowSeconds = (): number => Date.now() / 1000;
+
+/**
+ * The token lifecycle of one profile: the stored grant, the cached tokens, single-flight refresh,
+ * background refresh ahead of expiry, and what a failure means for clients (SPEC §6).
+ */
+export class ProfileSession {
+  readonly name: string;
+  readonly storeKey: string;
+  lastError: string | undefined;
+  /** Set after a login whose provider issued no refresh token: the user needs to know why it won't last. */
+  private noRefreshWarning: string | undefined;
+  /** undefined until read from the store; null when there is no login. */
+  private grant: StoredGrant | null | undefined;
+  private main: CachedTokens | undefined;
+  /** Scope/audience variants, never replacing the main token. */
+  private readonly targets = new Map<string, CachedTokens>();
+  private readonly inflight = new Map<string, Promise<CachedTokens>>();
+  /** The refresh token is one credential: every use and change of it runs through this chain. */
+  private grantLock: Promise<unknown> = Promise.resolve();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly profile: Profile,
+    readonly store: TokenStore,
+    private readonly log: Logger,
+    readonly provider = new ProviderClient(profile),
+  ) {
+    this.name = profile.name;
+    this.storeKey = `${profile.name}/${profile.clientId}@${profile.issuer ?? profile.tokenUrl}`;
+  }
+
+  /** The hot path: a cached token that is valid long enough is returned as is, without I/O. */
+  getToken(request: TokenRequest): TokenReply | Promise<TokenReply> {
+    const kind = request.kind ?? this.profile.token;
+    const key = request.scope || request.audience ? targetKey(request.scope, request.audience) : '';
+    const entry = key === '' ? this.main : this.targets.get(key);
+    if (entry !== undefined) {
+      const token = pick(entry, kind);
+      if (token !== undefined && token.expiresAt - nowSeconds() >= (request.min_valid ?? token.defaultMinValid)) {
+        entry.lastUsedMs = Date.now();
+        return token.reply;
+      }
+    }
+    return this.refreshAndServe(key, kind, request);
+  }
+
+  private async refreshAndServe(key: string, kind: TokenKind, request: TokenRequest): Promise<TokenReply> {
+    let entry: CachedTokens;
+    try {
+      entry = await this.refreshOnce(key, { scope: request.scope, audience: request.audience });
+    } catch (err) {
+      // SPEC §6: provider down and the cached token still valid → serve it.
+      const stale = key === '' ? this.main : this.targets.get(key);
+      const token = stale && pick(stale, kind);
+      if (err instanceof AgentError && err.reason === 'PROVIDER_UNREACHABLE' && token && token.expiresAt > nowSeconds()) {
+        stale.lastUsedMs = Date.now();
+        return token.reply;
+      }
+      throw err;
+    }
+    const token = pick(entry, kind);
+    if (token === undefined) {
+      throw new AgentError(
+        'PROVIDER_ERROR',
+        `the provider issued no id_token for profile ${this.name}: add "openid" to its scopes, or ask for --access`,
+      );
+    }
+    entry.lastUsedMs = Date.now();
+    return token.reply;
+  }
+
+  /** Any number of concurrent callers for one target share one refresh request and its result. */
+  private refreshOnce(key: string, target: { scope?: string | undefined; audience?: string | undefined }): Promise<CachedTokens> {
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const params: TargetParams = {};
+    if (target.scope) params.scope = target.scope;
+    if (target.audience) params.resource = target.audience;
+    const refresh = this.serialised(() => this.refreshWithGrant(key, params)).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, refresh);
+    return refresh;
+  }
+
+  private async refreshWithGrant(key: string, target: TargetParams): Promise<CachedTokens> {
+    const grant = await this.loadGrant();
+    if (grant === null) throw this.loginRequired();
+    let set: TokenSet;
+    try {
+      set = await this.provider.refresh(grant.refresh_token, target);
+    } catch (err) {
+      throw await this.refreshFailed(err, grant);
+    }
+    // SPEC §6: a rotated refresh token reaches the store before anyone is answered.
+    if (set.refreshToken && set.refreshToken !== grant.refresh_token) {
+      await this.persistGrant({ ...grant, refresh_token: set.refreshToken, saved_at: Math.floor(nowSeconds()) });
+    }
+    this.lastError = undefined;
+    const entry = cacheTokens(this.name, set);
+    if (key === '') {
+      this.main = entry;
+      this.scheduleBackgroundRefresh();
+    } else {
+      this.targets.set(key, entry);
+    }
+    this.log.info({ target: key || undefined, rotated: Boolean(set.refreshToken) }, 'tokens refreshed');
+    return entry;
+  }
+
+  private async refreshFailed(err: unknown, grant: StoredGrant): Promise<AgentError> {
+    const failure = classifyProviderError(err);
+    this.log.warn({ failure: failure.kind, detail: failure.detail }, 'refresh failed');
+    switch (failure.kind) {
+      case 'transient':
+        this.lastError = `refresh failed: provider unreachable (${failure.detail})`;
+        return new AgentError(
+          'PROVIDER_UNREACHABLE',
+          `the identity provider of profile ${this.name} is unreachable (${failure.detail}) and no valid token is cached: check the network and retry`,
+        );
+      case 'invalid_grant':
+        if (this.grant?.refresh_token === grant.refresh_token) await this.forgetLogin();
+        this.lastError = `login expired or revoked at the provider (${failure.detail})`;
+        return this.loginRequired('the login has expired or was revoked');
+      default:
+        this.lastError = `refresh rejected by the provider (${failure.detail})`;
+        return new AgentError(
+          'PROVIDER_ERROR',
+          `the identity provider refused a token for profile ${this.name}: ${failure.detail}`,
+        );
+    }
+  }
+
+  loginRequired(why = 'not logged in'): AgentError {
+    return new AgentError('LOGIN_REQUIRED', `${why} to profile ${this.name}: run \`kms-agent login --profile ${this.name}\``);
+  }
+
+  /** Reads the grant from the store once; later calls use the copy in memory. */
+  async loadGrant(): Promise<StoredGrant | null> {
+    if (this.grant !== undefined) return this.grant;
+    try {
+      this.grant = await this.store.load(this.storeKey);
+    } catch (err) {
+      throw this.storeFailed(err, 'read');
+    }
+    return this.grant;
+  }
+
+  private async persistGrant(grant: StoredGrant): Promise<void> {
+    this.grant = grant;
+    try {
+      await this.store.save(this.storeKey, grant);
+    } catch (err) {
+      // The new refresh token is kept in memory so the agent keeps working; the user is told it won't survive a restart.
+      const failure = this.storeFailed(err, 'save');
+      this.lastError = `${failure.message}; the login is kept in memory only and is lost when the agent stops`;
+      this.log.error({ err: failure.message }, 'could not save the refresh token');
+    }
+  }
+
+  private storeFailed(err: unknown, action: string): AgentError {
+    const detail = err instanceof StoreUnavailableError ? err.message : (err as Error)?.message ?? String(err);
+    return new AgentError('STORE_UNAVAILABLE', `cannot ${action} the login of profile ${this.name}: ${detail}`);
+  }
+
+  private async forgetLogin(): Promise<void> {
+    clearTimeout(this.refreshTimer);
+    this.grant = null;
+    this.main = undefined;
+    this.targets.clear();
+    try {
+      await this.store.remove(this.storeKey);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not remove the login from the store');
+    }
+  }
+
+  /** Adopts the tokens of a completed login: the grant is stored before the login is reported done. */
+  adoptLogin(set: TokenSet): Promise<void> {
+    return this.serialised(async () => {
+      clearTimeout(this.refreshTimer);
+      this.targets.clear();
+      this.main = cacheTokens(this.name, set);
+      this.lastError = undefined;
+      if (set.refreshToken) {
+        this.noRefreshWarning = undefined;
+        await this.persistGrant({
+          refresh_token: set.refreshToken,
+          ...(set.subject ? { subject: set.subject } : {}),
+          ...(set.email ? { email: set.email } : {}),
+          ...(set.scope ? { scope: set.scope } : {}),
+          saved_at: Math.floor(nowSeconds()),
+        });
+        this.scheduleBackgroundRefresh();
+      } else {
+        this.grant = null;
+        this.noRefreshWarning =
+          'the provider issued no refresh token (add "offline_access" to the scopes): log in again when the token expires';
+        await this.forgetStoredGrant();
+      }
+    });
+  }
+
+  private async forgetStoredGrant(): Promise<void> {
+    try {
+      await this.store.remove(this.storeKey);
+    } catch {
+      // Nothing stored to forget when the store is unusable.
+    }
+  }
+
+  /** Revokes the refresh token where the provider allows it, then forgets everything. */
+  logout(): Promise<boolean> {
+    return this.serialised(async () => {
+      let grant: StoredGrant | null = null;
+      try {
+        grant = await this.loadGrant();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'logout: store unreadable');
+      }
+      let revoked = false;
+      if (grant) {
+        try {
+          revoked = await this.provider.revoke(grant.refresh_token);
+        } catch (err) {
+          const failure = classifyProviderError(err);
+          this.log.warn({ detail: failure.detail }, 'revocation failed; forgetting the login anyway');
+        }
+      }
+      await this.forgetLogin();
+      this.lastError = undefined;
+      this.noRefreshWarning = undefined;
+      this.log.info({ revoked }, 'logged out');
+      return revoked;
+    });
+  }
+
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.grantLock.then(task, task);
+    this.grantLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Refreshes ahead of expiry so clients rarely wait — but only while someone is using the token:
+   * an idle agent does not keep calling the provider.
+   */
+  private scheduleBackgroundRefresh(retryMs?: number): void {
+    clearTimeout(this.refreshTimer);
+    if (this.closed || !this.main || !this.grant) return;
+    const first = firstToExpire(this.main);
+    const margin = Math.min(30, Math.max(1, first.lifetime * 0.1));
+    const dueMs = (first.expiresAt - first.defaultMinValid - margin) * 1000 - Date.now();
+    const delay = retryMs ?? Math.max(1000, dueMs);
+    this.refreshTimer = setTimeout(() => this.backgroundRefresh(), delay).unref();
+  }
+
+  private backgroundRefresh(): void {
+    const entry = this.main;
+    if (!entry || entry.lastUsedMs === 0 || this.closed) return;
+    this.refreshOnce('', {}).catch((err: unknown) => {
+      const stillValid = this.main && firstToExpire(this.main).expiresAt > nowSeconds();
+      if (err instanceof AgentError && err.reason === 'PROVIDER_UNREACHABLE' && stillValid) {
+        this.scheduleBackgroundRefresh(RETRY_MIN_MS + Math.random() * RETRY_JITTER_MS);
+      }
+    });
+  }
+
+  async status(): Promise<ProfileStatus> {
+    let grant: StoredGrant | null = null;
+    try {
+      grant = await this.loadGrant();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+    }
+    const served = this.main && pick(this.main, this.profile.token);
+    const valid = served !== undefined && served.expiresAt > nowSeconds();
+    const status: ProfileStatus = {
+      name: this.name,
+      logged_in: grant !== null || valid,
+      has_refresh_token: grant !== null,
+      store: this.store.kind,
+    };
+    const subject = this.main?.set.subject ?? grant?.subject;
+    const email = this.main?.set.email ?? grant?.email;
+    if (subject) status.subject = subject;
+    if (email) status.email = email;
+    if (served) status.expires_at = served.expiresAt;
+    if (this.store.warning) status.store_warning = this.store.warning;
+    const lastError = this.lastError ?? this.noRefreshWarning;
+    if (lastError) status.last_error = lastError;
+    return status;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.refreshTimer);
+  }
+}
+
+function targetKey(scope: string | undefined, audience: string | undefined): string {
+  return `${scope ?? ''}\u0000${audience ?? ''}`;
+}

@@ -1,0 +1,47 @@
+import * as oidc from 'openid-client';
+
+/**
+ * What a failed provider call means for the agent:
+ * - transient: network, timeout, 5xx, 429 — keep the login, serve a still-valid token, retry later;
+ * - invalid_grant: the refresh token is dead — the login is gone;
+ * - denied: the user or provider refused a login;
+ * - rejected: any other OAuth error — a configuration problem the user must fix.
+ */
+export type ProviderFailure =
+  | { kind: 'transient'; detail: string }
+  | { kind: 'invalid_grant'; detail: string }
+  | { kind: 'denied'; detail: string }
+  | { kind: 'rejected'; detail: string };
+
+function oauthDetail(error: string, description?: string): string {
+  return description ? `${error}: ${description}` : error;
+}
+
+export function classifyProviderError(err: unknown): ProviderFailure {
+  if (err instanceof oidc.ResponseBodyError) {
+    const detail = oauthDetail(err.error, err.error_description);
+    if (err.status >= 500 || err.status === 429) return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
+    if (err.error === 'invalid_grant') return { kind: 'invalid_grant', detail };
+    if (err.error === 'access_denied' || err.error === 'expired_token') return { kind: 'denied', detail };
+    return { kind: 'rejected', detail };
+  }
+  if (err instanceof oidc.AuthorizationResponseError) {
+    return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
+  }
+  const response = (err as { cause?: unknown })?.cause;
+  if (response instanceof Response) {
+    const detail = `HTTP ${response.status} from the provider`;
+    return response.status >= 500 || response.status === 429
+      ? { kind: 'transient', detail }
+      : { kind: 'rejected', detail };
+  }
+  return { kind: 'transient', detail: networkDetail(err) };
+}
+
+function networkDetail(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  return err.message;
+}

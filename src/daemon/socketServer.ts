@@ -1,0 +1,162 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { JSONRPCServer, type JSONRPCErrorResponse, type JSONRPCID, createJSONRPCErrorResponse } from 'json-rpc-2.0';
+import type { Logger } from './logger.js';
+import { AgentError, ErrorCodes } from '../rpc/reasons.js';
+import { LineSplitter } from '../rpc/framing.js';
+import type { ConnectionContext, MethodTable } from './methodTable.js';
+import { AgentAlreadyRunningError, ensureSocketDirectory, socketAnswers } from './socketDirectory.js';
+
+/** A client that stops reading its replies is cut off once this much is queued for it. */
+const MAX_QUEUED_REPLY_BYTES = 4 * 1024 * 1024;
+/** Requests one connection may have in progress before the agent stops reading from it. */
+const MAX_INFLIGHT_PER_CONNECTION = 256;
+
+interface Connection extends ConnectionContext {
+  socket: Socket;
+  inflight: number;
+  closeHandlers: Array<() => void>;
+}
+
+/**
+ * JSON-RPC over a Unix socket, one message per line. Owns the socket file: created 0600 in a
+ * 0700 directory, a stale one replaced, removed again on close (unless systemd passed it in).
+ */
+export class SocketServer {
+  private readonly rpc = new JSONRPCServer<Connection>({ errorListener: () => undefined });
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private inflight = 0;
+  private idle: (() => void) | undefined;
+  private ownsSocketFile = false;
+
+  constructor(readonly socketPath: string, methods: MethodTable, private readonly log: Logger) {
+    for (const [name, handler] of Object.entries(methods)) {
+      this.rpc.addMethod(name, handler as (params: unknown, connection: Connection) => unknown);
+    }
+    this.rpc.mapErrorToJSONRPCErrorResponse = (id, error) => this.errorResponse(id, error);
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  private errorResponse(id: JSONRPCID, error: unknown): JSONRPCErrorResponse {
+    if (error instanceof AgentError) {
+      return createJSONRPCErrorResponse(id, error.code, error.message, { reason: error.reason });
+    }
+    this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'internal error in a request');
+    return createJSONRPCErrorResponse(id, ErrorCodes.INTERNAL_ERROR, `internal error: ${(error as Error)?.message ?? error}`);
+  }
+
+  /** Binds the socket: the fd systemd passed (LISTEN_FDS), or the path with umask 0177 set before bind. */
+  async listen(env: NodeJS.ProcessEnv = process.env): Promise<'systemd' | 'path'> {
+    if (env.LISTEN_FDS && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1) {
+      delete env.LISTEN_FDS;
+      delete env.LISTEN_PID;
+      delete env.LISTEN_FDNAMES;
+      await this.bind({ fd: 3 });
+      return 'systemd';
+    }
+    ensureSocketDirectory(this.socketPath);
+    await this.replaceStaleSocket();
+    const previous = process.umask(0o177);
+    try {
+      await this.bind({ path: this.socketPath, exclusive: true });
+    } finally {
+      process.umask(previous);
+    }
+    this.ownsSocketFile = true;
+    chmodSync(this.socketPath, 0o600);
+    return 'path';
+  }
+
+  private bind(options: { fd: number } | { path: string; exclusive: boolean }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(options, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  private async replaceStaleSocket(): Promise<void> {
+    let stat;
+    try {
+      stat = lstatSync(this.socketPath);
+    } catch {
+      return;
+    }
+    if (!stat.isSocket()) {
+      throw new Error(`${this.socketPath} exists and is not a socket: remove it or choose another path with --socket`);
+    }
+    if (await socketAnswers(this.socketPath)) throw new AgentAlreadyRunningError(this.socketPath);
+    this.log.info({ socket: this.socketPath }, 'removing stale socket');
+    unlinkSync(this.socketPath);
+  }
+
+  private accept(socket: Socket): void {
+    const connection: Connection = {
+      socket,
+      inflight: 0,
+      closeHandlers: [],
+      onClose(fn) {
+        this.closeHandlers.push(fn);
+      },
+    };
+    this.connections.add(connection);
+    const splitter = new LineSplitter((line) => this.handleLine(connection, line));
+    socket.on('data', (chunk: Buffer) => {
+      if (!splitter.push(chunk)) {
+        this.log.warn('closing a connection that sent a line over 64 KiB');
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.connections.delete(connection);
+      for (const fn of connection.closeHandlers) fn();
+    });
+  }
+
+  private handleLine(connection: Connection, line: string): void {
+    const { socket } = connection;
+    this.inflight++;
+    if (++connection.inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
+    this.rpc.receiveJSON(line, connection).then(
+      (response) => this.reply(connection, response),
+      (err: unknown) => this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
+    ).then(() => {
+      if (connection.inflight-- === MAX_INFLIGHT_PER_CONNECTION) socket.resume();
+      if (--this.inflight === 0) this.idle?.();
+    });
+  }
+
+  private reply(connection: Connection, response: unknown): void {
+    const { socket } = connection;
+    if (response === null || socket.destroyed) return;
+    if (socket.writableLength > MAX_QUEUED_REPLY_BYTES) {
+      this.log.warn('closing a connection that does not read its replies');
+      socket.destroy();
+      return;
+    }
+    socket.write(JSON.stringify(response) + '\n');
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded), closes connections, removes the socket file. */
+  async close(graceMs = 5000): Promise<void> {
+    this.server.close();
+    if (this.ownsSocketFile) {
+      try {
+        unlinkSync(this.socketPath);
+      } catch {
+        // Already gone.
+      }
+    }
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        setTimeout(resolve, graceMs).unref();
+      });
+    }
+    for (const { socket } of this.connections) socket.end();
+  }
+}

@@ -1,0 +1,68 @@
+import type { StoreKind } from '../../rpc/methods.js';
+import { FileStore } from './fileStore.js';
+import { KeychainStore } from './keychainStore.js';
+import { MemoryStore } from './memoryStore.js';
+import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
+
+/**
+ * The OS keychain, until it first fails as a store (no D-Bus, locked, not answering); from then on
+ * the file store, for the rest of the daemon's life, so a headless machine keeps its login and
+ * does not pay the keychain's failure on every call.
+ */
+export class FallbackStore implements TokenStore {
+  private active: TokenStore;
+  private fallbackWarning: string | undefined;
+
+  constructor(private readonly primary: KeychainStore, private readonly fallback: FileStore) {
+    this.active = primary;
+  }
+
+  get kind(): StoreKind {
+    return this.active.kind;
+  }
+
+  get warning(): string | undefined {
+    return this.fallbackWarning;
+  }
+
+  load(key: string): Promise<StoredGrant | null> {
+    return this.withFallback((store) => store.load(key));
+  }
+
+  save(key: string, grant: StoredGrant): Promise<void> {
+    return this.withFallback((store) => store.save(key, grant));
+  }
+
+  remove(key: string): Promise<void> {
+    return this.withFallback((store) => store.remove(key));
+  }
+
+  private async withFallback<T>(operation: (store: TokenStore) => Promise<T>): Promise<T> {
+    const store = this.active;
+    try {
+      return await operation(store);
+    } catch (error) {
+      if (store !== this.primary || !(error instanceof StoreUnavailableError)) throw error;
+      this.switchToFallback(error);
+      return operation(this.fallback);
+    }
+  }
+
+  private switchToFallback(reason: StoreUnavailableError): void {
+    if (this.active === this.fallback) return; // a concurrent call switched already
+    this.active = this.fallback;
+    this.fallbackWarning = `${reason.message}; the refresh token is kept in ${this.fallback.dir} (0600) instead`;
+  }
+}
+
+/** The store a profile's `store` setting names; "keychain" falls back to files under storeDir. */
+export function openStore(kind: StoreKind, storeDir: string): TokenStore {
+  switch (kind) {
+    case 'keychain':
+      return new FallbackStore(new KeychainStore(), new FileStore(storeDir));
+    case 'file':
+      return new FileStore(storeDir);
+    case 'memory':
+      return new MemoryStore();
+  }
+}

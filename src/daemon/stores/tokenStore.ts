@@ -1,0 +1,33 @@
+import type { StoreKind } from '../../rpc/methods.js';
+
+/** What survives an agent restart: the refresh token and who it belongs to. Access tokens stay in memory. */
+export interface StoredGrant {
+  refresh_token: string;
+  subject?: string;
+  email?: string;
+  /** Scope granted at login, as the provider reported it. */
+  scope?: string;
+  /** Unix seconds. */
+  saved_at: number;
+}
+
+/** Raised when a store cannot be used at all (no D-Bus, locked keyring, unwritable directory). */
+export class StoreUnavailableError extends Error {
+  constructor(readonly store: StoreKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * Persists one grant per key. The key names the login (profile, client and provider) so that a
+ * profile pointed at another provider never picks up a stale refresh token.
+ */
+export interface TokenStore {
+  readonly kind: StoreKind;
+  /** Set when this store stands in for another that failed; says what happened and where the login lives. */
+  readonly warning?: string | undefined;
+  load(key: string): Promise<StoredGrant | null>;
+  save(key: string, grant: StoredGrant): Promise<void>;
+  remove(key: string): Promise<void>;
+}

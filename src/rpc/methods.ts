@@ -1,0 +1,89 @@
+/** The protocol of SPEC §5: every method with its params and result, shared by daemon and client. */
+
+export type TokenKind = 'auto' | 'access' | 'id';
+export type LoginFlow = 'pkce' | 'device';
+export type StoreKind = 'keychain' | 'file' | 'memory';
+
+export interface ProfileStatus {
+  name: string;
+  logged_in: boolean;
+  subject?: string;
+  email?: string;
+  /** Unix seconds. */
+  expires_at?: number;
+  has_refresh_token: boolean;
+  store: StoreKind;
+  /** Set when the configured store could not be used and another one holds the login. */
+  store_warning?: string;
+  last_error?: string;
+  login_pending?: boolean;
+}
+
+export interface TokenReply {
+  token: string;
+  token_type: string;
+  /** Unix seconds. */
+  expires_at: number;
+  profile: string;
+}
+
+export interface Methods {
+  'agent.status': {
+    params: Record<string, never>;
+    result: {
+      version: string;
+      pid: number;
+      /** Unix seconds. */
+      started_at: number;
+      socket: string;
+      profiles: ProfileStatus[];
+    };
+  };
+  'token.get': {
+    params: { profile?: string; min_valid?: number; kind?: TokenKind; scope?: string; audience?: string };
+    result: TokenReply;
+  };
+  'login.start': {
+    params: { profile?: string; flow?: LoginFlow };
+    result: {
+      login_id: string;
+      profile: string;
+      url: string;
+      user_code?: string;
+      verification_url?: string;
+      expires_at: number;
+    };
+  };
+  'login.wait': {
+    params: { login_id: string; timeout?: number };
+    result: {
+      profile: string;
+      subject: string;
+      email?: string;
+      expires_at: number;
+      has_refresh_token: boolean;
+      store: StoreKind;
+      store_warning?: string;
+    };
+  };
+  'login.cancel': {
+    params: { login_id: string };
+    result: { cancelled: boolean };
+  };
+  logout: {
+    params: { profile?: string; all?: boolean };
+    result: { revoked: boolean; profiles: string[] };
+  };
+  'profiles.list': {
+    params: Record<string, never>;
+    result: Array<{ name: string; source: string; default: boolean }>;
+  };
+  'agent.shutdown': {
+    params: Record<string, never>;
+    result: Record<string, never>;
+  };
+}
+
+export type MethodName = keyof Methods;
+export type Params<M extends MethodName> = Methods[M]['params'];
+export type Result<M extends MethodName> = Methods[M]['result'];

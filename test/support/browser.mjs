@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// A fake $BROWSER for tests: plays the local provider's login pages for the URL it is given,
+// then delivers the callback to the agent's loopback listener. Never prints tokens or codes.
+import { appendFileSync } from 'node:fs';
+
+import { deliverCallback, playAuthorization } from '../../dist/demo/browserPlayer.js';
+
+const authorizationUrl = process.argv[2];
+try {
+  if (!authorizationUrl) throw new Error('usage: browser.mjs AUTHORIZATION_URL');
+  const callbackUrl = await playAuthorization(authorizationUrl, {
+    login: process.env.FAKE_BROWSER_LOGIN || 'alice',
+    deny: process.env.FAKE_BROWSER_DENY === '1',
+  });
+  const { status } = await deliverCallback(callbackUrl);
+  if (process.env.FAKE_BROWSER_LOG) appendFileSync(process.env.FAKE_BROWSER_LOG, `${status}\n`);
+} catch (error) {
+  // Messages from browserPlayer name paths only, never URLs with their codes.
+  console.error(`fake browser: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
