@@ -225,6 +225,18 @@ Exit codes: 0 ok, 2 no agent (after autostart failed), 5 login required,
       }),
     );
 
+  program
+    .command('demo')
+    .description('see it work in one minute: a bundled local identity provider, a private agent, a login, refresh and restart')
+    .option('--auto', 'play the login pages yourself (for machines without a browser); the default when no display is found')
+    .option('--no-browser', 'only print the login URL')
+    .action(
+      run(async (opts: { auto?: boolean; browser: boolean }) => {
+        const { runDemo } = await import('../demo/demo.js');
+        return runDemo({ auto: opts.auto, browser: opts.browser });
+      }),
+    );
+
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -12,6 +12,9 @@ try {
     login: process.env.FAKE_BROWSER_LOGIN || 'alice',
     deny: process.env.FAKE_BROWSER_DENY === '1',
   });
+  // The harness greps every log for the secrets a test saw, the authorization code among them.
+  const code = new URL(callbackUrl).searchParams.get('code');
+  if (code && process.env.FAKE_BROWSER_SECRETS) appendFileSync(process.env.FAKE_BROWSER_SECRETS, `${code}\n`);
   const { status } = await deliverCallback(callbackUrl);
   if (process.env.FAKE_BROWSER_LOG) appendFileSync(process.env.FAKE_BROWSER_LOG, `${status}\n`);
 } catch (error) {

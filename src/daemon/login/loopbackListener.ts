@@ -87,12 +87,16 @@ export class LoopbackListener {
     res.end(callbackPage(outcome.status < 400, outcome.title, outcome.detail));
   }
 
+  /**
+   * Stops listening at once (the port is free again) but lets a page being written finish:
+   * the login settles before its success page is sent, and the browser must still get that page.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const server of this.servers) {
       server.close();
-      server.closeAllConnections();
+      server.closeIdleConnections();
     }
   }
 }

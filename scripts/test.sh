@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds, then runs the tests inside a private D-Bus session with an unlocked gnome-keyring, so the
+# keychain tests talk to a real Secret Service without touching the user's own keyring.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${KMS_AGENT_TEST_IN_SESSION:-}" ] && command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+  # The keyring lives under a throwaway data dir so a test run never writes the developer's keyrings.
+  keyring_data=$(mktemp -d)
+  trap 'rm -rf "$keyring_data"' EXIT
+  KMS_AGENT_TEST_IN_SESSION=1 XDG_DATA_HOME="$keyring_data" \
+    dbus-run-session -- sh -c 'echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" "$@"' "$0" "$@" \
+    2> >(grep -v 'Failed to set fd limit' >&2)
+  exit $?
+fi
+
+npm run build --silent
+exec node --test --test-concurrency=1 "${@:-test/}"

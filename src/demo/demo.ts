@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AgentClient } from '../client/agentClient.js';
+import { launchDaemon } from '../client/daemonLauncher.js';
+import { openBrowser } from '../client/browserOpener.js';
+import { jwtClaims } from '../daemon/tokenSet.js';
+import type { TokenReply } from '../rpc/methods.js';
+
+export interface DemoOptions {
+  /** Play the login pages ourselves instead of a person in a browser (headless machines). */
+  auto?: boolean | undefined;
+  /** Do not open a browser; only print the URL. */
+  browser?: boolean | undefined;
+  /** Token lifetime at the demo provider, short so that refresh is visible. */
+  tokenTtl?: number | undefined;
+}
+
+const say = (line = ''): void => void process.stdout.write(line + '\n');
+const clock = (unix: number): string => new Date(unix * 1000).toISOString().slice(11, 19);
+
+/** What a token is, in words, without ever printing the token itself. */
+function describe(reply: TokenReply): string {
+  const claims = jwtClaims(reply.token) ?? {};
+  const who = typeof claims.email === 'string' ? claims.email : String(claims.sub ?? 'unknown');
+  const left = Math.round(reply.expires_at - Date.now() / 1000);
+  return `a ${reply.token.length}-character JWT for ${who}, issued by ${String(claims.iss)}, valid until ${clock(reply.expires_at)} (${left} s)`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.BROWSER || env.DISPLAY || env.WAYLAND_DISPLAY || process.platform === 'darwin');
+}
+
+/**
+ * `kms-agent demo`: a local identity provider, a private agent, one login, then a token served,
+ * refreshed ahead of expiry and surviving an agent restart — narrated, and cleaned up afterwards.
+ */
+export async function runDemo(options: DemoOptions = {}): Promise<number> {
+  let startLocalProvider;
+  try {
+    ({ startLocalProvider } = await import('./localProvider.js'));
+  } catch {
+    process.stderr.write('kms-agent demo needs the optional dependency oidc-provider: run `npm install oidc-provider`\n');
+    return 1;
+  }
+  const ttl = options.tokenTtl ?? 20;
+  const dir = mkdtempSync(join(tmpdir(), 'kms-agent-demo-'));
+  const socketPath = join(dir, 'run', 'agent.sock');
+  const configPath = join(dir, 'config.toml');
+  const env = { ...process.env, XDG_STATE_HOME: join(dir, 'state') };
+  // Its own redirect port, so the demo never collides with a real agent's login on 17899.
+  const redirectUrl = `http://localhost:${await freePort()}/authorization`;
+  const provider = await startLocalProvider({ accessTokenTtl: ttl, redirectUris: [redirectUrl] });
+  let client: AgentClient | undefined;
+
+  const cleanup = async (): Promise<void> => {
+    client?.close();
+    try {
+      const stopper = await AgentClient.connect(socketPath, 500);
+      await stopper.call('agent.shutdown', {}, 2000);
+      stopper.close();
+      for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
+    } catch {
+      // No agent left to stop.
+    }
+    await provider.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onInterrupt = (): void => {
+    say('\nInterrupted: stopping the demo agent and provider, removing the temporary files.');
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
+
+  try {
+    say(`1. A local OpenID provider (oidc-provider) runs at ${provider.issuer}.`);
+    say(`   Any user name and password log in; its tokens live ${ttl} s so you can watch them refresh.`);
+    writeFileSync(
+      configPath,
+      `store_dir = "${join(dir, 'store')}"\n\n[profiles.demo]\nclient_id = "kms-agent-test"\nissuer = "${provider.issuer}"\nredirect_url = "${redirectUrl}"\nstore = "file"\n`,
+      { mode: 0o600 },
+    );
+    const started = await launchDaemon({ socketPath, configPath, env });
+    say(`2. A private agent${started.state === 'started' ? ` (pid ${started.pid})` : ''} listens on ${socketPath}.`);
+    say('   Its refresh token goes to a 0600 file in a temporary directory, not your keychain.');
+    client = await AgentClient.connect(socketPath);
+
+    const login = await client.call('login.start', { profile: 'demo' });
+    const auto = options.auto ?? !canOpenBrowser(process.env);
+    say('3. Logging in with Authorization Code + PKCE. The login page is:');
+    say(`   ${login.url}`);
+    if (auto) {
+      say('   No browser here (or --auto): playing the login pages as user "alice".');
+      const { playAuthorization, deliverCallback } = await import('./browserPlayer.js');
+      await deliverCallback(await playAuthorization(login.url, { login: 'alice' }));
+    } else if (options.browser !== false) {
+      const problem = await openBrowser(login.url);
+      say(problem ? `   Could not open a browser (${problem}): open the URL yourself.` : '   Opened in your browser: log in with any name and password.');
+    }
+    const who = await client.call('login.wait', { login_id: login.login_id, timeout: 300 });
+    say(`   Logged in as ${who.email ?? who.subject}.`);
+
+    const first = await client.call('token.get', { profile: 'demo' });
+    say(`4. Token served: ${describe(first)}.`);
+    say('   Scripts get it with `kms-agent token`; the token itself is never printed here.');
+    const refreshesBefore = provider.stats.grants.refresh_token ?? 0;
+    say('5. Waiting for the agent to refresh it in the background, before it expires…');
+    let refreshed = first;
+    const deadline = Date.now() + (ttl + 10) * 1000;
+    while (refreshed.token === first.token && Date.now() < deadline) {
+      await delay(500);
+      const status = await client.call('agent.status', {});
+      const profile = status.profiles.find((p) => p.name === 'demo');
+      if (profile?.expires_at && profile.expires_at !== first.expires_at) refreshed = await client.call('token.get', { profile: 'demo' });
+    }
+    if (refreshed.token === first.token) throw new Error('the agent did not refresh the token in time');
+    const early = Math.round(first.expires_at - Date.now() / 1000);
+    say(`   Refreshed ${early} s before the old token expired: ${describe(refreshed)}.`);
+    say(`   Refresh requests the provider saw: ${(provider.stats.grants.refresh_token ?? 0) - refreshesBefore}.`);
+
+    say('6. Restarting the agent: the login must survive.');
+    await client.call('agent.shutdown', {});
+    client.close();
+    for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
+    const logins = provider.stats.grants.authorization_code ?? 0;
+    const refreshes = provider.stats.grants.refresh_token ?? 0;
+    const again = await launchDaemon({ socketPath, configPath, env });
+    client = await AgentClient.connect(socketPath);
+    const afterRestart = await client.call('token.get', { profile: 'demo' });
+    say(`   New agent${again.state === 'started' ? ` (pid ${again.pid})` : ''} served ${describe(afterRestart)}`);
+    const used = (provider.stats.grants.refresh_token ?? 0) - refreshes;
+    say(`   from the stored refresh token (${used} refresh request); new logins needed: ${(provider.stats.grants.authorization_code ?? 0) - logins}.`);
+    say('Done. Everything the demo started is stopped and its files are removed.');
+    return 0;
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    process.stderr.write(`kms-agent demo: ${(err as Error).message}${cause ? ` (${cause})` : ""}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    await cleanup();
+  }
+}

@@ -1,0 +1,145 @@
+// A sandbox per test: its own HOME/XDG dirs, config, socket and log, a real local provider,
+// and helpers that drive the built CLI as a user would and talk JSON-RPC over the real socket.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
+import { AgentClient } from '../../dist/client/agentClient.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = join(here, '..', '..');
+export const CLI = join(ROOT, 'dist', 'client', 'main.js');
+export const FAKE_BROWSER = join(here, 'browser.mjs');
+
+/** A TOML profile for the local provider; `extra` adds or overrides keys. */
+export function profileToml(name, issuer, extra = {}) {
+  const keys = { client_id: LOCAL_PUBLIC_CLIENT_ID, issuer, ...extra };
+  const lines = Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+  return `[profiles.${name}]\n${lines.join('\n')}\n`;
+}
+
+export async function makeSandbox(options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'kms-agent-test-'));
+  const provider = options.provider === null ? null : await startLocalProvider(options.provider ?? {});
+  const home = join(dir, 'home');
+  const runtime = join(dir, 'run');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  const configPath = join(dir, 'config.toml');
+  const config =
+    typeof options.config === 'function'
+      ? options.config(provider?.issuer)
+      : options.config ?? profileToml('local', provider.issuer, options.profile ?? {});
+  writeFileSync(configPath, config, { mode: 0o600 });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_RUNTIME_DIR: runtime,
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CONFIG_HOME: join(dir, 'xdgconfig'),
+    KMS_AGENT_CONFIG: configPath,
+    BROWSER: FAKE_BROWSER,
+    ...(process.env.DBUS_SESSION_BUS_ADDRESS ? { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS } : {}),
+    ...(options.env ?? {}),
+  };
+  const socketPath = join(runtime, 'kms-agent', 'agent.sock');
+  /** Every secret this sandbox saw (tokens printed, codes the browser got, refresh tokens in stores). */
+  const secrets = new Set();
+  /** Every log and stderr text this sandbox produced; close() checks none holds a secret. */
+  const logs = [];
+  const secretsFile = join(dir, 'browser-secrets.txt');
+  env.FAKE_BROWSER_SECRETS = secretsFile;
+  const rememberSecret = (value) => {
+    if (typeof value === 'string' && value.trim().length >= 16) secrets.add(value.trim());
+  };
+  const logPath = join(dir, 'state', 'kms-agent', 'agent.log');
+
+  /** Runs the built CLI; resolves with its exit code and output (never rejects). */
+  function cli(args, { env: extraEnv = {}, input } = {}) {
+    return new Promise((resolve) => {
+      const child = execFile(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 }, (error, stdout, stderr) => {
+        logs.push(stderr);
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+      if (input !== undefined) child.stdin.end(input);
+    });
+  }
+
+  /** One JSON-RPC call over the real socket. */
+  async function rpc(method, params = {}) {
+    const client = await AgentClient.connect(socketPath);
+    try {
+      return await client.call(method, params);
+    } finally {
+      client.close();
+    }
+  }
+
+  async function login(args = []) {
+    const result = await cli(['login', ...args]);
+    if (result.code !== 0) throw new Error(`login failed (${result.code}): ${result.stderr}`);
+    return result;
+  }
+
+  async function token(args = []) {
+    const result = await cli(['token', ...args]);
+    if (result.code === 0) rememberSecret(result.stdout.replace(/^Authorization: \S+ /, '').replace(/^\{.*"token":"([^"]+)".*$/s, '$1'));
+    return result;
+  }
+
+  /** Refresh tokens that the file store holds (keychain ones are collected by the tests that use it). */
+  function fileStoreSecrets() {
+    const storeDir = join(dir, 'state', 'kms-agent');
+    if (!existsSync(storeDir)) return [];
+    return readdirSync(storeDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')).refresh_token);
+  }
+
+  /** Secrets found in this sandbox's logs and stderr (should be none). */
+  function leakedSecrets() {
+    for (const secret of fileStoreSecrets()) rememberSecret(secret);
+    if (existsSync(secretsFile)) readFileSync(secretsFile, 'utf8').split('\n').forEach(rememberSecret);
+    const text = [...logs, existsSync(logPath) ? readFileSync(logPath, 'utf8') : ''].join('\n');
+    return { checked: secrets.size, logBytes: text.length, leaked: [...secrets].filter((s) => text.includes(s)).length };
+  }
+
+  /** Stops the agent, checks no secret reached a log, removes everything. */
+  async function close() {
+    await cli(['stop', '--no-autostart']);
+    const { leaked, checked } = leakedSecrets();
+    await provider?.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (leaked > 0) throw new Error(`${leaked} of ${checked} secrets seen in this test appeared in a log or on stderr`);
+  }
+
+  return { dir, env, provider, configPath, socketPath, logPath, secrets, logs, rememberSecret, leakedSecrets, cli, rpc, login, token, close };
+}
+
+/** Starts `kms-agent start --foreground` as a child, resolving once its socket answers. */
+export async function startForeground(sandbox, args = [], extraEnv = {}) {
+  const child = spawn(process.execPath, [CLI, 'start', '--foreground', ...args], {
+    env: { ...sandbox.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('exit', () => sandbox.logs.push(stderr));
+  for (let i = 0; i < 200; i++) {
+    try {
+      (await AgentClient.connect(sandbox.socketPath, 200)).close();
+      return { child, stderr: () => stderr };
+    } catch {
+      if (child.exitCode !== null) throw new Error(`agent exited: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`agent did not start: ${stderr}`);
+}
+
+/** Decodes a JWT's payload without verifying it. */
+export function jwtPayload(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
