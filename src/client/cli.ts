@@ -90,7 +90,14 @@ export async function runCli(argv: string[]): Promise<number> {
           return Exit.OK;
         }
         const { launchDaemon } = await import('./daemonLauncher.js');
-        const outcome = await launchDaemon({ socketPath: path, configPath: configPath() });
+        let outcome;
+        try {
+          outcome = await launchDaemon({ socketPath: path, configPath: configPath() });
+        } catch (err) {
+          // SPEC §4: `start` exits 1 when the agent cannot start (exit 2 is for commands that need one).
+          reportError(err);
+          return Exit.ERROR;
+        }
         const pid = outcome.state === 'started' ? outcome.pid : (await withAgent((c) => c.call('agent.status', {}), false)).pid;
         process.stdout.write(shellExports(detectShell(opts), path, pid));
         return Exit.OK;
@@ -222,6 +229,17 @@ Exit codes: 0 ok, 2 no agent (after autostart failed), 5 login required,
         if (opts.json) process.stdout.write(JSON.stringify(profiles, null, 2) + '\n');
         else for (const p of profiles) process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}\t${p.source}\n`);
         return Exit.OK;
+      }),
+    );
+
+  program
+    .command('install-service')
+    .description('install and enable the per-user service: systemd socket activation on Linux, a LaunchAgent on macOS')
+    .option('--dry-run', 'print the files and commands, change nothing')
+    .action(
+      run(async (opts: { dryRun?: boolean }) => {
+        const { installService } = await import('./installService.js');
+        return installService({ dryRun: opts.dryRun ?? false });
       }),
     );
 

@@ -2,9 +2,11 @@ import type { Logger } from './logger.js';
 import type { Profile } from './profile.js';
 import type { ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
 import { AgentError } from '../rpc/reasons.js';
-import { ProviderClient, type TargetParams } from './providerClient.js';
-import { classifyProviderError } from './providerErrors.js';
+import { ProviderClient } from './providerClient.js';
+import { classifyProviderError, type ProviderFailure } from './providerErrors.js';
+import { TargetCache } from './targetCache.js';
 import { cacheTokens, firstToExpire, pick, type CachedTokens } from './tokenCache.js';
+import { describeTarget, MAIN_TARGET, tokenTarget, type TokenTarget } from './tokenTarget.js';
 import type { TokenSet } from './tokenSet.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 
@@ -35,7 +37,7 @@ export class ProfileSession {
   private grant: StoredGrant | null | undefined;
   private main: CachedTokens | undefined;
   /** Scope/audience variants, never replacing the main token. */
-  private readonly targets = new Map<string, CachedTokens>();
+  private readonly targets = new TargetCache();
   private readonly inflight = new Map<string, Promise<CachedTokens>>();
   /** The refresh token is one credential: every use and change of it runs through this chain. */
   private grantLock: Promise<unknown> = Promise.resolve();
@@ -52,11 +54,15 @@ export class ProfileSession {
     this.storeKey = `${profile.name}/${profile.clientId}@${profile.issuer ?? profile.tokenUrl}`;
   }
 
-  /** The hot path: a cached token that is valid long enough is returned as is, without I/O. */
+  /**
+   * The hot path: a cached token that is valid long enough is returned as is, without I/O.
+   * A scope/audience target serves its access token unless `kind` says otherwise: scopes and
+   * audience shape the access token, while an id_token is always for the client itself.
+   */
   getToken(request: TokenRequest): TokenReply | Promise<TokenReply> {
-    const kind = request.kind ?? this.profile.token;
-    const key = request.scope || request.audience ? targetKey(request.scope, request.audience) : '';
-    const entry = key === '' ? this.main : this.targets.get(key);
+    const target = request.scope || request.audience ? tokenTarget(request.scope, request.audience) : MAIN_TARGET;
+    const kind = request.kind ?? (target === MAIN_TARGET ? this.profile.token : 'access');
+    const entry = this.cached(target);
     if (entry !== undefined) {
       const token = pick(entry, kind);
       if (token !== undefined && token.expiresAt - nowSeconds() >= (request.min_valid ?? token.defaultMinValid)) {
@@ -64,16 +70,20 @@ export class ProfileSession {
         return token.reply;
       }
     }
-    return this.refreshAndServe(key, kind, request);
+    return this.refreshAndServe(target, kind);
   }
 
-  private async refreshAndServe(key: string, kind: TokenKind, request: TokenRequest): Promise<TokenReply> {
+  private cached(target: TokenTarget): CachedTokens | undefined {
+    return target === MAIN_TARGET ? this.main : this.targets.get(target.key);
+  }
+
+  private async refreshAndServe(target: TokenTarget, kind: TokenKind): Promise<TokenReply> {
     let entry: CachedTokens;
     try {
-      entry = await this.refreshOnce(key, { scope: request.scope, audience: request.audience });
+      entry = await this.refreshOnce(target);
     } catch (err) {
       // SPEC §6: provider down and the cached token still valid → serve it.
-      const stale = key === '' ? this.main : this.targets.get(key);
+      const stale = this.cached(target);
       const token = stale && pick(stale, kind);
       if (err instanceof AgentError && err.reason === 'PROVIDER_UNREACHABLE' && token && token.expiresAt > nowSeconds()) {
         stale.lastUsedMs = Date.now();
@@ -93,25 +103,24 @@ export class ProfileSession {
   }
 
   /** Any number of concurrent callers for one target share one refresh request and its result. */
-  private refreshOnce(key: string, target: { scope?: string | undefined; audience?: string | undefined }): Promise<CachedTokens> {
-    const running = this.inflight.get(key);
+  private refreshOnce(target: TokenTarget): Promise<CachedTokens> {
+    const running = this.inflight.get(target.key);
     if (running) return running;
-    const params: TargetParams = {};
-    if (target.scope) params.scope = target.scope;
-    if (target.audience) params.resource = target.audience;
-    const refresh = this.serialised(() => this.refreshWithGrant(key, params)).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, refresh);
+    const refresh = this.serialised(() => this.refreshWithGrant(target)).finally(() => this.inflight.delete(target.key));
+    this.inflight.set(target.key, refresh);
     return refresh;
   }
 
-  private async refreshWithGrant(key: string, target: TargetParams): Promise<CachedTokens> {
+  private async refreshWithGrant(target: TokenTarget): Promise<CachedTokens> {
     const grant = await this.loadGrant();
     if (grant === null) throw this.loginRequired();
     let set: TokenSet;
     try {
       set = await this.provider.refresh(grant.refresh_token, target);
     } catch (err) {
-      throw await this.refreshFailed(err, grant);
+      const failure = classifyProviderError(err);
+      this.log.warn({ failure: failure.kind, detail: failure.detail, scope: target.scope, audience: target.audience }, 'refresh failed');
+      throw target === MAIN_TARGET ? await this.refreshFailed(failure, grant) : this.targetRefused(failure, target);
     }
     // SPEC §6: a rotated refresh token reaches the store before anyone is answered.
     if (set.refreshToken && set.refreshToken !== grant.refresh_token) {
@@ -119,19 +128,17 @@ export class ProfileSession {
     }
     this.lastError = undefined;
     const entry = cacheTokens(this.name, set);
-    if (key === '') {
+    if (target === MAIN_TARGET) {
       this.main = entry;
       this.scheduleBackgroundRefresh();
     } else {
-      this.targets.set(key, entry);
+      this.targets.set(target.key, entry);
     }
-    this.log.info({ target: key || undefined, rotated: Boolean(set.refreshToken) }, 'tokens refreshed');
+    this.log.info({ scope: target.scope, audience: target.audience, rotated: Boolean(set.refreshToken) }, 'tokens refreshed');
     return entry;
   }
 
-  private async refreshFailed(err: unknown, grant: StoredGrant): Promise<AgentError> {
-    const failure = classifyProviderError(err);
-    this.log.warn({ failure: failure.kind, detail: failure.detail }, 'refresh failed');
+  private async refreshFailed(failure: ProviderFailure, grant: StoredGrant): Promise<AgentError> {
     switch (failure.kind) {
       case 'transient':
         this.lastError = `refresh failed: provider unreachable (${failure.detail})`;
@@ -149,6 +156,38 @@ export class ProfileSession {
           'PROVIDER_ERROR',
           `the identity provider refused a token for profile ${this.name}: ${failure.detail}`,
         );
+    }
+  }
+
+  /**
+   * A refused target says nothing about the login itself: the main token and the stored grant are
+   * left alone, and `status` shows no error. Even `invalid_grant` may only mean the user never
+   * consented to that target (Entra ID answers so); if the login is really gone, the next plain
+   * `token` finds out. Only an unreachable provider is reported as such.
+   */
+  private targetRefused(failure: ProviderFailure, target: TokenTarget): AgentError {
+    const what = `a token for ${describeTarget(target)} of profile ${this.name}`;
+    if (failure.kind === 'transient') {
+      return new AgentError(
+        'PROVIDER_UNREACHABLE',
+        `the identity provider of profile ${this.name} is unreachable (${failure.detail}) and no valid token for ${describeTarget(target)} is cached: check the network and retry`,
+      );
+    }
+    return new AgentError('PROVIDER_ERROR', `the identity provider refused ${what} (${failure.detail})${this.targetHint(failure, target)}`);
+  }
+
+  /** What the user can change, for the errors whose cause is known. */
+  private targetHint(failure: ProviderFailure, target: TokenTarget): string {
+    const error = failure.kind === 'rejected' ? failure.error : failure.kind;
+    switch (error) {
+      case 'invalid_scope':
+        return `: a refresh can only ask for scopes granted at login (profile ${this.name} logs in with "${this.profile.scopes.join(' ')}"); add the scope to the profile's scopes and log in again`;
+      case 'invalid_target':
+        return `: the provider does not know this audience, or it was not requested at login; set resource = "${target.audience ?? ''}" in profile ${this.name} and log in again`;
+      case 'invalid_grant':
+        return `: the login may lack consent for this target; if \`kms-agent token --profile ${this.name}\` fails too, run \`kms-agent login --profile ${this.name}\``;
+      default:
+        return '';
     }
   }
 
@@ -279,7 +318,7 @@ export class ProfileSession {
   private backgroundRefresh(): void {
     const entry = this.main;
     if (!entry || entry.lastUsedMs === 0 || this.closed) return;
-    this.refreshOnce('', {}).catch((err: unknown) => {
+    this.refreshOnce(MAIN_TARGET).catch((err: unknown) => {
       const stillValid = this.main && firstToExpire(this.main).expiresAt > nowSeconds();
       if (err instanceof AgentError && err.reason === 'PROVIDER_UNREACHABLE' && stillValid) {
         this.scheduleBackgroundRefresh(RETRY_MIN_MS + Math.random() * RETRY_JITTER_MS);
@@ -316,9 +355,6 @@ export class ProfileSession {
   close(): void {
     this.closed = true;
     clearTimeout(this.refreshTimer);
+    this.targets.clear();
   }
-}
-
-function targetKey(scope: string | undefined, audience: string | undefined): string {
-  return `${scope ?? ''}\u0000${audience ?? ''}`;
 }

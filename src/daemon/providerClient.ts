@@ -1,15 +1,10 @@
 import * as oidc from 'openid-client';
 import type { Profile } from './profile.js';
 import { toTokenSet, type RawTokenResponse, type TokenSet } from './tokenSet.js';
+import { MAIN_TARGET, type TokenTarget } from './tokenTarget.js';
 
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
-
-export interface TargetParams {
-  scope?: string;
-  resource?: string;
-  audience?: string;
-}
 
 export interface DeviceStart {
   response: oidc.DeviceAuthorizationResponse;
@@ -44,11 +39,16 @@ export class ProviderClient {
 
   constructor(readonly profile: Profile) {}
 
-  /** Extra parameters the profile sends on authorization and token requests (RFC 8707 and `audience`). */
-  private targetParams(target: TargetParams = {}): Record<string, string> {
+  /**
+   * Extra parameters for authorization and token requests. The profile's `resource` (RFC 8707) and
+   * `audience` (the parameter of Auth0 and the like) go on every request, so that a refresh token is
+   * bound to them from the login on. A target's audience replaces both: it is always sent as
+   * `resource`, and as `audience` too when the profile shows its provider uses that parameter.
+   */
+  private targetParams(target: TokenTarget = MAIN_TARGET): Record<string, string> {
     const params: Record<string, string> = {};
-    const resource = target.resource ?? this.profile.resource;
-    const audience = target.audience ?? this.profile.audience;
+    const resource = target.audience ?? this.profile.resource;
+    const audience = this.profile.audience === undefined ? undefined : (target.audience ?? this.profile.audience);
     if (resource) params.resource = resource;
     if (audience) params.audience = audience;
     if (target.scope) params.scope = target.scope;
@@ -147,7 +147,8 @@ export class ProviderClient {
     return toTokenSet(withIdToken(response, stash));
   }
 
-  async refresh(refreshToken: string, target: TargetParams = {}): Promise<TokenSet> {
+  /** A refresh for the profile's main token, or for a scope/audience target with the same refresh token. */
+  async refresh(refreshToken: string, target: TokenTarget = MAIN_TARGET): Promise<TokenSet> {
     const stash: { idToken?: string } = {};
     const config = await this.configFor(stash);
     const response = await oidc.refreshTokenGrant(config, refreshToken, this.targetParams(target));

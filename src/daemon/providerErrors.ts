@@ -5,13 +5,15 @@ import * as oidc from 'openid-client';
  * - transient: network, timeout, 5xx, 429 — keep the login, serve a still-valid token, retry later;
  * - invalid_grant: the refresh token is dead — the login is gone;
  * - denied: the user or provider refused a login;
- * - rejected: any other OAuth error — a configuration problem the user must fix.
+ * - expired: the device code ran out before the user approved it (RFC 8628 `expired_token`);
+ * - rejected: any other OAuth error (`error` holds its code) — a request the user must change.
  */
 export type ProviderFailure =
   | { kind: 'transient'; detail: string }
   | { kind: 'invalid_grant'; detail: string }
   | { kind: 'denied'; detail: string }
-  | { kind: 'rejected'; detail: string };
+  | { kind: 'expired'; detail: string }
+  | { kind: 'rejected'; detail: string; error?: string };
 
 function oauthDetail(error: string, description?: string): string {
   return description ? `${error}: ${description}` : error;
@@ -22,8 +24,9 @@ export function classifyProviderError(err: unknown): ProviderFailure {
     const detail = oauthDetail(err.error, err.error_description);
     if (err.status >= 500 || err.status === 429) return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
     if (err.error === 'invalid_grant') return { kind: 'invalid_grant', detail };
-    if (err.error === 'access_denied' || err.error === 'expired_token') return { kind: 'denied', detail };
-    return { kind: 'rejected', detail };
+    if (err.error === 'access_denied') return { kind: 'denied', detail };
+    if (err.error === 'expired_token') return { kind: 'expired', detail };
+    return { kind: 'rejected', detail, error: err.error };
   }
   if (err instanceof oidc.AuthorizationResponseError) {
     return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };

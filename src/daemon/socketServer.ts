@@ -1,6 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { JSONRPCServer, type JSONRPCErrorResponse, type JSONRPCID, createJSONRPCErrorResponse } from 'json-rpc-2.0';
+import {
+  JSONRPCServer,
+  type JSONRPCErrorResponse,
+  type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  createJSONRPCErrorResponse,
+} from 'json-rpc-2.0';
 import type { Logger } from './logger.js';
 import { AgentError, ErrorCodes } from '../rpc/reasons.js';
 import { LineSplitter } from '../rpc/framing.js';
@@ -121,13 +128,37 @@ export class SocketServer {
     const { socket } = connection;
     this.inflight++;
     if (++connection.inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
-    this.rpc.receiveJSON(line, connection).then(
+    this.answer(line, connection).then(
       (response) => this.reply(connection, response),
       (err: unknown) => this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
     ).then(() => {
       if (connection.inflight-- === MAX_INFLIGHT_PER_CONNECTION) socket.resume();
       if (--this.inflight === 0) this.idle?.();
     });
+  }
+
+  /**
+   * Parses and shape-checks one line before the library sees it: json-rpc-2.0 takes valid JSON
+   * such as `null` or `0` for a parse error, and a batch holding `null` makes it throw, so that
+   * line would never be answered.
+   */
+  private async answer(line: string, connection: Connection): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return createJSONRPCErrorResponse(null, ErrorCodes.PARSE_ERROR, 'Parse error');
+    }
+    if (!Array.isArray(message)) return this.answerOne(message, connection);
+    if (message.length === 0) return invalidRequest(message);
+    const replies = await Promise.all(message.map((one: unknown) => this.answerOne(one, connection)));
+    const answered = replies.filter((reply): reply is JSONRPCResponse => reply !== null);
+    return answered.length > 0 ? answered : null;
+  }
+
+  private async answerOne(message: unknown, connection: Connection): Promise<JSONRPCResponse | null> {
+    if (!isRequest(message)) return invalidRequest(message);
+    return this.rpc.receive(message, connection);
   }
 
   private reply(connection: Connection, response: unknown): void {
@@ -159,4 +190,20 @@ export class SocketServer {
     }
     for (const { socket } of this.connections) socket.end();
   }
+}
+
+function isId(id: unknown): id is JSONRPCID {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+/** A JSON-RPC 2.0 request object: version, a method name, and an id (if any) of an allowed type. */
+function isRequest(message: unknown): message is JSONRPCRequest {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+  const m = message as Record<string, unknown>;
+  return m.jsonrpc === '2.0' && typeof m.method === 'string' && (m.id === undefined || isId(m.id)) && m.result === undefined && m.error === undefined;
+}
+
+function invalidRequest(message: unknown): JSONRPCErrorResponse {
+  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null;
+  return createJSONRPCErrorResponse(isId(id) ? id : null, ErrorCodes.INVALID_REQUEST, 'Invalid Request');
 }

@@ -1,22 +1,42 @@
+import type { LoginFlow } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/reasons.js';
 import { classifyProviderError } from '../providerErrors.js';
 
+/** The command that starts the same login again. */
+export function loginCommand(profile: string, flow: LoginFlow = 'pkce'): string {
+  return `kms-agent login ${flow === 'device' ? '--device ' : ''}--profile ${profile}`;
+}
+
+/** The device code ran out before the user approved it (from the provider, or the agent's own clock). */
+export function deviceCodeExpired(profile: string): AgentError {
+  return new AgentError(
+    'LOGIN_TIMEOUT',
+    `the device code for profile ${profile} expired before the login was approved: run \`${loginCommand(profile, 'device')}\` again and enter the new code in time`,
+  );
+}
+
 /** What a failed login step means for the user, as an AgentError with the command to run. */
-export function loginFailed(profile: string, err: unknown): AgentError {
+export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pkce'): AgentError {
   if (err instanceof AgentError) return err;
   const failure = classifyProviderError(err);
+  const again = `\`${loginCommand(profile, flow)}\``;
   switch (failure.kind) {
     case 'transient':
       return new AgentError(
         'PROVIDER_UNREACHABLE',
-        `login to profile ${profile} failed: the identity provider is unreachable (${failure.detail}); check the network and run \`kms-agent login --profile ${profile}\` again`,
+        `login to profile ${profile} failed: the identity provider is unreachable (${failure.detail}); check the network and run ${again} again`,
       );
     case 'denied':
-      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused by the identity provider (${failure.detail})`);
+      return new AgentError(
+        'LOGIN_DENIED',
+        `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`,
+      );
+    case 'expired':
+      return deviceCodeExpired(profile);
     default:
       return new AgentError(
         'PROVIDER_ERROR',
-        `login to profile ${profile} failed: the identity provider answered ${failure.detail}; check the profile's client_id, redirect_url and scopes`,
+        `login to profile ${profile} failed: the identity provider answered ${failure.detail}; check the profile's client_id, ${flow === 'device' ? 'device_authorization_url' : 'redirect_url'} and scopes`,
       );
   }
 }

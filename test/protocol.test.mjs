@@ -1,0 +1,284 @@
+// The JSON-RPC protocol at its edge (SPEC §5), over the real socket with raw bytes: what a broken,
+// hostile or merely clumsy client sends, and that the daemon answers correctly and keeps serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { makeSandbox, startForeground } from './support/harness.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const STEP_TIMEOUT_MS = 5000;
+
+/** A raw connection: write bytes, read whole reply lines, see when the agent hangs up. */
+function rawConnect(socketPath) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    const lines = [];
+    const waiters = [];
+    let buffered = '';
+    let closedResolve;
+    const closed = new Promise((r) => (closedResolve = r));
+    const wake = () => {
+      for (const w of waiters.splice(0)) w();
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      buffered += chunk;
+      let nl;
+      while ((nl = buffered.indexOf('\n')) !== -1) {
+        lines.push(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+      wake();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      closedResolve(true);
+      wake();
+    });
+    socket.once('connect', () => {
+      const conn = {
+        socket,
+        closed,
+        isClosed: () => socket.destroyed || socket.readableEnded,
+        write: (data) => new Promise((res, rej) => socket.write(data, (err) => (err ? rej(err) : res()))),
+        /** The next reply line, parsed; fails if none comes in time or the agent hangs up. */
+        async next(timeoutMs = STEP_TIMEOUT_MS) {
+          const deadline = Date.now() + timeoutMs;
+          while (lines.length === 0) {
+            if (socket.destroyed || socket.readableEnded) throw new Error('the agent closed the connection');
+            const left = deadline - Date.now();
+            if (left <= 0) throw new Error('no reply in time');
+            await new Promise((r) => {
+              const timer = setTimeout(r, left);
+              waiters.push(() => {
+                clearTimeout(timer);
+                r();
+              });
+            });
+          }
+          return JSON.parse(lines.shift());
+        },
+        /** Sends one request line and returns its reply. */
+        async call(message) {
+          await conn.write((typeof message === 'string' ? message : JSON.stringify(message)) + '\n');
+          return conn.next();
+        },
+        pendingLines: () => lines.length,
+        close: () => socket.destroy(),
+      };
+      resolve(conn);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves true once the connection is closed, false if it is still open after `ms`. */
+const closedWithin = (conn, ms) => Promise.race([conn.closed, sleep(ms).then(() => false)]);
+
+const request = (id, method, params) => ({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
+
+test('protocol: bad input gets the right JSON-RPC error and the agent keeps serving', { timeout: 60_000 }, async () => {
+  // No D-Bus needed here: no login, no store use.
+  const sb = await makeSandbox({ env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
+  let agent;
+  try {
+    agent = await startForeground(sb);
+
+    // The socket file is 0600 and its directory 0700 (SPEC §2).
+    assert.equal(statSync(sb.socketPath).mode & 0o777, 0o600, 'socket mode');
+    assert.ok(statSync(sb.socketPath).isSocket());
+    assert.equal(statSync(dirname(sb.socketPath)).mode & 0o777, 0o700, 'socket directory mode');
+
+    const conn = await rawConnect(sb.socketPath);
+
+    // Invalid JSON: -32700 with id null, and the connection stays open for the next request.
+    for (const garbage of ['{not json', '{"jsonrpc":"2.0","method":"agent.status","id":1', '\u0000\u0001\u00ff', 'undefined']) {
+      const reply = await conn.call(garbage);
+      assert.equal(reply.jsonrpc, '2.0');
+      assert.equal(reply.id, null);
+      assert.equal(reply.error?.code, -32700, `parse error for ${JSON.stringify(garbage)}`);
+    }
+    let reply = await conn.call(request(1, 'agent.status', {}));
+    assert.equal(reply.id, 1);
+    assert.equal(reply.result?.pid, agent.child.pid, 'a valid request after parse errors is answered on the same connection');
+
+    // Valid JSON that is not a JSON-RPC request: -32600, connection still open.
+    for (const notRpc of [
+      { hello: 'world' },
+      { jsonrpc: '1.0', id: 7, method: 'agent.status' },
+      { id: 8, method: 'agent.status' },
+      { jsonrpc: '2.0', id: 9 },
+      { jsonrpc: '2.0', id: 10, method: 5 },
+      { jsonrpc: '2.0', id: { not: 'an id' }, method: 'agent.status' },
+      { jsonrpc: '2.0', id: 11, method: 'agent.status', result: 1 },
+      42,
+      0,
+      false,
+      '',
+      'a string',
+      null,
+      [],
+    ]) {
+      const r = await conn.call(JSON.stringify(notRpc));
+      assert.equal(r.error?.code, -32600, `invalid request for ${JSON.stringify(notRpc)}: got ${JSON.stringify(r)}`);
+      const echoed = typeof notRpc?.id === 'number' ? notRpc.id : null;
+      assert.equal(r.id, echoed, `id of the answer to ${JSON.stringify(notRpc)}`);
+    }
+    // Batches: an array of answers, one per request, even when an entry is not an object.
+    const batch = await conn.call(JSON.stringify([null, 1, request('b1', 'agent.status'), request('b2', 'nope'), { jsonrpc: '2.0', method: 'x' }]));
+    assert.ok(Array.isArray(batch), `a batch is answered with an array: ${JSON.stringify(batch)}`);
+    assert.deepEqual(
+      batch.map((r) => [r.id, r.error?.code ?? 'ok']),
+      [[null, -32600], [null, -32600], ['b1', 'ok'], ['b2', -32601]],
+    );
+    reply = await conn.call(request(2, 'agent.status'));
+    assert.equal(reply.id, 2);
+    assert.ok(reply.result, 'still served after invalid requests');
+
+    // Unknown method: -32601, the id echoed, connection open.
+    for (const method of ['no.such.method', '__proto__', 'constructor', 'toString']) {
+      const r = await conn.call(request(`m-${method}`, method, {}));
+      assert.equal(r.id, `m-${method}`);
+      assert.equal(r.error?.code, -32601, `method not found for ${method}`);
+    }
+    reply = await conn.call(request(3, 'profiles.list', {}));
+    assert.deepEqual(reply.result?.map((p) => p.name), ['local']);
+
+    // Wrong params: -32602, reason INVALID_PARAMS, and the message names the field.
+    const invalid = [
+      ['token.get', 5, /params must be an object/],
+      ['token.get', [], /params must be an object/],
+      ['token.get', 'profile=local', /params must be an object/],
+      ['token.get', { bogus: 1 }, /unknown param "bogus"/],
+      ['token.get', { min_valid: '60' }, /"min_valid" must be a number/],
+      ['token.get', { min_valid: -1 }, /"min_valid" must be a number/],
+      ['token.get', { kind: 'foo' }, /"kind" must be one of auto, access, id/],
+      ['token.get', { profile: '' }, /"profile" must be a non-empty string/],
+      ['token.get', { profile: 5 }, /"profile" must be a non-empty string/],
+      ['token.get', { scope: ['openid'] }, /"scope" must be a non-empty string/],
+      ['login.start', { flow: 'implicit' }, /"flow" must be one of pkce, device/],
+      ['login.wait', {}, /"login_id" is required/],
+      ['login.wait', { login_id: 'x', timeout: 'soon' }, /"timeout" must be a number/],
+      ['logout', { all: 'yes' }, /"all" must be true or false/],
+      ['agent.status', { verbose: true }, /unknown param "verbose"/],
+      ['agent.shutdown', { now: true }, /unknown param "now"/],
+    ];
+    let id = 100;
+    for (const [method, params, says] of invalid) {
+      const r = await conn.call(request(++id, method, params));
+      const what = `${method} ${JSON.stringify(params)}`;
+      assert.equal(r.id, id, what);
+      assert.equal(r.error?.code, -32602, `${what}: ${JSON.stringify(r)}`);
+      assert.equal(r.error?.data?.reason, 'INVALID_PARAMS', what);
+      assert.match(r.error.message, says, what);
+    }
+
+    // Unknown profile: an agent error with reason UNKNOWN_PROFILE naming the configured ones.
+    reply = await conn.call(request(200, 'token.get', { profile: 'nope' }));
+    assert.equal(reply.error?.data?.reason, 'UNKNOWN_PROFILE');
+    assert.match(reply.error.message, /no profile named nope: configured profiles are local/);
+    reply = await conn.call(request(201, 'login.start', { profile: 'nope' }));
+    assert.equal(reply.error?.data?.reason, 'UNKNOWN_PROFILE');
+
+    // Notifications (no id) get no answer, even when they fail; the next request is answered.
+    await conn.write(JSON.stringify({ jsonrpc: '2.0', method: 'no.such.method' }) + '\n');
+    await conn.write(JSON.stringify({ jsonrpc: '2.0', method: 'token.get', params: 5 }) + '\n');
+    reply = await conn.call(request(202, 'agent.status'));
+    assert.equal(reply.id, 202, 'notifications produced no reply lines before this one');
+
+    // Blank lines and CRLF endings are tolerated.
+    await conn.write('\n\r\n');
+    reply = await conn.call(JSON.stringify(request(203, 'agent.status')) + '\r');
+    assert.equal(reply.id, 203);
+
+    // Pipelining: 300 requests in one write, every one answered once with its own id.
+    const ids = Array.from({ length: 300 }, (_, i) => `p${i}`);
+    await conn.write(ids.map((pid, i) => JSON.stringify(request(pid, i % 3 === 0 ? 'profiles.list' : i % 3 === 1 ? 'agent.status' : 'token.get', i % 3 === 2 ? { kind: 'foo' } : {})) + '\n').join(''));
+    const answered = new Map();
+    for (let i = 0; i < ids.length; i++) {
+      const r = await conn.next();
+      assert.ok(!answered.has(r.id), `one answer per id (${r.id})`);
+      answered.set(r.id, r);
+    }
+    assert.deepEqual([...answered.keys()].sort(), [...ids].sort());
+    for (const [i, pid] of ids.entries()) {
+      const r = answered.get(pid);
+      if (i % 3 === 0) assert.equal(r.result?.[0]?.name, 'local', pid);
+      if (i % 3 === 1) assert.equal(r.result?.pid, agent.child.pid, pid);
+      if (i % 3 === 2) assert.equal(r.error?.code, -32602, pid);
+    }
+
+    // A frame written in pieces, with pauses, split inside a multi-byte character: one answer.
+    const frame = Buffer.from(JSON.stringify(request('split', 'token.get', { profile: 'zürich-€' })) + '\n', 'utf8');
+    const cut = frame.indexOf(Buffer.from('€')) + 1; // inside the 3-byte euro sign
+    await conn.write(frame.subarray(0, 10));
+    await sleep(150);
+    assert.equal(conn.pendingLines(), 0, 'no answer to half a frame');
+    await conn.write(frame.subarray(10, cut));
+    await sleep(150);
+    assert.equal(conn.pendingLines(), 0);
+    await conn.write(frame.subarray(cut));
+    reply = await conn.next();
+    assert.equal(reply.id, 'split');
+    assert.equal(reply.error?.data?.reason, 'UNKNOWN_PROFILE');
+    assert.match(reply.error.message, /no profile named zürich-€/, 'the characters survived the split');
+
+    // Two requests where the second is cut: the first is answered now, the second once completed.
+    const [a, b] = [request('a', 'agent.status'), request('b', 'profiles.list')].map((m) => JSON.stringify(m));
+    await conn.write(`${a}\n${b.slice(0, 20)}`);
+    assert.equal((await conn.next()).id, 'a');
+    await sleep(100);
+    await conn.write(`${b.slice(20)}\n`);
+    assert.equal((await conn.next()).id, 'b');
+
+    // A line of exactly 64 KiB is still read (and rejected as a request, not as a frame).
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 'big', method: 'token.get', params: { scope: '' } });
+    const padded = big.replace('"scope":""', `"scope":"${'s'.repeat(64 * 1024 - big.length)}"`);
+    assert.equal(Buffer.byteLength(padded), 64 * 1024);
+    reply = await conn.call(padded);
+    assert.equal(reply.id, 'big');
+    assert.equal(reply.error?.code, -32602);
+    assert.equal(await closedWithin(conn, 100), false, 'a 64 KiB line is allowed');
+
+    // A line over 64 KiB closes that connection (here without a newline ever arriving)...
+    const flood = await rawConnect(sb.socketPath);
+    await flood.write(request('x', 'agent.status').id + 'y'.repeat(64 * 1024 + 1)).catch(() => undefined);
+    assert.equal(await closedWithin(flood, 3000), true, 'connection closed after a line over 64 KiB');
+    // ...also when it arrives in small pieces, one over the cap with its newline.
+    const trickle = await rawConnect(sb.socketPath);
+    const long = JSON.stringify(request('long', 'token.get', { scope: 'x'.repeat(64 * 1024) })) + '\n';
+    for (let off = 0; off < long.length && !trickle.isClosed(); off += 8192) {
+      await trickle.write(long.slice(off, off + 8192)).catch(() => undefined);
+    }
+    assert.equal(await closedWithin(trickle, 3000), true, 'connection closed after a long trickled line');
+    await assert.rejects(trickle.next(200), /closed/, 'the oversized request was not answered');
+
+    // ...while the other connection is untouched.
+    reply = await conn.call(request(300, 'agent.status'));
+    assert.equal(reply.id, 300, 'the first connection still works after another was cut off');
+    conn.close();
+
+    // A client that connects and vanishes, or half-closes right after a request.
+    (await rawConnect(sb.socketPath)).close();
+    const half = await rawConnect(sb.socketPath);
+    half.socket.end(JSON.stringify(request('half', 'agent.status')) + '\n');
+    await half.closed;
+
+    // After all this, a new connection is served as on the first day.
+    const fresh = await rawConnect(sb.socketPath);
+    reply = await fresh.call(request('final', 'agent.status', {}));
+    assert.equal(reply.result?.pid, agent.child.pid);
+    assert.equal(reply.result?.profiles?.[0]?.name, 'local');
+    fresh.close();
+    assert.equal(agent.child.exitCode, null, 'the agent is still running');
+    assert.doesNotMatch(agent.stderr(), /"level":(50|60)/, 'no error or fatal in the agent log');
+  } finally {
+    if (agent && agent.child.exitCode === null) {
+      agent.child.kill('SIGTERM');
+      await new Promise((r) => agent.child.once('exit', r));
+    }
+    await sb.close();
+  }
+});
