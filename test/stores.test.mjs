@@ -190,6 +190,17 @@ describe('KeychainStore against the real Secret Service', { skip: !process.env.D
     execFileSync('secret-tool', ['store', '--label=corrupt', 'service', 'kms-agent', 'username', KEY], { input: '{"refresh_token": "ab' });
     assert.equal(await store.load(KEY), null);
   });
+  test('a login left in the file store by a headless run moves into the keychain', async (t) => {
+    const dir = tempDir(t);
+    t.after(() => store.remove(KEY));
+    const left = grant();
+    await new FileStore(dir).save(KEY, left);
+    const fallback = new FallbackStore(store, new FileStore(dir));
+    assert.deepEqual(await fallback.load(KEY), left, 'the file login is found, not "login required"');
+    assert.equal(fallback.kind, 'keychain');
+    assert.deepEqual(await store.load(KEY), left, 'now in the keychain');
+    assert.equal(await new FileStore(dir).load(KEY), null, 'and no longer in the file');
+  });
 });
 
 describe('without a usable keychain', () => {

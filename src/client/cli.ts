@@ -48,7 +48,6 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--no-autostart', 'fail instead of starting an agent when none answers (also KMS_AGENT_NO_AUTOSTART=1)')
     .addHelpText('after', HELP_FOOTER)
     .showSuggestionAfterError()
-    .enablePositionalOptions()
     .exitOverride();
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -203,8 +202,7 @@ Exit codes: 0 ok, 2 no agent (after autostart failed), 5 login required,
     .option('--env <name>', 'environment variable that receives the token', 'KMS_ACCESS_TOKEN')
     .addOption(new Option('--id', 'the id_token').conflicts('access'))
     .addOption(new Option('--access', 'the access token').conflicts('id'))
-    .argument('<command...>', 'the command and its arguments (after --)')
-    .passThroughOptions()
+    .argument('<command...>', 'the command and its arguments, after --')
     .action(
       run(async (command: string[], opts: { profile?: string; env: string; id?: boolean; access?: boolean }) => {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.env)) throw new Error(`--env: "${opts.env}" is not a valid variable name`);

@@ -108,11 +108,15 @@ export async function makeSandbox(options = {}) {
 
   /** Stops the agent, checks no secret reached a log, removes everything. */
   async function close() {
-    await cli(['stop', '--no-autostart']);
+    // Global options go before the command (`stop --no-autostart` was refused as an unknown option
+    // by older builds, which left every sandbox's agent running).
+    const stopped = await cli(['--no-autostart', 'stop']);
     const { leaked, checked } = leakedSecrets();
     await provider?.close();
     rmSync(dir, { recursive: true, force: true });
     if (leaked > 0) throw new Error(`${leaked} of ${checked} secrets seen in this test appeared in a log or on stderr`);
+    // 0 stopped, 2 no agent was running; anything else leaves an agent behind for later tests.
+    if (stopped.code !== 0 && stopped.code !== 2) throw new Error(`could not stop this sandbox's agent (exit ${stopped.code}): ${stopped.stderr.trim()}`);
   }
 
   return { dir, env, provider, configPath, socketPath, logPath, secrets, logs, rememberSecret, leakedSecrets, cli, rpc, login, token, close };

@@ -25,8 +25,22 @@ export class FallbackStore implements TokenStore {
     return this.fallbackWarning;
   }
 
-  load(key: string): Promise<StoredGrant | null> {
-    return this.withFallback((store) => store.load(key));
+  async load(key: string): Promise<StoredGrant | null> {
+    const grant = await this.withFallback((store) => store.load(key));
+    if (grant !== null || this.active !== this.primary) return grant;
+    return this.adoptFileLogin(key);
+  }
+
+  /**
+   * A login kept in the file store while the keychain was unavailable (an earlier headless run)
+   * moves into the keychain once it works again, instead of looking like "login required".
+   */
+  private async adoptFileLogin(key: string): Promise<StoredGrant | null> {
+    const left = await this.fallback.load(key).catch(() => null);
+    if (left === null) return null;
+    await this.save(key, left);
+    if (this.active === this.primary) await this.fallback.remove(key).catch(() => undefined);
+    return left;
   }
 
   save(key: string, grant: StoredGrant): Promise<void> {
