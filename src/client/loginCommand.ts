@@ -1,7 +1,8 @@
 import type { AgentClient } from './agentClient.js';
 import { openBrowser } from './browserOpener.js';
+import { noDisplayReason } from './displayCheck.js';
 import { Exit } from './exitCodes.js';
-import type { LoginFlow, Params } from '../rpc/methods.js';
+import type { LoginFlow, Params, Result } from '../rpc/methods.js';
 
 export interface LoginOptions {
   profile?: string | undefined;
@@ -24,15 +25,17 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
   const started = await client.call('login.start', params);
 
   if (flow === 'device') {
-    say(`To log in to profile ${started.profile}, open ${started.verification_url ?? started.url}`);
-    say(`and enter the code: ${started.user_code ?? ''}`);
-    if (started.url !== started.verification_url) say(`(or open ${started.url} directly)`);
+    showDeviceCode(started);
   } else {
     say(`Log in to profile ${started.profile} in your browser:`);
     say(`  ${started.url}`);
     if (options.browser) {
-      const problem = await openBrowser(started.url, env);
-      if (problem) say(`Could not open a browser: ${problem}. Open the URL above yourself, or use \`kms-agent login --device\`.`);
+      const problem = noDisplayReason(env) ?? (await openBrowser(started.url, env));
+      if (problem) {
+        say(`Cannot open a browser here: ${problem}.`);
+        // The redirect goes to this machine's loopback, so a browser elsewhere needs a tunnel; the device flow does not.
+        say(`Open the URL above in a browser that can reach this machine, or log in from any device with \`kms-agent login --device${profile ? ` --profile ${profile}` : ''}\`.`);
+      }
     }
   }
   say('Waiting for the login to complete…');
@@ -45,4 +48,18 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
   if (!done.has_refresh_token) say('warning: the provider issued no refresh token (add "offline_access" to the scopes): you will have to log in again when the token expires');
   if (done.store_warning) say(`warning: ${done.store_warning}`);
   return Exit.OK;
+}
+
+/** RFC 8628 §3.3: the page to open and the code to type there, plus the link that carries the code. */
+function showDeviceCode(started: Result<'login.start'>): void {
+  const page = started.verification_url ?? started.url;
+  say(`To log in to profile ${started.profile}, open this page on any device:`);
+  say(`  ${page}`);
+  say(`and enter the code: ${started.user_code ?? '(none given by the provider)'}`);
+  if (started.url !== page) {
+    say('or open this link, which carries the code:');
+    say(`  ${started.url}`);
+  }
+  const seconds = Math.max(0, Math.round(started.expires_at - Date.now() / 1000));
+  say(`The code expires in ${seconds < 120 ? `${seconds} seconds` : `${Math.round(seconds / 60)} minutes`}.`);
 }

@@ -3,6 +3,7 @@ import type { Profile } from './profile.js';
 import type { ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
 import { AgentError } from '../rpc/reasons.js';
 import { ProviderClient } from './providerClient.js';
+import { RetryBackoff } from './retryBackoff.js';
 import { classifyProviderError, type ProviderFailure } from './providerErrors.js';
 import { TargetCache } from './targetCache.js';
 import { cacheTokens, firstToExpire, pick, type CachedTokens } from './tokenCache.js';
@@ -16,10 +17,6 @@ export interface TokenRequest {
   scope?: string | undefined;
   audience?: string | undefined;
 }
-
-/** How long after a failed background refresh to try again, while the cached token is still valid. */
-const RETRY_MIN_MS = 5_000;
-const RETRY_JITTER_MS = 5_000;
 
 const nowSeconds = (): number => Date.now() / 1000;
 
@@ -42,6 +39,8 @@ export class ProfileSession {
   /** The refresh token is one credential: every use and change of it runs through this chain. */
   private grantLock: Promise<unknown> = Promise.resolve();
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** After the provider was unreachable: no new attempt before this allows one. */
+  private readonly backoff = new RetryBackoff();
   private closed = false;
 
   constructor(
@@ -114,11 +113,20 @@ export class ProfileSession {
   private async refreshWithGrant(target: TokenTarget): Promise<CachedTokens> {
     const grant = await this.loadGrant();
     if (grant === null) throw this.loginRequired();
+    const waitMs = this.backoff.waitMs();
+    if (waitMs > 0) {
+      throw new AgentError(
+        'PROVIDER_UNREACHABLE',
+        `the identity provider of profile ${this.name} was unreachable (${this.lastError ?? 'see `kms-agent status`'}); the agent retries in ${Math.ceil(waitMs / 1000)} s and no valid token is cached`,
+      );
+    }
     let set: TokenSet;
     try {
       set = await this.provider.refresh(grant.refresh_token, target);
+      this.backoff.succeeded();
     } catch (err) {
       const failure = classifyProviderError(err);
+      if (failure.kind === 'transient') this.backoff.failed();
       this.log.warn({ failure: failure.kind, detail: failure.detail, scope: target.scope, audience: target.audience }, 'refresh failed');
       throw target === MAIN_TARGET ? await this.refreshFailed(failure, grant) : this.targetRefused(failure, target);
     }
@@ -182,8 +190,10 @@ export class ProfileSession {
     switch (error) {
       case 'invalid_scope':
         return `: a refresh can only ask for scopes granted at login (profile ${this.name} logs in with "${this.profile.scopes.join(' ')}"); add the scope to the profile's scopes and log in again`;
+      // oidc-provider, for one, rotates the refresh token before it checks the resource, so the
+      // login may be gone too; the main token stays served until it expires either way.
       case 'invalid_target':
-        return `: the provider does not know this audience, or it was not requested at login; set resource = "${target.audience ?? ''}" in profile ${this.name} and log in again`;
+        return `: the provider does not know this audience, or it was not requested at login; set resource = "${target.audience ?? ''}" in profile ${this.name} and log in again (some providers also end the login on this error)`;
       case 'invalid_grant':
         return `: the login may lack consent for this target; if \`kms-agent token --profile ${this.name}\` fails too, run \`kms-agent login --profile ${this.name}\``;
       default:
@@ -321,7 +331,8 @@ export class ProfileSession {
     this.refreshOnce(MAIN_TARGET).catch((err: unknown) => {
       const stillValid = this.main && firstToExpire(this.main).expiresAt > nowSeconds();
       if (err instanceof AgentError && err.reason === 'PROVIDER_UNREACHABLE' && stillValid) {
-        this.scheduleBackgroundRefresh(RETRY_MIN_MS + Math.random() * RETRY_JITTER_MS);
+        // The backoff already carries the jitter; try again as soon as it allows.
+        this.scheduleBackgroundRefresh(this.backoff.waitMs() + 50);
       }
     });
   }

@@ -16,7 +16,7 @@ export interface CachedTokens {
   readonly access: ServedToken;
   readonly id?: ServedToken;
   readonly set: TokenSet;
-  /** Unix ms of the last time a client was served from this entry. */
+  /** Unix ms of the last time a client was served from this entry (a target's counts from when it was stored). */
   lastUsedMs: number;
 }
 

@@ -33,6 +33,13 @@ export interface LocalProviderOptions {
   clients?: Record<string, unknown>[];
   /** RFC 8707 resource indicators; each gets JWT access tokens with that audience. */
   resources?: string[];
+  /** Seconds a device code lives; default 600. */
+  deviceCodeTtl?: number;
+  /**
+   * The polling `interval` to advertise in device authorization responses. oidc-provider sends
+   * none, so clients wait RFC 8628's default 5 s; tests set a shorter one.
+   */
+  deviceInterval?: number;
   /** Hide oidc-provider's console notices; default true. */
   quiet?: boolean;
 }
@@ -91,6 +98,7 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
         return;
       }
       await next();
+      if (options.deviceInterval !== undefined) advertiseDeviceInterval(ctx, options.deviceInterval);
     });
     server.on('request', provider.callback());
 
@@ -180,7 +188,7 @@ async function configuration(
       IdToken: options.idTokenTtl ?? accessTokenTtl,
       RefreshToken: options.refreshTokenTtl ?? 14 * DAY,
       AuthorizationCode: 60,
-      DeviceCode: 600,
+      DeviceCode: options.deviceCodeTtl ?? 600,
       Interaction: 3600,
       Session: 14 * DAY,
       Grant: 14 * DAY,
@@ -204,6 +212,13 @@ async function readTokenRequestGrantType(ctx: ProviderContext): Promise<string> 
   const body = Buffer.concat(chunks).toString('utf8');
   ctx.request.body = body;
   return new URLSearchParams(body).get('grant_type') ?? '(none)';
+}
+
+function advertiseDeviceInterval(ctx: ProviderContext, interval: number): void {
+  const body = ctx.body;
+  if (ctx.method === 'POST' && ctx.path === '/device/auth' && ctx.status === 200 && body && typeof body === 'object') {
+    ctx.body = { ...body, interval };
+  }
 }
 
 function emptyStats(): LocalProviderStats {

@@ -1,0 +1,215 @@
+// Many profiles at once, the Cosmian CLI's config files as profile `ckms`, and confidential
+// clients, each logging in against the real local provider and serving tokens.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentClient } from '../dist/client/agentClient.js';
+import {
+  LOCAL_CONFIDENTIAL_CLIENT_ID,
+  LOCAL_CONFIDENTIAL_CLIENT_SECRET,
+  LOCAL_PUBLIC_CLIENT_ID,
+  LOCAL_REDIRECT_URIS,
+} from '../dist/demo/localProvider.js';
+import { jwtPayload, makeSandbox, profileToml } from './support/harness.mjs';
+
+const subOf = (result) => jwtPayload(result.stdout.trim()).sub;
+
+test('two profiles logged in as different users at once: each its own tokens, chosen by --profile or KMS_AGENT_PROFILE', async () => {
+  const sb = await makeSandbox({
+    config: (issuer) =>
+      `default_profile = "work"\n\n${profileToml('work', issuer, { store: 'file' })}\n${profileToml('home', issuer, { store: 'file' })}`,
+  });
+  try {
+    await sb.login(['--profile', 'work']);
+    const bob = await sb.cli(['login', '--profile', 'home'], { env: { FAKE_BROWSER_LOGIN: 'bob' } });
+    assert.equal(bob.code, 0, bob.stderr);
+    assert.equal(bob.stdout, 'logged in to profile home as bob@example.com\n');
+
+    assert.equal(subOf(await sb.token()), 'alice', 'the default profile');
+    assert.equal(subOf(await sb.token(['--profile', 'home'])), 'bob');
+    assert.equal(subOf(await sb.token(['--profile', 'work'])), 'alice');
+    const fromEnv = await sb.cli(['token'], { env: { KMS_AGENT_PROFILE: 'home' } });
+    assert.equal(subOf(fromEnv), 'bob');
+    sb.rememberSecret(fromEnv.stdout);
+
+    // Concurrent refreshes of both profiles: each refreshes its own login, once.
+    const client = await AgentClient.connect(sb.socketPath);
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => client.call('token.get', { profile: i % 2 ? 'home' : 'work', min_valid: 86_400 })),
+      );
+      replies.forEach((r) => sb.rememberSecret(r.token));
+      assert.deepEqual(
+        replies.map((r) => `${r.profile}:${jwtPayload(r.token).sub}`),
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? 'home:bob' : 'work:alice')),
+      );
+      assert.equal(sb.provider.stats.grants.refresh_token, 2, 'one refresh per profile');
+    } finally {
+      client.close();
+    }
+
+    const status = JSON.parse((await sb.cli(['status', '--json'])).stdout);
+    assert.deepEqual(
+      status.profiles.map((p) => [p.name, p.email, p.logged_in]),
+      [
+        ['work', 'alice@example.com', true],
+        ['home', 'bob@example.com', true],
+      ],
+    );
+
+    // Logging out of one leaves the other logged in.
+    assert.equal((await sb.cli(['logout', '--profile', 'work'])).code, 0);
+    assert.equal((await sb.token()).code, 5);
+    assert.equal(subOf(await sb.token(['--profile', 'home'])), 'bob');
+
+    const unknown = await sb.token(['--profile', 'nope']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no profile named nope: configured profiles are work, home/);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('`profiles` lists each profile with the file it came from', async () => {
+  const sb = await makeSandbox({ config: (issuer) => profileToml('own', issuer, { store: 'memory' }) });
+  try {
+    const cosmianFile = join(sb.env.HOME, '.cosmian', 'kms.toml');
+    mkdirSync(join(sb.env.HOME, '.cosmian'));
+    writeFileSync(cosmianFile, cosmianConfig('kms.toml', sb.provider.issuer));
+    const json = await sb.cli(['profiles', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), [
+      { name: 'own', source: sb.configPath, default: false },
+      { name: 'ckms', source: cosmianFile, default: false },
+    ]);
+    const text = await sb.cli(['profiles']);
+    assert.equal(text.stdout, `own\t${sb.configPath}\nckms\t${cosmianFile}\n`);
+  } finally {
+    await sb.close();
+  }
+});
+
+// ---- the Cosmian CLI's config files ----
+
+/** The OAuth settings of the Cosmian CLI for the local provider: explicit URLs, no issuer, an empty secret. */
+function oauth2Conf(issuer) {
+  return {
+    client_id: LOCAL_PUBLIC_CLIENT_ID,
+    client_secret: '',
+    authorize_url: `${issuer}/auth`,
+    token_url: `${issuer}/token`,
+    scopes: ['openid', 'email', 'offline_access'],
+  };
+}
+
+const tomlSection = (header, conf) =>
+  `[${header}]\n${Object.entries(conf)
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+    .join('\n')}\n`;
+
+/** Each layout as the Cosmian CLI writes it, with its other settings around the OAuth section. */
+function cosmianConfig(layout, issuer) {
+  const conf = oauth2Conf(issuer);
+  switch (layout) {
+    case 'ckms.toml':
+      return `print_json = false\n\n[http_config]\nserver_url = "https://kms.example.com"\naccess_token = "do-not-touch"\n\n${tomlSection('http_config.oauth2_conf', conf)}`;
+    case 'cosmian.toml':
+      return `[kms_config.http_config]\nserver_url = "https://kms.example.com"\n\n${tomlSection('kms_config.http_config.oauth2_conf', conf)}\n[findex_config.http_config]\nserver_url = "http://0.0.0.0:6668"\n`;
+    case 'kms.toml':
+      return `[kms_config.http_config]\nserver_url = "https://kms.example.com"\n\n${tomlSection('kms_config.http_config.oauth2_conf', conf)}`;
+    case 'kms.json':
+      return JSON.stringify({ kms_server_url: 'https://kms.example.com', kms_access_token: null, oauth2_conf: conf }, null, 4);
+  }
+}
+
+for (const layout of ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json']) {
+  test(`~/.cosmian/${layout} is a working profile ckms, and the file is never written`, async () => {
+    // No own config file: the Cosmian one alone configures the agent.
+    const sb = await makeSandbox({ config: '' });
+    try {
+      const file = join(sb.env.HOME, '.cosmian', layout);
+      mkdirSync(join(sb.env.HOME, '.cosmian'));
+      writeFileSync(file, cosmianConfig(layout, sb.provider.issuer));
+      const before = readFileSync(file);
+
+      const login = await sb.login();
+      assert.equal(login.stdout, 'logged in to profile ckms as alice@example.com\n');
+      const token = await sb.token(['--profile', 'ckms']);
+      assert.equal(token.code, 0, token.stderr);
+      const claims = jwtPayload(token.stdout.trim());
+      assert.equal(claims.email, 'alice@example.com', 'the id_token, as the Cosmian CLI sends it');
+      assert.equal(claims.iss, sb.provider.issuer);
+      assert.equal(sb.provider.stats.byPath['/.well-known/openid-configuration'], undefined, 'explicit URLs, no discovery');
+
+      // A refresh works too (the Cosmian CLI itself cannot refresh).
+      assert.equal((await sb.token(['--min-valid', '86400'])).code, 0);
+      assert.equal(sb.provider.stats.grants.refresh_token, 1);
+
+      assert.equal((await sb.cli(['logout'])).code, 0);
+      assert.deepEqual(readFileSync(file), before, `${layout} is byte-for-byte unchanged`);
+    } finally {
+      await sb.close();
+    }
+  });
+}
+
+// ---- confidential clients ----
+
+const POST_CLIENT_ID = 'kms-agent-confidential-post';
+const POST_CLIENT_SECRET = 'test-secret-kms-agent-confidential-post';
+
+/** How each token request authenticated the client: an HTTP Basic header, or the secret in the form. */
+function recordClientAuth(provider) {
+  const seen = [];
+  provider.setFault((ctx) => {
+    if (ctx.state.grantType) {
+      const posted = new URLSearchParams(ctx.request.body).has('client_secret');
+      seen.push(`${ctx.state.grantType}: ${/^Basic /.test(ctx.req.headers.authorization ?? '') ? 'basic' : ''}${posted ? 'post' : ''}`);
+    }
+    return undefined;
+  });
+  return seen;
+}
+
+for (const { method, clientId, secret } of [
+  { method: 'client_secret_basic', clientId: LOCAL_CONFIDENTIAL_CLIENT_ID, secret: LOCAL_CONFIDENTIAL_CLIENT_SECRET },
+  { method: 'client_secret_post', clientId: POST_CLIENT_ID, secret: POST_CLIENT_SECRET },
+]) {
+  test(`a confidential client with ${method} logs in, refreshes and logs out; the secret never reaches a log`, async () => {
+    const sb = await makeSandbox({
+      provider: {
+        clients: [
+          {
+            client_id: POST_CLIENT_ID,
+            client_secret: POST_CLIENT_SECRET,
+            token_endpoint_auth_method: 'client_secret_post',
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            redirect_uris: LOCAL_REDIRECT_URIS,
+          },
+        ],
+      },
+      profile: { client_id: clientId, client_secret: secret, token_endpoint_auth_method: method, store: 'file' },
+      env: { KMS_AGENT_LOG_LEVEL: 'debug' },
+    });
+    sb.rememberSecret(secret);
+    try {
+      const seen = recordClientAuth(sb.provider);
+      await sb.login();
+      const refreshed = await sb.token(['--min-valid', '86400']);
+      assert.equal(refreshed.code, 0, refreshed.stderr);
+      assert.equal(subOf(refreshed), 'alice');
+      assert.deepEqual(sb.provider.stats.grants, { authorization_code: 1, refresh_token: 1 });
+      const how = method === 'client_secret_basic' ? 'basic' : 'post';
+      assert.deepEqual(seen, [`authorization_code: ${how}`, `refresh_token: ${how}`]);
+      // Revocation authenticates the same way; the provider refuses it otherwise.
+      const logout = await sb.cli(['logout']);
+      assert.match(logout.stderr, /revoked/);
+      assert.equal(sb.provider.stats.revocations, 1);
+      assert.equal(sb.leakedSecrets().leaked, 0, 'no secret in any log');
+    } finally {
+      await sb.close();
+    }
+  });
+}
