@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gnome-keyring dbus-x11 libsecret-tools systemd hyperfine)
+packages=(gnome-keyring dbus-x11 libsecret-tools systemd hyperfine chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,15 @@ interface GlobalOptions {
   autostart: boolean;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
@@ -109,9 +118,14 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       run(async () => {
         const path = socketPath();
-        await withAgent((c) => c.call('agent.shutdown', {}), false);
+        const pid = await withAgent(async (c) => {
+          const { pid } = await c.call('agent.status', {});
+          await c.call('agent.shutdown', {});
+          return pid;
+        }, false);
         // Return only once the socket is gone, so a command right after `stop` never meets the old agent.
-        for (let waited = 0; existsSync(path) && waited < 5000; waited += 50) await delay(50);
+        // Under socket activation the socket is systemd's and stays: there, wait for the process to exit.
+        for (let waited = 0; existsSync(path) && processAlive(pid) && waited < 5000; waited += 50) await delay(50);
         process.stderr.write('agent stopped\n');
         return Exit.OK;
       }),

@@ -8,6 +8,7 @@ import { launchDaemon } from '../client/daemonLauncher.js';
 import { openBrowser } from '../client/browserOpener.js';
 import { jwtClaims } from '../daemon/tokenSet.js';
 import type { TokenReply } from '../rpc/methods.js';
+import type { LocalProvider } from './localProvider.js';
 
 export interface DemoOptions {
   /** Play the login pages ourselves instead of a person in a browser (headless machines). */
@@ -61,30 +62,56 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const socketPath = join(dir, 'run', 'agent.sock');
   const configPath = join(dir, 'config.toml');
   const env = { ...process.env, XDG_STATE_HOME: join(dir, 'state') };
-  // Its own redirect port, so the demo never collides with a real agent's login on 17899.
-  const redirectUrl = `http://localhost:${await freePort()}/authorization`;
-  const provider = await startLocalProvider({ accessTokenTtl: ttl, redirectUris: [redirectUrl] });
+  let providerStarting: Promise<LocalProvider> | undefined;
+  let launching: Promise<unknown> | undefined;
+  let interrupted = false;
   let client: AgentClient | undefined;
-
-  const cleanup = async (): Promise<void> => {
-    client?.close();
-    try {
-      const stopper = await AgentClient.connect(socketPath, 500);
-      await stopper.call('agent.shutdown', {}, 2000);
-      stopper.close();
-      for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
-    } catch {
-      // No agent left to stop.
-    }
-    await provider.close();
-    rmSync(dir, { recursive: true, force: true });
+  /** Starts an agent unless Ctrl-C came first; cleanup() waits for a start in progress, so none outlives the demo. */
+  const launch = (): ReturnType<typeof launchDaemon> => {
+    if (interrupted) throw new Error('interrupted');
+    const started = launchDaemon({ socketPath, configPath, env });
+    launching = started;
+    return started;
   };
+
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      client?.close();
+      await launching?.catch(() => undefined);
+      try {
+        const stopper = await AgentClient.connect(socketPath, 500);
+        await stopper.call('agent.shutdown', {}, 2000);
+        stopper.close();
+        for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
+      } catch {
+        // No agent left to stop.
+      }
+      await (await providerStarting?.catch(() => undefined))?.close();
+      rmSync(dir, { recursive: true, force: true });
+    })());
   const onInterrupt = (): void => {
+    interrupted = true;
     say('\nInterrupted: stopping the demo agent and provider, removing the temporary files.');
     void cleanup().then(() => process.exit(130));
   };
+  // From the moment the temporary directory exists, Ctrl-C removes whatever the demo made.
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
+
+  // Its own redirect port, so the demo never collides with a real agent's login on 17899.
+  const redirectUrl = `http://localhost:${await freePort()}/authorization`;
+  providerStarting = startLocalProvider({ accessTokenTtl: ttl, redirectUris: [redirectUrl] });
+  let provider: LocalProvider;
+  try {
+    provider = await providerStarting;
+  } catch (err) {
+    process.stderr.write(`kms-agent demo: cannot start the local provider: ${(err as Error).message}\n`);
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    await cleanup();
+    return 1;
+  }
 
   try {
     say(`1. A local OpenID provider (oidc-provider) runs at ${provider.issuer}.`);
@@ -94,7 +121,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       `store_dir = "${join(dir, 'store')}"\n\n[profiles.demo]\nclient_id = "kms-agent-test"\nissuer = "${provider.issuer}"\nredirect_url = "${redirectUrl}"\nstore = "file"\n`,
       { mode: 0o600 },
     );
-    const started = await launchDaemon({ socketPath, configPath, env });
+    const started = await launch();
     say(`2. A private agent${started.state === 'started' ? ` (pid ${started.pid})` : ''} listens on ${socketPath}.`);
     say('   Its refresh token goes to a 0600 file in a temporary directory, not your keychain.');
     client = await AgentClient.connect(socketPath);
@@ -138,7 +165,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
     const logins = provider.stats.grants.authorization_code ?? 0;
     const refreshes = provider.stats.grants.refresh_token ?? 0;
-    const again = await launchDaemon({ socketPath, configPath, env });
+    const again = await launch();
     client = await AgentClient.connect(socketPath);
     const afterRestart = await client.call('token.get', { profile: 'demo' });
     say(`   New agent${again.state === 'started' ? ` (pid ${again.pid})` : ''} served ${describe(afterRestart)}`);
@@ -147,6 +174,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     say('Done. Everything the demo started is stopped and its files are removed.');
     return 0;
   } catch (err) {
+    if (interrupted) return 130; // onInterrupt is cleaning up and exits with 130
     const cause = (err as { cause?: { message?: string } }).cause?.message;
     process.stderr.write(`kms-agent demo: ${(err as Error).message}${cause ? ` (${cause})` : ""}\n`);
     return 1;

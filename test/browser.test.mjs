@@ -1,0 +1,129 @@
+// The login as a person does it: `kms-agent login` hands the URL to $BROWSER, and a real (headless)
+// Chromium fills in the bundled provider's login and consent pages and lands on the agent's
+// callback page, which says who is logged in. A screenshot of that page goes to test-output/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+// NOTES.md: what Debian's Chromium needs to run headless here, and nothing that phones home.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Loopback only: every host name but localhost fails to resolve (the provider's page @imports a web font).
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
+];
+const SCREENSHOT = join(ROOT, 'test-output', 'login-success.png');
+const skip = !existsSync(CHROMIUM) && `needs ${CHROMIUM} (apt-get install chromium; scripts/setup-debian.sh installs it for CI)`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const isLoopback = (url) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+
+test('login in real headless Chromium through the provider pages to the "logged in" page', { skip, timeout: 120_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const redirect = `http://localhost:${await freePort()}/authorization`;
+  const sb = await makeSandbox({ provider: { redirectUris: [redirect] }, profile: { redirect_url: redirect, store: 'file' } });
+  let context;
+  let login;
+  try {
+    // $BROWSER is a script that hands the URL to this test, which gives it to Chromium.
+    const urlFile = join(sb.dir, 'login-url.txt');
+    const browserScript = join(sb.dir, 'hand-url-to-test.sh');
+    writeFileSync(browserScript, '#!/bin/sh\nprintf "%s\\n" "$1" > "$LOGIN_URL_FILE"\n', { mode: 0o755 });
+    login = spawn(process.execPath, [CLI, 'login', '--timeout', '90'], {
+      env: { ...sb.env, BROWSER: browserScript, LOGIN_URL_FILE: urlFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    login.stdout.on('data', (d) => (stdout += d));
+    login.stderr.on('data', (d) => (stderr += d));
+    const loginExit = new Promise((resolve) => login.on('close', (code) => resolve(code)));
+
+    for (let i = 0; i < 300 && !existsSync(urlFile); i++) await sleep(50);
+    assert.ok(existsSync(urlFile), `$BROWSER was called with the URL (login stderr: ${stderr})`);
+    const url = readFileSync(urlFile, 'utf8').trim();
+    assert.ok(url.startsWith(`${sb.provider.issuer}/auth?`), `the authorization URL (${url})`);
+    assert.ok(stderr.includes(url), 'the URL is on stderr too');
+
+    const userDataDir = join(sb.dir, 'chromium-profile');
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 800, height: 500 },
+      timeout: 30_000,
+    });
+    const blocked = [];
+    await context.route('**/*', (route) => {
+      if (isLoopback(route.request().url())) return route.continue();
+      blocked.push(new URL(route.request().url()).hostname);
+      return route.abort('blockedbyclient');
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+
+    // The provider's sign-in page: any login and password.
+    await page.goto(url);
+    await page.locator('input[name="login"]').fill('alice');
+    await page.locator('input[name="password"]').fill('correct horse');
+    await Promise.all([page.waitForURL(/\/interaction\//), page.locator('button[type="submit"]').click()]);
+    // The consent page.
+    const consent = page.locator('button[type="submit"]', { hasText: 'Continue' });
+    await consent.waitFor();
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(redirect)), consent.click()]);
+    await page.waitForLoadState('load');
+
+    // The agent's callback page.
+    const callback = new URL(page.url());
+    assert.equal(`${callback.origin}${callback.pathname}`, redirect, 'the browser landed on the agent loopback callback');
+    const code = callback.searchParams.get('code');
+    assert.ok(code, 'with an authorization code');
+    sb.rememberSecret(code);
+    assert.equal(await page.title(), 'kms-agent: Logged in');
+    assert.equal(await page.locator('h1').innerText(), 'Logged in');
+    assert.equal(
+      await page.locator('p').innerText(),
+      'kms-agent is logged in to profile local as alice@example.com. You can close this tab.',
+    );
+    mkdirSync(join(ROOT, 'test-output'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.ok(readFileSync(SCREENSHOT).subarray(1, 4).toString() === 'PNG', 'a PNG screenshot was saved');
+    console.log(`screenshot: ${SCREENSHOT}; requests blocked (not loopback): ${[...new Set(blocked)].join(', ') || 'none'}`);
+
+    // `kms-agent login` saw the login complete; a token is served.
+    assert.equal(await loginExit, 0, `kms-agent login exit code (stderr: ${stderr})`);
+    sb.logs.push(stderr);
+    assert.match(stdout, /^logged in to profile local as alice@example\.com$/m);
+    const t = await sb.token();
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    assert.equal(sb.provider.stats.grants.authorization_code, 1);
+  } finally {
+    await context?.close().catch(() => {});
+    if (login && login.exitCode === null) login.kill('SIGKILL');
+    await sb.close();
+  }
+});
