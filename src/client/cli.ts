@@ -216,6 +216,7 @@ Exit codes: 0 ok, 2 no agent (after autostart failed), 5 login required,
     .option('--env <name>', 'environment variable that receives the token', 'KMS_ACCESS_TOKEN')
     .addOption(new Option('--id', 'the id_token').conflicts('access'))
     .addOption(new Option('--access', 'the access token').conflicts('id'))
+    .usage('[options] -- <command...>')
     .argument('<command...>', 'the command and its arguments, after --')
     .action(
       run(async (command: string[], opts: { profile?: string; env: string; id?: boolean; access?: boolean }) => {

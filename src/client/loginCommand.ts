@@ -38,16 +38,40 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
       }
     }
   }
-  say('Waiting for the login to complete…');
-
   const waitParams: Params<'login.wait'> = { login_id: started.login_id };
   if (options.timeout !== undefined) waitParams.timeout = options.timeout;
-  const done = await client.call('login.wait', waitParams);
+  const stopIndicator = waitingIndicator();
+  let done: Result<'login.wait'>;
+  try {
+    done = await client.call('login.wait', waitParams);
+  } finally {
+    stopIndicator();
+  }
   const who = done.email ?? done.subject;
   process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}\n`);
   if (!done.has_refresh_token) say('warning: the provider issued no refresh token (add "offline_access" to the scopes): you will have to log in again when the token expires');
   if (done.store_warning) say(`warning: ${done.store_warning}`);
   return Exit.OK;
+}
+
+/**
+ * "Waiting…" with the seconds counting up, redrawn in place on a terminal; a single line when
+ * stderr is a pipe or a file, so logs and scripts get no control characters.
+ */
+function waitingIndicator(): () => void {
+  const text = 'Waiting for the login to complete (Ctrl-C cancels it)…';
+  if (!process.stderr.isTTY) {
+    say(text);
+    return () => undefined;
+  }
+  const started = Date.now();
+  const draw = (): void => void process.stderr.write(`\r${text} ${Math.round((Date.now() - started) / 1000)}s`);
+  draw();
+  const timer = setInterval(draw, 1000);
+  return () => {
+    clearInterval(timer);
+    process.stderr.write('\r\x1b[K');
+  };
 }
 
 /** RFC 8628 §3.3: the page to open and the code to type there, plus the link that carries the code. */
