@@ -20,6 +20,7 @@ export async function connectAgent(options: ConnectOptions): Promise<AgentClient
     if (!(err instanceof NoAgentError) || !options.autostart) throw err;
   }
   const { launchDaemon } = await import('./daemonLauncher.js');
-  await launchDaemon({ socketPath: options.socketPath, configPath: options.configPath });
+  const started = await launchDaemon({ socketPath: options.socketPath, configPath: options.configPath });
+  if (started.state === 'started') for (const warning of started.warnings) process.stderr.write(`kms-agent: warning: ${warning}\n`);
   return AgentClient.connect(options.socketPath);
 }

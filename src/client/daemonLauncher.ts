@@ -8,7 +8,7 @@ const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url))
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 
-export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'running' };
+export type LaunchOutcome = { state: 'started'; pid: number; warnings: string[] } | { state: 'running' };
 
 export class DaemonStartError extends Error {
   constructor(message: string) {
@@ -38,30 +38,34 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
     cwd: '/',
   });
   closeSync(logFd);
-  const report = await readReport(child.stdio[3] as Readable, () => child.exitCode);
+  const lines = await readReport(child.stdio[3] as Readable, () => child.exitCode);
   child.unref();
   (child.stdio[3] as Readable).destroy();
-  if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)) };
+  const report = lines[lines.length - 1]!;
+  const warnings = lines.filter((line) => line.startsWith('warning ')).map((line) => line.slice(8));
+  if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)), warnings };
   if (report === 'running') return { state: 'running' };
   throw new DaemonStartError(report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`);
 }
 
-function readReport(stream: Readable, exitCode: () => number | null): Promise<string> {
+/** The daemon's report lines: any `warning …` lines, then one `ready PID`, `running` or `error …`. */
+function readReport(stream: Readable, exitCode: () => number | null): Promise<string[]> {
   return new Promise((resolve) => {
     let text = '';
-    const timer = setTimeout(() => resolve('timed out'), START_TIMEOUT_MS);
+    const timer = setTimeout(() => resolve(['timed out']), START_TIMEOUT_MS);
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       text += chunk;
-      const nl = text.indexOf('\n');
-      if (nl !== -1) {
+      const lines = text.split('\n');
+      const last = lines.slice(0, -1).findIndex((line) => !line.startsWith('warning '));
+      if (last !== -1) {
         clearTimeout(timer);
-        resolve(text.slice(0, nl));
+        resolve(lines.slice(0, last + 1));
       }
     });
     stream.on('end', () => {
       clearTimeout(timer);
-      resolve(text.trim() || `it exited with code ${exitCode() ?? 'unknown'}`);
+      resolve([text.trim() || `it exited with code ${exitCode() ?? 'unknown'}`]);
     });
   });
 }

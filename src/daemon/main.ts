@@ -33,7 +33,8 @@ try {
     socketPath,
     configPath: arg('--config'),
     logFile: arg('--log-file'),
-    onReady: ({ pid }) => report(`ready ${pid}`),
+    // Warnings (e.g. a client_secret in a file others can read) go first, so `start` can show them.
+    onReady: ({ pid, warnings }) => report([...warnings.map((w) => `warning ${w}`), `ready ${pid}`].join('\n')),
   });
   process.exit(0);
 } catch (err) {

@@ -19,6 +19,7 @@ export interface TokenRequest {
 }
 
 const nowSeconds = (): number => Date.now() / 1000;
+const LOGIN_ENDED = 'the login has expired or was revoked';
 
 /**
  * The token lifecycle of one profile: the stored grant, the cached tokens, single-flight refresh,
@@ -39,6 +40,8 @@ export class ProfileSession {
   /** The refresh token is one credential: every use and change of it runs through this chain. */
   private grantLock: Promise<unknown> = Promise.resolve();
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Set when the provider ended the login (invalid_grant): clients are told why, not just "not logged in". */
+  private loginEnded = false;
   /** After the provider was unreachable: no new attempt before this allows one. */
   private readonly backoff = new RetryBackoff();
   private closed = false;
@@ -112,7 +115,7 @@ export class ProfileSession {
 
   private async refreshWithGrant(target: TokenTarget): Promise<CachedTokens> {
     const grant = await this.loadGrant();
-    if (grant === null) throw this.loginRequired();
+    if (grant === null) throw this.loginRequired(this.loginEnded ? LOGIN_ENDED : undefined);
     const waitMs = this.backoff.waitMs();
     if (waitMs > 0) {
       throw new AgentError(
@@ -125,7 +128,7 @@ export class ProfileSession {
       set = await this.provider.refresh(grant.refresh_token, target);
       this.backoff.succeeded();
     } catch (err) {
-      const failure = classifyProviderError(err);
+      const failure = classifyProviderError(err, [grant.refresh_token, this.profile.clientSecret]);
       if (failure.kind === 'transient') this.backoff.failed();
       this.log.warn({ failure: failure.kind, detail: failure.detail, scope: target.scope, audience: target.audience }, 'refresh failed');
       throw target === MAIN_TARGET ? await this.refreshFailed(failure, grant) : this.targetRefused(failure, target);
@@ -156,8 +159,9 @@ export class ProfileSession {
         );
       case 'invalid_grant':
         if (this.grant?.refresh_token === grant.refresh_token) await this.forgetLogin();
+        this.loginEnded = true;
         this.lastError = `login expired or revoked at the provider (${failure.detail})`;
-        return this.loginRequired('the login has expired or was revoked');
+        return this.loginRequired(LOGIN_ENDED);
       default:
         this.lastError = `refresh rejected by the provider (${failure.detail})`;
         return new AgentError(
@@ -252,6 +256,7 @@ export class ProfileSession {
       this.targets.clear();
       this.main = cacheTokens(this.name, set);
       this.lastError = undefined;
+      this.loginEnded = false;
       if (set.refreshToken) {
         this.noRefreshWarning = undefined;
         await this.persistGrant({
@@ -293,13 +298,14 @@ export class ProfileSession {
         try {
           revoked = await this.provider.revoke(grant.refresh_token);
         } catch (err) {
-          const failure = classifyProviderError(err);
+          const failure = classifyProviderError(err, [grant.refresh_token, this.profile.clientSecret]);
           this.log.warn({ detail: failure.detail }, 'revocation failed; forgetting the login anyway');
         }
       }
       await this.forgetLogin();
       this.lastError = undefined;
       this.noRefreshWarning = undefined;
+      this.loginEnded = false;
       this.log.info({ revoked }, 'logged out');
       return revoked;
     });

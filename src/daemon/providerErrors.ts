@@ -19,7 +19,20 @@ function oauthDetail(error: string, description?: string): string {
   return description ? `${error}: ${description}` : error;
 }
 
-export function classifyProviderError(err: unknown): ProviderFailure {
+/**
+ * Classifies a failed call. `secrets` are the values this call sent (refresh token, code,
+ * verifier, client secret): a provider that echoes one in its error description must not put it
+ * into the agent's log, a client's error message or `status`.
+ */
+export function classifyProviderError(err: unknown, secrets: ReadonlyArray<string | undefined> = []): ProviderFailure {
+  const failure = classify(err);
+  for (const secret of secrets) {
+    if (secret && failure.detail.includes(secret)) failure.detail = failure.detail.replaceAll(secret, '[redacted]');
+  }
+  return failure;
+}
+
+function classify(err: unknown): ProviderFailure {
   if (err instanceof oidc.ResponseBodyError) {
     const detail = oauthDetail(err.error, err.error_description);
     if (err.status >= 500 || err.status === 429) return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
@@ -33,8 +46,10 @@ export function classifyProviderError(err: unknown): ProviderFailure {
   }
   const response = (err as { cause?: unknown })?.cause;
   if (response instanceof Response) {
-    const detail = `HTTP ${response.status} from the provider`;
-    return response.status >= 500 || response.status === 429
+    // A success status with a body that is no token response (a captive portal, a proxy's page)
+    // is an outage like a 5xx: the login is fine, a still-valid token is served.
+    const detail = `HTTP ${response.status} from the provider${response.status < 400 ? ' with no valid token response' : ''}`;
+    return response.status < 400 || response.status >= 500 || response.status === 429
       ? { kind: 'transient', detail }
       : { kind: 'rejected', detail };
   }
@@ -43,8 +58,8 @@ export function classifyProviderError(err: unknown): ProviderFailure {
 
 function networkDetail(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const cause = (err as { cause?: { code?: string; message?: string; name?: string } }).cause;
+  if ([err.name, cause?.name].some((name) => name === 'TimeoutError' || name === 'AbortError')) return 'timed out';
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   return err.message;
 }

@@ -111,9 +111,15 @@ export async function makeSandbox(options = {}) {
     // Global options go before the command (`stop --no-autostart` was refused as an unknown option
     // by older builds, which left every sandbox's agent running).
     const stopped = await cli(['--no-autostart', 'stop']);
-    const { leaked, checked } = leakedSecrets();
-    await provider?.close();
-    rmSync(dir, { recursive: true, force: true });
+    let leaked;
+    let checked;
+    try {
+      ({ leaked, checked } = leakedSecrets());
+    } finally {
+      // Even when the check itself fails (a store file that does not parse), nothing is left running.
+      await provider?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (leaked > 0) throw new Error(`${leaked} of ${checked} secrets seen in this test appeared in a log or on stderr`);
     // 0 stopped, 2 no agent was running; anything else leaves an agent behind for later tests.
     if (stopped.code !== 0 && stopped.code !== 2) throw new Error(`could not stop this sandbox's agent (exit ${stopped.code}): ${stopped.stderr.trim()}`);

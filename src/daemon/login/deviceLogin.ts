@@ -33,7 +33,11 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
       outcome.resolve(tokens);
     })
     .catch((err: unknown) =>
-      outcome.reject(abort.signal.aborted ? (abort.signal.reason as Error) : loginFailed(profile, err, 'device')),
+      outcome.reject(
+        abort.signal.aborted
+          ? (abort.signal.reason as Error)
+          : loginFailed(profile, err, 'device', [start.response.device_code, session.profile.clientSecret]),
+      ),
     )
     .finally(() => clearTimeout(expiry));
 

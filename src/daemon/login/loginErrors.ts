@@ -15,10 +15,13 @@ export function deviceCodeExpired(profile: string): AgentError {
   );
 }
 
-/** What a failed login step means for the user, as an AgentError with the command to run. */
-export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pkce'): AgentError {
+/**
+ * What a failed login step means for the user, as an AgentError with the command to run.
+ * `secrets` (code, verifier, device code) are kept out of the message if the provider echoes them.
+ */
+export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pkce', secrets: ReadonlyArray<string | undefined> = []): AgentError {
   if (err instanceof AgentError) return err;
-  const failure = classifyProviderError(err);
+  const failure = classifyProviderError(err, secrets);
   const again = `\`${loginCommand(profile, flow)}\``;
   switch (failure.kind) {
     case 'transient':

@@ -44,7 +44,8 @@ export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: n
         done: true,
       };
     } catch (err) {
-      const failure = loginFailed(profile, err);
+      const code = callback.searchParams.get('code') ?? undefined;
+      const failure = loginFailed(profile, err, 'pkce', [code, codeVerifier, session.profile.clientSecret]);
       outcome.reject(failure);
       return { status: 502, title: 'Login failed', detail: `${failure.message}. You can close this tab.`, done: true };
     }

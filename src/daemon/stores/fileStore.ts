@@ -1,8 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseGrant } from './grantJson.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
+
+/**
+ * Test hook, read once at start: a pause halfway through writing each grant file. It widens the
+ * window between receiving a rotated refresh token and storing it, and holds a half-written file
+ * open there, so that test/reliability/crashes.test.mjs can kill the agent inside it and check
+ * that nothing but a temp file is ever torn. Unset or 0 in normal use; at most 10 s.
+ */
+const TEST_WRITE_DELAY_MS = Math.min(10_000, Math.max(0, Number(process.env.KMS_AGENT_TEST_STORE_WRITE_DELAY_MS) || 0));
 
 /** One 0600 JSON file per key in a 0700 directory, for machines without a usable OS keychain. */
 export class FileStore implements TokenStore {
@@ -34,11 +42,29 @@ export class FileStore implements TokenStore {
   async remove(key: string): Promise<void> {
     await this.checkedDir();
     const path = this.pathOf(key);
+    await this.removeLeftovers(path);
     try {
       await unlink(path);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return;
       throw this.unavailable(`cannot delete ${path}`, error);
+    }
+  }
+
+  /**
+   * A crash between creating a temp file and renaming it leaves `<name>.json.<random>.tmp` behind,
+   * holding a refresh token that may still be valid. Logging out must not leave it on disk.
+   */
+  private async removeLeftovers(path: string): Promise<void> {
+    const prefix = `${path.slice(this.dir.length + 1)}.`;
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
     }
   }
 
@@ -83,7 +109,15 @@ async function writeAtomically(dir: string, path: string, content: string): Prom
   try {
     const file = await open(temp, 'wx', 0o600);
     try {
-      await file.writeFile(content);
+      if (TEST_WRITE_DELAY_MS > 0) {
+        const half = Math.floor(content.length / 2);
+        await file.writeFile(content.slice(0, half));
+        await file.sync();
+        await new Promise((resolve) => setTimeout(resolve, TEST_WRITE_DELAY_MS));
+        await file.writeFile(content.slice(half));
+      } else {
+        await file.writeFile(content);
+      }
       await file.sync();
     } finally {
       await file.close();

@@ -1,9 +1,13 @@
-import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
+import { Worker } from 'node:worker_threads';
+import type { EntryOptions } from '@napi-rs/keyring';
 import { parseGrant } from './grantJson.js';
+import type { KeychainOp, KeychainRequest, KeychainResponse } from './keychainWorker.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
 const SERVICE = 'kms-agent';
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The keychain thread costs ~16 MiB; it is stopped after this long without a call, and restarted (~40 ms) when needed. */
+const THREAD_IDLE_MS = 10_000;
 
 /**
  * On Linux, only the Secret Service. The library's default falls back to the kernel keyring,
@@ -28,26 +32,22 @@ export class KeychainStore implements TokenStore {
   }
 
   async load(key: string): Promise<StoredGrant | null> {
-    const secret = await this.call(key, (entry, signal) => entry.getPassword(signal));
+    const secret = await this.call('get', key);
     return secret === null ? null : parseGrant(secret);
   }
 
   async save(key: string, grant: StoredGrant): Promise<void> {
-    await this.call(key, (entry, signal) => entry.setPassword(JSON.stringify(grant), signal));
+    await this.call('set', key, JSON.stringify(grant));
   }
 
   async remove(key: string): Promise<void> {
-    // Resolves false when there was nothing to delete: that is success too.
-    await this.call(key, (entry, signal) => entry.deletePassword(signal));
+    // Deleting an entry that is not there is success too.
+    await this.call('delete', key);
   }
 
-  private async call<T>(key: string, operation: (entry: AsyncEntry, signal: AbortSignal) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+  private async call(op: KeychainOp, key: string, value?: string): Promise<string | null> {
     try {
-      // The constructor talks to D-Bus synchronously on Linux (and throws when there is none),
-      // so it belongs inside the try.
-      const entry = new AsyncEntry(SERVICE, key, ENTRY_OPTIONS);
-      return await settleBefore(operation(entry, signal), signal);
+      return await keychainThread().call({ op, service: SERVICE, key, ...(value === undefined ? {} : { value }), options: ENTRY_OPTIONS, timeoutMs: this.timeoutMs }, this.timeoutMs);
     } catch (error) {
       throw unavailable(error, this.timeoutMs);
     }
@@ -55,16 +55,83 @@ export class KeychainStore implements TokenStore {
 }
 
 /**
- * The library only honours the signal for calls still queued; one already talking to a stuck
- * keychain runs on, so the caller stops waiting for it here.
+ * The keychain library runs on its own thread (keychainWorker.ts): on Linux it talks to D-Bus
+ * synchronously, and a frozen Secret Service would otherwise stall the whole agent. This side
+ * stops waiting after the timeout, whatever the library is doing.
  */
-function settleBefore<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+class KeychainThread {
+  private worker: Worker | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: string | null) => void; reject: (error: Error) => void }>();
+
+  call(request: Omit<KeychainRequest, 'id'>, timeoutMs: number): Promise<string | null> {
+    clearTimeout(this.idleTimer);
+    const worker = this.start();
+    const id = this.nextId++;
+    // Referenced while a call waits (a script awaiting the keychain must not exit under it), not after.
+    worker.ref();
+    return new Promise<string | null>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        if (this.pending.size > 0) return;
+        worker.unref();
+        clearTimeout(this.idleTimer);
+        this.idleTimer = setTimeout(() => this.stop(worker), THREAD_IDLE_MS).unref();
+      };
+      const timer = setTimeout(() => {
+        settle();
+        reject(new DOMException(`the keychain did not answer within ${timeoutMs} ms`, 'TimeoutError'));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (value) => {
+          settle();
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      worker.postMessage({ ...request, id } satisfies KeychainRequest);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    // No execArgv: flags meant for the main script (--input-type, --eval …) would stop the thread.
+    const worker = new Worker(new URL('./keychainWorker.js', import.meta.url), { execArgv: [] });
+    // A thread stuck in the library must not keep the agent (or a test) alive.
+    worker.unref();
+    worker.on('message', (response: KeychainResponse) => {
+      const waiter = this.pending.get(response.id);
+      if (!waiter) return; // timed out already
+      if (response.ok) waiter.resolve(response.value);
+      else waiter.reject(Object.assign(new Error(response.message), { name: response.name }));
+    });
+    // Only the current thread's end fails the calls in progress (a stopped idle one has none).
+    const fail = (error: Error): void => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const waiter of [...this.pending.values()]) waiter.reject(error);
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the keychain thread exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  /** A thread still stuck in the library ends once the library returns; a new one serves the next call. */
+  private stop(worker: Worker): void {
+    if (this.worker !== worker || this.pending.size > 0) return;
+    this.worker = undefined;
+    void worker.terminate();
+  }
 }
+
+let thread: KeychainThread | undefined;
+const keychainThread = (): KeychainThread => (thread ??= new KeychainThread());
 
 /** Turns the platform's error into one line saying what is wrong and what to do. */
 function unavailable(error: unknown, timeoutMs: number): StoreUnavailableError {
