@@ -20,4 +20,16 @@ if [ $# -eq 0 ]; then
   mapfile -t files < <(find test -name '*.test.mjs' | sort)
   set -- "${files[@]}"
 fi
-exec node --test --test-concurrency=1 "$@"
+mkdir -p test-output
+export KMS_AGENT_TEST_STATS="$PWD/test-output/provider-calls.jsonl"
+: > "$KMS_AGENT_TEST_STATS"
+status=0
+node --test --test-concurrency=1 "$@" || status=$?
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
+  const sum = (f) => lines.reduce((n, s) => n + f(s), 0);
+  const grants = (t) => sum((s) => s.grants[t] ?? 0);
+  console.log(`provider calls made by the tests: ${sum((s) => s.requests)} requests to ${lines.length} providers ` +
+    `(logins ${grants("authorization_code")}, refreshes ${grants("refresh_token")}, device ${grants("urn:ietf:params:oauth:grant-type:device_code")}, revocations ${sum((s) => s.revocations)})`);
+' "$KMS_AGENT_TEST_STATS"
+exit $status

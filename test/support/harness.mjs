@@ -1,7 +1,7 @@
 // A sandbox per test: its own HOME/XDG dirs, config, socket and log, a real local provider,
 // and helpers that drive the built CLI as a user would and talk JSON-RPC over the real socket.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,8 @@ export async function makeSandbox(options = {}) {
     try {
       ({ leaked, checked } = leakedSecrets());
     } finally {
+      // scripts/test.sh adds these up: how many provider calls the whole run made.
+      if (provider && process.env.KMS_AGENT_TEST_STATS) appendFileSync(process.env.KMS_AGENT_TEST_STATS, JSON.stringify(provider.stats) + '\n');
       // Even when the check itself fails (a store file that does not parse), nothing is left running.
       await provider?.close();
       rmSync(dir, { recursive: true, force: true });
