@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
+import { freePort } from '../dist/demo/freePort.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // NOTES.md: what Debian's Chromium needs to run headless here, and nothing that phones home.
@@ -28,16 +28,6 @@ const skip = !existsSync(CHROMIUM) && `needs ${CHROMIUM} (apt-get install chromi
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const isLoopback = (url) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
 import { systemdPlan } from '../dist/client/installService.js';
+import { freePort } from '../dist/demo/freePort.js';
 
 function hasCommand(name) {
   try {
@@ -102,16 +102,6 @@ test('systemd-analyze --user verify rejects a service whose ExecStart cannot run
   }
 });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The JSON lines of a pino log. */
 function logRecords(text) {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { CLI, makeSandbox } from './support/harness.mjs';
+import { freePort } from '../dist/demo/freePort.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
@@ -21,16 +21,6 @@ function sh(sb, script, extraEnv = {}) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A sandbox whose login listener has a port of its own and whose refresh token goes to a file. */
 async function sandbox() {

@@ -2,13 +2,13 @@
 // started and stopped by pid. Nothing outside the run's temporary directory is touched.
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
 import { playAuthorization } from '../../dist/demo/browserPlayer.js';
 import { AgentClient } from '../../dist/client/agentClient.js';
 import { alive, childrenOf } from './procstat.mjs';
+export { freePort } from '../../dist/demo/freePort.js';
 
 const run = promisify(execFile);
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -17,17 +17,6 @@ const FAKE_BROWSER = join(ROOT, 'test', 'support', 'browser.mjs');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A free loopback TCP port (for a login redirect URL: nothing is left listening on it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUntil(what, test, timeoutMs = 10_000, stepMs = 25) {
   const deadline = Date.now() + timeoutMs;

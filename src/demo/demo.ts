@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AgentClient } from '../client/agentClient.js';
 import { launchDaemon } from '../client/daemonLauncher.js';
 import { openBrowser } from '../client/browserOpener.js';
 import { jwtClaims } from '../daemon/tokenSet.js';
+import { freePort } from './freePort.js';
 import type { TokenReply } from '../rpc/methods.js';
 import type { LocalProvider } from './localProvider.js';
 
@@ -28,17 +28,6 @@ function describe(reply: TokenReply): string {
   const who = typeof claims.email === 'string' ? claims.email : String(claims.sub ?? 'unknown');
   const left = Math.round(reply.expires_at - Date.now() / 1000);
   return `a ${reply.token.length}-character JWT for ${who}, issued by ${String(claims.iss)}, valid until ${clock(reply.expires_at)} (${left} s)`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {

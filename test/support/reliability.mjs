@@ -5,20 +5,12 @@ import { connect, createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { deliverCallback, playAuthorization } from '../../dist/demo/browserPlayer.js';
 import { makeSandbox, profileToml } from './harness.mjs';
+import { freePort } from '../../dist/demo/freePort.js';
+
+export { freePort };
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A sandbox whose login listener uses its own free port instead of 17899, so these tests never
