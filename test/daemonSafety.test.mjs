@@ -8,6 +8,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, r
 import { dirname, join } from 'node:path';
 import { AgentClient } from '../dist/client/agentClient.js';
 import { CLI, makeSandbox, startForeground } from './support/harness.mjs';
+import { exited } from './support/reliability.mjs';
 
 // A profile that never needs its provider: nothing in these tests logs in.
 const STATIC_PROFILE = `[profiles.local]
@@ -29,18 +30,6 @@ async function answers(socketPath) {
   } catch {
     return false;
   }
-}
-
-/** Waits for a child to exit (bounded); resolves with its code and signal. */
-function exited(child, ms = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`)), ms);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
-  });
 }
 
 /** An error line as SPEC §4 wants it: exactly one line on stderr, nothing on stdout. */

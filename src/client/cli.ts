@@ -106,7 +106,6 @@ export async function runCli(argv: string[]): Promise<number> {
           reportError(err);
           return Exit.ERROR;
         }
-        if (outcome.state === 'started') for (const warning of outcome.warnings) process.stderr.write(`kms-agent: warning: ${warning}\n`);
         const pid = outcome.state === 'started' ? outcome.pid : (await withAgent((c) => c.call('agent.status', {}), false)).pid;
         process.stdout.write(shellExports(detectShell(opts), path, pid));
         return Exit.OK;

@@ -20,7 +20,6 @@ export async function connectAgent(options: ConnectOptions): Promise<AgentClient
     if (!(err instanceof NoAgentError) || !options.autostart) throw err;
   }
   const { launchDaemon } = await import('./daemonLauncher.js');
-  const started = await launchDaemon({ socketPath: options.socketPath, configPath: options.configPath });
-  if (started.state === 'started') for (const warning of started.warnings) process.stderr.write(`kms-agent: warning: ${warning}\n`);
+  await launchDaemon({ socketPath: options.socketPath, configPath: options.configPath });
   return AgentClient.connect(options.socketPath);
 }

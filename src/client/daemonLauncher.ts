@@ -8,7 +8,7 @@ const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url))
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 
-export type LaunchOutcome = { state: 'started'; pid: number; warnings: string[] } | { state: 'running' };
+export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'running' };
 
 export class DaemonStartError extends Error {
   constructor(message: string) {
@@ -42,8 +42,9 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   child.unref();
   (child.stdio[3] as Readable).destroy();
   const report = lines[lines.length - 1]!;
-  const warnings = lines.filter((line) => line.startsWith('warning ')).map((line) => line.slice(8));
-  if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)), warnings };
+  // The daemon's start-up warnings (e.g. a client_secret in a file others can read) reach the user here.
+  for (const line of lines) if (line.startsWith('warning ')) process.stderr.write(`kms-agent: warning: ${line.slice(8)}\n`);
+  if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)) };
   if (report === 'running') return { state: 'running' };
   throw new DaemonStartError(report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`);
 }

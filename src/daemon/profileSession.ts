@@ -242,6 +242,10 @@ export class ProfileSession {
     this.grant = null;
     this.main = undefined;
     this.targets.clear();
+    await this.removeStoredGrant();
+  }
+
+  private async removeStoredGrant(): Promise<void> {
     try {
       await this.store.remove(this.storeKey);
     } catch (err) {
@@ -271,17 +275,9 @@ export class ProfileSession {
         this.grant = null;
         this.noRefreshWarning =
           'the provider issued no refresh token (add "offline_access" to the scopes): log in again when the token expires';
-        await this.forgetStoredGrant();
+        await this.removeStoredGrant();
       }
     });
-  }
-
-  private async forgetStoredGrant(): Promise<void> {
-    try {
-      await this.store.remove(this.storeKey);
-    } catch {
-      // Nothing stored to forget when the store is unusable.
-    }
   }
 
   /** Revokes the refresh token where the provider allows it, then forgets everything. */
