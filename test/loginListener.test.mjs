@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { deliverCallback, playAuthorization } from '../dist/demo/browserPlayer.js';
 import { AgentClient } from '../dist/client/agentClient.js';
-import { makeSandbox, startForeground } from './support/harness.mjs';
+import { freePort } from '../dist/demo/freePort.js';
+import { makeSandbox, profileToml, startForeground } from './support/harness.mjs';
 
 const PORT = 17899;
 const LISTENER = `http://127.0.0.1:${PORT}`;
@@ -250,6 +251,18 @@ test('login --timeout 1 with a browser that does nothing: exit 4, the port is fr
     });
     assert.equal((await waitUntilRefused(`${LISTENER}/authorization`)).refused, true);
     assert.equal((await sb.rpc('agent.status', {})).profiles[0].login_pending, undefined, 'no login left pending');
+  } finally {
+    await sb.close();
+  }
+});
+
+test('login against an unreachable provider: exit 3 (a failed login, SPEC §4), saying the provider is unreachable', { timeout: 60_000 }, async () => {
+  const closedPort = await freePort();
+  const sb = await makeSandbox({ provider: null, config: () => profileToml('local', `http://127.0.0.1:${closedPort}`, { store: 'memory' }) });
+  try {
+    const r = await sb.cli(['login', '--no-browser']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /login to profile local failed: the identity provider is unreachable/);
   } finally {
     await sb.close();
   }

@@ -6,7 +6,7 @@ import { AgentClient } from './agentClient.js';
 import { autostartAllowed, connectAgent } from './connectAgent.js';
 import { reportError } from './errorReport.js';
 import { execWithToken } from './execCommand.js';
-import { Exit } from './exitCodes.js';
+import { Exit, loginExitCodeFor } from './exitCodes.js';
 import { runLogin } from './loginCommand.js';
 import { detectShell, shellExports } from './shellExports.js';
 import { formatStatus } from './statusFormat.js';
@@ -151,9 +151,13 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--no-browser', 'only print the URL, do not open a browser')
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4)', seconds)
     .action(
-      run((opts: { profile?: string; device?: boolean; browser: boolean; timeout?: number }) =>
-        withAgent((c) => runLogin(c, opts)),
-      ),
+      run(async (opts: { profile?: string; device?: boolean; browser: boolean; timeout?: number }) => {
+        try {
+          return await withAgent((c) => runLogin(c, opts));
+        } catch (err) {
+          return reportError(err, loginExitCodeFor);
+        }
+      }),
     );
 
   program

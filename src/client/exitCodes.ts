@@ -25,3 +25,22 @@ export function exitCodeFor(reason: Reason | undefined): number {
       return Exit.ERROR;
   }
 }
+
+/**
+ * `login` (SPEC §4) exits 3 for any login that was denied or failed — also when the provider is
+ * unreachable, which `token` reports as 6 — and 4 when it timed out. Usage errors stay 1.
+ */
+export function loginExitCodeFor(reason: Reason | undefined): number {
+  switch (reason) {
+    case 'LOGIN_TIMEOUT':
+      return Exit.LOGIN_TIMEOUT;
+    case 'LOGIN_DENIED':
+    case 'PROVIDER_UNREACHABLE':
+    case 'PROVIDER_ERROR':
+    case 'STORE_UNAVAILABLE':
+    case 'BUSY':
+      return Exit.LOGIN_FAILED;
+    default:
+      return exitCodeFor(reason);
+  }
+}
