@@ -68,7 +68,7 @@ test('systemd-analyze --user verify accepts both units as install-service writes
     const service = readFileSync(paths[1], 'utf8');
     const execStart = service.match(/^ExecStart=(.*)$/gm);
     assert.equal(execStart?.length, 1, 'one ExecStart line');
-    assert.equal(execStart[0], `ExecStart=${process.execPath} ${join(ROOT, 'dist', 'client', 'main.js')} start --foreground`);
+    assert.equal(execStart[0], `ExecStart=${process.execPath} ${join(ROOT, 'dist', 'client', 'bin.cjs')} start --foreground`);
     const socket = readFileSync(paths[0], 'utf8');
     assert.match(socket, /^ListenStream=%t\/kms-agent\/agent\.sock$/m);
     assert.match(socket, /^SocketMode=0600$/m);
@@ -159,7 +159,7 @@ test('socket activation: the daemon serves its first request through the descrip
     assert.equal(r.code, 5, `the activated daemon answered the first token request (stderr: ${r.stderr})`);
     assert.match(r.stderr, /not logged in to profile local: run `kms-agent login --profile local`/);
     assert.match(stderr, /Communication attempt on fd 3\./);
-    assert.match(stderr, /Execing .*main\.js start --foreground/);
+    assert.match(stderr, /Execing .*bin\.cjs start --foreground/);
 
     // The daemon (systemd-socket-activate exec'd it, so LISTEN_PID is its pid) bound fd 3, not the path.
     const started = logRecords(stderr).find((rec) => rec.msg === 'agent started');
@@ -247,7 +247,7 @@ test('install-service --dry-run writes nothing and prints the files and the syst
     assert.match(result.stdout, new RegExp(`^would write ${unitDir}/kms-agent\\.socket:$`, 'm'));
     assert.match(result.stdout, new RegExp(`^would write ${unitDir}/kms-agent\\.service:$`, 'm'));
     assert.match(result.stdout, /^ {2}ListenStream=%t\/kms-agent\/agent\.sock$/m);
-    assert.match(result.stdout, new RegExp(`^  ExecStart=${process.execPath} \\S+/dist/client/main\\.js start --foreground$`, 'm'));
+    assert.match(result.stdout, new RegExp(`^  ExecStart=${process.execPath} \\S+/dist/client/bin\\.cjs start --foreground$`, 'm'));
     assert.match(result.stdout, /^would run: systemctl --user daemon-reload$/m);
     assert.match(result.stdout, /^would run: systemctl --user enable --now kms-agent\.socket$/m);
     assert.doesNotMatch(result.stdout, /^(wrote|ran): /m);

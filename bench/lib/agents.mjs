@@ -12,7 +12,7 @@ export { freePort } from '../../dist/demo/freePort.js';
 
 const run = promisify(execFile);
 export const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
-export const CLI = join(ROOT, 'dist', 'client', 'main.js');
+export const CLI = join(ROOT, 'dist', 'client', 'bin.cjs');
 const FAKE_BROWSER = join(ROOT, 'test', 'support', 'browser.mjs');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

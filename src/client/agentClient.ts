@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import type { JSONRPCClient as Client, JSONRPCErrorException as ErrorException, JSONRPCResponse } from 'json-rpc-2.0';
-import { LineSplitter } from '../rpc/framing.js';
+import { LineSplitter } from '../rpc/framing.cjs';
 import type { MethodName, Params, Result } from '../rpc/methods.js';
 import { isReason, type Reason } from '../rpc/reasons.js';
 

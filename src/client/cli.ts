@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { resolveSocketPath } from '../rpc/socketPath.js';
+import { resolveSocketPath } from '../rpc/socketPath.cjs';
 import { AgentClient } from './agentClient.js';
 import { autostartAllowed, connectAgent } from './connectAgent.js';
 import { reportError } from './errorReport.js';
 import { execWithToken } from './execCommand.js';
-import { Exit, loginExitCodeFor } from './exitCodes.js';
+import { Exit, loginExitCodeFor } from './exitCodes.cjs';
 import { runLogin } from './loginCommand.js';
 import { detectShell, shellExports } from './shellExports.js';
 import { formatStatus } from './statusFormat.js';
-import { fetchToken, runToken, type TokenOptions } from './tokenCommand.js';
+import { fetchToken, runToken } from './tokenCommand.js';
+import type { TokenOptions } from './tokenArgs.cjs';
 import { VERSION } from '../daemon/version.js';
 
 interface GlobalOptions {

@@ -1,5 +1,5 @@
 import { AgentCallError, NoAgentError } from './agentClient.js';
-import { Exit, exitCodeFor } from './exitCodes.js';
+import { Exit, exitCodeFor } from './exitCodes.cjs';
 import type { Reason } from '../rpc/reasons.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { AgentClient } from './agentClient.js';
 import { openBrowser } from './browserOpener.js';
 import { noDisplayReason } from './displayCheck.js';
-import { Exit } from './exitCodes.js';
+import { Exit } from './exitCodes.cjs';
 import type { LoginFlow, Params, Result } from '../rpc/methods.js';
 
 export interface LoginOptions {

@@ -10,7 +10,7 @@ import {
 } from 'json-rpc-2.0';
 import type { Logger } from './logger.js';
 import { AgentError, ErrorCodes } from '../rpc/reasons.js';
-import { LineSplitter } from '../rpc/framing.js';
+import { LineSplitter } from '../rpc/framing.cjs';
 import type { ConnectionContext, MethodTable } from './methodTable.js';
 import { AgentAlreadyRunningError, ensureSocketDirectory, socketAnswers } from './socketDirectory.js';
 

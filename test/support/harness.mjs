@@ -10,7 +10,7 @@ import { AgentClient } from '../../dist/client/agentClient.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
-export const CLI = join(ROOT, 'dist', 'client', 'main.js');
+export const CLI = join(ROOT, 'dist', 'client', 'bin.cjs');
 export const FAKE_BROWSER = join(here, 'browser.mjs');
 
 /** A TOML profile for the local provider; `extra` adds or overrides keys. */

@@ -1,0 +1,93 @@
+/**
+ * `kms-agent token`'s arguments, parsed by hand so the hot path loads no commander, and the
+ * request and output they turn into. CommonJS so the bin's fast path can load it without
+ * starting Node's ES module loader.
+ */
+import type { Params, TokenKind, TokenReply } from '../rpc/methods.js';
+
+export interface TokenOptions {
+  profile?: string | undefined;
+  minValid?: number | undefined;
+  kind?: TokenKind | undefined;
+  scope?: string | undefined;
+  audience?: string | undefined;
+  output: 'plain' | 'json' | 'header';
+  socket?: string | undefined;
+  config?: string | undefined;
+  autostart?: boolean | undefined;
+}
+
+export class UsageError extends Error {}
+
+const VALUE_FLAGS: Record<string, keyof TokenOptions> = {
+  '--profile': 'profile',
+  '-p': 'profile',
+  '--min-valid': 'minValid',
+  '--scope': 'scope',
+  '--audience': 'audience',
+  '--socket': 'socket',
+  '--config': 'config',
+};
+
+/** Parses `token`'s own arguments (`--flag value` and `--flag=value`). */
+export function parseTokenArgs(args: string[]): TokenOptions {
+  const options: TokenOptions = { output: 'plain' };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const field = VALUE_FLAGS[flag];
+    if (field) {
+      const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
+      if (value === undefined || value === '') throw new UsageError(`option ${flag} needs a value`);
+      if (field === 'minValid') {
+        const seconds = Number(value);
+        if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--min-valid takes a number of seconds, got "${value}"`);
+        options.minValid = seconds;
+      } else {
+        (options as unknown as Record<string, string>)[field] = value;
+      }
+      continue;
+    }
+    switch (arg) {
+      case '--id':
+        options.kind = 'id';
+        break;
+      case '--access':
+        options.kind = 'access';
+        break;
+      case '--json':
+        options.output = 'json';
+        break;
+      case '--header':
+        options.output = 'header';
+        break;
+      case '--no-autostart':
+        options.autostart = false;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg} (see \`kms-agent token --help\`)`);
+    }
+  }
+  return options;
+}
+
+export function formatToken(reply: TokenReply, output: TokenOptions['output']): string {
+  if (output === 'json') return JSON.stringify(reply) + '\n';
+  if (output === 'header') return `Authorization: ${reply.token_type} ${reply.token}\n`;
+  return reply.token + '\n';
+}
+
+export function tokenParams(options: TokenOptions, env: NodeJS.ProcessEnv = process.env): Params<'token.get'> {
+  const params: Params<'token.get'> = {};
+  const profile = options.profile ?? env.KMS_AGENT_PROFILE;
+  if (profile) params.profile = profile;
+  if (options.minValid !== undefined) params.min_valid = options.minValid;
+  if (options.kind) params.kind = options.kind;
+  if (options.scope) params.scope = options.scope;
+  if (options.audience) params.audience = options.audience;
+  return params;
+}
+
+/** Provider calls are bounded in the daemon; this only guards against a wedged agent. */
+export const TOKEN_TIMEOUT_MS = 60_000;
