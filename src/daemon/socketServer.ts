@@ -1,18 +1,17 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import {
-  JSONRPCServer,
-  type JSONRPCErrorResponse,
-  type JSONRPCID,
-  type JSONRPCRequest,
-  type JSONRPCResponse,
-  createJSONRPCErrorResponse,
-} from 'json-rpc-2.0';
 import type { Logger } from './logger.js';
 import { AgentError, ErrorCodes } from '../rpc/reasons.js';
 import { LineSplitter } from '../rpc/framing.cjs';
 import type { ConnectionContext, MethodTable } from './methodTable.js';
 import { AgentAlreadyRunningError, ensureSocketDirectory, socketAnswers } from './socketDirectory.js';
+
+type Id = string | number | null;
+type Response = { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrpc: '2.0'; id: Id; error: { code: number; message: string; data?: unknown } };
+type Request = { jsonrpc: '2.0'; method: string; params?: unknown; id?: Id };
+type Handler = (params: unknown, connection: ConnectionContext) => unknown;
+/** An answer: ready now (a cached token), or later (anything that talks to a provider or a store). */
+type Answer = Response | Response[] | null | Promise<Response | Response[] | null>;
 
 /** A client that stops reading its replies is cut off once this much is queued for it. */
 const MAX_QUEUED_REPLY_BYTES = 4 * 1024 * 1024;
@@ -30,7 +29,7 @@ interface Connection extends ConnectionContext {
  * 0700 directory, a stale one replaced, removed again on close (unless systemd passed it in).
  */
 export class SocketServer {
-  private readonly rpc = new JSONRPCServer<Connection>({ errorListener: () => undefined });
+  private readonly handlers = new Map<string, Handler>();
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private inflight = 0;
@@ -38,19 +37,15 @@ export class SocketServer {
   private ownsSocketFile = false;
 
   constructor(readonly socketPath: string, methods: MethodTable, private readonly log: Logger) {
-    for (const [name, handler] of Object.entries(methods)) {
-      this.rpc.addMethod(name, handler as (params: unknown, connection: Connection) => unknown);
-    }
-    this.rpc.mapErrorToJSONRPCErrorResponse = (id, error) => this.errorResponse(id, error);
+    // A Map, so that `__proto__` or `toString` is an unknown method, not an inherited one.
+    for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler as Handler);
     this.server = createServer((socket) => this.accept(socket));
   }
 
-  private errorResponse(id: JSONRPCID, error: unknown): JSONRPCErrorResponse {
-    if (error instanceof AgentError) {
-      return createJSONRPCErrorResponse(id, error.code, error.message, { reason: error.reason });
-    }
+  private failure(id: Id, error: unknown): Response {
+    if (error instanceof AgentError) return errorResponse(id, error.code, error.message, { reason: error.reason });
     this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'internal error in a request');
-    return createJSONRPCErrorResponse(id, ErrorCodes.INTERNAL_ERROR, `internal error: ${(error as Error)?.message ?? error}`);
+    return errorResponse(id, ErrorCodes.INTERNAL_ERROR, `internal error: ${(error as Error)?.message ?? error}`);
   }
 
   /** Binds the socket: the fd systemd passed (LISTEN_FDS), or the path with umask 0177 set before bind. */
@@ -124,11 +119,20 @@ export class SocketServer {
     });
   }
 
+  /**
+   * Answers one line. What is ready now (a cached token) is answered now, without a promise:
+   * token.get is the hot path. Only answers that wait count as in flight.
+   */
   private handleLine(connection: Connection, line: string): void {
+    const answer = this.answer(line, connection);
+    if (!(answer instanceof Promise)) {
+      this.reply(connection, answer);
+      return;
+    }
     const { socket } = connection;
     this.inflight++;
     if (++connection.inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
-    this.answer(line, connection).then(
+    answer.then(
       (response) => this.reply(connection, response),
       (err: unknown) => this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
     ).then(() => {
@@ -137,28 +141,41 @@ export class SocketServer {
     });
   }
 
-  /**
-   * Parses and shape-checks one line before the library sees it: json-rpc-2.0 takes valid JSON
-   * such as `null` or `0` for a parse error, and a batch holding `null` makes it throw, so that
-   * line would never be answered.
-   */
-  private async answer(line: string, connection: Connection): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
+  /** JSON-RPC 2.0 over one line: a request, or a batch of them (answered together). */
+  private answer(line: string, connection: Connection): Answer {
     let message: unknown;
     try {
       message = JSON.parse(line);
     } catch {
-      return createJSONRPCErrorResponse(null, ErrorCodes.PARSE_ERROR, 'Parse error');
+      return errorResponse(null, ErrorCodes.PARSE_ERROR, 'Parse error');
     }
     if (!Array.isArray(message)) return this.answerOne(message, connection);
     if (message.length === 0) return invalidRequest(message);
-    const replies = await Promise.all(message.map((one: unknown) => this.answerOne(one, connection)));
-    const answered = replies.filter((reply): reply is JSONRPCResponse => reply !== null);
-    return answered.length > 0 ? answered : null;
+    return Promise.all(message.map((one: unknown) => this.answerOne(one, connection))).then((replies) => {
+      const answered = replies.filter((reply): reply is Response => reply !== null);
+      return answered.length > 0 ? answered : null;
+    });
   }
 
-  private async answerOne(message: unknown, connection: Connection): Promise<JSONRPCResponse | null> {
+  /** Calls the method's handler; a notification (no id) is run but never answered. */
+  private answerOne(message: unknown, connection: Connection): Response | null | Promise<Response | null> {
     if (!isRequest(message)) return invalidRequest(message);
-    return this.rpc.receive(message, connection);
+    const { id } = message;
+    const handler = this.handlers.get(message.method);
+    if (handler === undefined) return id === undefined ? null : errorResponse(id, ErrorCodes.METHOD_NOT_FOUND, 'Method not found');
+    let result: unknown;
+    try {
+      result = handler(message.params, connection);
+    } catch (err) {
+      return id === undefined ? null : this.failure(id, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => (id === undefined ? null : { jsonrpc: '2.0', id, result: value ?? null }),
+        (err: unknown) => (id === undefined ? null : this.failure(id, err)),
+      );
+    }
+    return id === undefined ? null : { jsonrpc: '2.0', id, result: result ?? null };
   }
 
   private reply(connection: Connection, response: unknown): void {
@@ -192,18 +209,22 @@ export class SocketServer {
   }
 }
 
-function isId(id: unknown): id is JSONRPCID {
+function isId(id: unknown): id is Id {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 }
 
 /** A JSON-RPC 2.0 request object: version, a method name, and an id (if any) of an allowed type. */
-function isRequest(message: unknown): message is JSONRPCRequest {
+function isRequest(message: unknown): message is Request {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
   const m = message as Record<string, unknown>;
   return m.jsonrpc === '2.0' && typeof m.method === 'string' && (m.id === undefined || isId(m.id)) && m.result === undefined && m.error === undefined;
 }
 
-function invalidRequest(message: unknown): JSONRPCErrorResponse {
+function invalidRequest(message: unknown): Response {
   const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null;
-  return createJSONRPCErrorResponse(isId(id) ? id : null, ErrorCodes.INVALID_REQUEST, 'Invalid Request');
+  return errorResponse(isId(id) ? id : null, ErrorCodes.INVALID_REQUEST, 'Invalid Request');
+}
+
+function errorResponse(id: Id, code: number, message: string, data?: unknown): Response {
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
 }
