@@ -420,9 +420,8 @@ async function bench() {
     { key: 'node', label: "node -e ''", cmd: `${process.execPath} -e ''` },
     { key: 'kms', label: 'kms-agent token', cmd: `${process.execPath} ${CLI} token` },
     { key: 'oidc', label: 'oidc-token bench', cmd: 'oidc-token bench' },
-    { key: 'esm', label: 'probe: empty ES module', cmd: `${process.execPath} ${join(BENCH, 'probes', 'empty.mjs')}` },
-    { key: 'imports', label: "probe: import the client's modules, no request", cmd: `${process.execPath} ${join(BENCH, 'probes', 'import-client.mjs')}` },
     { key: 'net', label: 'probe: load node:net, nothing else', cmd: `${process.execPath} ${join(BENCH, 'probes', 'net-only.cjs')}` },
+    { key: 'imports', label: "probe: load the token path's modules (node:net and ours), no request", cmd: `${process.execPath} ${join(BENCH, 'probes', 'import-client.cjs')}` },
     { key: 'raw', label: 'probe: CommonJS, node:net only, one token.get', cmd: `${process.execPath} ${join(BENCH, 'probes', 'raw-token.cjs')}` },
   ];
   // This machine may set NODE_EXTRA_CA_CERTS for every process; Node then reads and parses that
@@ -629,6 +628,38 @@ async function bench() {
     for (let i = 0; i < 200 && alive(daemon.pid); i++) await sleep(25);
     await kms.start();
     profiles.daemon = { ...summarise(profilesIn(profDir)), load: profiledLoad, mainThread: main, otherThreads: others, unprofiledTokensPerSec: loadResult.tokensPerSec };
+    say('ceiling: a bare Node server (node:net, fixed reply), one process and two sharing the socket');
+    profiles.daemon.ceiling = await nodeCeiling();
+  }
+
+  /**
+   * One-shot tokens/s that no Node daemon on this machine can beat: a server that only answers a
+   * fixed line of the size of kms-agent's reply, in one process and in two (cluster, SCHED_NONE).
+   */
+  async function nodeCeiling() {
+    const client = await AgentClient.connect(kms.socket);
+    const reply = await client.call('token.get', { profile: 'main', kind: 'access' });
+    client.close();
+    const replyBytes = JSON.stringify({ jsonrpc: '2.0', id: 1, result: reply }).length + 1;
+    const ceiling = { replyBytes };
+    for (const workers of [1, 2]) {
+      const socket = join(dir, `bare-${workers}.sock`);
+      const server = spawn(process.execPath, [join(BENCH, 'probes', 'bare-server.cjs'), socket, String(replyBytes), String(workers)], { stdio: ['ignore', 'pipe', 'ignore'] });
+      cleanups.push(() => stopPid(server.pid));
+      await new Promise((resolve, reject) => {
+        server.stdout.once('data', resolve);
+        server.once('exit', () => reject(new Error('bench/probes/bare-server.cjs exited')));
+      });
+      const rates = [];
+      for (let rep = 0; rep < P.reps; rep++) {
+        await waitQuiet(`bare server ×${workers}`, () => [server.pid]);
+        rates.push((await runJson(connload, [socket, 'kms', KMS_REQ('main'), '8', String(P.warmupMs), String(P.windowMs)])).tokensPerSec);
+      }
+      server.removeAllListeners('exit');
+      await stopPid(server.pid);
+      ceiling[workers === 1 ? 'oneProcess' : 'twoProcesses'] = median(rates);
+    }
+    return ceiling;
   }
 
   if (!met.cli || DIAGNOSE) {

@@ -159,7 +159,7 @@ function markdown(R) {
   line();
   line(
     `\`hyperfine --shell=none --warmup ${P.hyperfineWarmup} --export-json\`, ${P.hyperfineRounds} rounds of ${Math.ceil(P.hyperfineRuns / P.hyperfineRounds)} runs per command (order reversed every other round, times pooled: ${cli.node.runs} runs each); \`kms-agent token\` is ` +
-      '`node dist/client/main.js token` (what the `kms-agent` bin runs), printing the profile\'s default token; ' +
+      '`node dist/client/bin.cjs token` (the `kms-agent` bin), printing the profile\'s default token; ' +
       '`oidc-token bench` is oidc-agent\'s C client. The probes split the client\'s cost (they are not products).',
   );
   line();
@@ -171,7 +171,7 @@ function markdown(R) {
     `${fmt(cli[k].userMs, 1)} / ${fmt(cli[k].systemMs, 1)}`,
     x(ratio(cli[k].medianMs, cli.node.medianMs)),
   ];
-  table(['command', 'median', 'mean ± σ', 'min', 'user / sys (ms)', "vs `node -e ''`"], ['node', 'kms', 'oidc', 'esm', 'imports', 'net', 'raw'].filter((k) => cli[k]).map(cliRow));
+  table(['command', 'median', 'mean ± σ', 'min', 'user / sys (ms)', "vs `node -e ''`"], ['node', 'kms', 'oidc', 'net', 'imports', 'raw'].filter((k) => cli[k]).map(cliRow));
   if (cli.nodeCa && cli.kmsCa) {
     line(
       `This machine sets \`NODE_EXTRA_CA_CERTS\` in the environment; every Node process then reads and parses that bundle at start-up. ` +
@@ -333,16 +333,33 @@ function causesThroughput(R, line, table) {
     `**So:** at about ${fmt(usPerConn)} µs of CPU per connection, one Node thread tops out near ${fmt(1e6 / usPerConn)} one-shot tokens/s on this machine. ` +
       `3× oidc-agent at 8 clients is ${fmt(3 * c8.oidc)} tokens/s, a budget of ${fmt(budget)} µs per connection on one core` +
       (budget < usSysPerConn
-        ? `, less than the ${fmt(usSysPerConn)} µs the kernel alone spends per connection now: no trimming of JavaScript reaches it on one thread. `
+        ? `, less than the ${fmt(usSysPerConn)} µs the kernel alone spends per connection now. `
         : `, of which the kernel already takes ${fmt(usSysPerConn)} µs. `) +
       '`writeUtf8String` at the top is the reply\'s write(2) (the copy into the peer socket and waking the client), `close`/`Socket`/`Duplex`/`ReadableState` are the socket\'s life cycle; ' +
-      'kms-agent\'s own code and json-rpc-2.0 are a few per cent. The request path is not the problem, the connection per request is. ' +
-      'What would move it (not changed here: src/ is being edited by others): ' +
-      '(1) clients that need many tokens keep one connection (the persistent and pipelined columns: already supported by the protocol and AgentClient), e.g. an SDK mode, or `kms-agent exec` reusing its connection; ' +
-      '(2) use the second core: several acceptors (worker threads or processes sharing the listening handle) with the token cache and single-flight refresh kept in one place; ' +
-      '(3) trimming per-connection JavaScript (fewer listeners and closures per socket, no LineSplitter until a line spans chunks) attacks only the user-space part.',
+      'kms-agent\'s own code is a few per cent. The request path is not the problem, the connection per request is.',
   );
   line();
+  const C = D.ceiling;
+  if (C) {
+    const kept = ['kms-persistent', 'kms-pipe'].flatMap((k) => [8, 50].map((c) => ratio(tp(R, k, c), tp(R, 'oidc-conn', c))));
+    const idleRatio = ratio(R.idle.kms.rssMiB, R.idle.oidc.rssMiB);
+    table(['server, 8 clients, one request per connection', 'tokens/s', 'vs oidc-agent'], [
+      ['oidc-agent', fmt(c8.oidc), '1.00×'],
+      ['kms-agent (the daemon)', fmt(c8.kms), x(ratio(c8.kms, c8.oidc))],
+      [`bare Node server: node:net, a fixed ${fmt(C.replyBytes)}-byte reply, nothing else (bench/probes/bare-server.cjs)`, fmt(C.oneProcess), x(ratio(C.oneProcess, c8.oidc))],
+      ['the same bare server in 2 processes sharing the socket (cluster, SCHED_NONE)', fmt(C.twoProcesses), x(ratio(C.twoProcesses, c8.oidc))],
+    ]);
+    line(
+      `**The ceiling, measured in this run:** a Node server that does nothing but answer reaches ${x(ratio(C.oneProcess, c8.oidc))} oidc-agent in one process, ` +
+        `so no single-process Node daemon can reach 3× with one request per connection on this machine; kms-agent runs at ${fmt((100 * c8.kms) / C.oneProcess)}% of that ceiling. ` +
+        `Two processes sharing the socket reach ${x(ratio(C.twoProcesses, c8.oidc))} while doing nothing at all, with the load generator competing for the same 2 vCPUs. ` +
+        'A daemon split into acceptor processes would also have to share the token cache and the single-flight refresh across processes, ' +
+        `and would add a second Node heap to an idle footprint that is already ${x(idleRatio, 0)} oidc-agent's, for a gain that only a synthetic one-shot flood sees: a shell script ` +
+        `pays Node's start (tens of ms) per \`kms-agent token\`, and a service that needs many tokens keeps its connection (the persistent and pipelined columns: ${x(Math.min(...kept), 0)}–${x(Math.max(...kept), 0)} oidc-agent). ` +
+        'So kms-agent stays one process; what was changed is the per-request path (answered synchronously, without json-rpc-2.0\'s promises, when the token is cached).',
+    );
+    line();
+  }
 }
 
 function causesMemory(R, line, table) {
@@ -383,18 +400,17 @@ function causesMemory(R, line, table) {
   const conn = G.segments.find((g) => g.load === 'one per connection');
   const connGarbage = conn ? fmt(conn.bytesAllocatedPerRequest) : undefined;
   const levers =
-    'allocate less per request on the hot path (answer a cached `token.get` without json-rpc-2.0\'s promise machinery, serialise a cached token\'s reply once), ' +
-    'and/or bound the young generation (`--max-semi-space-size`) in the daemon\'s spawn arguments.';
+    'allocate less per request (serialise a cached token\'s reply once) and/or bound the young generation (`--max-semi-space-size`) in the daemon\'s spawn arguments.';
   if (!flat) {
     line(`**So:** the live heap after forced full GCs grows (${live.map((v) => fmt(v, 1)).join(' → ')} MB, ${fmt(retainedPerMillion, 2)} MB per million requests): something is retained per request; comparing two of the heap snapshots (kept with BENCH_KEEP=1) shows what.`);
   } else {
     line(
       `**So:** nothing is retained: the live heap after a forced full GC is ${live.map((v) => fmt(v, 1)).join(' → ')} MB across ${fmt(total)} requests (${fmt(retainedPerMillion, 2)} MB per million). ` +
-        `RSS follows V8's GC schedule, not the request count: each pipelined token.get leaves about ${garbage} bytes of garbage (e.g. the parsed request, json-rpc-2.0's request and response objects and promises, the reply string)${connGarbage ? `, one on a connection of its own about ${connGarbage} bytes` : ''}; ` +
+        `RSS follows V8's GC schedule, not the request count: each pipelined token.get leaves about ${garbage} bytes of garbage (the parsed request, the response object and the reply string; a cached token is answered synchronously, without the promises json-rpc-2.0's server allocated per request before)${connGarbage ? `, one on a connection of its own about ${connGarbage} bytes` : ''}; ` +
         'full collections are rare at this rate, and the heap pages committed between them count in RSS, so one run of a million can show several MiB up or down. ' +
         (R.met.rss
-          ? `Within the target in this run; what would make RSS steadier (not changed here): ${levers}`
-          : `What would bring it under the target (not changed here): ${levers}`),
+          ? `Within the target in this run; what would make RSS steadier still: ${levers}`
+          : `What would bring it under the target: ${levers}`),
     );
   }
   line();
@@ -403,8 +419,8 @@ function causesMemory(R, line, table) {
 function causesCli(R, line, table) {
   const { cli } = R;
   const Cp = R.profiles.client;
-  const esm = cli.esm.medianMs - cli.node.medianMs;
-  const imports = cli.imports.medianMs - cli.esm.medianMs;
+  const net = cli.net.medianMs - cli.node.medianMs;
+  const ours = cli.imports.medianMs - cli.net.medianMs;
   const request = cli.kms.medianMs - cli.imports.medianMs;
   line(`### \`kms-agent token\` vs \`node -e ''\` (target ≤ 1.15×${R.met.cli ? ', met' : ''})`);
   line();
@@ -414,32 +430,32 @@ function causesCli(R, line, table) {
   );
   line();
   table(['step', 'cost', 'measured as'], [
-    ['ES module entry point (Node loads its ESM loader)', ms(esm), "empty.mjs − `node -e ''`"],
-    [`the client's module graph${Cp.modules ? ` (${Cp.modules.filter((m) => /\.(m?js|cjs)$/.test(m)).length} JavaScript files)` : ''}`, ms(imports), 'import-client.mjs − empty.mjs'],
-    ['connect, token.get, print, exit', ms(request), '`kms-agent token` − import-client.mjs'],
-    ...(cli.net ? [['loading node:net alone', ms(cli.net.medianMs - cli.node.medianMs), "`node -e 'require(\"node:net\")'` − `node -e ''`"]] : []),
-    ['**a minimal client** (CommonJS, node:net only, same request)', `${ms(cli.raw.medianMs)} total, ${x(ratio(cli.raw.medianMs, cli.node.medianMs))}`, 'raw-token.cjs'],
+    ['loading node:net (and with it the stream stack)', ms(net), "net-only.cjs − `node -e ''`"],
+    [`the token path's own files${Cp?.modules ? ` (${Cp.modules.filter((m) => /\.(m?js|cjs)$/.test(m)).length}, CommonJS)` : ''}`, ms(ours), 'import-client.cjs − net-only.cjs'],
+    ['connect, token.get, print, exit', ms(request), '`kms-agent token` − import-client.cjs'],
+    ['**a minimal client** (one file, node:net only, same request)', `${ms(cli.raw.medianMs)} total, ${x(ratio(cli.raw.medianMs, cli.node.medianMs))}`, 'raw-token.cjs'],
   ]);
-  if (Cp.modules) {
+  if (Cp?.modules) {
     line(`Files \`kms-agent token\` loads from the repository (strace -e openat): ${Cp.modules.map((m) => `\`${m}\``).join(', ')}.`);
     line();
   }
-  line(`\`node --cpu-prof --cpu-prof-interval 100\` of ${Cp.profiles} runs of \`kms-agent token\` (average ${ms(Cp.totalMs)} profiled per run, self time by category):`);
-  line();
-  table(['category', 'ms per run', 'share'], Cp.categories.slice(0, 10).map((c) => [c.name, fmt(c.ms, 2), `${fmt(c.share * 100, 1)}%`]));
-  table(['top functions (self time)', 'ms per run'], Cp.functions.slice(0, 12).map((f) => [`\`${f.name}\``, fmt(f.ms, 2)]));
+  if (Cp) {
+    line(`\`node --cpu-prof --cpu-prof-interval 100\` of ${Cp.profiles} runs of \`kms-agent token\` (average ${ms(Cp.totalMs)} profiled per run, self time by category):`);
+    line();
+    table(['category', 'ms per run', 'share'], Cp.categories.slice(0, 10).map((c) => [c.name, fmt(c.ms, 2), `${fmt(c.share * 100, 1)}%`]));
+    table(['top functions (self time)', 'ms per run'], Cp.functions.slice(0, 12).map((f) => [`\`${f.name}\``, fmt(f.ms, 2)]));
+  }
   const rawRatio = ratio(cli.raw.medianMs, cli.node.medianMs);
-  const floor = cli.raw.medianMs - cli.node.medianMs;
   line(
-    `**So:** the gap is module loading: ${fmt(esm + imports, 1)} ms for an ES-module entry plus a graph of small files (each resolved, read, compiled and linked ` +
-      'on its own, and `createRequire` starting the CommonJS loader for json-rpc-2.0), against a budget of ' +
-      `${fmt(0.15 * cli.node.medianMs, 1)} ms. ` +
-      (rawRatio <= 1.15
-        ? `A client without it fits: the minimal CommonJS client is ${x(rawRatio)}. `
-        : `Even the minimal CommonJS client is ${x(rawRatio)} here: loading node:net${cli.net ? ` (${fmt(cli.net.medianMs - cli.node.medianMs, 1)} ms)` : ''}, connecting, the reply and exiting cost ${fmt(floor, 1)} ms on top of Node's start, so ≤ 1.15× leaves essentially nothing for module loading on this machine. `) +
-      'What would close most of it (not changed here): ship the `token` fast path as one CommonJS file (a build step bundling main.js → tokenCommand → agentClient with the ' +
-      'few lines of JSON-RPC it needs instead of json-rpc-2.0), entered through a `.cjs` bin so that no ESM loader starts: the raw-token probe is where that lands. ' +
-      'The V8 compile cache (`module.enableCompileCache()`, Node ≥ 22.1) or a startup snapshot would trim the rest, not on Node 20.',
+    '**What changed:** `kms-agent token` was an ES module entry importing 12 files and json-rpc-2.0\'s client (about 2.0× `node -e \'\'` in the previous run of this bench). ' +
+      'The bin is now CommonJS (dist/client/bin.cjs), and `token` with an agent listening runs tokenFastPath.cts: node:net, six small CommonJS files (the bin included), one JSON-RPC line by hand, ' +
+      'the token written straight to fd 1 (no process.stdout stream), no ES module loader, no json-rpc-2.0, no promises. Anything else — no agent (autostart), `--help`, other commands — loads the full CLI. ' +
+      `**So:** what is left is Node's own work for any socket client: the minimal one-file client is ${x(rawRatio)}` +
+      (rawRatio > 1.15
+        ? `, already past the target: node:net and its stream stack (${ms(net)}), the lazily compiled internals behind the first connect and the event-loop turn until its callback run before a single byte of ours is sent. kms-agent token is ${fmt(cli.kms.medianMs - cli.raw.medianMs, 1)} ms above that floor (its own ${Cp?.modules ? Cp.modules.filter((m) => /\.cjs$/.test(m)).length : 'few'} files and argument handling). ` +
+          'Tried and not kept: a V8 startup snapshot (`node --snapshot-blob`, Node 20) made the minimal client slower (reading the 4 MB blob costs more than it saves: 27.0 vs 25.3 ms by hand); ' +
+          '`module.enableCompileCache()` needs Node ≥ 22.1. The target needs a client that is not a Node process (oidc-token is C), which the stack rules out.'
+        : '.'),
   );
   line();
 }

@@ -1,0 +1,39 @@
+// Probe: the least a Node server can do per connection through node:net — answer each connection's
+// first chunk with a fixed line as long as kms-agent's token reply — to know what one Node process
+// (or several sharing the socket, the kernel spreading accept() among them) allows on this machine.
+// Usage: node bare-server.cjs SOCKET REPLY_BYTES [WORKERS]; prints "listening" when ready.
+'use strict';
+const cluster = require('node:cluster');
+const { createServer } = require('node:net');
+const { unlinkSync } = require('node:fs');
+
+const [socketPath, replyBytes, workers = '1'] = process.argv.slice(2);
+const reply = Buffer.from(`{"jsonrpc":"2.0","id":1,"result":{"token":"${'x'.repeat(Math.max(0, Number(replyBytes) - 40))}"}}\n`);
+
+if (Number(workers) > 1 && cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_NONE; // each worker accepts for itself; round-robin would funnel every connection through the primary
+  try {
+    unlinkSync(socketPath);
+  } catch {}
+  let ready = 0;
+  for (let i = 0; i < Number(workers); i++) {
+    cluster.fork().on('message', () => {
+      if (++ready === Number(workers)) console.log('listening');
+    });
+  }
+  process.on('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers)) w.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 200);
+  });
+} else {
+  if (!cluster.isWorker) {
+    try {
+      unlinkSync(socketPath);
+    } catch {}
+  }
+  createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.on('data', () => socket.write(reply));
+  }).listen(socketPath, () => (cluster.isWorker ? process.send('ready') : console.log('listening')));
+  process.on('SIGTERM', () => process.exit(0));
+}
