@@ -2,77 +2,10 @@
 // hostile or merely clumsy client sends, and that the daemon answers correctly and keeps serving.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { makeSandbox, startForeground } from './support/harness.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const STEP_TIMEOUT_MS = 5000;
-
-/** A raw connection: write bytes, read whole reply lines, see when the agent hangs up. */
-function rawConnect(socketPath) {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    const lines = [];
-    const waiters = [];
-    let buffered = '';
-    let closedResolve;
-    const closed = new Promise((r) => (closedResolve = r));
-    const wake = () => {
-      for (const w of waiters.splice(0)) w();
-    };
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      buffered += chunk;
-      let nl;
-      while ((nl = buffered.indexOf('\n')) !== -1) {
-        lines.push(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
-      wake();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      closedResolve(true);
-      wake();
-    });
-    socket.once('connect', () => {
-      const conn = {
-        socket,
-        closed,
-        isClosed: () => socket.destroyed || socket.readableEnded,
-        write: (data) => new Promise((res, rej) => socket.write(data, (err) => (err ? rej(err) : res()))),
-        /** The next reply line, parsed; fails if none comes in time or the agent hangs up. */
-        async next(timeoutMs = STEP_TIMEOUT_MS) {
-          const deadline = Date.now() + timeoutMs;
-          while (lines.length === 0) {
-            if (socket.destroyed || socket.readableEnded) throw new Error('the agent closed the connection');
-            const left = deadline - Date.now();
-            if (left <= 0) throw new Error('no reply in time');
-            await new Promise((r) => {
-              const timer = setTimeout(r, left);
-              waiters.push(() => {
-                clearTimeout(timer);
-                r();
-              });
-            });
-          }
-          return JSON.parse(lines.shift());
-        },
-        /** Sends one request line and returns its reply. */
-        async call(message) {
-          await conn.write((typeof message === 'string' ? message : JSON.stringify(message)) + '\n');
-          return conn.next();
-        },
-        pendingLines: () => lines.length,
-        close: () => socket.destroy(),
-      };
-      resolve(conn);
-    });
-    socket.once('error', reject);
-  });
-}
+import { rawConnect, sleep } from './support/reliability.mjs';
 
 /** Resolves true once the connection is closed, false if it is still open after `ms`. */
 const closedWithin = (conn, ms) => Promise.race([conn.closed, sleep(ms).then(() => false)]);
@@ -183,19 +116,19 @@ test('protocol: bad input gets the right JSON-RPC error and the agent keeps serv
     assert.equal(reply.error?.data?.reason, 'UNKNOWN_PROFILE');
 
     // Notifications (no id) get no answer, even when they fail; the next request is answered.
-    await conn.write(JSON.stringify({ jsonrpc: '2.0', method: 'no.such.method' }) + '\n');
-    await conn.write(JSON.stringify({ jsonrpc: '2.0', method: 'token.get', params: 5 }) + '\n');
+    await conn.send(JSON.stringify({ jsonrpc: '2.0', method: 'no.such.method' }) + '\n');
+    await conn.send(JSON.stringify({ jsonrpc: '2.0', method: 'token.get', params: 5 }) + '\n');
     reply = await conn.call(request(202, 'agent.status'));
     assert.equal(reply.id, 202, 'notifications produced no reply lines before this one');
 
     // Blank lines and CRLF endings are tolerated.
-    await conn.write('\n\r\n');
+    await conn.send('\n\r\n');
     reply = await conn.call(JSON.stringify(request(203, 'agent.status')) + '\r');
     assert.equal(reply.id, 203);
 
     // Pipelining: 300 requests in one write, every one answered once with its own id.
     const ids = Array.from({ length: 300 }, (_, i) => `p${i}`);
-    await conn.write(ids.map((pid, i) => JSON.stringify(request(pid, i % 3 === 0 ? 'profiles.list' : i % 3 === 1 ? 'agent.status' : 'token.get', i % 3 === 2 ? { kind: 'foo' } : {})) + '\n').join(''));
+    await conn.send(ids.map((pid, i) => JSON.stringify(request(pid, i % 3 === 0 ? 'profiles.list' : i % 3 === 1 ? 'agent.status' : 'token.get', i % 3 === 2 ? { kind: 'foo' } : {})) + '\n').join(''));
     const answered = new Map();
     for (let i = 0; i < ids.length; i++) {
       const r = await conn.next();
@@ -213,13 +146,13 @@ test('protocol: bad input gets the right JSON-RPC error and the agent keeps serv
     // A frame written in pieces, with pauses, split inside a multi-byte character: one answer.
     const frame = Buffer.from(JSON.stringify(request('split', 'token.get', { profile: 'zürich-€' })) + '\n', 'utf8');
     const cut = frame.indexOf(Buffer.from('€')) + 1; // inside the 3-byte euro sign
-    await conn.write(frame.subarray(0, 10));
+    await conn.send(frame.subarray(0, 10));
     await sleep(150);
-    assert.equal(conn.pendingLines(), 0, 'no answer to half a frame');
-    await conn.write(frame.subarray(10, cut));
+    assert.equal(conn.lines.length, 0, 'no answer to half a frame');
+    await conn.send(frame.subarray(10, cut));
     await sleep(150);
-    assert.equal(conn.pendingLines(), 0);
-    await conn.write(frame.subarray(cut));
+    assert.equal(conn.lines.length, 0);
+    await conn.send(frame.subarray(cut));
     reply = await conn.next();
     assert.equal(reply.id, 'split');
     assert.equal(reply.error?.data?.reason, 'UNKNOWN_PROFILE');
@@ -227,10 +160,10 @@ test('protocol: bad input gets the right JSON-RPC error and the agent keeps serv
 
     // Two requests where the second is cut: the first is answered now, the second once completed.
     const [a, b] = [request('a', 'agent.status'), request('b', 'profiles.list')].map((m) => JSON.stringify(m));
-    await conn.write(`${a}\n${b.slice(0, 20)}`);
+    await conn.send(`${a}\n${b.slice(0, 20)}`);
     assert.equal((await conn.next()).id, 'a');
     await sleep(100);
-    await conn.write(`${b.slice(20)}\n`);
+    await conn.send(`${b.slice(20)}\n`);
     assert.equal((await conn.next()).id, 'b');
 
     // A line of exactly 64 KiB is still read (and rejected as a request, not as a frame).
@@ -244,13 +177,13 @@ test('protocol: bad input gets the right JSON-RPC error and the agent keeps serv
 
     // A line over 64 KiB closes that connection (here without a newline ever arriving)...
     const flood = await rawConnect(sb.socketPath);
-    await flood.write(request('x', 'agent.status').id + 'y'.repeat(64 * 1024 + 1)).catch(() => undefined);
+    await flood.write(request('x', 'agent.status').id + 'y'.repeat(64 * 1024 + 1));
     assert.equal(await closedWithin(flood, 3000), true, 'connection closed after a line over 64 KiB');
     // ...also when it arrives in small pieces, one over the cap with its newline.
     const trickle = await rawConnect(sb.socketPath);
     const long = JSON.stringify(request('long', 'token.get', { scope: 'x'.repeat(64 * 1024) })) + '\n';
     for (let off = 0; off < long.length && !trickle.isClosed(); off += 8192) {
-      await trickle.write(long.slice(off, off + 8192)).catch(() => undefined);
+      await trickle.write(long.slice(off, off + 8192));
     }
     assert.equal(await closedWithin(trickle, 3000), true, 'connection closed after a long trickled line');
     await assert.rejects(trickle.next(200), /closed/, 'the oversized request was not answered');

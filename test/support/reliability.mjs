@@ -56,7 +56,10 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** A raw connection: write bytes, read whole reply lines, see when the agent hangs up. */
+/**
+ * A raw connection: write bytes, read whole reply lines, see when the agent hangs up. `read: false`
+ * never reads (a client that does not take its replies).
+ */
 export function rawConnect(socketPath, { read = true } = {}) {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
@@ -109,6 +112,20 @@ export function rawConnect(socketPath, { read = true } = {}) {
             });
           }
           return true;
+        },
+        /** Like write, but a write that fails is an error: for tests where every byte must arrive. */
+        async send(data) {
+          if (!(await conn.write(data))) throw new Error('could not write to the agent');
+        },
+        /** The next reply line, parsed; fails if none comes in time or the agent hangs up. */
+        async next(timeoutMs = 5000) {
+          if (!(await conn.waitLines(1, timeoutMs))) throw new Error(conn.isClosed() ? 'the agent closed the connection' : 'no reply in time');
+          return JSON.parse(lines.shift());
+        },
+        /** Sends one request line and returns its reply. */
+        async call(message) {
+          await conn.send((typeof message === 'string' ? message : JSON.stringify(message)) + '\n');
+          return conn.next();
         },
         close: () => socket.destroy(),
       };
