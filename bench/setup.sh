@@ -6,18 +6,7 @@
 # bench's kms-agent keeps its login in a private keyring, else in its file store.
 set -euo pipefail
 
-packages=(oidc-agent-cli hyperfine gcc libc6-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "bench setup: installing ${missing[*]}" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/../scripts/apt-install-missing.sh" oidc-agent-cli hyperfine gcc libc6-dev
 for cmd in oidc-agent oidc-gen oidc-add oidc-token hyperfine cc; do
   command -v "$cmd" >/dev/null || { echo "bench setup: $cmd still missing" >&2; exit 1; }
 done
