@@ -12,8 +12,8 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const INTERVAL = 1;
 
 /**
- * Starts `kms-agent login --device` and resolves `link` with the complete verification URL once it
- * is printed; `exit` resolves with the exit code and output when the command ends.
+ * Starts `kms-agent login --device` and resolves `link` with the complete verification URL once the
+ * instructions are printed (up to the expiry line); `exit` resolves with the exit code and output when the command ends.
  */
 function loginDevice(sb, args = []) {
   const child = spawn(process.execPath, [CLI, 'login', '--device', ...args], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,7 +31,8 @@ function loginDevice(sb, args = []) {
   const link = new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
       stderr += d;
-      const printed = /^ {2}(http\S+user_code=\S+)$/m.exec(stderr);
+      // The link is used once the whole block is out: stderr may arrive in more than one chunk.
+      const printed = /^ {2}(http\S+user_code=\S+)\n(?:.*\n)*?The code expires in /m.exec(stderr);
       if (printed) resolve(printed[1]);
     });
     exit.then(() => reject(new Error(`login --device ended without printing a link: ${stderr}`)));

@@ -27,14 +27,15 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
   if (flow === 'device') {
     showDeviceCode(started);
   } else {
-    say(`Log in to profile ${started.profile} in your browser:`);
-    say(`  ${started.url}`);
+    say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
     if (options.browser) {
       const problem = noDisplayReason(env) ?? (await openBrowser(started.url, env));
       if (problem) {
-        say(`Cannot open a browser here: ${problem}.`);
         // The redirect goes to this machine's loopback, so a browser elsewhere needs a tunnel; the device flow does not.
-        say(`Open the URL above in a browser that can reach this machine, or log in from any device with \`kms-agent login --device${profile ? ` --profile ${profile}` : ''}\`.`);
+        say(
+          `Cannot open a browser here: ${problem}.\n` +
+            `Open the URL above in a browser that can reach this machine, or log in from any device with \`kms-agent login --device${profile ? ` --profile ${profile}` : ''}\`.`,
+        );
       }
     }
   }
@@ -74,16 +75,19 @@ function waitingIndicator(): () => void {
   };
 }
 
-/** RFC 8628 §3.3: the page to open and the code to type there, plus the link that carries the code. */
+/**
+ * RFC 8628 §3.3: the page to open and the code to type there, plus the link that carries the code.
+ * One write, so a reader of the pipe (or a log) never sees the instructions cut in half.
+ */
 function showDeviceCode(started: Result<'login.start'>): void {
   const page = started.verification_url ?? started.url;
-  say(`To log in to profile ${started.profile}, open this page on any device:`);
-  say(`  ${page}`);
-  say(`and enter the code: ${started.user_code ?? '(none given by the provider)'}`);
-  if (started.url !== page) {
-    say('or open this link, which carries the code:');
-    say(`  ${started.url}`);
-  }
+  const lines = [
+    `To log in to profile ${started.profile}, open this page on any device:`,
+    `  ${page}`,
+    `and enter the code: ${started.user_code ?? '(none given by the provider)'}`,
+  ];
+  if (started.url !== page) lines.push('or open this link, which carries the code:', `  ${started.url}`);
   const seconds = Math.max(0, Math.round(started.expires_at - Date.now() / 1000));
-  say(`The code expires in ${seconds < 120 ? `${seconds} seconds` : `${Math.round(seconds / 60)} minutes`}.`);
+  lines.push(`The code expires in ${seconds < 120 ? `${seconds} seconds` : `${Math.round(seconds / 60)} minutes`}.`);
+  say(lines.join('\n'));
 }
