@@ -24,6 +24,7 @@ mkdir -p test-output
 export KMS_AGENT_TEST_STATS="$PWD/test-output/provider-calls.jsonl"
 : > "$KMS_AGENT_TEST_STATS"
 status=0
+# One file at a time: the sandboxes share the login port 17899 and the test session's keyring.
 node --test --test-concurrency=1 "$@" || status=$?
 node -e '
   const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);

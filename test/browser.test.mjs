@@ -41,7 +41,8 @@ test('login in real headless Chromium through the provider pages to the "logged 
     // $BROWSER is a script that hands the URL to this test, which gives it to Chromium.
     const urlFile = join(sb.dir, 'login-url.txt');
     const browserScript = join(sb.dir, 'hand-url-to-test.sh');
-    writeFileSync(browserScript, '#!/bin/sh\nprintf "%s\\n" "$1" > "$LOGIN_URL_FILE"\n', { mode: 0o755 });
+    // Written aside and moved into place, so the test never reads a half-written file.
+    writeFileSync(browserScript, '#!/bin/sh\nprintf "%s\\n" "$1" > "$LOGIN_URL_FILE.part" && mv "$LOGIN_URL_FILE.part" "$LOGIN_URL_FILE"\n', { mode: 0o755 });
     login = spawn(process.execPath, [CLI, 'login', '--timeout', '90'], {
       env: { ...sb.env, BROWSER: browserScript, LOGIN_URL_FILE: urlFile },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,6 +57,8 @@ test('login in real headless Chromium through the provider pages to the "logged 
     assert.ok(existsSync(urlFile), `$BROWSER was called with the URL (login stderr: ${stderr})`);
     const url = readFileSync(urlFile, 'utf8').trim();
     assert.ok(url.startsWith(`${sb.provider.issuer}/auth?`), `the authorization URL (${url})`);
+    // The URL was printed before $BROWSER ran, but this process may not have read that chunk yet.
+    for (let i = 0; i < 100 && !stderr.includes(url); i++) await sleep(20);
     assert.ok(stderr.includes(url), 'the URL is on stderr too');
 
     const userDataDir = join(sb.dir, 'chromium-profile');

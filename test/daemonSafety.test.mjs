@@ -239,7 +239,7 @@ test('start with an agent already answering prints the same exports and exits 0'
       });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
-      child.on('exit', (code) => resolve({ code, out }));
+      child.on('close', (code) => resolve({ code, out }));
     });
     assert.equal(shell.code, 0);
     assert.equal(shell.out, `Agent pid ${pid}\nsock=${sb.socketPath} pid=${pid}\n`);

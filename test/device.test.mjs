@@ -22,7 +22,7 @@ function loginDevice(sb, args = []) {
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   const exit = new Promise((resolve) =>
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(killer);
       sb.logs.push(stderr);
       resolve({ code, stdout, stderr });

@@ -110,7 +110,7 @@ test('close() ends hung requests, so nothing keeps the process alive', async () 
   const hanging = await startLocalProvider();
   hanging.setFault(() => 'hang');
   const request = fetch(`${hanging.issuer}/.well-known/openid-configuration`);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  while (hanging.stats.requests === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   await hanging.close();
   await assert.rejects(request);
   assert.equal(hanging.stats.requests, 1);

@@ -143,7 +143,7 @@ test('socket activation: the daemon serves its first request through the descrip
     });
     let stderr = '';
     activator.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise((resolve) => activator.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise((resolve) => activator.on('close', (code, signal) => resolve({ code, signal })));
 
     for (let i = 0; i < 200 && !/Listening on .* as 3\./.test(stderr); i++) await sleep(50);
     assert.match(stderr, /Listening on .*agent\.sock as 3\./, `systemd-socket-activate listens (${stderr})`);
@@ -187,7 +187,8 @@ test('socket activation: the daemon serves its first request through the descrip
     const stopStarted = Date.now();
     r = await sb.cli(['stop'], { env: noAutostart });
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(Date.now() - stopStarted < 3000, `stop returned in ${Date.now() - stopStarted} ms`);
+    // Below the 5 s after which stop gives up waiting: it saw the daemon exit (CLI start included).
+    assert.ok(Date.now() - stopStarted < 5000, `stop returned in ${Date.now() - stopStarted} ms`);
     let timer;
     const { code, signal } = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 15_000, { code: 'timeout' })))]);
     clearTimeout(timer);

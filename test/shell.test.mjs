@@ -131,27 +131,28 @@ test('kms-agent exec: token in the environment, --env, exit codes and signals pa
     assert.equal(r.code, 127);
     assert.match(r.stderr, /cannot run kms-agent-no-such-command: command not found/);
 
-    // While `exec -- sleep 2` runs, no process's command line holds the token (what `ps` shows),
-    // though the sleep's environment does (which only its owner can read).
-    background = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '2'], { env: sb.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // While `exec -- sleep 30` runs, no process's command line holds the token (what `ps` shows),
+    // though the sleep's environment does (which only its owner can read). The test ends the sleep.
+    background = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '30'], { env: sb.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let bgStderr = '';
     background.stderr.on('data', (d) => (bgStderr += d));
-    const bgExit = new Promise((resolve) => background.on('exit', (code) => resolve(code)));
+    const bgExit = new Promise((resolve) => background.on('close', (code) => resolve(code)));
     let sleeper;
     for (let i = 0; i < 100 && !sleeper; i++) {
       await sleep(50);
-      sleeper = allCommandLines().find(({ pid, args }) => args[0] === 'sleep' && args[1] === '2' && parentPid(pid) === background.pid);
+      sleeper = allCommandLines().find(({ pid, args }) => args[0] === 'sleep' && args[1] === '30' && parentPid(pid) === background.pid);
     }
-    assert.ok(sleeper, 'the exec child `sleep 2` is running');
+    assert.ok(sleeper, 'the exec child `sleep 30` is running');
     const environ = readFileSync(`/proc/${sleeper.pid}/environ`, 'utf8').split('\0');
     assert.ok(environ.includes(`KMS_ACCESS_TOKEN=${token}`), 'the token is in the child environment');
     const withToken = allCommandLines().filter(({ args }) => args.some((a) => a.includes(token)));
     assert.deepEqual(withToken, [], 'no command line holds the token');
     const ps = await new Promise((resolve) => execFile('ps', ['-eww', '-o', 'pid=,args='], (error, stdout) => resolve(stdout)));
-    assert.match(ps, new RegExp(`^\\s*${sleeper.pid} sleep 2$`, 'm'), 'ps lists the child');
+    assert.match(ps, new RegExp(`^\\s*${sleeper.pid} sleep 30$`, 'm'), 'ps lists the child');
     assert.equal(ps.includes(token), false, 'ps shows no token');
     assert.equal(ps.includes(token.split('.')[2]), false, 'not even the signature part');
-    assert.equal(await bgExit, 0, bgStderr);
+    process.kill(sleeper.pid, 'SIGTERM');
+    assert.equal(await bgExit, 143, bgStderr);
     sb.logs.push(bgStderr);
   } finally {
     if (background && background.exitCode === null) background.kill('SIGKILL');

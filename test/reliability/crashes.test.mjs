@@ -16,9 +16,12 @@ import { CLI, startForeground } from '../support/harness.mjs';
 import { closeSandbox, exited, loginViaRpc, makeIsolatedSandbox, sleep, stopChild } from '../support/reliability.mjs';
 
 const KILLS = 50;
-/** Every WIDEN_EVERY-th kill lands inside the window the test hook widens. */
+/**
+ * Every WIDEN_EVERY-th kill lands inside the window the test hook widens. The kill cuts the pause
+ * short, so a long one costs nothing and leaves room for a test process that stalls.
+ */
 const WIDEN_EVERY = 10;
-const WIDEN_MS = 400;
+const WIDEN_MS = 2000;
 /** Every STARTUP_EVERY-th kill lands while the agent is starting. */
 const STARTUP_EVERY = 7;
 

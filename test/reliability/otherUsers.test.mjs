@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { LOCAL_CONFIDENTIAL_CLIENT_ID, LOCAL_CONFIDENTIAL_CLIENT_SECRET } from '../../dist/demo/localProvider.js';
 import { startForeground } from '../support/harness.mjs';
-import { closeSandbox, loginViaRpc, makeIsolatedSandbox, stopChild } from '../support/reliability.mjs';
+import { closeSandbox, loginViaRpc, makeIsolatedSandbox, sleep, stopChild } from '../support/reliability.mjs';
 
 const NOBODY = 65534;
 const canSwitchUser = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
@@ -137,6 +137,8 @@ test('a config holding a client_secret that others can read is warned about at s
     const r = await sb.cli(['start']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(sb.logPath));
+    // The agent answers before its asynchronous logger has necessarily written the line out.
+    for (let i = 0; i < 100 && !warning.test(readFileSync(sb.logPath, 'utf8')); i++) await sleep(20);
     assert.match(readFileSync(sb.logPath, 'utf8'), warning, 'warned in agent.log');
     t.diagnostic(`detached start printed: ${JSON.stringify(r.stderr)} (the warning is in agent.log)`);
     // The secret itself appears nowhere (the harness checks every log and stderr on close).

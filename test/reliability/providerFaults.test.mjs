@@ -12,9 +12,14 @@ import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/loca
 import { makeSandbox, startForeground } from '../support/harness.mjs';
 import { closeSandbox, freePort, httpResponse, loginViaRpc, percentile, sleep, startFaultProxy, stopChild, timed } from '../support/reliability.mjs';
 
-/** The daemon's provider timeout (src/daemon/providerClient.ts), and what a bounded call may take beyond it. */
+/**
+ * The daemon's provider timeout (src/daemon/providerClient.ts), and what a bounded call may take
+ * beyond it (the CLI's own start included, on a loaded machine).
+ */
 const PROVIDER_TIMEOUT_MS = 10_000;
-const TIMEOUT_SLACK_MS = 2500;
+const TIMEOUT_SLACK_MS = 5000;
+/** Slack for the test's own clock on a loaded machine, above each backoff window. */
+const SCHEDULE_SLACK_MS = 1000;
 /** How long a request to a healthy profile or agent.status may take while another provider hangs. */
 const UNAFFECTED_MAX_MS = 750;
 /** RetryBackoff's schedule (src/daemon/retryBackoff.ts): 1 s doubling to 30 s, ±20 %. */
@@ -238,7 +243,7 @@ test('provider faults: valid tokens served, bounded waits, isolation, backoff wi
       while (attemptsOf(LOCAL_PUBLIC_CLIENT_ID).length < 4 || attemptsOf(SECOND_CLIENT).length < 4) {
         const r = await timed(() => sb.rpc('token.get', { profile }));
         outage.requests++;
-        if (r.ms > 1000) outage.slow++;
+        if (r.ms > 2000) outage.slow++;
         if (r.error?.reason === 'PROVIDER_UNREACHABLE') outage.unreachable++;
         else if (r.value && r.value.expires_at >= Date.now() / 1000 - 1) outage.stale++;
         else outage.other.push(r.error?.message ?? `an expired token (expires_at ${r.value?.expires_at})`);
@@ -258,7 +263,7 @@ test('provider faults: valid tokens served, bounded waits, isolation, backoff wi
       for (const [i, gap] of gaps.entries()) {
         const nominal = BACKOFF_BASE_MS * 2 ** i;
         assert.ok(gap >= nominal * (1 - BACKOFF_JITTER) - 20, `${client}: retry ${i + 1} came ${gap.toFixed(0)} ms after the previous one (window ${nominal} ms −20 %)`);
-        assert.ok(gap <= nominal * (1 + BACKOFF_JITTER) + 300, `${client}: retry ${i + 1} waited ${gap.toFixed(0)} ms, not much more than its window (${nominal} ms +20 %)`);
+        assert.ok(gap <= nominal * (1 + BACKOFF_JITTER) + SCHEDULE_SLACK_MS, `${client}: retry ${i + 1} waited ${gap.toFixed(0)} ms, not much more than its window (${nominal} ms +20 %)`);
         intervals.push(gap / nominal);
       }
     }
@@ -271,7 +276,7 @@ test('provider faults: valid tokens served, bounded waits, isolation, backoff wi
     t.diagnostic(`outage: ${outage.requests} client requests (${outage.stale} served a still-valid token, ${outage.unreachable} told "unreachable"), ${providerCalls} provider requests`);
     assert.ok(outage.requests > 10 * providerCalls, `requests were not passed through to the provider (${outage.requests} vs ${providerCalls})`);
     // Recovery: the provider is back; within the current window (4th failure: 8 s +20 %) both work again.
-    const recoveries = await Promise.all(['c1', 'c2'].map((p) => recovered(p, undefined, 0, 8 * BACKOFF_BASE_MS * (1 + BACKOFF_JITTER) + 1000)));
+    const recoveries = await Promise.all(['c1', 'c2'].map((p) => recovered(p, undefined, 0, 8 * BACKOFF_BASE_MS * (1 + BACKOFF_JITTER) + 3 * SCHEDULE_SLACK_MS)));
     t.diagnostic(`recovered after the outage in ${recoveries.map((ms) => ms.toFixed(0)).join(' and ')} ms`);
     figures.outageClientRequests = outage.requests;
     figures.outageProviderRequests = providerCalls;

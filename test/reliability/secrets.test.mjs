@@ -25,6 +25,19 @@ function commandLines() {
   return lines.join('\n');
 }
 
+/** The pid of parent's child whose raw /proc cmdline is exactly `cmdline`, if there is one. */
+function childNamed(parent, cmdline) {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      if (ppid === parent && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === cmdline) return Number(pid);
+    } catch {
+      // gone already
+    }
+  }
+  return undefined;
+}
+
 for (const careless of [false, true]) {
   const title = careless
     ? 'secrets: a provider that echoes what it was sent in its error descriptions does not make the agent repeat it'
@@ -107,11 +120,19 @@ for (const careless of [false, true]) {
       }
 
       // exec: the token reaches the command through its environment; ps sees only the command.
-      const exec = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '1.5'], { env: sb.env, stdio: 'ignore' });
-      await sleep(900);
+      // The snapshot is taken while the command runs; the test then ends it.
+      const exec = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '31.5'], { env: sb.env, stdio: 'ignore' });
+      const execEnded = new Promise((resolve) => exec.once('exit', resolve));
+      let sleeper;
+      for (let i = 0; i < 200 && !sleeper; i++) {
+        await sleep(50);
+        sleeper = childNamed(exec.pid, 'sleep\x0031.5\x00');
+      }
+      assert.ok(sleeper, 'the exec child is running');
       cmdlines.push(commandLines());
-      await new Promise((resolve) => exec.once('exit', resolve));
-      assert.equal(exec.exitCode, 0);
+      process.kill(sleeper, 'SIGTERM');
+      await execEnded;
+      assert.equal(exec.exitCode, 143);
 
       // Provider errors, a rejection then an outage, whose texts reach the log, the client and status.
       // A careless provider echoes what it was sent: the agent must not repeat it.

@@ -18,8 +18,11 @@ const skip = missing.length > 0 && `needs ${missing.join(', ')}`;
 /** The keychain timeout (src/daemon/stores/keychainStore.ts) and the bound on anything waiting for it. */
 const KEYCHAIN_TIMEOUT_MS = 5000;
 const STALL_BOUND_MS = KEYCHAIN_TIMEOUT_MS + 2000;
-/** What agent.status and a file-store profile may take once the keychain has been given up. */
-const QUICK_MS = 500;
+/**
+ * What agent.status and a file-store profile may take once the keychain has been given up: far
+ * below the 5 s a call that waited for the keychain would take, with room for a loaded machine.
+ */
+const QUICK_MS = 1500;
 
 /**
  * A private D-Bus session with a gnome-keyring whose login keyring exists but is locked: a first
@@ -41,7 +44,7 @@ async function lockedKeyringSession() {
     wait_for_keyring; kill $CREATOR; wait $CREATOR 2>/dev/null
     gnome-keyring-daemon --foreground --components=secrets >/dev/null 2>&1 & KEYRING=$!
     wait_for_keyring
-    echo "$DBUS_SESSION_BUS_ADDRESS $KEYRING" > "$INFO"
+    echo "$DBUS_SESSION_BUS_ADDRESS $KEYRING" > "$INFO.part" && mv "$INFO.part" "$INFO"
     cat >/dev/null
     kill -CONT $KEYRING 2>/dev/null; kill $KEYRING 2>/dev/null`;
   const { DBUS_SESSION_BUS_ADDRESS, DISPLAY, WAYLAND_DISPLAY, ...env } = process.env;
@@ -49,7 +52,8 @@ async function lockedKeyringSession() {
     env: { ...env, HOME: home, XDG_RUNTIME_DIR: home, XDG_DATA_HOME: join(home, 'data'), INFO: info },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  for (let i = 0; i < 200 && !existsSync(info); i++) await sleep(50);
+  // Two keyring daemons start one after the other, each given up to 10 s.
+  for (let i = 0; i < 600 && !existsSync(info); i++) await sleep(50);
   const text = existsSync(info) ? readFileSync(info, 'utf8').trim() : '';
   const [address, pid] = text.split(' ');
   if (!address || !pid) {

@@ -138,7 +138,7 @@ export async function startForeground(sandbox, args = [], extraEnv = {}) {
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  child.on('exit', () => sandbox.logs.push(stderr));
+  child.on('close', () => sandbox.logs.push(stderr));
   for (let i = 0; i < 200; i++) {
     try {
       (await AgentClient.connect(sandbox.socketPath, 200)).close();

@@ -248,12 +248,13 @@ export function httpResponse(status, body, contentType = 'application/json') {
   return `HTTP/1.1 ${status} X\r\ncontent-type: ${contentType}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n${body}`;
 }
 
-/** Waits for a child process to exit (bounded). */
+/** Waits for a child process to exit and its output to be read to the end (bounded). */
 export function exited(child, ms = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  const outputRead = [child.stdout, child.stderr].every((stream) => !stream || stream.closed);
+  if ((child.exitCode !== null || child.signalCode !== null) && outputRead) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`)), ms);
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });
     });
