@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CLI } from './support/harness.mjs';
+import { allCommandLines } from './support/processes.mjs';
 
 const DEMO_TIMEOUT_MS = 90_000;
 const JWT_LOOKING = /eyJ[\w-]{8,}/;
@@ -14,17 +15,10 @@ const JWT_LOOKING = /eyJ[\w-]{8,}/;
 /** Processes running dist/daemon/main.js with a --socket inside `dir`, as [{pid, socket}]. */
 function daemonsUnder(dir) {
   const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv;
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // exited while we looked
-    }
-    if (!argv.some((a) => a.endsWith(join('dist', 'daemon', 'main.js')))) continue;
-    const socket = argv[argv.indexOf('--socket') + 1];
-    if (argv.includes('--socket') && socket?.startsWith(dir + '/')) found.push({ pid: Number(entry), socket });
+  for (const { pid, args } of allCommandLines()) {
+    if (!args.some((a) => a.endsWith(join('dist', 'daemon', 'main.js')))) continue;
+    const socket = args[args.indexOf('--socket') + 1];
+    if (args.includes('--socket') && socket?.startsWith(dir + '/')) found.push({ pid, socket });
   }
   return found;
 }

@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { CLI, makeSandbox } from './support/harness.mjs';
+import { allCommandLines, waitForChild } from './support/processes.mjs';
 import { freePort } from '../dist/demo/freePort.js';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 
 /** Runs `sh -c SCRIPT` in the sandbox's environment. */
@@ -26,29 +26,6 @@ function sh(sb, script, extraEnv = {}) {
 async function sandbox() {
   const redirect = `http://localhost:${await freePort()}/authorization`;
   return makeSandbox({ provider: { redirectUris: [redirect] }, profile: { redirect_url: redirect, store: 'file' } });
-}
-
-/** Every process's command line, as `ps` shows them: [{pid, args}]. */
-function allCommandLines() {
-  const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      found.push({ pid: Number(entry), args: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean) });
-    } catch {
-      // It exited while we looked.
-    }
-  }
-  return found;
-}
-
-/** The parent of a process (field 4 of /proc/PID/stat, after the parenthesised command name). */
-function parentPid(pid) {
-  try {
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 test('eval "$(kms-agent start)" in sh exports the socket, status works; csh syntax; a second start prints the same', { timeout: 60_000 }, async () => {
@@ -137,11 +114,7 @@ test('kms-agent exec: token in the environment, --env, exit codes and signals pa
     let bgStderr = '';
     background.stderr.on('data', (d) => (bgStderr += d));
     const bgExit = new Promise((resolve) => background.on('close', (code) => resolve(code)));
-    let sleeper;
-    for (let i = 0; i < 100 && !sleeper; i++) {
-      await sleep(50);
-      sleeper = allCommandLines().find(({ pid, args }) => args[0] === 'sleep' && args[1] === '30' && parentPid(pid) === background.pid);
-    }
+    const sleeper = await waitForChild(background.pid, ['sleep', '30'], 5000);
     assert.ok(sleeper, 'the exec child `sleep 30` is running');
     const environ = readFileSync(`/proc/${sleeper.pid}/environ`, 'utf8').split('\0');
     assert.ok(environ.includes(`KMS_ACCESS_TOKEN=${token}`), 'the token is in the child environment');

@@ -9,33 +9,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, startForeground } from '../support/harness.mjs';
+import { allCommandLines, waitForChild } from '../support/processes.mjs';
 import { LOCAL_CONFIDENTIAL_CLIENT_ID, LOCAL_CONFIDENTIAL_CLIENT_SECRET } from '../../dist/demo/localProvider.js';
-import { closeSandbox, makeIsolatedSandbox, sleep, stopChild } from '../support/reliability.mjs';
+import { makeIsolatedSandbox, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 
 /** Every process's command line, as ps and /proc show them to any user. */
 function commandLines() {
-  const lines = [execFileSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' })];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      lines.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-    } catch {
-      // gone already
-    }
-  }
-  return lines.join('\n');
-}
-
-/** The pid of parent's child whose raw /proc cmdline is exactly `cmdline`, if there is one. */
-function childNamed(parent, cmdline) {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === cmdline) return Number(pid);
-    } catch {
-      // gone already
-    }
-  }
-  return undefined;
+  const ps = execFileSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' });
+  return [ps, ...allCommandLines().map(({ args }) => args.join(' '))].join('\n');
 }
 
 for (const careless of [false, true]) {
@@ -94,112 +75,100 @@ for (const careless of [false, true]) {
     };
     const cmdlines = [];
     let agent;
-    let failed = false;
-    try {
-      agent = await startForeground(sb);
-      cmdlines.push(commandLines());
+    await withSandbox(sb, t, async () => {
+        agent = await startForeground(sb);
+        cmdlines.push(commandLines());
 
-      // Login (the CLI, with the fake browser playing the provider's pages).
-      let r = await cli(['login']);
-      assert.equal(r.code, 0, r.stderr);
-      const storeDir = join(sb.dir, 'state', 'kms-agent');
-      const storedRefreshToken = () => {
-        const files = readdirSync(storeDir).filter((f) => f.endsWith('.json'));
-        return files.map((f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')).refresh_token)[0];
-      };
-      remember('refresh token (store)', storedRefreshToken());
-
-      // Tokens, in every output form; then forced refreshes (each rotates the refresh token).
-      for (const args of [['token'], ['token', '--id'], ['token', '--access'], ['token', '--json'], ['token', '--header'], ['token', '--min-valid', '60'], ['token', '--access', '--min-valid', '60']]) {
-        r = await cli(args);
-        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-        const out = r.stdout.trim();
-        const value = args.includes('--json') ? JSON.parse(out).token : out.replace(/^Authorization: Bearer /, '');
-        remember(`token (${args.join(' ')})`, value);
+        // Login (the CLI, with the fake browser playing the provider's pages).
+        let r = await cli(['login']);
+        assert.equal(r.code, 0, r.stderr);
+        const storeDir = join(sb.dir, 'state', 'kms-agent');
+        const storedRefreshToken = () => {
+          const files = readdirSync(storeDir).filter((f) => f.endsWith('.json'));
+          return files.map((f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')).refresh_token)[0];
+        };
         remember('refresh token (store)', storedRefreshToken());
-      }
 
-      // exec: the token reaches the command through its environment; ps sees only the command.
-      // The snapshot is taken while the command runs; the test then ends it.
-      const exec = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '31.5'], { env: sb.env, stdio: 'ignore' });
-      const execEnded = new Promise((resolve) => exec.once('exit', resolve));
-      let sleeper;
-      for (let i = 0; i < 200 && !sleeper; i++) {
-        await sleep(50);
-        sleeper = childNamed(exec.pid, 'sleep\x0031.5\x00');
-      }
-      assert.ok(sleeper, 'the exec child is running');
-      cmdlines.push(commandLines());
-      process.kill(sleeper, 'SIGTERM');
-      await execEnded;
-      assert.equal(exec.exitCode, 143);
+        // Tokens, in every output form; then forced refreshes (each rotates the refresh token).
+        for (const args of [['token'], ['token', '--id'], ['token', '--access'], ['token', '--json'], ['token', '--header'], ['token', '--min-valid', '60'], ['token', '--access', '--min-valid', '60']]) {
+          r = await cli(args);
+          assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+          const out = r.stdout.trim();
+          const value = args.includes('--json') ? JSON.parse(out).token : out.replace(/^Authorization: Bearer /, '');
+          remember(`token (${args.join(' ')})`, value);
+          remember('refresh token (store)', storedRefreshToken());
+        }
 
-      // Provider errors, a rejection then an outage, whose texts reach the log, the client and status.
-      // A careless provider echoes what it was sent: the agent must not repeat it.
-      echo = (body) => ({
-        status: 400,
-        body: {
-          error: 'invalid_request',
-          error_description: careless ? `refresh_token ${body.get('refresh_token')} rejected for client secret ${LOCAL_CONFIDENTIAL_CLIENT_SECRET}` : 'refresh_token rejected',
-        },
-      });
-      r = await cli(['token', '--min-valid', '60']);
-      assert.notEqual(r.code, 0, 'the refresh failed');
-      await rpcError('token.get', { min_valid: 60 });
-      echo = (body) => ({ status: 503, body: careless ? `upstream down while handling ${body.get('refresh_token')}` : 'upstream down' });
-      await sleep(1100);
-      await rpcError('token.get', { min_valid: 60, kind: 'access' });
-      r = await cli(['status']);
-      r = await cli(['status', '--json']);
-      outputs.push(r.stdout);
-      echo = undefined;
+        // exec: the token reaches the command through its environment; ps sees only the command.
+        // The snapshot is taken while the command runs; the test then ends it.
+        const exec = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '31.5'], { env: sb.env, stdio: 'ignore' });
+        const execEnded = new Promise((resolve) => exec.once('exit', resolve));
+        const sleeper = await waitForChild(exec.pid, ['sleep', '31.5'], 10_000);
+        assert.ok(sleeper, 'the exec child is running');
+        cmdlines.push(commandLines());
+        process.kill(sleeper.pid, 'SIGTERM');
+        await execEnded;
+        assert.equal(exec.exitCode, 143);
 
-      // Login errors: a forged callback carrying a code, a denied login.
-      r = await cli(['login'], { env: { FAKE_BROWSER_DENY: '1' } });
-      assert.equal(r.code, 3, r.stderr);
-      await sleep(1100);
-      r = await cli(['token', '--min-valid', '60']);
-      assert.equal(r.code, 0, `recovered: ${r.stderr}`);
-      remember('token (after errors)', r.stdout.trim());
-      remember('refresh token (store)', storedRefreshToken());
-
-      // status, human and JSON.
-      for (const args of [['status'], ['status', '--json'], ['profiles', '--json']]) {
-        r = await cli(args);
-        assert.equal(r.code, 0);
+        // Provider errors, a rejection then an outage, whose texts reach the log, the client and status.
+        // A careless provider echoes what it was sent: the agent must not repeat it.
+        echo = (body) => ({
+          status: 400,
+          body: {
+            error: 'invalid_request',
+            error_description: careless ? `refresh_token ${body.get('refresh_token')} rejected for client secret ${LOCAL_CONFIDENTIAL_CLIENT_SECRET}` : 'refresh_token rejected',
+          },
+        });
+        r = await cli(['token', '--min-valid', '60']);
+        assert.notEqual(r.code, 0, 'the refresh failed');
+        await rpcError('token.get', { min_valid: 60 });
+        echo = (body) => ({ status: 503, body: careless ? `upstream down while handling ${body.get('refresh_token')}` : 'upstream down' });
+        await sleep(1100);
+        await rpcError('token.get', { min_valid: 60, kind: 'access' });
+        r = await cli(['status']);
+        r = await cli(['status', '--json']);
         outputs.push(r.stdout);
-      }
-      cmdlines.push(commandLines());
+        echo = undefined;
 
-      // Logout revokes the refresh token (the provider sees it once more).
-      r = await cli(['logout']);
-      assert.equal(r.code, 0, r.stderr);
-      await stopChild(agent.child);
+        // Login errors: a forged callback carrying a code, a denied login.
+        r = await cli(['login'], { env: { FAKE_BROWSER_DENY: '1' } });
+        assert.equal(r.code, 3, r.stderr);
+        await sleep(1100);
+        r = await cli(['token', '--min-valid', '60']);
+        assert.equal(r.code, 0, `recovered: ${r.stderr}`);
+        remember('token (after errors)', r.stdout.trim());
+        remember('refresh token (store)', storedRefreshToken());
 
-      // The verdict.
-      for (const needed of ['client secret', 'code', 'code_verifier', 'refresh_token', 'refresh token', 'token']) {
-        assert.ok(kinds.has(needed), `the test saw a ${needed} to look for (saw: ${[...kinds].join(', ')})`);
-      }
-      const places = {
-        'agent log (stderr, trace)': agent.stderr(),
-        'CLI stderr, error messages, status': outputs.join('\n'),
-        'ps and /proc/*/cmdline': cmdlines.join('\n'),
-      };
-      assert.match(agent.stderr(), /"level":10|"level":20|"level":30/, 'the log was written');
-      const leaks = [];
-      for (const [place, text] of Object.entries(places)) {
-        for (const [value, what] of secrets) if (text.includes(value)) leaks.push(`${what} in ${place}`);
-      }
-      t.diagnostic(`${secrets.size} secrets checked (${[...kinds].join(', ')}) against ${Object.values(places).reduce((n, s) => n + s.length, 0)} bytes of logs, messages and command lines`);
-      for (const leak of leaks) t.diagnostic(`LEAK: ${leak}`);
-      assert.deepEqual(leaks, [], 'no secret anywhere');
-    } catch (err) {
-      failed = true;
-      throw err;
-    } finally {
-      await stopChild(agent?.child);
-      // The harness's own check (every secret it saw, against every log and stderr) runs here too.
-      await closeSandbox(sb, t, failed);
-    }
+        // status, human and JSON.
+        for (const args of [['status'], ['status', '--json'], ['profiles', '--json']]) {
+          r = await cli(args);
+          assert.equal(r.code, 0);
+          outputs.push(r.stdout);
+        }
+        cmdlines.push(commandLines());
+
+        // Logout revokes the refresh token (the provider sees it once more).
+        r = await cli(['logout']);
+        assert.equal(r.code, 0, r.stderr);
+        await stopChild(agent.child);
+
+        // The verdict.
+        for (const needed of ['client secret', 'code', 'code_verifier', 'refresh_token', 'refresh token', 'token']) {
+          assert.ok(kinds.has(needed), `the test saw a ${needed} to look for (saw: ${[...kinds].join(', ')})`);
+        }
+        const places = {
+          'agent log (stderr, trace)': agent.stderr(),
+          'CLI stderr, error messages, status': outputs.join('\n'),
+          'ps and /proc/*/cmdline': cmdlines.join('\n'),
+        };
+        assert.match(agent.stderr(), /"level":10|"level":20|"level":30/, 'the log was written');
+        const leaks = [];
+        for (const [place, text] of Object.entries(places)) {
+          for (const [value, what] of secrets) if (text.includes(value)) leaks.push(`${what} in ${place}`);
+        }
+        t.diagnostic(`${secrets.size} secrets checked (${[...kinds].join(', ')}) against ${Object.values(places).reduce((n, s) => n + s.length, 0)} bytes of logs, messages and command lines`);
+        for (const leak of leaks) t.diagnostic(`LEAK: ${leak}`);
+        assert.deepEqual(leaks, [], 'no secret anywhere');
+    }, () => stopChild(agent?.child));
   });
 }

@@ -274,15 +274,25 @@ export async function stopChild(child) {
 }
 
 /**
- * Closes a sandbox (stops its agent, checks its logs for secrets, removes it). After a test has
- * already failed, a failure here is reported as a diagnostic instead of hiding the first one.
+ * Runs a test's body, then `cleanup` (stopping what the body started) and the sandbox's close. The
+ * close's own checks (secrets in the logs, an agent left running) fail the test, unless the body
+ * failed already: its error is the one to read, and the close's becomes a diagnostic.
  */
-export async function closeSandbox(sb, t, failed) {
+export async function withSandbox(sb, t, body, cleanup = async () => undefined) {
+  let failed = false;
   try {
-    await sb.close();
+    return await body();
   } catch (err) {
-    if (!failed) throw err;
-    t.diagnostic(`closing the sandbox after the failure: ${err.message}`);
+    failed = true;
+    throw err;
+  } finally {
+    await cleanup();
+    try {
+      await sb.close();
+    } catch (err) {
+      if (!failed) throw err;
+      t.diagnostic(`closing the sandbox after the failure: ${err.message}`);
+    }
   }
 }
 
