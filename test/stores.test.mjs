@@ -266,7 +266,7 @@ describe('without a usable keychain', () => {
        const hungMs = performance.now() - started;
        execSync('kill -CONT "$KEYRING_PID"');
        console.log(JSON.stringify({ locked, hung, hungMs }));`,
-      { env: { ...noDbusEnv, HOME: home, XDG_RUNTIME_DIR: home }, shell: keyringOnPrivateBus },
+      { env: { ...noDbusEnv, HOME: home, XDG_RUNTIME_DIR: home, XDG_DATA_HOME: join(home, 'data') }, shell: keyringOnPrivateBus },
     );
     assert.equal(outcome.locked?.name, 'StoreUnavailableError');
     assert.match(outcome.locked.message, /^OS keychain is locked \(.*\): unlock it/);
