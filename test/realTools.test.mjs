@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runGit, startGitHttp, startKubeApi, writeKubeconfig } from './support/tools.mjs';
@@ -87,7 +87,7 @@ test('git asks the credential helper over smart HTTP with Basic auth, then says 
     assert.deepEqual(server.requests[0], { method: 'GET', path: '/repo.git/info/refs?service=git-upload-pack', accepted: false });
     assert.ok(server.requests.slice(1).every((q) => q.username === 'alice' && q.password === 'token-for-git' && q.accepted));
     const [get, store, ...rest] = takeLog(log);
-    assert.deepEqual(get, { action: 'get', input: `protocol=http\nhost=${server.host}\n` });
+    assert.deepEqual(get, { args: ['get'], action: 'get', input: `protocol=http\nhost=${server.host}\n` });
     assert.equal(store.action, 'store', 'git tells every helper to store a credential that worked');
     assert.match(store.input, /^username=alice$/m);
     assert.deepEqual(rest, []);
@@ -110,6 +110,48 @@ test('git asks the credential helper over smart HTTP with Basic auth, then says 
     r = await runGit(['ls-remote', server.url], { home: dir });
     assert.equal(r.code, 128);
     assert.match(r.stderr, /terminal prompts disabled/);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('git runs `!kms-agent git-credential`, not `kms-agent git-credential`; a per-URL reset keeps other helpers from the token', { skip: !has('git') && 'needs git' }, async () => {
+  const dir = privateTempDir('git');
+  const server = await startGitHttp({ acceptCredentials: (username, password) => username === 'alice' && password === 'token-for-git' });
+  try {
+    // `kms-agent` on PATH is the stand-in helper, as the real command will be.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(CREDENTIAL_HELPER, join(bin, 'kms-agent'));
+    const log = join(dir, 'helper.log');
+    const globalConfig = join(dir, 'gitconfig');
+    const env = { PATH: `${bin}:${process.env.PATH}`, STAND_IN_LOG: log, STAND_IN_USERNAME: 'alice', STAND_IN_PASSWORD: 'token-for-git', GIT_CONFIG_GLOBAL: globalConfig };
+    const lsRemote = (config) => {
+      writeFileSync(globalConfig, config);
+      return runGit(['ls-remote', server.url], { home: dir, env });
+    };
+
+    // Without `!`, git takes the value as the helper `git credential-kms-agent`.
+    let r = await lsRemote('[credential]\n\thelper = kms-agent git-credential\n');
+    assert.equal(r.code, 128);
+    assert.match(r.stderr, /'credential-kms-agent' is not a git command/);
+    assert.deepEqual(takeLog(log), []);
+
+    r = await lsRemote('[credential]\n\thelper = !kms-agent git-credential\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(takeLog(log).map((c) => c.args), [['git-credential', 'get'], ['git-credential', 'store']]);
+
+    // Another helper configured for all hosts is asked too, and told to store the token...
+    const other = `\thelper = ${CREDENTIAL_HELPER} other-helper\n`;
+    const perUrl = `[credential "http://${server.host}"]\n`;
+    r = await lsRemote(`[credential]\n${other}${perUrl}\thelper = !kms-agent git-credential\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(takeLog(log).filter((c) => c.args[0] === 'other-helper').map((c) => c.action), ['get', 'store']);
+    // ...unless the per-URL section first resets the list with an empty helper.
+    r = await lsRemote(`[credential]\n${other}${perUrl}\thelper =\n\thelper = !kms-agent git-credential\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(takeLog(log).map((c) => c.args), [['git-credential', 'get'], ['git-credential', 'store']]);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
