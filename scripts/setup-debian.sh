@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/apt-install-missing.sh gnome-keyring dbus-x11 libsecret-tools systemd hyperfine chromium
+# glewlwyd + sqlite3: the second real provider of the tests (test/support/glewlwyd.mjs).
+scripts/apt-install-missing.sh gnome-keyring dbus-x11 libsecret-tools systemd hyperfine chromium glewlwyd sqlite3
 
 npm ci --no-fund --no-audit --loglevel=error
