@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
 import { freePort } from '../dist/demo/freePort.js';
 
@@ -37,6 +38,7 @@ test('login in real headless Chromium through the provider pages to the "logged 
   const sb = await makeSandbox({ provider: { redirectUris: [redirect] }, profile: { redirect_url: redirect, store: 'file' } });
   let context;
   let login;
+  let pagePath;
   try {
     // $BROWSER is a script that hands the URL to this test, which gives it to Chromium.
     const urlFile = join(sb.dir, 'login-url.txt');
@@ -54,12 +56,18 @@ test('login in real headless Chromium through the provider pages to the "logged 
     const loginExit = new Promise((resolve) => login.on('close', (code) => resolve(code)));
 
     for (let i = 0; i < 300 && !existsSync(urlFile); i++) await sleep(50);
-    assert.ok(existsSync(urlFile), `$BROWSER was called with the URL (login stderr: ${stderr})`);
+    assert.ok(existsSync(urlFile), `$BROWSER was called (login stderr: ${stderr})`);
+    // The browser's command line (readable by every user) gets a private page, not the authorization
+    // URL with its state and code_challenge: a 0600 file in the agent's 0700 socket directory.
     const url = readFileSync(urlFile, 'utf8').trim();
-    assert.ok(url.startsWith(`${sb.provider.issuer}/auth?`), `the authorization URL (${url})`);
-    // The URL was printed before $BROWSER ran, but this process may not have read that chunk yet.
-    for (let i = 0; i < 100 && !stderr.includes(url); i++) await sleep(20);
-    assert.ok(stderr.includes(url), 'the URL is on stderr too');
+    assert.ok(url.startsWith('file://'), `a file:// page (${url})`);
+    pagePath = fileURLToPath(url);
+    assert.equal(dirname(pagePath), dirname(sb.socketPath));
+    assert.equal(statSync(pagePath).mode & 0o777, 0o600);
+    assert.equal(statSync(dirname(pagePath)).mode & 0o777, 0o700);
+    assert.match(readFileSync(pagePath, 'utf8'), new RegExp(`url=${sb.provider.issuer.replace(/[.]/g, '\\.')}/auth\\?`));
+    for (let i = 0; i < 100 && !stderr.includes('browser window'); i++) await sleep(20);
+    assert.doesNotMatch(stderr, /\/auth\?/, 'nor is the URL printed when the browser opened');
 
     const userDataDir = join(sb.dir, 'chromium-profile');
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -71,7 +79,7 @@ test('login in real headless Chromium through the provider pages to the "logged 
     });
     const blocked = [];
     await context.route('**/*', (route) => {
-      if (isLoopback(route.request().url())) return route.continue();
+      if (route.request().url().startsWith('file:') || isLoopback(route.request().url())) return route.continue();
       blocked.push(new URL(route.request().url()).hostname);
       return route.abort('blockedbyclient');
     });
@@ -114,6 +122,7 @@ test('login in real headless Chromium through the provider pages to the "logged 
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
     assert.equal(sb.provider.stats.grants.authorization_code, 1);
+    assert.equal(existsSync(pagePath), false, 'the private page is removed when the login ends');
   } finally {
     await context?.close().catch(() => {});
     if (login && login.exitCode === null) login.kill('SIGKILL');

@@ -37,7 +37,7 @@ test('two profiles logged in as different users at once: each its own tokens, ch
     const client = await AgentClient.connect(sb.socketPath);
     try {
       const replies = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => client.call('token.get', { profile: i % 2 ? 'home' : 'work', min_valid: 86_400 })),
+        Array.from({ length: 20 }, (_, i) => client.call('token.get', { profile: i % 2 ? 'home' : 'work', min_valid: 3600 })),
       );
       replies.forEach((r) => sb.rememberSecret(r.token));
       assert.deepEqual(
@@ -143,7 +143,7 @@ for (const layout of ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json']) {
       assert.equal(sb.provider.stats.byPath['/.well-known/openid-configuration'], undefined, 'explicit URLs, no discovery');
 
       // A refresh works too (the Cosmian CLI itself cannot refresh).
-      assert.equal((await sb.token(['--min-valid', '86400'])).code, 0);
+      assert.equal((await sb.token(['--min-valid', '3600'])).code, 0);
       assert.equal(sb.provider.stats.grants.refresh_token, 1);
 
       assert.equal((await sb.cli(['logout'])).code, 0);
@@ -197,7 +197,7 @@ for (const { method, clientId, secret } of [
     try {
       const seen = recordClientAuth(sb.provider);
       await sb.login();
-      const refreshed = await sb.token(['--min-valid', '86400']);
+      const refreshed = await sb.token(['--min-valid', '3600']);
       assert.equal(refreshed.code, 0, refreshed.stderr);
       assert.equal(subOf(refreshed), 'alice');
       assert.deepEqual(sb.provider.stats.grants, { authorization_code: 1, refresh_token: 1 });

@@ -19,3 +19,16 @@ test('backoff doubles from 1 s to a 30 s cap, within ±20 % jitter, and resets o
   low.failed(0);
   assert.equal(Math.round(low.waitMs(0)), 800, 'back to the first step after a success');
 });
+
+test('a waiting client gets an attempt at most once a second after a failure, whatever the backoff', () => {
+  const backoff = new RetryBackoff(1000, 30_000, 0, () => 0.5);
+  assert.equal(backoff.clientWaitMs(0), 0, 'nothing failed yet: go now');
+  for (let i = 0; i < 6; i++) backoff.failed(i * 1000);
+  assert.ok(backoff.waitMs(5000) >= 8000, `the background schedule has grown to ${backoff.waitMs(5000)} ms`);
+  assert.equal(backoff.clientWaitMs(5000), 1000, 'right after the last failure: one second');
+  assert.equal(backoff.clientWaitMs(5400), 600);
+  assert.equal(backoff.clientWaitMs(6000), 0, 'a second later a client may try, though the background waits longer');
+  backoff.succeeded();
+  assert.equal(backoff.clientWaitMs(6000), 0);
+  assert.equal(backoff.waitMs(6000), 0);
+});

@@ -45,10 +45,12 @@ test('an audience token has the requested resource as aud, is served twice with 
     assert.equal(payload.sub, 'alice');
     assert.equal(payload.email, 'alice@example.com');
 
-    // The main token is still the id_token from the login, served without a provider call.
+    // The main token is still the login's, served without a provider call. With `resource` in the
+    // profile, `token = "auto"` serves the access token (bound to that resource at login); --id the id_token.
     const requestsAfter = sb.provider.stats.requests;
     assert.equal((await sb.token()).stdout.trim(), main);
-    assert.equal(jwtPayload(main).aud, LOCAL_PUBLIC_CLIENT_ID);
+    assert.equal(jwtPayload(main).aud, KMS);
+    assert.equal(jwtPayload((await sb.token(['--id'])).stdout.trim()).aud, LOCAL_PUBLIC_CLIENT_ID);
     assert.equal(sb.provider.stats.requests, requestsAfter);
   } finally {
     await sb.close();
@@ -80,11 +82,11 @@ test('scoped tokens: one refresh for concurrent callers, one cache entry per (sc
       assert.notEqual(audienceOnly.token, scoped);
       assert.equal(refreshes(sb), 2);
 
-      // min_valid above what the cached target token has left: refreshed, for that target only.
+      // min_valid above the provider's whole token lifetime: the freshest token is served, and no
+      // refresh is made before it is half used (asking again would only bring the same lifetime).
       const fresher = await clients[0].call('token.get', { scope: 'openid email', audience: KMS, min_valid: 86_400 });
-      sb.rememberSecret(fresher.token);
-      assert.notEqual(fresher.token, scoped);
-      assert.equal(refreshes(sb), 3);
+      assert.equal(fresher.token, scoped);
+      assert.equal(refreshes(sb), 2);
       assert.equal((await clients[0].call('token.get', { audience: KMS })).token, audienceOnly.token);
 
       // --id is still the id_token; a target otherwise serves its access token.
@@ -121,9 +123,10 @@ test('an unknown scope: clear PROVIDER_ERROR, and the main token and the login a
     assert.equal(status.logged_in, true);
     assert.equal(status.last_error, undefined);
 
-    // The refresh token still works: the main token refreshes, and so does a valid target.
+    // The refresh token still works: after a restart the main token refreshes, and so does a valid target.
     const refreshesBefore = refreshes(sb);
-    const refreshed = await sb.token(['--min-valid', '86400']);
+    assert.equal((await sb.cli(['stop'])).code, 0);
+    const refreshed = await sb.token(['--id']);
     assert.equal(refreshed.code, 0, refreshed.stderr);
     assert.equal(jwtPayload(refreshed.stdout.trim()).sub, 'alice');
     assert.equal((await sb.token(['--scope', 'openid'])).code, 0);

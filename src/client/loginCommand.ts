@@ -27,16 +27,19 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
   if (flow === 'device') {
     showDeviceCode(started);
   } else {
-    say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
-    if (options.browser) {
-      const problem = noDisplayReason(env) ?? (await openBrowser(started.url, env));
-      if (problem) {
-        // The redirect goes to this machine's loopback, so a browser elsewhere needs a tunnel; the device flow does not.
-        say(
-          `Cannot open a browser here: ${problem}.\n` +
-            `Open the URL above in a browser that can reach this machine, or log in from any device with \`kms-agent login --device${profile ? ` --profile ${profile}` : ''}\`.`,
-        );
-      }
+    // The browser gets a private file forwarding to the URL: a command line is visible to every user.
+    const problem = options.browser ? (noDisplayReason(env) ?? (await openBrowser(started.browser_url ?? started.url, env))) : undefined;
+    if (options.browser && !problem) {
+      say(`Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`);
+    } else {
+      say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
+    }
+    if (problem) {
+      // The redirect goes to this machine's loopback, so a browser elsewhere needs a tunnel; the device flow does not.
+      say(
+        `Cannot open a browser here: ${problem}.\n` +
+          `Open the URL above in a browser that can reach this machine, or log in from any device with \`kms-agent login --device${profile ? ` --profile ${profile}` : ''}\`.`,
+      );
     }
   }
   const waitParams: Params<'login.wait'> = { login_id: started.login_id };
@@ -49,8 +52,9 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
     stopIndicator();
   }
   const who = done.email ?? done.subject;
-  process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}\n`);
-  if (!done.has_refresh_token) say('warning: the provider issued no refresh token (add "offline_access" to the scopes): you will have to log in again when the token expires');
+  const was = done.previous_subject === undefined ? '' : ` (now logged in as ${done.subject}, was ${done.previous_subject})`;
+  process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}${was}\n`);
+  if (done.refresh_token_warning) say(`warning: ${done.refresh_token_warning}`);
   if (done.store_warning) say(`warning: ${done.store_warning}`);
   return Exit.OK;
 }

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig } from './profile.js';
 import { AgentError } from '../rpc/reasons.js';
@@ -11,9 +12,10 @@ import type { TokenStore } from './stores/tokenStore.js';
 export class Agent {
   readonly startedAt = Math.floor(Date.now() / 1000);
   readonly sessions = new Map<string, ProfileSession>();
-  readonly logins = new LoginRegistry();
+  readonly logins: LoginRegistry;
 
   constructor(readonly config: AgentConfig, readonly socketPath: string, readonly log: Logger) {
+    this.logins = new LoginRegistry(dirname(socketPath), log);
     // One store per kind, shared by profiles, so a keychain fallback is decided (and reported) once.
     const stores = new Map<StoreKind, TokenStore>();
     for (const profile of config.profiles.values()) {

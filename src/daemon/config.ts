@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -214,6 +215,9 @@ function buildProfile(
     throw new ConfigError(`"${method}" needs a client_secret; set one or use "none"`, at('token_endpoint_auth_method'));
   }
 
+  const scopesList = fields.scopes ?? [...DEFAULT_SCOPES];
+  const token = fields.token ?? 'auto';
+  const endpoints = [fields.issuer, fields.authorize_url, fields.token_url, fields.revocation_url, fields.device_authorization_url];
   return withoutUndefined({
     name,
     source: origin.file,
@@ -227,11 +231,16 @@ function buildProfile(
     revocationUrl: fields.revocation_url,
     deviceAuthorizationUrl: fields.device_authorization_url,
     redirectUrl: fields.redirect_url ?? DEFAULT_REDIRECT_URL,
-    scopes: fields.scopes ?? [...DEFAULT_SCOPES],
+    scopes: scopesList,
     audience: fields.audience,
     resource: fields.resource,
-    token: fields.token ?? 'auto',
+    token,
+    servedKind: token === 'auto' ? (scopesList.includes('openid') && !fields.audience && !fields.resource ? 'id' : 'access') : token,
     store: fields.store ?? 'keychain',
+    extraAuthParams: {},
+    tokenFile: false,
+    allowHttp: endpoints.some((u) => u !== undefined && new URL(u).protocol === 'http:'),
+    storeKey: `${name}/${clientId}@${fields.issuer ?? fields.token_url}#${createHash('sha256').update(JSON.stringify(endpoints)).digest('hex').slice(0, 12)}`,
   });
 }
 

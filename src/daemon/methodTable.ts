@@ -51,8 +51,8 @@ export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
       const session = agent.session(optionalString('login.start', p, 'profile'));
       const flow = optionalChoice('login.start', p, 'flow', ['pkce', 'device'] as const) ?? 'pkce';
       const login = await agent.logins.start(session, flow);
-      agent.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
       const result: Result<'login.start'> = { login_id: login.id, profile: login.profile, url: login.url, expires_at: login.expiresAt };
+      if (login.browserUrl) result.browser_url = login.browserUrl;
       if (login.userCode) result.user_code = login.userCode;
       if (login.verificationUrl) result.verification_url = login.verificationUrl;
       return result;
@@ -64,9 +64,7 @@ export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
       const timeout = optionalNumber('login.wait', p, 'timeout', 1, ONE_DAY);
       // A client that hangs up while waiting (Ctrl-C) cancels its login and frees the port.
       connection.onClose(() => agent.logins.cancel(loginId));
-      const result = await agent.logins.wait(loginId, timeout);
-      agent.log.info({ profile: result.profile, subject: result.subject }, 'login completed');
-      return result;
+      return agent.logins.wait(loginId, timeout);
     },
 
     'login.cancel': (params) => {
@@ -78,8 +76,8 @@ export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
       const p = asParams('logout', params, ['profile', 'all']);
       const all = optionalBoolean('logout', p, 'all') ?? false;
       const sessions = all ? [...agent.sessions.values()] : [agent.session(optionalString('logout', p, 'profile'))];
-      const revoked = await Promise.all(sessions.map((session) => session.logout()));
-      return { revoked: revoked.some(Boolean), profiles: sessions.map((s) => s.name) };
+      const outcomes = await Promise.all(sessions.map((session) => session.logout()));
+      return { revoked: outcomes.some((o) => o.revocation === 'revoked'), profiles: sessions.map((s) => s.name), outcomes };
     },
 
     'profiles.list': (params) => {

@@ -30,7 +30,16 @@ export interface Profile {
   audience?: string;
   resource?: string;
   token: TokenKind;
+  /** `token` resolved: auto is the id_token when the profile asks for openid without audience/resource. */
+  servedKind: 'id' | 'access';
   store: StoreKind;
+  /** Added to the authorization request; an empty value removes a parameter the agent would send. */
+  extraAuthParams: Record<string, string>;
+  tokenFile: boolean;
+  /** Some endpoint is plain http on this machine (tests, a local provider). */
+  allowHttp: boolean;
+  /** Names the stored login; covers every endpoint that receives the refresh token. */
+  storeKey: string;
 }
 
 export interface AgentConfig {

@@ -1,4 +1,4 @@
-import type { TokenKind, TokenReply } from '../rpc/methods.js';
+import type { TokenReply } from '../rpc/methods.js';
 import type { TokenSet } from './tokenSet.js';
 
 /** One token ready to serve: the reply object is built once so that serving it allocates nothing. */
@@ -7,15 +7,25 @@ export interface ServedToken {
   readonly expiresAt: number;
   /** Seconds the token was valid for when issued. */
   readonly lifetime: number;
-  /** SPEC §6: 60 s or half the token's lifetime, whichever is smaller. */
+  /** docs/protocol.md: 60 s or half the token's lifetime, whichever is smaller. */
   readonly defaultMinValid: number;
 }
 
 /** The tokens of one target (the profile's main token, or a scope/audience variant). */
 export interface CachedTokens {
   readonly access: ServedToken;
+  /** The id_token: this response's, or the previous one while it is valid when a refresh brought none. */
   readonly id?: ServedToken;
+  /** False when the refresh that made this entry brought no usable id_token. */
+  readonly idRenewed: boolean;
   readonly set: TokenSet;
+  /**
+   * Unix seconds: half the access token's lifetime after it was issued. Until then a min_valid
+   * longer than the provider's token lifetime gets the valid cached token (the provider just gave
+   * its freshest; asking again would only repeat it), and an id_token the last refresh did not
+   * renew is not asked for again.
+   */
+  readonly noRefreshBefore: number;
   /** Unix ms of the last time a client was served from this entry (a target's counts from when it was stored). */
   lastUsedMs: number;
 }
@@ -24,35 +34,31 @@ export function defaultMinValid(lifetime: number): number {
   return Math.min(60, Math.floor(lifetime / 2));
 }
 
-function served(profile: string, token: string, tokenType: string, expiresAt: number, lifetime: number): ServedToken {
-  return {
-    reply: { token, token_type: tokenType, expires_at: expiresAt, profile },
-    expiresAt,
-    lifetime,
-    defaultMinValid: defaultMinValid(lifetime),
-  };
+function served(reply: TokenReply, lifetime: number): ServedToken {
+  return { reply, expiresAt: reply.expires_at, lifetime, defaultMinValid: defaultMinValid(lifetime) };
 }
 
-export function cacheTokens(profile: string, set: TokenSet): CachedTokens {
-  const entry: CachedTokens = {
-    access: served(profile, set.accessToken, set.tokenType, set.accessExpiresAt, set.accessLifetime),
+/** Caches a fresh token set; the id_token of `previous` is kept while valid when this set has none. */
+export function cacheTokens(profile: string, set: TokenSet, previous: CachedTokens | undefined, now: number): CachedTokens {
+  const accessReply: TokenReply = { token: set.accessToken, token_type: set.tokenType, expires_at: set.accessExpiresAt, profile };
+  if (set.scope !== undefined) accessReply.scope = set.scope;
+  const fresh = set.idToken !== undefined && set.idExpiresAt !== undefined;
+  const id = fresh
+    ? served({ token: set.idToken!, token_type: 'Bearer', expires_at: set.idExpiresAt!, profile }, set.idLifetime ?? 1)
+    : previous?.id && previous.id.expiresAt > now
+      ? previous.id
+      : undefined;
+  return {
+    access: served(accessReply, set.accessLifetime),
+    ...(id ? { id } : {}),
+    idRenewed: fresh,
     set,
+    noRefreshBefore: set.accessExpiresAt - set.accessLifetime / 2,
     lastUsedMs: 0,
   };
-  if (set.idToken && set.idExpiresAt !== undefined) {
-    return { ...entry, id: served(profile, set.idToken, 'Bearer', set.idExpiresAt, set.idLifetime ?? 1) };
-  }
-  return entry;
-}
-
-/** `auto` is the id_token when the provider issued one, else the access token (what the Cosmian CLI sends). */
-export function pick(entry: CachedTokens, kind: TokenKind): ServedToken | undefined {
-  if (kind === 'access') return entry.access;
-  if (kind === 'id') return entry.id;
-  return entry.id ?? entry.access;
 }
 
 /** The token of the entry that expires first: background refresh aims before it. */
 export function firstToExpire(entry: CachedTokens): ServedToken {
-  return entry.id && entry.id.expiresAt < entry.access.expiresAt ? entry.id : entry.access;
+  return entry.id && entry.idRenewed && entry.id.expiresAt < entry.access.expiresAt ? entry.id : entry.access;
 }

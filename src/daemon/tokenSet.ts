@@ -1,4 +1,7 @@
-/** What one successful token response gave us, reduced to what the agent serves and stores. */
+import type { TokenEndpointResponse } from 'openid-client';
+import { checkIdToken, IdTokenRefusedError, type IdTokenClaims, type IdTokenExpectations } from './provider/idTokenRules.js';
+
+/** What one successful token response gave us, checked and bounded: what the agent serves and stores. */
 export interface TokenSet {
   accessToken: string;
   tokenType: string;
@@ -10,61 +13,91 @@ export interface TokenSet {
   /** Unix seconds, from the id_token's own `exp` claim. */
   idExpiresAt?: number;
   idLifetime?: number;
+  /** Why the id_token of this response was not kept (a refresh's token failing the rules). */
+  idRefused?: string;
   /** Present when the provider issued (or rotated) one. */
   refreshToken?: string;
+  /** The scope the provider says it granted. */
   scope?: string;
   subject?: string;
   email?: string;
+  issuer?: string;
+  nonce?: string;
+}
+
+/** What the provider client hands over: the response, with the id_token lifted out before openid-client saw it. */
+export interface ProviderTokens {
+  response: TokenEndpointResponse;
+  idToken?: string | undefined;
 }
 
 /** Access tokens without `expires_in` are assumed to live this long (RFC 6749 makes it optional). */
 const ASSUMED_LIFETIME = 300;
+/** Bounds on what a provider may make the agent hold or schedule (docs/SECURITY.md). */
+export const MAX_LIFETIME_SECONDS = 365 * 86_400;
+/** A reply line is at most 64 KiB: a larger token could not cross the socket. */
+export const MAX_TOKEN_BYTES = 60 * 1024;
 
-export interface RawTokenResponse {
-  access_token: string;
-  token_type?: string;
-  expires_in?: number;
-  refresh_token?: string;
-  id_token?: string;
-  scope?: string;
-}
-
-/** Reads the claims of a JWT without verifying it: the token came over TLS from the token endpoint. */
-export function jwtClaims(jwt: string): Record<string, unknown> | undefined {
-  const payload = jwt.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
+export class TokenTooLargeError extends Error {
+  constructor(what: string, bytes: number) {
+    super(`the provider's ${what} is ${Math.round(bytes / 1024)} KiB, more than the ${MAX_TOKEN_BYTES / 1024} KiB the agent can serve`);
+    this.name = 'TokenTooLargeError';
   }
 }
 
-export function toTokenSet(response: RawTokenResponse, now = Math.floor(Date.now() / 1000)): TokenSet {
-  const accessLifetime =
-    typeof response.expires_in === 'number' && response.expires_in > 0 ? response.expires_in : ASSUMED_LIFETIME;
-  const set: TokenSet = {
-    accessToken: response.access_token,
-    tokenType: normaliseTokenType(response.token_type),
-    accessExpiresAt: now + accessLifetime,
-    accessLifetime,
-  };
-  if (response.refresh_token) set.refreshToken = response.refresh_token;
-  if (response.scope) set.scope = response.scope;
-  if (response.id_token) {
-    set.idToken = response.id_token;
-    const claims = jwtClaims(response.id_token) ?? {};
-    const exp = typeof claims.exp === 'number' ? claims.exp : set.accessExpiresAt;
-    const iat = typeof claims.iat === 'number' ? claims.iat : now;
-    set.idExpiresAt = exp;
-    set.idLifetime = Math.max(1, exp - iat);
-    if (typeof claims.sub === 'string') set.subject = claims.sub;
-    if (typeof claims.email === 'string') set.email = claims.email;
-  }
-  return set;
+function checkSize(what: string, token: string): void {
+  if (token.length > MAX_TOKEN_BYTES) throw new TokenTooLargeError(what, Buffer.byteLength(token));
+}
+
+function accessLifetime(expiresIn: unknown): number {
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return ASSUMED_LIFETIME;
+  return Math.max(1, Math.min(MAX_LIFETIME_SECONDS, Math.floor(expiresIn)));
 }
 
 function normaliseTokenType(type: string | undefined): string {
   return !type || type.toLowerCase() === 'bearer' ? 'Bearer' : type;
+}
+
+function addIdToken(set: TokenSet, claims: IdTokenClaims, now: number): void {
+  checkSize('id_token', claims.jwt);
+  const expiresAt = Math.min(claims.exp, now + MAX_LIFETIME_SECONDS);
+  const issuedAt = claims.iat !== undefined && claims.iat <= now && claims.iat > now - MAX_LIFETIME_SECONDS ? claims.iat : now;
+  set.idToken = claims.jwt;
+  set.idExpiresAt = expiresAt;
+  set.idLifetime = Math.max(1, expiresAt - issuedAt);
+  set.subject = claims.sub;
+  set.issuer = claims.iss;
+  if (claims.email !== undefined) set.email = claims.email;
+  if (claims.nonce !== undefined) set.nonce = claims.nonce;
+}
+
+/**
+ * Builds the checked token set. An id_token that breaks the rules fails a login (`idTokenFailure:
+ * 'throw'`); on a refresh (`'drop'`) it is left out and the reason kept, because the same answer
+ * carries the rotated refresh token the agent must not lose.
+ */
+export function toTokenSet(
+  tokens: ProviderTokens,
+  expect: IdTokenExpectations,
+  idTokenFailure: 'throw' | 'drop',
+): TokenSet {
+  const { response } = tokens;
+  checkSize('access token', response.access_token);
+  const lifetime = accessLifetime(response.expires_in);
+  const set: TokenSet = {
+    accessToken: response.access_token,
+    tokenType: normaliseTokenType(response.token_type),
+    accessExpiresAt: expect.now + lifetime,
+    accessLifetime: lifetime,
+  };
+  if (response.refresh_token) set.refreshToken = response.refresh_token;
+  if (typeof response.scope === 'string' && response.scope !== '') set.scope = response.scope;
+  if (tokens.idToken === undefined) return set;
+  try {
+    addIdToken(set, checkIdToken(tokens.idToken, expect), expect.now);
+  } catch (err) {
+    if (idTokenFailure === 'throw' || !(err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError)) throw err;
+    set.idRefused = err.message;
+  }
+  return set;
 }

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AgentClient } from '../client/agentClient.js';
 import { launchDaemon } from '../client/daemonLauncher.js';
 import { openBrowser } from '../client/browserOpener.js';
-import { jwtClaims } from '../daemon/tokenSet.js';
+import { jwtPayload } from '../daemon/provider/idTokenRules.js';
 import { freePort } from './freePort.js';
 import type { TokenReply } from '../rpc/methods.js';
 import type { LocalProvider } from './localProvider.js';
@@ -24,7 +24,7 @@ const clock = (unix: number): string => new Date(unix * 1000).toISOString().slic
 
 /** What a token is, in words, without ever printing the token itself. */
 function describe(reply: TokenReply): string {
-  const claims = jwtClaims(reply.token) ?? {};
+  const claims = jwtPayload(reply.token) ?? {};
   const who = typeof claims.email === 'string' ? claims.email : String(claims.sub ?? 'unknown');
   const left = Math.round(reply.expires_at - Date.now() / 1000);
   return `a ${reply.token.length}-character JWT for ${who}, issued by ${String(claims.iss)}, valid until ${clock(reply.expires_at)} (${left} s)`;

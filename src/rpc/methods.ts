@@ -25,6 +25,18 @@ export interface TokenReply {
   /** Unix seconds. */
   expires_at: number;
   profile: string;
+  /** The scope the provider granted, when it said (it may differ from the one asked for). */
+  scope?: string;
+}
+
+/** What `logout` did about one profile's refresh token at the provider. */
+export type Revocation = 'revoked' | 'unsupported' | 'refused' | 'unreachable' | 'no_refresh_token' | 'not_logged_in';
+
+export interface LogoutOutcome {
+  profile: string;
+  revocation: Revocation;
+  /** The provider's words, when it refused or could not be asked. */
+  detail?: string;
 }
 
 export interface Methods {
@@ -49,6 +61,8 @@ export interface Methods {
       login_id: string;
       profile: string;
       url: string;
+      /** A private file:// page forwarding to `url`: what a browser's command line may show. */
+      browser_url?: string;
       user_code?: string;
       verification_url?: string;
       expires_at: number;
@@ -64,6 +78,10 @@ export interface Methods {
       has_refresh_token: boolean;
       store: StoreKind;
       store_warning?: string;
+      /** The subject of the profile's previous login, when the new one is someone else. */
+      previous_subject?: string;
+      /** Why this login will not last (no refresh token), and what to change. */
+      refresh_token_warning?: string;
     };
   };
   'login.cancel': {
@@ -72,7 +90,7 @@ export interface Methods {
   };
   logout: {
     params: { profile?: string; all?: boolean };
-    result: { revoked: boolean; profiles: string[] };
+    result: { revoked: boolean; profiles: string[]; outcomes: LogoutOutcome[] };
   };
   'profiles.list': {
     params: Record<string, never>;

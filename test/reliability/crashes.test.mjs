@@ -7,12 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentClient } from '../../dist/client/agentClient.js';
-import { LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
-import { CLI, startForeground } from '../support/harness.mjs';
+import { CLI, startForeground, storeFileOf } from '../support/harness.mjs';
 import { exited, loginViaRpc, makeIsolatedSandbox, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 
 const KILLS = 50;
@@ -29,7 +28,7 @@ test(`crashes: ${KILLS} kill -9 during refreshes with rotation; no torn store, s
   // 60 s tokens, every request asks for 60 s of validity: each one is a refresh, each refresh rotates.
   const sb = await makeIsolatedSandbox({ provider: { accessTokenTtl: 60, rotateRefreshToken: true }, profile: { store: 'file' }, env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
   const storeDir = join(sb.dir, 'state', 'kms-agent');
-  const grantFile = join(storeDir, `${createHash('sha256').update(`local/${LOCAL_PUBLIC_CLIENT_ID}@${sb.provider.issuer}`).digest('hex')}.json`);
+  const grantFile = storeFileOf(sb);
 
   // The provider's view: every refresh token presented, in order, since the last reset.
   let presented = [];
@@ -96,7 +95,7 @@ test(`crashes: ${KILLS} kill -9 during refreshes with rotation; no torn store, s
           if (lastKill) figures.keptLogins++;
         } catch (err) {
           assert.equal(err.reason, 'LOGIN_REQUIRED', `after kill ${i}: a token or LOGIN_REQUIRED, got ${err.reason}: ${err.message}`);
-          assert.match(err.message, /^(the login has expired or was revoked|not logged in) to profile local: run `kms-agent login --profile local`$/);
+          assert.match(err.message, /^(the login of profile local ended: the provider no longer accepts its refresh token \(.*\)|not logged in to profile local): run `kms-agent login --profile local`$/);
           if (lastKill === undefined) {
             // The very first start: log in.
           } else if (lastKill.inWindow) {

@@ -1,11 +1,25 @@
 #!/usr/bin/env node
 // A fake $BROWSER for tests: plays the local provider's login pages for the URL it is given,
 // then delivers the callback to the agent's loopback listener. Never prints tokens or codes.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { deliverCallback, playAuthorization } from '../../dist/demo/browserPlayer.js';
 
-const authorizationUrl = process.argv[2];
+/**
+ * The agent hands the browser a private file:// page that forwards to the authorization URL (the
+ * URL itself must never be on a command line); a test that records what it got sets FAKE_BROWSER_ARGV.
+ */
+function authorizationUrlFrom(arg) {
+  if (process.env.FAKE_BROWSER_ARGV) appendFileSync(process.env.FAKE_BROWSER_ARGV, `${arg}\n`);
+  if (!arg?.startsWith('file://')) return arg;
+  const html = readFileSync(fileURLToPath(arg), 'utf8');
+  const match = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(html);
+  if (!match) throw new Error('the login page has no forward');
+  return match[1].replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+}
+
+const authorizationUrl = authorizationUrlFrom(process.argv[2]);
 try {
   if (!authorizationUrl) throw new Error('usage: browser.mjs AUTHORIZATION_URL');
   const callbackUrl = await playAuthorization(authorizationUrl, {

@@ -1,12 +1,14 @@
 // A sandbox per test: its own HOME/XDG dirs, config, socket and log, a real local provider,
 // and helpers that drive the built CLI as a user would and talk JSON-RPC over the real socket.
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
 import { AgentClient } from '../../dist/client/agentClient.js';
+import { loadConfig } from '../../dist/daemon/config.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
@@ -149,6 +151,16 @@ export async function startForeground(sandbox, args = [], extraEnv = {}) {
     }
   }
   throw new Error(`agent did not start: ${stderr}`);
+}
+
+/** The store key of a sandbox's profile: it names the profile, client and (hashed) endpoints. */
+export function storeKeyOf(sandbox, profile = 'local') {
+  return loadConfig({ configPath: sandbox.configPath, env: sandbox.env }).profiles.get(profile).storeKey;
+}
+
+/** The file store's file for a sandbox's profile. */
+export function storeFileOf(sandbox, profile = 'local') {
+  return join(sandbox.dir, 'state', 'kms-agent', `${createHash('sha256').update(storeKeyOf(sandbox, profile)).digest('hex')}.json`);
 }
 
 /** Decodes a JWT's payload without verifying it. */

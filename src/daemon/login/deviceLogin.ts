@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { AgentError } from '../../rpc/reasons.js';
 import type { ProfileSession } from '../profileSession.js';
-import { DeviceFlowUnsupportedError } from '../providerClient.js';
-import type { TokenSet } from '../tokenSet.js';
+import { DeviceFlowUnsupportedError, type DeviceStart } from '../provider/providerClient.js';
+import { providerText } from '../provider/providerText.js';
+import { toTokenSet } from '../tokenSet.js';
 import { deviceCodeExpired, loginFailed } from './loginErrors.js';
-import { deferred, type PendingLogin } from './pendingLogin.js';
+import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
+
+async function requestCode(session: ProfileSession): Promise<DeviceStart> {
+  try {
+    return await session.provider.startDevice();
+  } catch (err) {
+    if (err instanceof DeviceFlowUnsupportedError) throw new AgentError('INVALID_PARAMS', err.message);
+    throw loginFailed(session.name, err, 'device');
+  }
+}
 
 /**
  * RFC 8628: the user enters a code on another device while the daemon polls the provider, at its
@@ -14,23 +24,19 @@ import { deferred, type PendingLogin } from './pendingLogin.js';
  */
 export async function startDeviceLogin(session: ProfileSession): Promise<PendingLogin> {
   const profile = session.name;
-  let start;
-  try {
-    start = await session.provider.startDevice();
-  } catch (err) {
-    if (err instanceof DeviceFlowUnsupportedError) throw new AgentError('INVALID_PARAMS', err.message);
-    throw loginFailed(profile, err, 'device');
-  }
+  const start = await requestCode(session);
   const abort = new AbortController();
-  const outcome = deferred<TokenSet>();
-  const expiry = setTimeout(() => abort.abort(deviceCodeExpired(profile)), start.response.expires_in * 1000);
+  const outcome = deferred<LoginResult>();
+  const lifetime = Math.max(1, Math.min(start.response.expires_in, 3600));
+  const expiry = setTimeout(() => abort.abort(deviceCodeExpired(profile)), lifetime * 1000);
   expiry.unref();
 
   session.provider
     .pollDevice(start, abort.signal)
     .then(async (tokens) => {
-      await session.adoptLogin(tokens);
-      outcome.resolve(tokens);
+      // No nonce in a device authorization request: the id_token is held to the other rules.
+      const set = toTokenSet(tokens, await session.loginExpectations(undefined), 'throw');
+      outcome.resolve({ set, previousSubject: await session.adoptLogin(set) });
     })
     .catch((err: unknown) =>
       outcome.reject(
@@ -44,10 +50,11 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
   return {
     id: randomUUID(),
     profile,
-    url: start.url,
-    userCode: start.response.user_code,
-    verificationUrl: start.response.verification_uri,
-    expiresAt: Math.floor(Date.now() / 1000) + start.response.expires_in,
+    flow: 'device',
+    url: providerText(start.url, 2000),
+    userCode: providerText(start.response.user_code, 100),
+    verificationUrl: providerText(start.response.verification_uri, 2000),
+    expiresAt: Math.floor(Date.now() / 1000) + lifetime,
     result: outcome.promise,
     cancel: (error) => {
       abort.abort(error);

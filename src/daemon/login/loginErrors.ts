@@ -1,6 +1,6 @@
 import type { LoginFlow } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/reasons.js';
-import { classifyProviderError } from '../providerErrors.js';
+import { classifyProviderError } from '../provider/providerErrors.js';
 
 /** The command that starts the same login again. */
 export function loginCommand(profile: string, flow: LoginFlow = 'pkce'): string {
@@ -30,12 +30,11 @@ export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pk
         `login to profile ${profile} failed: the identity provider is unreachable (${failure.detail}); check the network and run ${again} again`,
       );
     case 'denied':
-      return new AgentError(
-        'LOGIN_DENIED',
-        `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`,
-      );
+      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`);
     case 'expired':
       return deviceCodeExpired(profile);
+    case 'invalid':
+      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused by the agent: ${failure.detail}`);
     default:
       return new AgentError(
         'PROVIDER_ERROR',

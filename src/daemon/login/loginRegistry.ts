@@ -1,8 +1,9 @@
 import type { LoginFlow, Result } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/reasons.js';
+import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
 import { startDeviceLogin } from './deviceLogin.js';
-import type { PendingLogin } from './pendingLogin.js';
+import type { LoginResult, PendingLogin } from './pendingLogin.js';
 import { startPkceLogin } from './pkceLogin.js';
 
 /** A browser login gives up after this long unless login.wait asks for less. */
@@ -19,6 +20,9 @@ interface Entry {
 export class LoginRegistry {
   private readonly logins = new Map<string, Entry>();
 
+  /** `pageDir` holds the private pages handed to browsers (the socket's 0700 directory). */
+  constructor(private readonly pageDir: string, private readonly log: Logger) {}
+
   async start(session: ProfileSession, flow: LoginFlow): Promise<PendingLogin> {
     for (const [id, entry] of this.logins) {
       if (entry.session === session) {
@@ -26,10 +30,20 @@ export class LoginRegistry {
         entry.login.cancel(new AgentError('LOGIN_DENIED', `login to profile ${session.name} was replaced by a newer one`));
       }
     }
-    const login = flow === 'device' ? await startDeviceLogin(session) : await startPkceLogin(session, LOGIN_LIFETIME_SECONDS);
+    const login = flow === 'device' ? await startDeviceLogin(session) : await startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
     this.logins.set(login.id, { login, session });
+    this.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
     const forget = (): void => void setTimeout(() => this.logins.delete(login.id), KEEP_FINISHED_MS).unref();
-    login.result.then(forget, forget);
+    login.result.then(
+      ({ set, previousSubject }) => {
+        this.log.info({ profile: session.name, flow, subject: set.subject, previous_subject: previousSubject, refresh_token: Boolean(set.refreshToken) }, 'login completed');
+        forget();
+      },
+      (err: Error) => {
+        this.log.warn({ profile: session.name, flow, reason: err instanceof AgentError ? err.reason : undefined, err: err.message }, 'login failed');
+        forget();
+      },
+    );
     return login;
   }
 
@@ -49,28 +63,14 @@ export class LoginRegistry {
     const { login, session } = this.entry(loginId);
     let timer: NodeJS.Timeout | undefined;
     if (timeoutSeconds !== undefined) {
+      const again = `kms-agent login${login.flow === 'device' ? ' --device' : ''} --profile ${login.profile}`;
       timer = setTimeout(
-        () =>
-          login.cancel(
-            new AgentError('LOGIN_TIMEOUT', `the login to profile ${login.profile} was not completed within ${timeoutSeconds} s: run \`kms-agent login --profile ${login.profile}\` again`),
-          ),
+        () => login.cancel(new AgentError('LOGIN_TIMEOUT', `the login to profile ${login.profile} was not completed within ${timeoutSeconds} s: run \`${again}\` again`)),
         timeoutSeconds * 1000,
       );
     }
     try {
-      const tokens = await login.result;
-      const status = await session.status();
-      const result: Result<'login.wait'> = {
-        profile: login.profile,
-        subject: tokens.subject ?? status.subject ?? '',
-        expires_at: status.expires_at ?? tokens.accessExpiresAt,
-        has_refresh_token: status.has_refresh_token,
-        store: status.store,
-      };
-      const email = tokens.email ?? status.email;
-      if (email) result.email = email;
-      if (status.store_warning) result.store_warning = status.store_warning;
-      return result;
+      return describeLogin(login.profile, await login.result, session);
     } finally {
       clearTimeout(timer);
     }
@@ -87,4 +87,21 @@ export class LoginRegistry {
   cancelAll(): void {
     for (const id of [...this.logins.keys()]) this.cancel(id);
   }
+}
+
+async function describeLogin(profile: string, { set, previousSubject }: LoginResult, session: ProfileSession): Promise<Result<'login.wait'>> {
+  const status = await session.status();
+  const result: Result<'login.wait'> = {
+    profile,
+    subject: set.subject ?? status.subject ?? '',
+    expires_at: status.expires_at ?? set.accessExpiresAt,
+    has_refresh_token: status.has_refresh_token,
+    store: status.store,
+  };
+  const email = set.email ?? status.email;
+  if (email) result.email = email;
+  if (status.store_warning) result.store_warning = status.store_warning;
+  if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject) result.previous_subject = previousSubject;
+  if (!set.refreshToken) result.refresh_token_warning = session.noRefreshTokenHint();
+  return result;
 }

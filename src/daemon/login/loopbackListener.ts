@@ -13,16 +13,42 @@ export interface CallbackOutcome {
  */
 export type CallbackHandler = (url: URL) => Promise<CallbackOutcome & { done: boolean }>;
 
-/** SPEC §6: loopback only. `localhost` may resolve to either family, so both are bound. */
+/**
+ * Anyone on the machine can connect to the listener while a login waits. These bounds keep a
+ * flood of connections that never finish their request from taking the daemon's descriptors or
+ * memory (docs/SECURITY.md): a browser needs one or two connections, and sends its request at once.
+ */
+const LISTENER_LIMITS = {
+  maxConnections: 16,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 1000,
+  checkEveryMs: 1000,
+};
+
+const NOT_FOUND: CallbackOutcome = { status: 404, title: 'Not found', detail: 'This address only receives the kms-agent login.' };
+const BAD_REQUEST: CallbackOutcome = { status: 400, title: 'Bad request', detail: 'This address only receives the kms-agent login.' };
+
+/** Loopback only. `localhost` may resolve to either family, so both are bound. */
 function loopbackHosts(hostname: string): string[] {
   if (hostname === '127.0.0.1') return ['127.0.0.1'];
   if (hostname === '[::1]' || hostname === '::1') return ['::1'];
   return ['127.0.0.1', '::1'];
 }
 
+/** The request's URL, or undefined when it is not one (`GET //:99999` made `new URL` throw). */
+function requestUrl(req: IncomingMessage, base: URL): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', base);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The one-shot HTTP listener at the configured redirect URL: only that path, only the state it
- * issued, a short page for the browser, closed after one use or when the login ends.
+ * issued, a short page for the browser, closed after one use or when the login ends. Whatever a
+ * request holds, it gets an answer and never an exception in the daemon.
  */
 export class LoopbackListener {
   private readonly servers: Server[] = [];
@@ -41,8 +67,7 @@ export class LoopbackListener {
     const port = Number(this.redirect.port || 80);
     const hosts = loopbackHosts(this.redirect.hostname);
     for (const host of hosts) {
-      const server = createServer((req, res) => void this.handle(req, res));
-      server.keepAliveTimeout = 1000;
+      const server = this.createBoundedServer();
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -59,11 +84,32 @@ export class LoopbackListener {
     }
   }
 
+  private createBoundedServer(): Server {
+    const limits = LISTENER_LIMITS;
+    const server = createServer(
+      { requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkEveryMs },
+      (req, res) => {
+        this.handle(req, res).catch(() => {
+          if (!res.headersSent) this.reply(res, BAD_REQUEST);
+          else res.destroy();
+        });
+      },
+    );
+    server.maxConnections = limits.maxConnections;
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    // A connection that sends nothing at all is not covered by headersTimeout until its first byte.
+    server.on('connection', (socket) => socket.setTimeout(limits.requestTimeoutMs, () => socket.destroy()));
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    return server;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.redirect);
-    if (req.method !== 'GET' || url.pathname !== this.redirect.pathname) {
-      return this.reply(res, { status: 404, title: 'Not found', detail: 'This address only receives the kms-agent login.' });
-    }
+    const url = requestUrl(req, this.redirect);
+    if (url === undefined) return this.reply(res, BAD_REQUEST);
+    if (req.method !== 'GET' || url.pathname !== this.redirect.pathname) return this.reply(res, NOT_FOUND);
     if (url.searchParams.get('state') !== this.state) {
       // A wrong state is an old tab or a forged request: refuse it and keep waiting for the real one.
       return this.reply(res, {
@@ -76,7 +122,12 @@ export class LoopbackListener {
       return this.reply(res, { status: 409, title: 'Login already handled', detail: 'This login was already completed. You can close this tab.' });
     }
     this.busy = true;
-    const outcome = await this.onCallback(url);
+    let outcome: CallbackOutcome & { done: boolean };
+    try {
+      outcome = await this.onCallback(url);
+    } catch {
+      outcome = { status: 500, title: 'Login failed', detail: 'kms-agent could not complete the login: run `kms-agent login` again.', done: true };
+    }
     this.reply(res, outcome);
     if (outcome.done) res.once('finish', () => this.close());
     else this.busy = false;

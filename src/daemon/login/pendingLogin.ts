@@ -1,16 +1,26 @@
+import type { LoginFlow } from '../../rpc/methods.js';
 import type { TokenSet } from '../tokenSet.js';
+
+/** A completed login: its tokens, and who the profile's previous login was. */
+export interface LoginResult {
+  set: TokenSet;
+  previousSubject?: string | undefined;
+}
 
 /** A login the daemon is running on behalf of a client; `result` settles once, with tokens or an AgentError. */
 export interface PendingLogin {
   readonly id: string;
   readonly profile: string;
+  readonly flow: LoginFlow;
   /** What the user opens: the authorization URL, or the device verification URL. */
   readonly url: string;
+  /** A private file:// page forwarding to `url`, for the browser's command line (browserPage.ts). */
+  readonly browserUrl?: string | undefined;
   readonly userCode?: string;
   readonly verificationUrl?: string;
   /** Unix seconds after which the login gives up by itself. */
   readonly expiresAt: number;
-  readonly result: Promise<TokenSet>;
+  readonly result: Promise<LoginResult>;
   cancel(error: Error): void;
 }
 

@@ -2,69 +2,96 @@ import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { AgentError } from '../../rpc/reasons.js';
 import type { ProfileSession } from '../profileSession.js';
-import type { TokenSet } from '../tokenSet.js';
+import { providerText } from '../provider/providerText.js';
+import { toTokenSet } from '../tokenSet.js';
+import { writeBrowserPage, type BrowserPage } from './browserPage.js';
 import { loginFailed } from './loginErrors.js';
 import { LoopbackListener, type CallbackOutcome } from './loopbackListener.js';
-import { deferred, type PendingLogin } from './pendingLogin.js';
+import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
 
-/**
- * Authorization Code + PKCE (S256) with a fresh state, answered on the loopback redirect URL.
- * The tokens are adopted (refresh token stored) before the browser is told it worked.
- */
-export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: number): Promise<PendingLogin> {
-  const profile = session.name;
-  const state = oidc.randomState();
+type Outcome = CallbackOutcome & { done: boolean };
+
+/** The secrets of one authorization request; none ever leaves the daemon. */
+interface LoginChecks {
+  state: string;
+  codeVerifier: string;
+  codeChallenge: string;
+  /** Sent whenever the request asks for openid (some providers require it; it binds the id_token to this login). */
+  nonce: string | undefined;
+}
+
+async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
   const codeVerifier = oidc.randomPKCECodeVerifier();
-  const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
-  let url: URL;
-  try {
-    url = await session.provider.authorizationUrl({ state, codeChallenge });
-  } catch (err) {
-    throw loginFailed(profile, err);
-  }
-  const outcome = deferred<TokenSet>();
+  return {
+    state: oidc.randomState(),
+    codeVerifier,
+    codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+    nonce: scopes.includes('openid') ? oidc.randomNonce() : undefined,
+  };
+}
 
-  const onCallback = async (callback: URL): Promise<CallbackOutcome & { done: boolean }> => {
+/** The browser's answer: refused at the provider, or a code to exchange (the tokens are adopted before the page says so). */
+function callbackHandler(session: ProfileSession, checks: LoginChecks, outcome: ReturnType<typeof deferred<LoginResult>>): (url: URL) => Promise<Outcome> {
+  const profile = session.name;
+  return async (callback) => {
     const error = callback.searchParams.get('error');
     if (error) {
       const description = callback.searchParams.get('error_description');
-      const detail = description ? `${error}: ${description}` : error;
+      const detail = providerText(description ? `${error}: ${description}` : error);
       outcome.reject(new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused by the identity provider (${detail})`));
       return { status: 403, title: 'Login refused', detail: `The identity provider answered: ${detail}. You can close this tab.`, done: true };
     }
+    const code = callback.searchParams.get('code') ?? undefined;
     try {
-      const tokens = await session.provider.exchangeCode(callback, { codeVerifier, state });
-      await session.adoptLogin(tokens);
-      outcome.resolve(tokens);
-      const who = tokens.email ?? tokens.subject;
-      return {
-        status: 200,
-        title: 'Logged in',
-        detail: `kms-agent is logged in to profile ${profile}${who ? ` as ${who}` : ''}. You can close this tab.`,
-        done: true,
-      };
+      const grant = await session.grants.load().catch(() => null);
+      const tokens = await session.provider.exchangeCode(callback, { ...checks, knownIssuer: session.knownIssuer(grant) });
+      const set = toTokenSet(tokens, await session.loginExpectations(checks.nonce), 'throw');
+      const previousSubject = await session.adoptLogin(set);
+      outcome.resolve({ set, previousSubject });
+      const who = set.email ?? set.subject;
+      return { status: 200, title: 'Logged in', detail: `kms-agent is logged in to profile ${profile}${who ? ` as ${providerText(who, 200)}` : ''}. You can close this tab.`, done: true };
     } catch (err) {
-      const code = callback.searchParams.get('code') ?? undefined;
-      const failure = loginFailed(profile, err, 'pkce', [code, codeVerifier, session.profile.clientSecret]);
+      const failure = loginFailed(profile, err, 'pkce', [code, checks.codeVerifier, session.profile.clientSecret]);
       outcome.reject(failure);
       return { status: 502, title: 'Login failed', detail: `${failure.message}. You can close this tab.`, done: true };
     }
   };
+}
 
-  let listener: LoopbackListener;
+async function openListener(session: ProfileSession, state: string, onCallback: (url: URL) => Promise<Outcome>): Promise<LoopbackListener> {
+  const where = session.profile.redirectUrl;
   try {
-    listener = await LoopbackListener.open(session.profile.redirectUrl, state, onCallback);
+    return await LoopbackListener.open(where, state, onCallback);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const where = session.profile.redirectUrl;
-    throw new AgentError(
-      code === 'EADDRINUSE' ? 'BUSY' : 'PROVIDER_ERROR',
-      code === 'EADDRINUSE'
-        ? `cannot receive the login at ${where}: the port is in use (another login in progress, or another program); finish or cancel it and retry`
-        : `cannot listen for the login at ${where}: ${(err as Error).message}`,
-    );
+    throw code === 'EADDRINUSE'
+      ? new AgentError('BUSY', `cannot receive the login at ${where}: the port is in use (another login in progress, or another program); finish or cancel it and retry`)
+      : new AgentError('PROVIDER_ERROR', `cannot listen for the login at ${where}: ${(err as Error).message}`);
   }
+}
 
+/**
+ * Authorization Code + PKCE (S256) with a fresh state and nonce, answered on the loopback redirect
+ * URL. The browser is handed a private page in `pageDir`, never the URL itself.
+ */
+export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: number, pageDir: string): Promise<PendingLogin> {
+  const profile = session.name;
+  const checks = await freshChecks(session.profile.scopes);
+  let url: URL;
+  try {
+    url = await session.provider.authorizationUrl(checks);
+  } catch (err) {
+    throw loginFailed(profile, err);
+  }
+  const outcome = deferred<LoginResult>();
+  const listener = await openListener(session, checks.state, callbackHandler(session, checks, outcome));
+  let page: BrowserPage | undefined;
+  try {
+    page = await writeBrowserPage(pageDir, url.href);
+  } catch (err) {
+    listener.close();
+    throw new AgentError('PROVIDER_ERROR', `cannot write the login page for the browser in ${pageDir}: ${(err as Error).message}`);
+  }
   const timer = setTimeout(
     () => outcome.reject(new AgentError('LOGIN_TIMEOUT', `the login to profile ${profile} was not completed in time: run \`kms-agent login --profile ${profile}\` again`)),
     lifetimeSeconds * 1000,
@@ -73,13 +100,15 @@ export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: n
   const end = (): void => {
     clearTimeout(timer);
     listener.close();
+    void page?.remove();
   };
   outcome.promise.then(end, end);
-
   return {
     id: randomUUID(),
     profile,
+    flow: 'pkce',
     url: url.href,
+    browserUrl: page.url,
     expiresAt: Math.floor(Date.now() / 1000) + lifetimeSeconds,
     result: outcome.promise,
     cancel: (error) => outcome.reject(error),

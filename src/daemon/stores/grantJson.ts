@@ -17,7 +17,7 @@ export function parseGrant(text: string): StoredGrant | null {
   if (typeof fields.saved_at !== 'number') return null;
 
   const grant: StoredGrant = { refresh_token: fields.refresh_token, saved_at: fields.saved_at };
-  for (const name of ['subject', 'email', 'scope'] as const) {
+  for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
     const field = fields[name];
     if (typeof field === 'string') grant[name] = field;
   }

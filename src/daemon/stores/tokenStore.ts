@@ -7,6 +7,10 @@ export interface StoredGrant {
   email?: string;
   /** Scope granted at login, as the provider reported it. */
   scope?: string;
+  /** The id_token's issuer at login: held to on refresh when the profile configures none. */
+  issuer?: string;
+  /** The login's nonce: a refreshed id_token that carries a nonce must carry this one. */
+  nonce?: string;
   /** Unix seconds. */
   saved_at: number;
 }
@@ -20,8 +24,8 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
- * Persists one grant per key. The key names the login (profile, client and provider) so that a
- * profile pointed at another provider never picks up a stale refresh token.
+ * Persists one grant per key. The key names the login (profile, client and every endpoint that
+ * receives the refresh token) so that a profile pointed elsewhere never picks up a stale one.
  */
 export interface TokenStore {
   readonly kind: StoreKind;

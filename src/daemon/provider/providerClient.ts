@@ -1,0 +1,209 @@
+import * as oidc from 'openid-client';
+import { endpointProblem } from '../endpointRules.js';
+import type { Profile } from '../profile.js';
+import type { ProviderTokens } from '../tokenSet.js';
+import { MAIN_TARGET, type TokenTarget } from '../tokenTarget.js';
+import { boundedFetch } from './boundedFetch.js';
+import { authorizationResponseIssuer } from './issuerCheck.js';
+import { ProviderRefusedError } from './providerErrors.js';
+
+/** No provider call may take longer than this; a hung provider must not hang the agent. */
+export const PROVIDER_TIMEOUT_SECONDS = 10;
+
+export interface DeviceStart {
+  response: oidc.DeviceAuthorizationResponse;
+  url: string;
+}
+
+/** The endpoints the agent sends tokens or codes to: each must pass the config's https rule. */
+const TOKEN_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'device_authorization_endpoint'] as const;
+
+function clientAuth(profile: Profile): oidc.ClientAuth {
+  switch (profile.tokenEndpointAuthMethod) {
+    case 'client_secret_basic':
+      return oidc.ClientSecretBasic(profile.clientSecret);
+    case 'client_secret_post':
+      return oidc.ClientSecretPost(profile.clientSecret);
+    default:
+      return oidc.None();
+  }
+}
+
+/** Lifts the id_token out of a token response, so that the agent's own rules (idTokenRules.ts) check it in both modes. */
+function liftIdToken(stash: { idToken?: string }): (body: Uint8Array) => Uint8Array {
+  return (body) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(body).toString('utf8'));
+    } catch {
+      return body; // openid-client reports the bad answer
+    }
+    if (typeof json !== 'object' || json === null || typeof (json as { id_token?: unknown }).id_token !== 'string') return body;
+    const { id_token: idToken, ...rest } = json as { id_token: string };
+    stash.idToken = idToken;
+    return Buffer.from(JSON.stringify(rest));
+  };
+}
+
+/**
+ * The one place that talks to the identity provider, through openid-client. With `issuer` set the
+ * endpoints come from discovery (each held to the same https rule as the config); without it they
+ * are the profile's own, and the issuer is unknown until a login's id_token names it. Every answer
+ * is read within a size bound (boundedFetch.ts) and the id_token is checked by the agent itself.
+ */
+export class ProviderClient {
+  private discovered: Promise<oidc.ServerMetadata> | undefined;
+
+  constructor(readonly profile: Profile) {}
+
+  /** The issuer the provider is known by: configured (and confirmed by discovery), else unknown. */
+  get configuredIssuer(): string | undefined {
+    return this.profile.issuer;
+  }
+
+  /**
+   * Parameters for authorization and token requests. The profile's `resource` (RFC 8707) and
+   * `audience` (Auth0's parameter) go on every request, so that a refresh token is bound to them
+   * from the login on. A target's audience replaces both: it is always sent as `resource`, and as
+   * `audience` too when the profile shows its provider uses that parameter.
+   */
+  private targetParams(target: TokenTarget = MAIN_TARGET): Record<string, string> {
+    const params: Record<string, string> = {};
+    const resource = target.audience ?? this.profile.resource;
+    const audience = this.profile.audience === undefined ? undefined : (target.audience ?? this.profile.audience);
+    if (resource) params.resource = resource;
+    if (audience) params.audience = audience;
+    if (target.scope) params.scope = target.scope;
+    return params;
+  }
+
+  private explicitMetadata(): oidc.ServerMetadata {
+    const p = this.profile;
+    return {
+      // openid-client needs an issuer; the explicit mode never holds anything to this placeholder.
+      issuer: new URL(p.tokenUrl!).origin,
+      authorization_endpoint: p.authorizeUrl!,
+      token_endpoint: p.tokenUrl!,
+      ...(p.revocationUrl ? { revocation_endpoint: p.revocationUrl } : {}),
+      ...(p.deviceAuthorizationUrl ? { device_authorization_endpoint: p.deviceAuthorizationUrl } : {}),
+    };
+  }
+
+  private async discover(): Promise<oidc.ServerMetadata> {
+    const p = this.profile;
+    const found = await oidc.discovery(new URL(p.issuer!), p.clientId, undefined, clientAuth(p), {
+      execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
+      timeout: PROVIDER_TIMEOUT_SECONDS,
+      [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
+    });
+    const { supportsPKCE: _helper, ...discovered } = found.serverMetadata();
+    // Endpoints set explicitly in the profile win over discovered ones.
+    const server: oidc.ServerMetadata = {
+      ...discovered,
+      ...(p.authorizeUrl ? { authorization_endpoint: p.authorizeUrl } : {}),
+      ...(p.tokenUrl ? { token_endpoint: p.tokenUrl } : {}),
+      ...(p.revocationUrl ? { revocation_endpoint: p.revocationUrl } : {}),
+      ...(p.deviceAuthorizationUrl ? { device_authorization_endpoint: p.deviceAuthorizationUrl } : {}),
+    };
+    for (const name of TOKEN_ENDPOINTS) {
+      const url = server[name];
+      const problem = typeof url === 'string' ? endpointProblem(url) : undefined;
+      if (problem) throw new ProviderRefusedError(`the discovery document of ${p.issuer} names ${name} ${url}: ${problem}`);
+    }
+    return server;
+  }
+
+  /** The provider's endpoints: discovered once (a failure is retried on the next call), or the profile's. */
+  metadata(): Promise<oidc.ServerMetadata> {
+    if (!this.profile.issuer) return Promise.resolve(this.explicitMetadata());
+    if (!this.discovered) {
+      this.discovered = this.discover();
+      this.discovered.catch(() => (this.discovered = undefined));
+    }
+    return this.discovered;
+  }
+
+  /** A configuration for one request; `stash` receives the id_token lifted out of a token response. */
+  private async configuration(stash?: { idToken?: string }): Promise<oidc.Configuration> {
+    const p = this.profile;
+    const server = { ...(await this.metadata()), authorization_response_iss_parameter_supported: false };
+    const config = new oidc.Configuration(server, p.clientId, undefined, clientAuth(p));
+    config.timeout = PROVIDER_TIMEOUT_SECONDS;
+    if (p.allowHttp) oidc.allowInsecureRequests(config);
+    const lift = stash ? liftIdToken(stash) : undefined;
+    config[oidc.customFetch] = (url, options) =>
+      boundedFetch(url, options as RequestInit, lift && url === server.token_endpoint ? lift : undefined);
+    return config;
+  }
+
+  /** The authorization request: PKCE S256, state, a nonce when it asks for openid, and the profile's extra parameters. */
+  async authorizationUrl(checks: { state: string; codeChallenge: string; nonce: string | undefined }): Promise<URL> {
+    const p = this.profile;
+    const params: Record<string, string> = {
+      redirect_uri: p.redirectUrl,
+      scope: p.scopes.join(' '),
+      state: checks.state,
+      code_challenge: checks.codeChallenge,
+      code_challenge_method: 'S256',
+      ...this.targetParams(),
+    };
+    if (checks.nonce !== undefined) params.nonce = checks.nonce;
+    // Many providers (oidc-provider, Google) issue no refresh token without a fresh consent.
+    if (p.scopes.includes('offline_access')) params.prompt = 'consent';
+    for (const [name, value] of Object.entries(p.extraAuthParams)) {
+      if (value === '') delete params[name];
+      else params[name] = value;
+    }
+    return oidc.buildAuthorizationUrl(await this.configuration(), params);
+  }
+
+  /** Exchanges the code, after holding an RFC 9207 `iss` to the issuer the agent knows (if it knows one). */
+  async exchangeCode(callbackUrl: URL, checks: { codeVerifier: string; state: string; knownIssuer: string | undefined }): Promise<ProviderTokens> {
+    const callback = authorizationResponseIssuer(callbackUrl, checks.knownIssuer, (await this.metadata()).authorization_response_iss_parameter_supported === true);
+    const stash: { idToken?: string } = {};
+    const response = await oidc.authorizationCodeGrant(
+      await this.configuration(stash),
+      callback,
+      { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state },
+      this.targetParams(),
+    );
+    return { response, idToken: stash.idToken };
+  }
+
+  /** A refresh for the profile's main token, or for a scope/audience target with the same refresh token. */
+  async refresh(refreshToken: string, target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
+    const stash: { idToken?: string } = {};
+    const response = await oidc.refreshTokenGrant(await this.configuration(stash), refreshToken, this.targetParams(target));
+    return { response, idToken: stash.idToken };
+  }
+
+  /** RFC 7009. Resolves false when the provider has no revocation endpoint; throws when it refuses or cannot be asked. */
+  async revoke(refreshToken: string): Promise<boolean> {
+    const config = await this.configuration();
+    if (!config.serverMetadata().revocation_endpoint) return false;
+    await oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
+    return true;
+  }
+
+  /** RFC 8628: asks for a user code. */
+  async startDevice(): Promise<DeviceStart> {
+    const config = await this.configuration();
+    if (!config.serverMetadata().device_authorization_endpoint) throw new DeviceFlowUnsupportedError(this.profile.name);
+    const response = await oidc.initiateDeviceAuthorization(config, { scope: this.profile.scopes.join(' '), ...this.targetParams() });
+    return { response, url: response.verification_uri_complete ?? response.verification_uri };
+  }
+
+  /** Polls at the provider's interval (honouring slow_down) until the user approves, denies or the code expires. */
+  async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
+    const stash: { idToken?: string } = {};
+    const response = await oidc.pollDeviceAuthorizationGrant(await this.configuration(stash), start.response, this.targetParams(), { signal });
+    return { response, idToken: stash.idToken };
+  }
+}
+
+export class DeviceFlowUnsupportedError extends Error {
+  constructor(profile: string) {
+    super(`profile ${profile} has no device authorization endpoint: set device_authorization_url (or issuer, for discovery) in its config`);
+    this.name = 'DeviceFlowUnsupportedError';
+  }
+}

@@ -1,0 +1,115 @@
+import * as oidc from 'openid-client';
+import { failedBodyOf, ResponseTooLargeError } from './boundedFetch.js';
+import { IdTokenRefusedError } from './idTokenRules.js';
+import { providerText } from './providerText.js';
+import { TokenTooLargeError } from '../tokenSet.js';
+
+/**
+ * What a failed provider call means for the agent:
+ * - transient: no usable answer (network, timeout, 5xx, 429, a 2xx that is no token response, as
+ *   from a captive portal): keep the login, serve a still-valid token, retry later;
+ * - invalid_grant / rejected: the provider refused the request (any other 4xx, with its OAuth
+ *   `error` when it sent one). For a refresh both mean the login is gone;
+ * - denied: the user or provider refused a login; expired: a device code ran out (RFC 8628);
+ * - invalid: the provider answered, but not acceptably (too large, a bad id_token, a discovery
+ *   document naming plain-http endpoints, an issuer mix-up): an error, never a network problem.
+ */
+export type ProviderFailure =
+  | { kind: 'transient'; detail: string }
+  | { kind: 'invalid_grant'; detail: string }
+  | { kind: 'denied'; detail: string }
+  | { kind: 'expired'; detail: string }
+  | { kind: 'rejected'; detail: string; error?: string }
+  | { kind: 'invalid'; detail: string };
+
+/** The agent refuses what the provider answered (see `invalid` above). */
+export class ProviderRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderRefusedError';
+  }
+}
+
+function oauthDetail(error: string, description?: string): string {
+  return providerText(description ? `${error}: ${description}` : error);
+}
+
+/** The forms a value takes in a URL or a form body, where a provider may echo it back. */
+function encodings(secret: string): string[] {
+  return [...new Set([secret, encodeURIComponent(secret), new URLSearchParams({ v: secret }).toString().slice(2)])];
+}
+
+/**
+ * Classifies a failed call. `secrets` are the values this call sent (refresh token, code,
+ * verifier, client secret): a provider that echoes one in its error description, as is or
+ * URL-encoded, must not put it into the agent's log, a client's error message or `status`.
+ */
+export function classifyProviderError(err: unknown, secrets: ReadonlyArray<string | undefined> = []): ProviderFailure {
+  const failure = classify(err);
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of encodings(secret)) failure.detail = failure.detail.replaceAll(form, '[redacted]');
+  }
+  return failure;
+}
+
+function classify(err: unknown): ProviderFailure {
+  if (err instanceof oidc.ResponseBodyError) {
+    const detail = oauthDetail(err.error, err.error_description);
+    if (err.status >= 500 || err.status === 429) return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
+    if (err.error === 'invalid_grant') return { kind: 'invalid_grant', detail };
+    if (err.error === 'access_denied') return { kind: 'denied', detail };
+    if (err.error === 'expired_token') return { kind: 'expired', detail };
+    return { kind: 'rejected', detail, error: err.error };
+  }
+  if (err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
+  if (err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
+  if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError || err instanceof ResponseTooLargeError) {
+    return { kind: 'invalid', detail: providerText(err.message) };
+  }
+  const response = (err as { cause?: unknown })?.cause;
+  if (response instanceof Response) return byStatus(response);
+  const network = networkCause(err);
+  if (network) return { kind: 'transient', detail: networkDetail(network) };
+  if (err instanceof oidc.ClientError && MALFORMED_ANSWER.has(err.code ?? '')) {
+    // A success status whose body is no token response: a captive portal or a proxy, like an outage.
+    return { kind: 'transient', detail: `no valid token response from the provider (${clientErrorDetail(err)})` };
+  }
+  if (err instanceof oidc.ClientError) return { kind: 'invalid', detail: clientErrorDetail(err) };
+  return { kind: 'invalid', detail: providerText((err as Error)?.message ?? String(err)) };
+}
+
+/** An answer that is no OAuth response: a success status without a token is an outage (captive portal, proxy page). */
+function byStatus(response: Response): ProviderFailure {
+  const { status } = response;
+  if (status < 400) return { kind: 'transient', detail: `HTTP ${status} from the provider with no valid token response` };
+  const body = providerText(failedBodyOf(response) ?? '', 200).trim();
+  const detail = `HTTP ${status} from the provider${body ? `: ${body}` : ' with an empty body'}`;
+  return status >= 500 || status === 429 ? { kind: 'transient', detail } : { kind: 'rejected', detail };
+}
+
+/** openid-client's codes for an answer that is not a well-formed OAuth response at all. */
+const MALFORMED_ANSWER = new Set(['OAUTH_PARSE_ERROR', 'OAUTH_INVALID_RESPONSE', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_RESPONSE_IS_NOT_CONFORM']);
+
+function clientErrorDetail(err: oidc.ClientError): string {
+  const cause = (err as { cause?: unknown }).cause;
+  const why = cause instanceof Error && cause.message !== err.message ? `: ${cause.message}` : '';
+  return providerText(`${err.message}${why}`);
+}
+
+/** The network failure behind an error (openid-client wraps fetch's), if that is what it is. */
+function networkCause(err: unknown): Error | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return e;
+    const cause = (e as { cause?: { code?: string } }).cause;
+    if (e instanceof TypeError && (e.message === 'fetch failed' || typeof cause?.code === 'string')) return e;
+  }
+  return undefined;
+}
+
+function networkDetail(err: Error): string {
+  const cause = (err as { cause?: { code?: string; message?: string; name?: string } }).cause;
+  if ([err.name, cause?.name].some((name) => name === 'TimeoutError' || name === 'AbortError')) return 'timed out';
+  if (cause?.code) return providerText(`${cause.code}${cause.message ? ` (${cause.message})` : ''}`);
+  return providerText(err.message);
+}
