@@ -70,7 +70,7 @@ function importCosmian(env: NodeJS.ProcessEnv, into: { profiles: Map<string, Pro
   if (found && !cosmian) into.warnings.push(`the Cosmian CLI config ${found.path} does not exist: no profile "${COSMIAN_PROFILE}"`);
   if (!cosmian?.profile) return;
   into.profiles.set(COSMIAN_PROFILE, cosmian.profile);
-  if (cosmian.profile.clientSecret) addWarning(into.warnings, exposedSecretWarning(found!.path, cosmian.read.stat));
+  if (cosmian.profile.clientSecret) addWarning(into.warnings, exposedSecretWarning(cosmian.profile.source, cosmian.read.stat));
 }
 
 function hasSecret(profiles: Iterable<Profile>): boolean {
