@@ -213,3 +213,56 @@ for (const { method, clientId, secret } of [
     }
   });
 }
+
+// ---- choosing a profile, and config mistakes as the user meets them ----
+
+test('several profiles and no default_profile: token names them and the two ways to choose', async (t) => {
+  const sb = await makeSandbox({
+    config: (issuer) => `${profileToml('work', issuer, { store: 'memory' })}\n${profileToml('home', issuer, { store: 'memory' })}`,
+  });
+  try {
+    const r = await sb.token();
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `kms-agent: several profiles (work, home): pick one with --profile or set default_profile in ${sb.configPath}\n`);
+    t.diagnostic(r.stderr.trim());
+    // Naming one is enough: it is then only not logged in.
+    assert.equal((await sb.token(['--profile', 'home'])).code, 5);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming it, not an agent without profiles', async (t) => {
+  const sb = await makeSandbox({ provider: null, config: '' });
+  try {
+    const missing = join(sb.dir, 'typo.toml');
+    const says = `config ${missing}: the file does not exist (named by --config or KMS_AGENT_CONFIG)`;
+    for (const [how, args, env] of [
+      ['--config', ['--config', missing], {}],
+      ['KMS_AGENT_CONFIG', [], { KMS_AGENT_CONFIG: missing }],
+    ]) {
+      const start = await sb.cli([...args, 'start'], { env });
+      assert.equal(start.code, 1, `${how}: start exits 1 (${start.stderr})`);
+      assert.ok(start.stderr.trimEnd().endsWith(says), `${how}: ${start.stderr}`);
+      const token = await sb.cli([...args, 'token'], { env });
+      assert.equal(token.code, 2, `${how}: token exits 2 (${token.stderr})`);
+      assert.ok(token.stderr.includes(says), `${how}: ${token.stderr}`);
+      assert.equal(token.stderr.trimEnd().split('\n').length, 1);
+    }
+    t.diagnostic(says);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('a redirect_url on 127.0.0.2 is refused at start: the listener binds 127.0.0.1 and ::1 only', async () => {
+  const sb = await makeSandbox({ config: (issuer) => profileToml('local', issuer, { redirect_url: 'http://127.0.0.2:17899/authorization' }) });
+  try {
+    const r = await sb.cli(['start']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /profile "local": key "redirect_url": expected a redirect to localhost, 127\.0\.0\.1 or \[::1\] \(the login listener binds only 127\.0\.0\.1 and ::1: another process could listen on 127\.0\.0\.2 and take the code\), got "http:\/\/127\.0\.0\.2:17899\/authorization"/);
+  } finally {
+    await sb.close();
+  }
+});

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig } from './profile.js';
 import { AgentError } from '../rpc/reasons.js';
+import { noProfileChosen } from './defaultProfile.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
 import { openStore } from './stores/fallbackStore.js';
@@ -30,15 +31,10 @@ export class Agent {
 
   session(name: string | undefined): ProfileSession {
     const wanted = name ?? this.config.defaultProfile;
-    const session = this.sessions.get(wanted);
+    const session = wanted === undefined ? undefined : this.sessions.get(wanted);
     if (session) return session;
     const known = [...this.sessions.keys()];
-    if (known.length === 0) {
-      throw new AgentError(
-        'UNKNOWN_PROFILE',
-        `no profile is configured: add one to ${this.config.configPath} (see \`kms-agent --help\`), or set up the Cosmian CLI's ckms.toml`,
-      );
-    }
+    if (wanted === undefined || known.length === 0) throw new AgentError('UNKNOWN_PROFILE', noProfileChosen(this.config));
     throw new AgentError('UNKNOWN_PROFILE', `no profile named ${wanted}: configured profiles are ${known.join(', ')} (see \`kms-agent profiles\`)`);
   }
 

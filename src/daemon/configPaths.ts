@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { ProfileSourceKind } from './profile.js';
 
 type Env = NodeJS.ProcessEnv;
@@ -32,42 +31,22 @@ export function resolveStateDir(env: Env = process.env): string {
 
 /** The Cosmian CLI's own lookup order: its env vars (newest tool first), then ~/.cosmian. */
 const COSMIAN_ENV_VARS = ['CKMS_CONF', 'COSMIAN_CLI_CONF', 'KMS_CLI_CONF'];
-const COSMIAN_DEFAULT_FILES: CosmianLayout[] = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'];
+export const COSMIAN_DEFAULT_FILES: CosmianLayout[] = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'];
 
-/**
- * The Cosmian CLI config to read as profile `ckms`, or null. A file named by an env var is
- * returned even when missing, so the loader can say that the variable points nowhere.
- */
-export function findCosmianConfig(env: Env = process.env): { path: string; kind: CosmianLayout } | null {
-  for (const variable of COSMIAN_ENV_VARS) {
-    const value = env[variable];
-    if (value) {
-      const path = resolve(value);
-      return { path, kind: cosmianLayoutOf(path) };
-    }
-  }
-  for (const name of COSMIAN_DEFAULT_FILES) {
-    const path = join(homeDir(env), '.cosmian', name);
-    if (existsSync(path)) return { path, kind: name };
-  }
-  return null;
+/** The default places of the Cosmian CLI config, in the order it looks at them. */
+export function cosmianDefaultPaths(env: Env = process.env): string[] {
+  return COSMIAN_DEFAULT_FILES.map((name) => join(homeDir(env), '.cosmian', name));
 }
 
-/** By file name when it is one of the CLI's own; else by contents (a file named by an env var can be called anything). */
-function cosmianLayoutOf(path: string): CosmianLayout {
-  const name = basename(path);
-  if ((COSMIAN_DEFAULT_FILES as string[]).includes(name)) return name as CosmianLayout;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    // The loader reports the unreadable file; the guess only has to be plausible.
-    return name.endsWith('.json') ? 'kms.json' : 'ckms.toml';
+/**
+ * The Cosmian CLI config to read as profile `ckms`, or null. A file named by an env var (`named`)
+ * is returned even when missing, so the loader can say that the variable points nowhere.
+ */
+export function findCosmianConfig(env: Env = process.env): { path: string; named: boolean } | null {
+  for (const variable of COSMIAN_ENV_VARS) {
+    const value = env[variable];
+    if (value) return { path: resolve(value), named: true };
   }
-  if (text.trimStart().startsWith('{')) return 'kms.json';
-  try {
-    return 'kms_config' in parseToml(text) ? 'cosmian.toml' : 'ckms.toml';
-  } catch {
-    return 'ckms.toml'; // the loader reports the parse error
-  }
+  const path = cosmianDefaultPaths(env).find((candidate) => existsSync(candidate));
+  return path === undefined ? null : { path, named: false };
 }

@@ -1,21 +1,39 @@
 /**
- * Which endpoint URLs may carry tokens: https, or plain http to this machine only (tokens and
- * secrets would otherwise cross the network in clear). One rule for the config and for
- * endpoints found by discovery.
+ * Where tokens, codes and secrets may be sent: https anywhere, plain http only to this machine.
+ * The config checks its endpoints with these, and the provider client checks discovered ones, so
+ * an endpoint that loads is also one the agent will talk to.
  */
+
+const IPV4_LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** localhost, 127.0.0.0/8 or ::1, as `URL.hostname` gives them (IPv6 in brackets) or bare. */
 export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
+  const octets = IPV4_LOOPBACK.exec(host);
+  return octets !== null && octets.slice(1).every((octet) => Number(octet) <= 255);
 }
 
-/** Why `url` may not be used as a provider endpoint, or undefined when it may. */
+/**
+ * What `url` falls short of as an endpoint, phrased to follow "expected", or undefined when the
+ * agent may send tokens there: an http(s) URL, and https unless the host is loopback.
+ */
 export function endpointProblem(url: string): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'it is not a URL';
-  }
-  if (parsed.protocol === 'https:') return undefined;
-  if (parsed.protocol !== 'http:') return 'it is not an http(s) URL';
-  return isLoopbackHost(parsed.hostname) ? undefined : 'plain http is allowed only to this machine (localhost, 127.0.0.0/8, ::1): tokens would travel in clear';
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed?.protocol === 'https:') return undefined;
+  if (parsed?.protocol !== 'http:') return 'an http(s) URL';
+  if (isLoopbackHost(parsed.hostname)) return undefined;
+  return 'an https URL (plain http only to localhost, 127.0.0.0/8 or ::1: tokens would travel in clear)';
 }
+
+/** True for an http (not https) URL to this machine: the provider client must then allow plain http. */
+export function isLoopbackHttp(url: string): boolean {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  return parsed?.protocol === 'http:' && isLoopbackHost(parsed.hostname);
+}
+
+/**
+ * The hosts a login redirect may name: the listener binds 127.0.0.1 and ::1 only, so any other
+ * loopback address (127.0.0.2, …) could be bound by another process that would receive the code.
+ */
+export const REDIRECT_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];

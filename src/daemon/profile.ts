@@ -29,24 +29,53 @@ export interface Profile {
   scopes: string[];
   audience?: string;
   resource?: string;
-  token: TokenKind;
-  /** `token` resolved: auto is the id_token when the profile asks for openid without audience/resource. */
-  servedKind: 'id' | 'access';
-  store: StoreKind;
-  /** Added to the authorization request; an empty value removes a parameter the agent would send. */
+  /** Added to the authorization request (prompt, access_type, login_hint, …); empty when none. */
   extraAuthParams: Record<string, string>;
+  /** As configured: auto | access | id. The daemon serves `servedKind`. */
+  token: TokenKind;
+  /** What `token` prints for this profile, decided here once: never switched by what a refresh returned. */
+  servedKind: ServedKind;
+  /** Keep the token in a private file too (the token-file integration). */
   tokenFile: boolean;
-  /** Some endpoint is plain http on this machine (tests, a local provider). */
+  store: StoreKind;
+  /** True when an endpoint or the issuer is plain http to this machine: the provider client must allow http. */
   allowHttp: boolean;
-  /** Names the stored login; covers every endpoint that receives the refresh token. */
+  /**
+   * The login's key in the token store. It covers every endpoint that receives the refresh token,
+   * so a profile whose endpoints changed never inherits a login made for other ones.
+   */
   storeKey: string;
+}
+
+/** The profile's endpoints: each receives the refresh token, a code or the client secret. */
+export const PROFILE_ENDPOINTS = ['issuer', 'authorizeUrl', 'tokenUrl', 'revocationUrl', 'deviceAuthorizationUrl'] as const;
+
+export type ServedKind = 'id' | 'access';
+
+/** `[git."host"]`: git's token for that host comes from `profile`, under `username`. */
+export interface GitHost {
+  profile: string;
+  username: string;
+}
+
+/** A file whose content (or appearance) changes the loaded config: the daemon watches these. */
+export interface WatchedFile {
+  path: string;
+  role: 'config' | 'cosmian';
+  /** False for a file that was looked for and not found (creating it changes the config). */
+  exists: boolean;
 }
 
 export interface AgentConfig {
   /** The config file that was read (it may not exist: then only Cosmian profiles are known). */
   configPath: string;
-  defaultProfile: string;
+  /** The profile used without --profile; undefined when none can be chosen (see defaultProfile.ts). */
+  defaultProfile: string | undefined;
   profiles: Map<string, Profile>;
+  /** `[git]`: host as git reports it (`host` or `host:port`, lower case) to its profile and username. */
+  git: Map<string, GitHost>;
+  /** Every file read or looked for, for reloading when one changes. */
+  files: WatchedFile[];
   /** Directory of the file token store. */
   storeDir: string;
   logLevel: string;

@@ -1,4 +1,5 @@
 import { AgentError } from '../rpc/reasons.js';
+import { isScopeToken } from './scopeSyntax.js';
 
 /**
  * What a scoped or audience token is for (`token --scope S --audience A`). It is obtained with the
@@ -15,15 +16,13 @@ export interface TokenTarget {
 
 export const MAIN_TARGET: TokenTarget = { key: '' };
 
-// RFC 6749 §3.3 scope-token: printable ASCII except space, '"' and '\'.
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 export function tokenTarget(scope: string | undefined, audience: string | undefined): TokenTarget {
   if (scope === undefined && audience === undefined) return MAIN_TARGET;
   let normalised: string | undefined;
   if (scope !== undefined) {
     const names = [...new Set(scope.split(/\s+/).filter(Boolean))].sort();
-    const bad = names.find((name) => !SCOPE_TOKEN.test(name));
+    const bad = names.find((name) => !isScopeToken(name));
     if (names.length === 0 || bad !== undefined) {
       throw new AgentError('INVALID_PARAMS', `token.get: "scope" must be scope names separated by spaces${bad ? `, got "${bad}"` : ''}`);
     }

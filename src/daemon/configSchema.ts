@@ -1,0 +1,37 @@
+import type { Fields } from './configError.js';
+import { authParams, flag, httpUrl, logLevel, oneOf, redirectUrl, scopes, secret, storeDir, table, text } from './configValues.js';
+
+/** The keys each kind of file or section may hold, with the validator of each. */
+
+export const TOP_LEVEL_KEYS = { default_profile: text, store_dir: storeDir, log_level: logLevel, profiles: table, git: table };
+
+export const PROFILE_KEYS = {
+  client_id: text,
+  client_secret: secret,
+  token_endpoint_auth_method: oneOf('none', 'client_secret_basic', 'client_secret_post'),
+  issuer: httpUrl,
+  authorize_url: httpUrl,
+  token_url: httpUrl,
+  revocation_url: httpUrl,
+  device_authorization_url: httpUrl,
+  redirect_url: redirectUrl,
+  scopes,
+  audience: text,
+  resource: text,
+  extra_auth_params: authParams,
+  token: oneOf('auto', 'access', 'id'),
+  token_file: flag,
+  store: oneOf('keychain', 'file', 'memory'),
+};
+
+export type ProfileFields = Fields<typeof PROFILE_KEYS>;
+
+/** One `[git."host"]` entry: which profile's token git gets for that host, and under which username. */
+export const GIT_HOST_KEYS = { profile: text, username: text };
+
+/** What a Cosmian CLI `oauth2_conf` holds; any other key there belongs to the Cosmian CLI and is left alone. */
+export const COSMIAN_OAUTH2_KEYS = { client_id: text, client_secret: secret, authorize_url: httpUrl, token_url: httpUrl, scopes };
+
+// Profile names become keychain accounts and file names in the store directory.
+export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const COSMIAN_PROFILE = 'ckms';

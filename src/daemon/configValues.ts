@@ -1,0 +1,117 @@
+import { isAbsolute } from 'node:path';
+import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.js';
+import { DEFAULT_REDIRECT_URL } from './profile.js';
+import { isScopeToken } from './scopeSyntax.js';
+
+/**
+ * The validators of config values: each returns the value typed, or throws Invalid saying what it
+ * expected. They know nothing of files; the caller places the complaint (see configError.ts).
+ */
+
+/** A validator's complaint; `subKey` narrows it to an entry of a table value (`extra_auth_params.state`). */
+export class Invalid extends Error {
+  constructor(
+    message: string,
+    readonly subKey?: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Check<T> = (value: unknown) => T;
+export type Table = Record<string, unknown>;
+
+export function fail(expected: string, value: unknown, { secret = false } = {}): never {
+  // A secret of the wrong type may still be a secret: say only what kind of value it is.
+  throw new Invalid(`expected ${expected}, got ${secret ? kindOf(value) : show(value)}`);
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return 'a date';
+  if (typeof value === 'object' && value !== null) return 'a table';
+  return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+}
+
+/** A value as a message may quote it: short strings, numbers and booleans; the kind of anything else. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return kindOf(value);
+}
+
+export function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+export const table: Check<Table> = (v) => (isTable(v) ? v : fail('a table', v));
+export const text: Check<string> = (v) => (typeof v === 'string' && v !== '' ? v : fail('a non-empty string', v));
+// Empty means "no secret" (the Cosmian CLI writes it that way); the profile builder drops it.
+export const secret: Check<string> = (v) => (typeof v === 'string' ? v : fail('a string', v, { secret: true }));
+export const flag: Check<boolean> = (v) => (typeof v === 'boolean' ? v : fail('true or false', v));
+
+export function oneOf<T extends string>(...allowed: T[]): Check<T> {
+  const expected = `one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
+  return (v) => (allowed.includes(v as T) ? (v as T) : fail(expected, v));
+}
+
+export const scopes: Check<string[]> = (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && isScopeToken(s))
+    ? (v as string[])
+    : fail('a non-empty array of scope names (strings without spaces)', v);
+
+/** An endpoint that receives tokens or secrets (see endpointRules.ts). */
+export const httpUrl: Check<string> = (v) => {
+  const problem = typeof v === 'string' ? endpointProblem(v) : 'an http(s) URL';
+  return problem === undefined ? (v as string) : fail(problem, v); // as written: an issuer must match `iss` exactly
+};
+
+/** The login listener binds this, so it must be a host it listens on, with a port the provider can register. */
+export const redirectUrl: Check<string> = (v) => {
+  const url = typeof v === 'string' && URL.canParse(v) ? new URL(v) : undefined;
+  // Checked on the text because URL drops an explicit :80.
+  const explicitPort = typeof v === 'string' && /^http:\/\/[^/?#]*:\d+(?:[/?#]|$)/i.test(v);
+  if (!url || url.protocol !== 'http:' || !isLoopbackHost(url.hostname) || !explicitPort || url.hash !== '') {
+    return fail(`a loopback http URL with an explicit port, like "${DEFAULT_REDIRECT_URL}"`, v);
+  }
+  if (!REDIRECT_HOSTS.includes(url.hostname)) {
+    const hosts = `${REDIRECT_HOSTS.slice(0, -1).join(', ')} or ${REDIRECT_HOSTS.at(-1)}`;
+    return fail(`a redirect to ${hosts} (the login listener binds only 127.0.0.1 and ::1: another process could listen on ${url.hostname} and take the code)`, v);
+  }
+  return v as string;
+};
+
+export const storeDir: Check<string> = (v) =>
+  typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/')) ? v : fail('an absolute path or one starting with "~/"', v);
+
+export const logLevel = oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent');
+
+export const port: Check<number> = (v) => {
+  const n = typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+  return n >= 1 && n <= 65535 ? n : fail('a TCP port number from 1 to 65535', v);
+};
+
+/** Authorization request parameters the agent sets itself, and why a profile may not set them. */
+const OWN_AUTH_PARAMS: Record<string, string> = {
+  response_type: 'the agent always asks for an authorization code',
+  client_id: 'set client_id in the profile',
+  redirect_uri: 'set redirect_url in the profile',
+  scope: 'set scopes in the profile',
+  state: 'the agent makes a fresh one for every login, so that no one else can complete it',
+  nonce: 'the agent makes a fresh one for every login, so that no one else can complete it',
+  code_challenge: 'the agent makes a fresh PKCE challenge for every login, so that no one else can complete it',
+  code_challenge_method: 'the agent always uses PKCE with S256',
+  audience: 'set audience in the profile, which also sends it on token requests',
+  resource: 'set resource in the profile, which also sends it on token requests',
+};
+
+/** extra_auth_params: a table of string values, added to the authorization request (prompt, login_hint, …). */
+export const authParams: Check<Record<string, string>> = (v) => {
+  const params = table(v);
+  for (const [name, value] of Object.entries(params)) {
+    const why = Object.hasOwn(OWN_AUTH_PARAMS, name) ? OWN_AUTH_PARAMS[name] : undefined;
+    if (why !== undefined) throw new Invalid(`the agent sets "${name}" itself: ${why}`, name);
+    if (typeof value !== 'string') throw new Invalid(`expected a string, got ${show(value)}`, name);
+  }
+  return Object.fromEntries(Object.entries(params)) as Record<string, string>; // a plain object, not TOML's null-prototype one
+};

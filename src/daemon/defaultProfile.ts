@@ -1,0 +1,25 @@
+import { ConfigError } from './configError.js';
+import type { AgentConfig, Profile } from './profile.js';
+
+/**
+ * The profile used when a command names none: default_profile, else the only profile, else one
+ * named "default". Undefined when none of these applies; noProfileChosen then says what to do.
+ */
+export function chooseDefaultProfile(named: string | undefined, profiles: Map<string, Profile>, file: string): string | undefined {
+  if (named !== undefined) {
+    if (profiles.has(named)) return named;
+    const known = [...profiles.keys()].join(', ') || 'none';
+    throw new ConfigError(`no profile named "${named}" (known profiles: ${known})`, { file, key: 'default_profile' });
+  }
+  if (profiles.size === 1) return [...profiles.keys()][0];
+  return profiles.has('default') ? 'default' : undefined;
+}
+
+/** The one-line error for a command that named no profile when the config has no default one. */
+export function noProfileChosen(config: Pick<AgentConfig, 'configPath' | 'profiles'>): string {
+  const names = [...config.profiles.keys()];
+  if (names.length === 0) {
+    return `no profile is configured: add one to ${config.configPath} (see \`kms-agent --help\`), or set up the Cosmian CLI's ckms.toml`;
+  }
+  return `several profiles (${names.join(', ')}): pick one with --profile or set default_profile in ${config.configPath}`;
+}

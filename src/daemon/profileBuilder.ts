@@ -1,0 +1,100 @@
+import { ConfigError, type Location } from './configError.js';
+import type { ProfileFields } from './configSchema.js';
+import { isLoopbackHttp } from './endpointRules.js';
+import {
+  DEFAULT_REDIRECT_URL,
+  DEFAULT_SCOPES,
+  PROFILE_ENDPOINTS,
+  type Profile,
+  type ProfileSourceKind,
+  type ServedKind,
+  type TokenEndpointAuthMethod,
+} from './profile.js';
+import { storeKeyOf } from './storeKey.js';
+
+/** Where the fields came from: the file, its kind, and where the section sits in it (Cosmian files nest it). */
+export interface ProfileOrigin {
+  file: string;
+  kind: ProfileSourceKind;
+  keyPrefix?: string;
+}
+
+/**
+ * A profile from its validated fields: the rules that span keys, the defaults, and what is
+ * derived once here (the kind of token served, plain http, the store key) instead of on each use.
+ */
+export function buildProfile(name: string, fields: ProfileFields, origin: ProfileOrigin): Profile {
+  const at = (key: string): Location => ({ file: origin.file, profile: name, key: (origin.keyPrefix ?? '') + key });
+  const clientId = required(fields.client_id, at('client_id'), 'required');
+  if (fields.issuer === undefined) {
+    const why = origin.kind === 'config' ? 'required unless issuer is set' : 'required'; // Cosmian files have no issuer
+    required(fields.authorize_url, at('authorize_url'), why);
+    required(fields.token_url, at('token_url'), why);
+  }
+  const clientSecret = fields.client_secret || undefined;
+  const method = authMethod(fields.token_endpoint_auth_method, clientSecret, at('token_endpoint_auth_method'));
+  const scopes = fields.scopes ?? [...DEFAULT_SCOPES];
+  const token = fields.token ?? 'auto';
+  if (token === 'id' && !scopes.includes('openid')) {
+    throw new ConfigError('"id" needs "openid" in scopes: without it the provider issues no id_token', at('token'));
+  }
+
+  const profile = withoutUndefined({
+    name,
+    source: origin.file,
+    sourceKind: origin.kind,
+    clientId,
+    clientSecret,
+    tokenEndpointAuthMethod: method,
+    issuer: fields.issuer,
+    authorizeUrl: fields.authorize_url,
+    tokenUrl: fields.token_url,
+    revocationUrl: fields.revocation_url,
+    deviceAuthorizationUrl: fields.device_authorization_url,
+    redirectUrl: fields.redirect_url ?? DEFAULT_REDIRECT_URL,
+    scopes,
+    audience: fields.audience,
+    resource: fields.resource,
+    extraAuthParams: fields.extra_auth_params ?? {},
+    token,
+    servedKind: servedKind(token, scopes, fields.audience ?? fields.resource),
+    tokenFile: fields.token_file ?? false,
+    store: fields.store ?? 'keychain',
+  });
+  return {
+    ...profile,
+    allowHttp: PROFILE_ENDPOINTS.some((field) => profile[field] !== undefined && isLoopbackHttp(profile[field])),
+    storeKey: storeKeyOf(profile),
+  };
+}
+
+function required<T>(value: T | undefined, where: Location, why: string): T {
+  if (value === undefined) throw new ConfigError(`missing (${why})`, where);
+  return value;
+}
+
+/** A secret means client_secret_basic unless said otherwise; a method that sends a secret needs one. */
+function authMethod(configured: TokenEndpointAuthMethod | undefined, clientSecret: string | undefined, where: Location): TokenEndpointAuthMethod {
+  const method = configured ?? (clientSecret ? 'client_secret_basic' : 'none');
+  if (method !== 'none' && !clientSecret) throw new ConfigError(`"${method}" needs a client_secret; set one or use "none"`, where);
+  return method;
+}
+
+/**
+ * `token = "auto"`: the id_token when the profile asks for `openid` and names no audience or
+ * resource (what the Cosmian CLI sends and the KMS verifies), else the access token, which is
+ * the one a resource server checks.
+ */
+function servedKind(token: Profile['token'], scopes: string[], audienceOrResource: string | undefined): ServedKind {
+  if (token !== 'auto') return token;
+  return scopes.includes('openid') && audienceOrResource === undefined ? 'id' : 'access';
+}
+
+/** The object without its undefined values, typed so: a key that may be undefined becomes optional. */
+type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+};
+
+function withoutUndefined<T extends object>(object: T): Defined<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Defined<T>;
+}

@@ -1,0 +1,43 @@
+import { PROFILE_ENDPOINTS, type Profile } from './profile.js';
+
+/** What a reload changed in one profile, and what the daemon must therefore forget. */
+export interface ProfileChanges {
+  /** The fields that differ, for the log; empty when the profile is unchanged. */
+  changed: (keyof Profile)[];
+  /** Cached tokens were obtained with other settings (endpoints, client, scopes, …): drop them. */
+  dropsTokens: boolean;
+  /** The store key differs: the stored login belongs to other endpoints and must not be used. */
+  dropsLogin: boolean;
+}
+
+/** Fields that shape the tokens a profile gets: a change to any makes its cached tokens wrong. */
+const TOKEN_FIELDS: readonly (keyof Profile)[] = [
+  ...PROFILE_ENDPOINTS,
+  'clientId',
+  'clientSecret',
+  'tokenEndpointAuthMethod',
+  'scopes',
+  'audience',
+  'resource',
+  'extraAuthParams',
+  'token',
+  'servedKind',
+  'storeKey',
+];
+
+/** Compares the profile before and after a reload (pure: the caller acts on the answer). */
+export function profileChanges(before: Profile, after: Profile): ProfileChanges {
+  const fields = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof Profile)[]);
+  const changed = [...fields].filter((field) => canonical(before[field]) !== canonical(after[field]));
+  return {
+    changed,
+    dropsTokens: changed.some((field) => TOKEN_FIELDS.includes(field)),
+    dropsLogin: changed.includes('storeKey'),
+  };
+}
+
+/** Values as comparable text; a table's key order (extra_auth_params) is not a change. */
+function canonical(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return JSON.stringify(value);
+  return JSON.stringify(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto';
+import { PROFILE_ENDPOINTS, type Profile } from './profile.js';
+
+type KeyedFields = Pick<Profile, 'name' | 'clientId' | (typeof PROFILE_ENDPOINTS)[number]>;
+
+/**
+ * The login's key in the token store: a readable prefix (profile, client, issuer or token URL)
+ * and a hash of every endpoint that receives the refresh token. A profile whose token_url or
+ * revocation_url was changed (by its owner, or by someone who could write the file) thus finds
+ * no login, instead of sending the old one to the new endpoint.
+ */
+export function storeKeyOf(profile: KeyedFields): string {
+  const endpoints = PROFILE_ENDPOINTS.map((field) => profile[field] ?? null);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([profile.name, profile.clientId, ...endpoints]))
+    .digest('hex')
+    .slice(0, 16);
+  return `${profile.name}/${profile.clientId}@${profile.issuer ?? profile.tokenUrl ?? ''}#${digest}`;
+}
