@@ -1,32 +1,46 @@
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
-import type { AgentConfig } from './profile.js';
+import type { AgentConfig, Profile } from './profile.js';
 import { AgentError } from '../rpc/reasons.js';
+import { ConfigError } from './configError.js';
 import { noProfileChosen } from './defaultProfile.js';
+import { profileChanges } from './profileChanges.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
 import { openStore } from './stores/fallbackStore.js';
-import type { StoreKind } from '../rpc/methods.js';
 import type { TokenStore } from './stores/tokenStore.js';
+
+/** Fields a reload may change without touching the session: where the profile came from, and how its login listens. */
+const SESSION_NEUTRAL: ReadonlySet<keyof Profile> = new Set(['source', 'sourceKind', 'redirectUrl', 'tokenFile']);
 
 /** The daemon's state: one session per profile, the logins in progress, and how to reach each. */
 export class Agent {
   readonly startedAt = Math.floor(Date.now() / 1000);
   readonly sessions = new Map<string, ProfileSession>();
   readonly logins: LoginRegistry;
+  /** The last reload's error: the agent keeps the config it had, and says so where users look. */
+  configError: ConfigError | undefined;
+  /** One store per kind and directory, shared by profiles and kept across reloads (a memory store holds logins). */
+  private readonly stores = new Map<string, TokenStore>();
 
-  constructor(readonly config: AgentConfig, readonly socketPath: string, readonly log: Logger) {
+  constructor(
+    public config: AgentConfig,
+    readonly socketPath: string,
+    readonly log: Logger,
+    private readonly loadConfig?: () => AgentConfig,
+  ) {
     this.logins = new LoginRegistry(dirname(socketPath), log);
-    // One store per kind, shared by profiles, so a keychain fallback is decided (and reported) once.
-    const stores = new Map<StoreKind, TokenStore>();
-    for (const profile of config.profiles.values()) {
-      let store = stores.get(profile.store);
-      if (!store) {
-        store = openStore(profile.store, config.storeDir);
-        stores.set(profile.store, store);
-      }
-      this.sessions.set(profile.name, new ProfileSession(profile, store, log.child({ profile: profile.name })));
+    for (const profile of config.profiles.values()) this.sessions.set(profile.name, this.newSession(profile));
+  }
+
+  private newSession(profile: Profile): ProfileSession {
+    const where = `${profile.store}:${this.config.storeDir}`;
+    let store = this.stores.get(where);
+    if (!store) {
+      store = openStore(profile.store, this.config.storeDir);
+      this.stores.set(where, store);
     }
+    return new ProfileSession(profile, store, this.log.child({ profile: profile.name }));
   }
 
   session(name: string | undefined): ProfileSession {
@@ -34,8 +48,59 @@ export class Agent {
     const session = wanted === undefined ? undefined : this.sessions.get(wanted);
     if (session) return session;
     const known = [...this.sessions.keys()];
-    if (wanted === undefined || known.length === 0) throw new AgentError('UNKNOWN_PROFILE', noProfileChosen(this.config));
-    throw new AgentError('UNKNOWN_PROFILE', `no profile named ${wanted}: configured profiles are ${known.join(', ')} (see \`kms-agent profiles\`)`);
+    const broken = this.configError ? ` (the config has an error, so the agent still uses the previous one: ${this.configError.message})` : '';
+    if (wanted === undefined || known.length === 0) throw new AgentError('UNKNOWN_PROFILE', `${noProfileChosen(this.config)}${broken}`);
+    throw new AgentError('UNKNOWN_PROFILE', `no profile named ${wanted}: configured profiles are ${known.join(', ')} (see \`kms-agent profiles\`)${broken}`);
+  }
+
+  /**
+   * Reads the config again. A broken file keeps the config that runs and says why. A profile whose
+   * endpoints, client or scopes changed starts afresh (its cached tokens were for the old ones),
+   * and keeps its login only if its store key is unchanged.
+   */
+  reload(): string[] {
+    if (!this.loadConfig) throw new AgentError('INVALID_PARAMS', 'this agent was started without a config to reload');
+    let next: AgentConfig;
+    try {
+      next = this.loadConfig();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.configError = err;
+      this.log.error({ err: err.message }, 'config reload failed; the previous config stays');
+      throw new AgentError('CONFIG_ERROR', `${err.message} (the agent keeps the config it had; fix the file, then run \`kms-agent reload\`)`);
+    }
+    const previous = this.config;
+    this.config = next;
+    this.configError = undefined;
+    this.applyProfiles(previous, next);
+    this.log.level = next.logLevel;
+    for (const warning of next.warnings) this.log.warn(warning);
+    return [...next.profiles.keys()];
+  }
+
+  private applyProfiles(previous: AgentConfig, next: AgentConfig): void {
+    for (const [name, session] of this.sessions) {
+      if (next.profiles.has(name)) continue;
+      this.logins.cancelFor(session);
+      session.close();
+      this.sessions.delete(name);
+      this.log.info({ profile: name }, 'profile removed by a reload');
+    }
+    for (const profile of next.profiles.values()) {
+      const session = this.sessions.get(profile.name);
+      const changes = session ? profileChanges(session.profile, profile) : undefined;
+      if (session && changes!.changed.length === 0) continue;
+      if (session && changes!.changed.every((field) => SESSION_NEUTRAL.has(field)) && previous.storeDir === next.storeDir) {
+        session.adoptProfile(profile);
+      } else {
+        if (session) {
+          this.logins.cancelFor(session);
+          session.close();
+        }
+        this.sessions.set(profile.name, this.newSession(profile));
+      }
+      this.log.info({ profile: profile.name, changed: changes?.changed ?? 'added', login_kept: !changes?.dropsLogin }, 'profile loaded by a reload');
+    }
   }
 
   close(): void {

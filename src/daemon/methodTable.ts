@@ -1,5 +1,5 @@
 import type { Agent } from './agent.js';
-import type { MethodName, Result } from '../rpc/methods.js';
+import type { MethodName, Result, TokenReply } from '../rpc/methods.js';
 import {
   asParams,
   optionalBoolean,
@@ -22,7 +22,7 @@ export type MethodTable = { [M in MethodName]: Handler<M> };
 const ONE_DAY = 86_400;
 
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
-export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
+export function methodTable(agent: Agent, shutdown: () => void, onReload: () => string[] = () => agent.reload()): MethodTable {
   return {
     'agent.status': async (params) => {
       asParams('agent.status', params, []);
@@ -33,17 +33,22 @@ export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
           return status;
         }),
       );
-      return { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, profiles };
+      const status: Result<'agent.status'> = { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, profiles };
+      if (agent.configError) status.config_error = agent.configError.message;
+      return status;
     },
 
     'token.get': (params) => {
       const p = asParams('token.get', params, ['profile', 'min_valid', 'kind', 'scope', 'audience']);
-      return agent.session(optionalString('token.get', p, 'profile')).getToken({
+      const session = agent.session(optionalString('token.get', p, 'profile'));
+      const reply = session.getToken({
         min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
         kind: optionalChoice('token.get', p, 'kind', ['auto', 'access', 'id'] as const),
         scope: optionalString('token.get', p, 'scope'),
         audience: optionalString('token.get', p, 'audience'),
       });
+      // Only while a reload failed: the client hears that its edit did not take.
+      return agent.configError === undefined ? reply : withConfigWarning(reply, agent.configError.message);
     },
 
     'login.start': async (params) => {
@@ -89,6 +94,11 @@ export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
       }));
     },
 
+    'agent.reload': (params) => {
+      asParams('agent.reload', params, []);
+      return { profiles: onReload() };
+    },
+
     'agent.shutdown': (params) => {
       asParams('agent.shutdown', params, []);
       // Answer first, then stop: the caller learns the request was accepted.
@@ -96,4 +106,9 @@ export function methodTable(agent: Agent, shutdown: () => void): MethodTable {
       return {};
     },
   };
+}
+
+function withConfigWarning(reply: TokenReply | Promise<TokenReply>, problem: string): Promise<TokenReply> {
+  const warning = `${problem} (the agent still uses the config it had: fix the file, then run \`kms-agent reload\`)`;
+  return Promise.resolve(reply).then((r) => ({ ...r, warning }));
 }

@@ -49,13 +49,19 @@ export class ProfileSession {
   private closed = false;
 
   constructor(
-    readonly profile: Profile,
+    public profile: Profile,
     store: TokenStore,
     private readonly log: Logger,
-    readonly provider = new ProviderClient(profile),
+    public provider = new ProviderClient(profile),
   ) {
     this.name = profile.name;
     this.grants = new GrantKeeper(profile.name, store, profile.storeKey, log);
+  }
+
+  /** A reload changed only what does not touch tokens or the login (agent.ts decides). */
+  adoptProfile(profile: Profile): void {
+    this.profile = profile;
+    this.provider = new ProviderClient(profile);
   }
 
   get store(): TokenStore {

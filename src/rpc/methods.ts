@@ -27,6 +27,8 @@ export interface TokenReply {
   profile: string;
   /** The scope the provider granted, when it said (it may differ from the one asked for). */
   scope?: string;
+  /** Something the user should hear although the token was served (a config edit that did not load). */
+  warning?: string;
 }
 
 /** What `logout` did about one profile's refresh token at the provider. */
@@ -49,6 +51,8 @@ export interface Methods {
       started_at: number;
       socket: string;
       profiles: ProfileStatus[];
+      /** Why the last reload failed: the agent runs on the config it had. */
+      config_error?: string;
     };
   };
   'token.get': {
@@ -95,6 +99,10 @@ export interface Methods {
   'profiles.list': {
     params: Record<string, never>;
     result: Array<{ name: string; source: string; default: boolean }>;
+  };
+  'agent.reload': {
+    params: Record<string, never>;
+    result: { profiles: string[] };
   };
   'agent.shutdown': {
     params: Record<string, never>;

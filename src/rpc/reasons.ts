@@ -9,6 +9,7 @@ export const Reasons = [
   'LOGIN_DENIED',
   'INVALID_PARAMS',
   'BUSY',
+  'CONFIG_ERROR',
 ] as const;
 
 export type Reason = (typeof Reasons)[number];

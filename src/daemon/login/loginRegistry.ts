@@ -84,6 +84,11 @@ export class LoginRegistry {
     return true;
   }
 
+  /** A profile removed or changed by a reload: its login in progress is for the old settings. */
+  cancelFor(session: ProfileSession): void {
+    for (const [id, entry] of this.logins) if (entry.session === session) this.cancel(id);
+  }
+
   cancelAll(): void {
     for (const id of [...this.logins.keys()]) this.cancel(id);
   }

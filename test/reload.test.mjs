@@ -1,0 +1,106 @@
+// The config of a running agent is read again when its file changes, on SIGHUP and on
+// `agent.reload`; a broken edit keeps the config that runs and says why (docs/configuration.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { makeSandbox, profileToml } from './support/harness.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value; the watcher reacts within a fraction of a second. */
+async function eventually(check, what, ms = 5000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+/** Writes a file the way editors do: a temp file renamed over the old one. */
+function writeLikeAnEditor(path, text) {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(`${path}.swp`, text, { mode: 0o600 });
+  renameSync(`${path}.swp`, path);
+}
+
+const profilesOf = async (sb) => (await sb.rpc('profiles.list', {})).map((p) => p.name).sort();
+
+test('reload: a config written after the agent started, an edit, a broken edit, SIGHUP, a changed endpoint', async (t) => {
+  // The default config path, which does not exist yet (not even its directory), as on a fresh HOME.
+  const sb = await makeSandbox({ env: { KMS_AGENT_CONFIG: undefined } });
+  const configPath = join(sb.env.XDG_CONFIG_HOME, 'kms-agent', 'config.toml');
+  const issuer = sb.provider.issuer;
+  try {
+    await t.test('a fresh HOME: no profile, then the user writes the config and the running agent sees it', async () => {
+      rmSync(sb.env.XDG_CONFIG_HOME, { recursive: true, force: true });
+      const before = await sb.token();
+      assert.equal(before.code, 1);
+      assert.match(before.stderr, /no profile is configured/);
+      const pid = (await sb.rpc('agent.status', {})).pid;
+      writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
+      await eventually(async () => (await sb.token()).code === 5, 'the new profile is known (login required)');
+      assert.equal((await sb.rpc('agent.status', {})).pid, pid, 'the same agent: no restart');
+      await sb.login();
+      assert.equal((await sb.token()).code, 0);
+    });
+
+    await t.test('an edit that adds a profile: used at once, the logged-in profile keeps its login and tokens', async () => {
+      const token = (await sb.token()).stdout;
+      const requests = sb.provider.stats.requests;
+      writeLikeAnEditor(configPath, `${profileToml('local', issuer, { store: 'file' })}\n${profileToml('second', issuer, { store: 'file' })}`);
+      await eventually(async () => (await profilesOf(sb)).join() === 'local,second', 'the second profile is listed');
+      assert.equal((await sb.token(['--profile', 'local'])).stdout, token, 'same token, from the cache');
+      assert.equal(sb.provider.stats.requests, requests, 'no provider call');
+      assert.equal((await sb.token(['--profile', 'second'])).code, 5, 'the new profile is not logged in');
+    });
+
+    await t.test('a broken edit keeps the config that runs; status, reload and token say why', async () => {
+      writeLikeAnEditor(configPath, `${profileToml('local', issuer, { store: 'file' })}\n[profiles.second\nclient_id = `);
+      const status = await eventually(async () => {
+        const s = await sb.rpc('agent.status', {});
+        return s.config_error ? s : undefined;
+      }, 'status shows the config error');
+      assert.match(status.config_error, new RegExp(`^config ${configPath.replace(/[.]/g, '\\.')}: invalid TOML at line \\d+`));
+      const error = await sb.rpc('agent.reload', {}).catch((e) => e);
+      assert.equal(error.reason, 'CONFIG_ERROR');
+      assert.match(error.message, /invalid TOML.*the agent keeps the config it had/);
+      assert.deepEqual(await profilesOf(sb), ['local', 'second'], 'the last good config still runs');
+      const served = await sb.rpc('token.get', { profile: 'local' });
+      assert.match(served.warning, /invalid TOML/, 'a token is served, with the warning');
+      sb.rememberSecret(served.token);
+      const unknown = await sb.rpc('token.get', { profile: 'third' }).catch((e) => e);
+      assert.match(unknown.message, /no profile named third.*the config has an error/);
+    });
+
+    await t.test('SIGHUP reloads; a fixed file clears the error', async () => {
+      // The file is fixed through a hard link in another directory: the watcher of the config's
+      // directory sees nothing, so only SIGHUP can make the agent read it.
+      const alias = join(sb.dir, 'alias.toml');
+      linkSync(configPath, alias);
+      writeFileSync(alias, profileToml('local', issuer, { store: 'file' }));
+      rmSync(alias);
+      await sleep(500);
+      assert.ok((await sb.rpc('agent.status', {})).config_error, 'not reloaded by itself');
+      const pid = (await sb.rpc('agent.status', {})).pid;
+      process.kill(pid, 'SIGHUP');
+      await eventually(async () => (await sb.rpc('agent.status', {})).config_error === undefined && (await profilesOf(sb)).join() === 'local', 'reloaded');
+      assert.equal((await sb.rpc('token.get', { profile: 'local' })).warning, undefined);
+      assert.deepEqual((await sb.rpc('agent.reload', {})).profiles, ['local']);
+    });
+
+    await t.test('a changed token endpoint drops the cached tokens and the login: the store key changed', async () => {
+      writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file', token_url: `${issuer}/token?moved` }));
+      await eventually(async () => (await sb.token()).code === 5, 'the profile is logged out');
+      const status = (await sb.rpc('agent.status', {})).profiles[0];
+      assert.equal(status.has_refresh_token, false);
+      // Back to the old endpoints: the old login (its key) is found again in the store.
+      writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
+      await eventually(async () => (await sb.token()).code === 0, 'the old login is served again');
+    });
+  } finally {
+    await sb.close();
+  }
+});
