@@ -10,15 +10,8 @@ import { basename, join } from 'node:path';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
 import { systemdPlan } from '../dist/client/installService.js';
 import { freePort } from '../dist/demo/freePort.js';
+import { hasCommand } from './support/processes.mjs';
 
-function hasCommand(name) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const noSystemdAnalyze = !hasCommand('systemd-analyze') && 'systemd-analyze is missing (apt-get install systemd; CI installs it)';
 const noSocketActivate = !hasCommand('systemd-socket-activate') && 'systemd-socket-activate is missing (apt-get install systemd; CI installs it)';
 const noPython = !hasCommand('python3') && 'python3 is missing';

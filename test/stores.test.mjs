@@ -12,6 +12,7 @@ import { FileStore } from '../dist/daemon/stores/fileStore.js';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
 import { MemoryStore } from '../dist/daemon/stores/memoryStore.js';
 import { StoreUnavailableError } from '../dist/daemon/stores/tokenStore.js';
+import { hasCommand } from './support/processes.mjs';
 
 const storesUrl = new URL('../dist/daemon/stores/', import.meta.url).href;
 // Keys name profile, client and provider, so they hold '/', ':' and '@'.
@@ -29,7 +30,6 @@ function tempDir(t) {
 
 const fileNameOf = (key) => `${createHash('sha256').update(key).digest('hex')}.json`;
 const modeOf = (path) => statSync(path).mode & 0o777;
-const hasCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 
 /**
  * Runs an ES module snippet in a fresh node, with the stores at hand, and returns the JSON it

@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { Agent } from './agent.js';
 import { ConfigWatcher } from './configWatcher.js';
+import { keepMemoryOutOfCoreDumps } from './coreDumps.js';
 import type { AgentConfig } from './profile.js';
 import { methodTable } from './methodTable.js';
 import { SocketServer } from './socketServer.js';
@@ -23,6 +24,7 @@ export interface DaemonOptions {
  * the config is invalid or the socket cannot be used safely: the agent never starts half-configured.
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
+  keepMemoryOutOfCoreDumps();
   const load = (): AgentConfig => loadConfig({ configPath: options.configPath, env: process.env });
   const config = load();
   if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });

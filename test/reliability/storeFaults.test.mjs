@@ -4,14 +4,14 @@
 // login across a restart. Each keyring runs on a private D-Bus session: the user's is never touched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startForeground } from '../support/harness.mjs';
 import { loginViaRpc, makeIsolatedSandbox, percentile, sleep, stopChild, timed, withSandbox } from '../support/reliability.mjs';
+import { hasCommand } from '../support/processes.mjs';
 
-const hasCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 const missing = ['dbus-run-session', 'gnome-keyring-daemon', 'dbus-send'].filter((c) => !hasCommand(c));
 const skip = missing.length > 0 && `needs ${missing.join(', ')}`;
 

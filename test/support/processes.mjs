@@ -1,5 +1,9 @@
-// The machine's processes as /proc shows them to any user: what `ps` would list.
+// The machine's processes as /proc shows them to any user: what `ps` would list; and which commands it has.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+
+/** True when `name` is a command on the PATH. */
+export const hasCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
