@@ -9,6 +9,7 @@ import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
 import { openStore } from './stores/fallbackStore.js';
 import type { TokenStore } from './stores/tokenStore.js';
+import { TokenFiles } from './tokenFiles.js';
 
 /** Fields a reload may change without touching the session: where the profile came from, and how its login listens. */
 const SESSION_NEUTRAL: ReadonlySet<keyof Profile> = new Set(['source', 'sourceKind', 'redirectUrl', 'tokenFile']);
@@ -20,6 +21,8 @@ export class Agent {
   readonly logins: LoginRegistry;
   /** The last reload's error: the agent keeps the config it had, and says so where users look. */
   configError: ConfigError | undefined;
+  private readonly tokenFiles: TokenFiles;
+  private serving = false;
   /** One store per kind and directory, shared by profiles and kept across reloads (a memory store holds logins). */
   private readonly stores = new Map<string, TokenStore>();
 
@@ -30,6 +33,7 @@ export class Agent {
     private readonly loadConfig?: () => AgentConfig,
   ) {
     this.logins = new LoginRegistry(dirname(socketPath), log);
+    this.tokenFiles = new TokenFiles(dirname(socketPath), log);
     for (const profile of config.profiles.values()) this.sessions.set(profile.name, this.newSession(profile));
   }
 
@@ -40,7 +44,18 @@ export class Agent {
       store = openStore(profile.store, this.config.storeDir);
       this.stores.set(where, store);
     }
-    return new ProfileSession(profile, store, this.log.child({ profile: profile.name }));
+    const session = new ProfileSession(profile, store, this.log.child({ profile: profile.name }), this.tokenFiles);
+    if (this.serving) session.warmUp();
+    return session;
+  }
+
+  /**
+   * Called once the socket is ours: only then may the agent use refresh tokens on its own (an agent
+   * that lost the race to another must not rotate a refresh token the winner holds).
+   */
+  startServing(): void {
+    this.serving = true;
+    for (const session of this.sessions.values()) session.warmUp();
   }
 
   session(name: string | undefined): ProfileSession {

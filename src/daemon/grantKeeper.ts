@@ -1,6 +1,7 @@
 import type { Logger } from './logger.js';
 import { AgentError } from '../rpc/reasons.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
+import type { TokenSet } from './tokenSet.js';
 
 /**
  * The stored login of one profile: read from the store once, then kept in memory; every use and
@@ -69,4 +70,14 @@ export class GrantKeeper {
     const detail = err instanceof StoreUnavailableError ? err.message : ((err as Error)?.message ?? String(err));
     return new AgentError('STORE_UNAVAILABLE', `cannot ${action} the login of profile ${this.profile}: ${detail}`);
   }
+}
+
+/** What a login leaves in the store: its refresh token and who it is for (never an access or id token). */
+export function grantOf(set: TokenSet): StoredGrant {
+  const grant: StoredGrant = { refresh_token: set.refreshToken!, saved_at: Math.floor(Date.now() / 1000) };
+  for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
+    const value = set[name];
+    if (value !== undefined) grant[name] = value;
+  }
+  return grant;
 }

@@ -3,15 +3,18 @@ import type { Logger } from './logger.js';
 import type { Profile } from './profile.js';
 import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
 import { AgentError } from '../rpc/reasons.js';
-import { GrantKeeper } from './grantKeeper.js';
-import type { IdTokenExpectations } from './provider/idTokenRules.js';
+import { GrantKeeper, grantOf } from './grantKeeper.js';
+import { refreshExpectations } from './idExpectations.js';
 import { ProviderClient } from './provider/providerClient.js';
 import { classifyProviderError } from './provider/providerErrors.js';
-import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, targetRefused } from './refreshFailures.js';
+import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, noRefreshTokenHint, targetRefused } from './refreshFailures.js';
+import { profileStatus } from './profileStatus.js';
+import { backgroundDelayMs, RefreshTimer } from './refreshSchedule.js';
 import { RetryBackoff } from './retryBackoff.js';
 import { revokeGrant } from './revocation.js';
 import { TargetCache } from './targetCache.js';
-import { cacheTokens, firstToExpire, type CachedTokens, type ServedToken } from './tokenCache.js';
+import type { TokenFiles } from './tokenFiles.js';
+import { cacheTokens, firstToExpire, servable, type CachedTokens } from './tokenCache.js';
 import { toTokenSet, type ProviderTokens, type TokenSet } from './tokenSet.js';
 import { MAIN_TARGET, tokenTarget, type TokenTarget } from './tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
@@ -24,8 +27,6 @@ export interface TokenRequest {
 }
 
 const nowSeconds = (): number => Date.now() / 1000;
-/** setTimeout's limit: a longer delay fires at once (a provider's 10¹² s lifetime did that). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The token lifecycle of one profile: the cached tokens, single-flight refresh, background
@@ -42,7 +43,7 @@ export class ProfileSession {
   /** Scope/audience variants, never replacing the main token. */
   private readonly targets = new TargetCache();
   private readonly inflight = new Map<string, Promise<CachedTokens>>();
-  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly refreshTimer = new RefreshTimer();
   /** The provider's words when it ended the login: clients are told why, not just "not logged in". */
   private loginEnded: string | undefined;
   private readonly backoff = new RetryBackoff();
@@ -52,6 +53,7 @@ export class ProfileSession {
     public profile: Profile,
     store: TokenStore,
     private readonly log: Logger,
+    private readonly tokenFiles?: TokenFiles,
     public provider = new ProviderClient(profile),
   ) {
     this.name = profile.name;
@@ -60,8 +62,11 @@ export class ProfileSession {
 
   /** A reload changed only what does not touch tokens or the login (agent.ts decides). */
   adoptProfile(profile: Profile): void {
+    if (this.profile.tokenFile && !profile.tokenFile) this.tokenFiles?.remove(this.name);
     this.profile = profile;
     this.provider = new ProviderClient(profile);
+    this.setMain(this.main);
+    this.warmUp();
   }
 
   get store(): TokenStore {
@@ -149,7 +154,7 @@ export class ProfileSession {
       // A rotated refresh token reaches the store before anyone is answered, whatever else the answer holds.
       const rotated = tokens.response.refresh_token;
       if (rotated && rotated !== grant.refresh_token) await this.grants.save({ ...grant, refresh_token: rotated, saved_at: Math.floor(nowSeconds()) });
-      set = toTokenSet(tokens, this.idExpectations(grant), 'drop');
+      set = toTokenSet(tokens, refreshExpectations(this.profile, grant), 'drop');
     } catch (err) {
       throw await this.refreshFailed(err, grant, target);
     }
@@ -161,7 +166,7 @@ export class ProfileSession {
     const entry = cacheTokens(this.name, set, this.cached(target), nowSeconds());
     if (target === MAIN_TARGET) {
       this.lastError = set.idRefused;
-      this.main = entry;
+      this.setMain(entry);
       this.scheduleBackgroundRefresh();
     } else {
       this.targets.set(target.key, entry);
@@ -187,33 +192,9 @@ export class ProfileSession {
     return mainRefreshError(this.name, failure);
   }
 
-  /** What a refreshed id_token is held to: this profile's client and issuer, and the login's subject and nonce. */
-  private idExpectations(grant: StoredGrant | null): IdTokenExpectations {
-    return {
-      clientId: this.profile.clientId,
-      issuer: this.knownIssuer(grant),
-      nonce: grant?.nonce,
-      nonceRequired: false,
-      subject: grant?.subject,
-      allowHmac: this.profile.clientSecret !== undefined,
-      now: Math.floor(nowSeconds()),
-    };
-  }
-
-  /** The configured (and discovered) issuer, else the one a previous login's id_token named. */
-  knownIssuer(grant: StoredGrant | null | undefined): string | undefined {
-    return this.profile.issuer ?? grant?.issuer ?? undefined;
-  }
-
-  /** The expectations for a login's id_token; `nonce` is what the authorization request sent, if anything. */
-  async loginExpectations(nonce: string | undefined): Promise<IdTokenExpectations> {
-    const previous = await this.grants.load().catch(() => null);
-    return { ...this.idExpectations(null), issuer: this.knownIssuer(previous), nonce, nonceRequired: nonce !== undefined };
-  }
-
   private async forgetTokens(): Promise<void> {
-    clearTimeout(this.refreshTimer);
-    this.main = undefined;
+    this.refreshTimer.cancel();
+    this.setMain(undefined);
     this.targets.clear();
     await this.grants.forget();
   }
@@ -222,13 +203,13 @@ export class ProfileSession {
   adoptLogin(set: TokenSet): Promise<string | undefined> {
     return this.grants.serialised(async () => {
       const previous = (await this.grants.load().catch(() => null))?.subject ?? this.main?.set.subject;
-      clearTimeout(this.refreshTimer);
+      this.refreshTimer.cancel();
       this.targets.clear();
-      this.main = cacheTokens(this.name, set, undefined, nowSeconds());
+      this.setMain(cacheTokens(this.name, set, undefined, nowSeconds()));
       this.lastError = undefined;
       this.loginEnded = undefined;
       this.backoff.succeeded();
-      this.noRefreshWarning = set.refreshToken ? undefined : this.noRefreshTokenHint();
+      this.noRefreshWarning = set.refreshToken ? undefined : noRefreshTokenHint(this.profile);
       if (set.refreshToken) {
         await this.grants.save(grantOf(set));
         this.scheduleBackgroundRefresh();
@@ -237,14 +218,6 @@ export class ProfileSession {
       }
       return previous;
     });
-  }
-
-  /** Why a login brought no refresh token, naming the likely cause rather than blaming the scopes that are already there. */
-  noRefreshTokenHint(): string {
-    if (!this.profile.scopes.includes('offline_access')) {
-      return `the provider issued no refresh token: add "offline_access" to the scopes of profile ${this.name} (or what your provider needs for refresh tokens) and log in again; until then, log in again when the token expires`;
-    }
-    return `the provider issued no refresh token although profile ${this.name} asks for offline_access${this.profile.extraAuthParams.prompt === undefined ? ' with prompt=consent' : ''}: the client may not be allowed refresh tokens at the provider (Google also needs extra_auth_params = { access_type = "offline" }); until then, log in again when the token expires`;
   }
 
   /** Revokes the refresh token where the provider allows it, then forgets the login locally in every case. */
@@ -268,31 +241,41 @@ export class ProfileSession {
   }
 
   /**
-   * Refreshes ahead of expiry so clients rarely wait — but only while someone is using the token:
-   * an idle agent does not keep calling the provider. After a failure it follows the backoff.
+   * Refreshes ahead of expiry so clients rarely wait — but only while someone uses the token (or
+   * its token file): an idle agent does not keep calling the provider. After a failure it follows
+   * the backoff.
    */
   private scheduleBackgroundRefresh(retryMs?: number): void {
-    clearTimeout(this.refreshTimer);
+    this.refreshTimer.cancel();
     if (this.closed || !this.main || !this.grants.current) return;
-    const first = firstToExpire(this.main);
-    const margin = Math.min(30, Math.max(1, first.lifetime * 0.1));
-    const dueMs = (first.expiresAt - first.defaultMinValid - margin) * 1000 - Date.now();
-    const delayMs = Math.min(MAX_TIMER_MS, retryMs ?? Math.max(1000, dueMs, (this.main.noRefreshBefore - nowSeconds()) * 1000));
-    this.refreshTimer = setTimeout(() => this.backgroundRefresh(), delayMs).unref();
+    this.refreshTimer.arm(retryMs ?? backgroundDelayMs(this.main), () => this.backgroundRefresh());
   }
 
   private backgroundRefresh(): void {
     const entry = this.main;
-    if (!entry || entry.lastUsedMs === 0 || this.closed) return;
-    const due = firstToExpire(entry);
-    // A timer clamped to the platform's limit fires early: just aim again.
-    if ((due.expiresAt - due.defaultMinValid) * 1000 - Date.now() > MAX_TIMER_MS) return this.scheduleBackgroundRefresh();
+    if (!entry || (entry.lastUsedMs === 0 && !this.profile.tokenFile) || this.closed) return;
+    if (RefreshTimer.clamped(backgroundDelayMs(entry))) return this.scheduleBackgroundRefresh();
     const waitMs = this.backoff.waitMs();
     if (waitMs > 0) return this.scheduleBackgroundRefresh(waitMs + 50);
     this.refreshOnce(MAIN_TARGET).catch((err: unknown) => {
       const stillValid = this.main && firstToExpire(this.main).expiresAt > nowSeconds();
       if (err instanceof AgentError && err.reason !== 'LOGIN_REQUIRED' && stillValid) this.scheduleBackgroundRefresh(this.backoff.waitMs() + 50);
     });
+  }
+
+  /** A token-file profile with a stored login gets its file at start, without waiting for a client. */
+  warmUp(): void {
+    if (!this.profile.tokenFile || this.main) return;
+    this.refreshOnce(MAIN_TARGET).catch((err: unknown) => this.log.info({ err: (err as Error).message }, 'token file not written yet'));
+  }
+
+  /** The main token changed (or is gone): the token file follows it. */
+  private setMain(entry: CachedTokens | undefined): void {
+    this.main = entry;
+    if (!this.tokenFiles || !this.profile.tokenFile) return;
+    const token = entry && servable(entry, this.profile.servedKind);
+    if (token) this.tokenFiles.write(this.name, token.reply.token, token.reply.token_type);
+    else this.tokenFiles.remove(this.name);
   }
 
   async status(): Promise<ProfileStatus> {
@@ -302,38 +285,13 @@ export class ProfileSession {
     } catch (err) {
       this.lastError = (err as Error).message;
     }
-    const served = this.main && (this.profile.servedKind === 'id' ? this.main.id : this.main.access);
-    const valid = served !== undefined && served.expiresAt > nowSeconds();
-    const status: ProfileStatus = { name: this.name, logged_in: grant !== null || valid, has_refresh_token: grant !== null, store: this.store.kind };
-    const subject = this.main?.set.subject ?? grant?.subject;
-    const email = this.main?.set.email ?? grant?.email;
-    if (subject) status.subject = subject;
-    if (email) status.email = email;
-    if (served) status.expires_at = served.expiresAt;
-    if (this.store.warning) status.store_warning = this.store.warning;
-    const lastError = this.lastError ?? this.grants.saveProblem ?? this.noRefreshWarning;
-    if (lastError) status.last_error = lastError;
-    return status;
+    return profileStatus(this, grant, this.main, this.lastError ?? this.grants.saveProblem ?? this.noRefreshWarning);
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.refreshTimer);
+    this.refreshTimer.cancel();
     this.targets.clear();
+    if (this.profile.tokenFile) this.tokenFiles?.remove(this.name);
   }
-}
-
-/** A token that may be served: never one that has already expired. */
-function servable(entry: CachedTokens, kind: 'id' | 'access'): ServedToken | undefined {
-  const token = kind === 'id' ? entry.id : entry.access;
-  return token !== undefined && token.expiresAt > nowSeconds() ? token : undefined;
-}
-
-function grantOf(set: TokenSet): StoredGrant {
-  const grant: StoredGrant = { refresh_token: set.refreshToken!, saved_at: Math.floor(nowSeconds()) };
-  for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
-    const value = set[name];
-    if (value !== undefined) grant[name] = value;
-  }
-  return grant;
 }

@@ -1,4 +1,5 @@
 import { AgentError } from '../rpc/reasons.js';
+import type { Profile } from './profile.js';
 import type { ProviderFailure } from './provider/providerErrors.js';
 import { describeTarget, type TokenTarget } from './tokenTarget.js';
 
@@ -73,4 +74,13 @@ function targetHint(profile: string, scopes: readonly string[], failure: Provide
     default:
       return '';
   }
+}
+
+/** Why a login brought no refresh token, naming the likely cause rather than blaming the scopes that are already there. */
+export function noRefreshTokenHint(profile: Profile): string {
+  if (!profile.scopes.includes('offline_access')) {
+    return `the provider issued no refresh token: add "offline_access" to the scopes of profile ${profile.name} (or what your provider needs for refresh tokens) and log in again; until then, log in again when the token expires`;
+  }
+  const consent = profile.extraAuthParams.prompt === undefined ? ' with prompt=consent' : '';
+  return `the provider issued no refresh token although profile ${profile.name} asks for offline_access${consent}: the client may not be allowed refresh tokens at the provider (Google also needs extra_auth_params = { access_type = "offline" }); until then, log in again when the token expires`;
 }

@@ -61,6 +61,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     })());
   const server = new SocketServer(options.socketPath, methodTable(agent, () => void shutdown(), () => reload('kms-agent reload')), log);
   const mode = await server.listen();
+  agent.startServing();
   log.info(
     { version: VERSION, socket: options.socketPath, via: mode, profiles: [...config.profiles.keys()], config: config.configPath },
     'agent started',

@@ -62,3 +62,9 @@ export function cacheTokens(profile: string, set: TokenSet, previous: CachedToke
 export function firstToExpire(entry: CachedTokens): ServedToken {
   return entry.id && entry.idRenewed && entry.id.expiresAt < entry.access.expiresAt ? entry.id : entry.access;
 }
+
+/** A token that may be served: never one that has already expired. */
+export function servable(entry: CachedTokens, kind: 'id' | 'access'): ServedToken | undefined {
+  const token = kind === 'id' ? entry.id : entry.access;
+  return token !== undefined && token.expiresAt > Date.now() / 1000 ? token : undefined;
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AgentError } from '../../rpc/reasons.js';
+import { loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
 import { DeviceFlowUnsupportedError, type DeviceStart } from '../provider/providerClient.js';
 import { providerText } from '../provider/providerText.js';
@@ -35,7 +36,8 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
     .pollDevice(start, abort.signal)
     .then(async (tokens) => {
       // No nonce in a device authorization request: the id_token is held to the other rules.
-      const set = toTokenSet(tokens, await session.loginExpectations(undefined), 'throw');
+      const previous = await session.grants.load().catch(() => null);
+      const set = toTokenSet(tokens, loginExpectations(session.profile, previous, undefined), 'throw');
       outcome.resolve({ set, previousSubject: await session.adoptLogin(set) });
     })
     .catch((err: unknown) =>

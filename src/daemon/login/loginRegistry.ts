@@ -2,6 +2,7 @@ import type { LoginFlow, Result } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/reasons.js';
 import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
+import { noRefreshTokenHint } from '../refreshFailures.js';
 import { startDeviceLogin } from './deviceLogin.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';
 import { startPkceLogin } from './pkceLogin.js';
@@ -107,6 +108,6 @@ async function describeLogin(profile: string, { set, previousSubject }: LoginRes
   if (email) result.email = email;
   if (status.store_warning) result.store_warning = status.store_warning;
   if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject) result.previous_subject = previousSubject;
-  if (!set.refreshToken) result.refresh_token_warning = session.noRefreshTokenHint();
+  if (!set.refreshToken) result.refresh_token_warning = noRefreshTokenHint(session.profile);
   return result;
 }

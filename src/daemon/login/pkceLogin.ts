@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { AgentError } from '../../rpc/reasons.js';
+import { knownIssuer, loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../provider/providerText.js';
 import { toTokenSet } from '../tokenSet.js';
@@ -43,9 +44,9 @@ function callbackHandler(session: ProfileSession, checks: LoginChecks, outcome: 
     }
     const code = callback.searchParams.get('code') ?? undefined;
     try {
-      const grant = await session.grants.load().catch(() => null);
-      const tokens = await session.provider.exchangeCode(callback, { ...checks, knownIssuer: session.knownIssuer(grant) });
-      const set = toTokenSet(tokens, await session.loginExpectations(checks.nonce), 'throw');
+      const previous = await session.grants.load().catch(() => null);
+      const tokens = await session.provider.exchangeCode(callback, { ...checks, knownIssuer: knownIssuer(session.profile, previous) });
+      const set = toTokenSet(tokens, loginExpectations(session.profile, previous, checks.nonce), 'throw');
       const previousSubject = await session.adoptLogin(set);
       outcome.resolve({ set, previousSubject });
       const who = set.email ?? set.subject;

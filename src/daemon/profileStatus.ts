@@ -1,0 +1,19 @@
+import type { ProfileStatus } from '../rpc/methods.js';
+import type { ProfileSession } from './profileSession.js';
+import type { StoredGrant } from './stores/tokenStore.js';
+import type { CachedTokens } from './tokenCache.js';
+
+/** One profile as `status` shows it: who is logged in, until when, where the login is kept, what went wrong last. */
+export function profileStatus(session: ProfileSession, grant: StoredGrant | null, main: CachedTokens | undefined, lastError: string | undefined): ProfileStatus {
+  const served = main && (session.profile.servedKind === 'id' ? main.id : main.access);
+  const valid = served !== undefined && served.expiresAt > Date.now() / 1000;
+  const status: ProfileStatus = { name: session.name, logged_in: grant !== null || valid, has_refresh_token: grant !== null, store: session.store.kind };
+  const subject = main?.set.subject ?? grant?.subject;
+  const email = main?.set.email ?? grant?.email;
+  if (subject) status.subject = subject;
+  if (email) status.email = email;
+  if (served) status.expires_at = served.expiresAt;
+  if (session.store.warning) status.store_warning = session.store.warning;
+  if (lastError) status.last_error = lastError;
+  return status;
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from './logger.js';
+
+/**
+ * Token files (docs/tools.md), like Vault Agent's file sink: a profile with `token_file = true`
+ * keeps its current token in `<socket dir>/tokens/<profile>` and `<profile>.header`, for tools
+ * that read a token from a file (`curl -H @file`, kubeconfig `tokenFile`, gcloud
+ * `--access-token-file`). Each is 0600 in a 0700 directory, replaced by rename so a reader never
+ * sees half a file, and removed at logout and when the agent stops.
+ */
+export class TokenFiles {
+  readonly dir: string;
+
+  constructor(socketDir: string, private readonly log: Logger) {
+    this.dir = join(socketDir, 'tokens');
+  }
+
+  paths(profile: string): { token: string; header: string } {
+    return { token: join(this.dir, profile), header: join(this.dir, `${profile}.header`) };
+  }
+
+  write(profile: string, token: string, tokenType: string): void {
+    try {
+      this.ensureDir();
+      const { token: tokenPath, header } = this.paths(profile);
+      replace(tokenPath, token);
+      replace(header, `Authorization: ${tokenType} ${token}\n`);
+    } catch (err) {
+      this.log.error({ profile, err: (err as Error).message }, 'could not write the token file');
+    }
+  }
+
+  remove(profile: string): void {
+    const { token, header } = this.paths(profile);
+    rmSync(token, { force: true });
+    rmSync(header, { force: true });
+  }
+
+  /** The directory is made 0700 and must be ours and a real directory, like the socket's. */
+  private ensureDir(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const info = lstatSync(this.dir);
+    const uid = process.getuid?.();
+    if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || (info.mode & 0o077) !== 0) {
+      throw new Error(`refusing ${this.dir}: it must be a directory of yours with mode 0700`);
+    }
+  }
+}
+
+function replace(path: string, content: string): void {
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
