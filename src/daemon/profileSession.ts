@@ -93,9 +93,13 @@ export class ProfileSession {
 
   private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<TokenReply> {
     const before = this.cached(target);
-    // The last refresh brought no id_token and asking again so soon would not either: no refresh per call.
+    // The last refresh brought no id_token and asking again so soon would not either: no refresh per
+    // call. The last id_token is served while it is valid, even with less than min_valid left.
     if (kind === 'id' && before && !before.idRenewed && nowSeconds() < before.noRefreshBefore) {
-      throw idTokenNotRenewed(this.name, before.set.idRefused);
+      const last = servable(before, 'id');
+      if (last === undefined) throw idTokenNotRenewed(this.name, before.set.idRefused);
+      before.lastUsedMs = Date.now();
+      return last.reply;
     }
     let entry: CachedTokens;
     try {
@@ -238,7 +242,11 @@ export class ProfileSession {
     if (!this.profile.scopes.includes('offline_access')) {
       return `the provider issued no refresh token: add "offline_access" to the scopes of profile ${this.name} (or what your provider needs for refresh tokens) and log in again; until then, log in again when the token expires`;
     }
-    return `the provider issued no refresh token although profile ${this.name} asks for offline_access${this.profile.extraAuthParams.prompt === undefined ? ' with prompt=consent' : ''}: the client may not be allowed refresh tokens at the provider (Google also needs extra_auth_params = { access_type = "offline" }); until then, log in again when the token expires`;
+    const prompt = this.profile.extraAuthParams.prompt;
+    if (prompt !== undefined && !prompt.split(' ').includes('consent')) {
+      return `the provider issued no refresh token: profile ${this.name} asks for offline_access, but its extra_auth_params set prompt = "${prompt}" in place of prompt=consent, which many providers (oidc-provider, Google) need before they issue one: add consent to that prompt or remove it, and log in again; until then, log in again when the token expires`;
+    }
+    return `the provider issued no refresh token although profile ${this.name} asks for offline_access${prompt === undefined ? ' with prompt=consent' : ''}: the client may not be allowed refresh tokens at the provider (Google also needs extra_auth_params = { access_type = "offline" }); until then, log in again when the token expires`;
   }
 
   /** Revokes the refresh token where the provider allows it, then forgets the login locally in every case. */
