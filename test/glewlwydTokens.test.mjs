@@ -94,7 +94,7 @@ test('glewlwyd: tokens and refresh', async (t) => {
       await sb.close();
     }
   });
-  await t.test('token --scope openid: the provider ignores the narrower scope; --json carries the granted one', async () => {
+  await t.test('token --scope openid: the provider ignores the narrower scope: said on stderr, and --json carries the granted one', async () => {
     const sb = await makeGlewlwydSandbox({ profile: { store: 'file' } });
     try {
       await deviceLogin(sb);
@@ -102,6 +102,7 @@ test('glewlwyd: tokens and refresh', async (t) => {
       assert.equal(narrow.code, 0, narrow.stderr);
       const reply = JSON.parse(narrow.stdout);
       assert.deepEqual(reply.scope.split(' ').sort(), ['email', 'offline_access', 'openid']);
+      assert.match(narrow.stderr, /^kms-agent: the provider granted the scope "[^"]+", not the "openid" asked for\n$/, 'said on stderr');
       assert.equal(sb.provider.stats.grants.refresh_token, 1);
       // The main token is still the login's id_token.
       const main = await sb.token();
