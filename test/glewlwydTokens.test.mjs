@@ -94,6 +94,29 @@ test('glewlwyd: tokens and refresh', async (t) => {
       await sb.close();
     }
   });
+  await t.test('--min-valid beyond the provider\'s token lifetime: the freshest token, a word on stderr, a refresh only once it is half used', async () => {
+    const sb = await makeGlewlwydSandbox({ provider: { accessTokenTtl: TTL }, profile: { store: 'file', token: 'access' } });
+    try {
+      await deviceLogin(sb);
+      const served = [];
+      const startedAt = Date.now();
+      while (Date.now() - startedAt < TTL * 1000 * 0.9) {
+        const r = await sb.token(['--min-valid', '3600', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const reply = JSON.parse(r.stdout);
+        assert.ok(reply.expires_at > Date.now() / 1000, 'never an expired token');
+        assert.match(r.stderr, /^kms-agent: this token is valid for \d+ s, less than the 3600 s --min-valid asked for/);
+        served.push(reply.token);
+        await sleep(100);
+      }
+      const distinct = new Set(served).size;
+      const refreshes = sb.provider.stats.grants.refresh_token ?? 0;
+      assert.ok(served.length >= 20 && distinct <= 3 && refreshes <= 2, `${served.length} calls, ${distinct} tokens, ${refreshes} refreshes`);
+    } finally {
+      await sb.close();
+    }
+  });
+
   await t.test('token --scope openid: the provider ignores the narrower scope: said on stderr, and --json carries the granted one', async () => {
     const sb = await makeGlewlwydSandbox({ profile: { store: 'file' } });
     try {
