@@ -2,44 +2,14 @@
 // the test reads the link it prints and plays the user's browser on another "device".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { playDeviceLogin } from '../dist/demo/browserPlayer.js';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../dist/demo/localProvider.js';
-import { CLI, jwtPayload, makeSandbox } from './support/harness.mjs';
+import { loginDevice } from './support/deviceLogin.mjs';
+import { jwtPayload, makeSandbox } from './support/harness.mjs';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** oidc-provider advertises no interval (clients would wait 5 s): the local provider is told to say 1 s. */
 const INTERVAL = 1;
-
-/**
- * Starts `kms-agent login --device` and resolves `link` with the complete verification URL once the
- * instructions are printed (up to the expiry line); `exit` resolves with the exit code and output when the command ends.
- */
-function loginDevice(sb, args = []) {
-  const child = spawn(process.execPath, [CLI, 'login', '--device', ...args], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const killer = setTimeout(() => child.kill(), 60_000);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  const exit = new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      sb.logs.push(stderr);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  const link = new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      // The link is used once the whole block is out: stderr may arrive in more than one chunk.
-      const printed = /^ {2}(http\S+user_code=\S+)\n(?:.*\n)*?The code expires in /m.exec(stderr);
-      if (printed) resolve(printed[1]);
-    });
-    exit.then(() => reject(new Error(`login --device ended without printing a link: ${stderr}`)));
-  });
-  link.catch(() => undefined); // tests that never play the browser do not wait for the link
-  return { link, exit, stderr: () => stderr };
-}
 
 /** Records when each device-code poll reached the provider; `answer` may replace the provider's reply. */
 function recordPolls(provider, answer = () => undefined) {

@@ -78,6 +78,22 @@ export function formatToken(reply: TokenReply, output: TokenOptions['output']): 
   return reply.token + '\n';
 }
 
+/** A provider may grant other scopes than a --scope asked for (Glewlwyd ignores it on refresh): said, never silent. */
+export function scopeNotice(options: TokenOptions, reply: TokenReply): string | undefined {
+  if (!options.scope || reply.scope === undefined) return undefined;
+  const asked = new Set(options.scope.split(' ').filter(Boolean));
+  const granted = new Set(reply.scope.split(' ').filter(Boolean));
+  if (asked.size === granted.size && [...asked].every((scope) => granted.has(scope))) return undefined;
+  return `the provider granted the scope "${reply.scope}", not the "${options.scope}" asked for`;
+}
+
+/** A --min-valid the token cannot meet (the provider issues shorter-lived tokens, or was unreachable): said, never silent. */
+export function minValidNotice(options: TokenOptions, reply: TokenReply, nowSeconds: number): string | undefined {
+  const left = Math.floor(reply.expires_at - nowSeconds);
+  if (options.minValid === undefined || left >= options.minValid) return undefined;
+  return `this token is valid for ${left} s, less than the ${options.minValid} s --min-valid asked for: the provider issues shorter-lived tokens, or could not be reached for a fresh one`;
+}
+
 export function tokenParams(options: TokenOptions, env: NodeJS.ProcessEnv = process.env): Params<'token.get'> {
   const params: Params<'token.get'> = {};
   const profile = options.profile ?? env.KMS_AGENT_PROFILE;

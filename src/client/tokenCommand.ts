@@ -8,7 +8,7 @@ import type { TokenReply } from '../rpc/methods.js';
 import { connectAgent, autostartAllowed } from './connectAgent.js';
 import { reportError } from './errorReport.js';
 import { Exit } from './exitCodes.cjs';
-import { formatToken, tokenParams, TOKEN_TIMEOUT_MS, type TokenOptions } from './tokenArgs.cjs';
+import { formatToken, minValidNotice, scopeNotice, tokenParams, TOKEN_TIMEOUT_MS, type TokenOptions } from './tokenArgs.cjs';
 
 /** Asks the agent for one token; used by `token` and `exec`. */
 export async function fetchToken(options: TokenOptions): Promise<TokenReply> {
@@ -28,6 +28,10 @@ export async function runToken(options: TokenOptions): Promise<number> {
   try {
     const reply = await fetchToken(options);
     process.stdout.write(formatToken(reply, options.output));
+    const scopeSaid = scopeNotice(options, reply);
+    if (scopeSaid) process.stderr.write(`kms-agent: ${scopeSaid}\n`);
+    const minValidSaid = minValidNotice(options, reply, Date.now() / 1000);
+    if (minValidSaid) process.stderr.write(`kms-agent: ${minValidSaid}\n`);
     return Exit.OK;
   } catch (err) {
     return reportError(err);

@@ -11,7 +11,7 @@ import type { TokenReply } from '../rpc/methods.js';
 import type { Reason } from '../rpc/reasons.js';
 import { resolveSocketPath } from '../rpc/socketPath.cjs';
 import { Exit, exitCodeFor } from './exitCodes.cjs';
-import { formatToken, parseTokenArgs, tokenParams, TOKEN_TIMEOUT_MS, type TokenOptions } from './tokenArgs.cjs';
+import { formatToken, minValidNotice, parseTokenArgs, scopeNotice, tokenParams, TOKEN_TIMEOUT_MS, type TokenOptions } from './tokenArgs.cjs';
 
 interface Reply {
   id?: unknown;
@@ -74,6 +74,10 @@ export function runTokenFast(args: string[]): void {
     if (done || reply.id !== 1) return;
     if (reply.result) {
       print(formatToken(reply.result, options.output));
+      const scopeSaid = scopeNotice(options, reply.result);
+      if (scopeSaid) say(scopeSaid);
+      const minValidSaid = minValidNotice(options, reply.result, Date.now() / 1000);
+      if (minValidSaid) say(minValidSaid);
       finish(Exit.OK);
     } else {
       say(reply.error?.message ?? 'the agent answered with an error');

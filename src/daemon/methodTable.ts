@@ -9,6 +9,8 @@ import {
   requiredString,
 } from '../rpc/paramChecks.js';
 import { VERSION } from './version.js';
+import { AgentError } from '../rpc/reasons.js';
+import { DEFAULT_GIT_USERNAME } from './gitHosts.js';
 
 /** What a handler may learn about the connection it serves. */
 export interface ConnectionContext {
@@ -49,6 +51,20 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
       });
       // Only while a reload failed: the client hears that its edit did not take.
       return agent.configError === undefined ? reply : withConfigWarning(reply, agent.configError.message);
+    },
+
+    // git's credential helper (docs/tools.md): the [git] table names the profile and username per host.
+    'git.credential': async (params) => {
+      const p = asParams('git.credential', params, ['host', 'profile']);
+      const host = requiredString('git.credential', p, 'host').toLowerCase();
+      const named = optionalString('git.credential', p, 'profile');
+      const mapped = agent.config.git.get(host);
+      if (named === undefined && mapped === undefined) {
+        throw new AgentError('UNKNOWN_PROFILE', `no [git."${host}"] entry in ${agent.config.configPath} names a profile for this host: add one, or use \`kms-agent git-credential --profile NAME\``);
+      }
+      const session = agent.session(named ?? mapped!.profile);
+      const reply = await session.getToken({});
+      return { profile: session.name, username: mapped?.username ?? DEFAULT_GIT_USERNAME, token: reply.token, expires_at: reply.expires_at };
     },
 
     'login.start': async (params) => {

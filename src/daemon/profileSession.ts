@@ -104,9 +104,13 @@ export class ProfileSession {
 
   private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<TokenReply> {
     const before = this.cached(target);
-    // The last refresh brought no id_token and asking again so soon would not either: no refresh per call.
+    // The last refresh brought no id_token and asking again so soon would not either: no refresh per
+    // call. The last id_token is served while it is valid, even with less than min_valid left.
     if (kind === 'id' && before && !before.idRenewed && nowSeconds() < before.noRefreshBefore) {
-      throw idTokenNotRenewed(this.name, before.set.idRefused);
+      const last = servable(before, 'id');
+      if (last === undefined) throw idTokenNotRenewed(this.name, before.set.idRefused);
+      before.lastUsedMs = Date.now();
+      return last.reply;
     }
     let entry: CachedTokens;
     try {

@@ -81,6 +81,9 @@ export function noRefreshTokenHint(profile: Profile): string {
   if (!profile.scopes.includes('offline_access')) {
     return `the provider issued no refresh token: add "offline_access" to the scopes of profile ${profile.name} (or what your provider needs for refresh tokens) and log in again; until then, log in again when the token expires`;
   }
-  const consent = profile.extraAuthParams.prompt === undefined ? ' with prompt=consent' : '';
-  return `the provider issued no refresh token although profile ${profile.name} asks for offline_access${consent}: the client may not be allowed refresh tokens at the provider (Google also needs extra_auth_params = { access_type = "offline" }); until then, log in again when the token expires`;
+  const prompt = profile.extraAuthParams.prompt;
+  if (prompt !== undefined && !prompt.split(' ').includes('consent')) {
+    return `the provider issued no refresh token: profile ${profile.name} asks for offline_access, but its extra_auth_params set prompt = "${prompt}" in place of prompt=consent, which many providers (oidc-provider, Google) need before they issue one: add consent to that prompt or remove it, and log in again; until then, log in again when the token expires`;
+  }
+  return `the provider issued no refresh token although profile ${profile.name} asks for offline_access${prompt === undefined ? ' with prompt=consent' : ''}: the client may not be allowed refresh tokens at the provider (Google also needs extra_auth_params = { access_type = "offline" }); until then, log in again when the token expires`;
 }

@@ -40,6 +40,18 @@ export interface LocalProviderOptions {
    * none, so clients wait RFC 8628's default 5 s; tests set a shorter one.
    */
   deviceInterval?: number;
+  /**
+   * Refresh tokens as stock oidc-provider issues them: only for `offline_access`, which it keeps
+   * only when the authorization request has prompt=consent. Default false: one for every login.
+   */
+  standardRefreshTokens?: boolean;
+  /**
+   * A path after the origin in the issuer (and so in the id_token's `iss` and the RFC 9207 `iss`
+   * of authorization responses), while the endpoints stay at the root: an issuer that is not the
+   * token URL's origin, as at Glewlwyd or Entra ID. Discovery then fails (it is at the root): for
+   * explicit-endpoint profiles only. Default none.
+   */
+  issuerPath?: string;
   /** Hide oidc-provider's console notices; default true. */
   quiet?: boolean;
 }
@@ -75,7 +87,7 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
     const { default: Provider, errors } = await import('oidc-provider');
     const server = createServer();
     const port = await listenOnLoopback(server, options.port ?? 0);
-    const issuer = `http://127.0.0.1:${port}`;
+    const issuer = `http://127.0.0.1:${port}${options.issuerPath ?? ''}`;
     const provider = new Provider(issuer, await configuration(options, errors.InvalidTarget));
 
     let stats = emptyStats();
@@ -104,7 +116,7 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
 
     return {
       issuer,
-      jwksUri: `${issuer}/jwks`,
+      jwksUri: `http://127.0.0.1:${port}/jwks`,
       port,
       get stats() {
         return stats;
@@ -158,7 +170,7 @@ async function configuration(
     // Put the scope's claims (email) in the id_token itself: the KMS reads the email from it.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    issueRefreshToken: async () => true,
+    ...(options.standardRefreshTokens ? {} : { issueRefreshToken: async () => true }),
     rotateRefreshToken: () => rotate,
     // The KMS also wants an email in the JWT access tokens issued for a resource.
     extraTokenClaims: async (_ctx: unknown, token: { accountId?: string; resourceServer?: unknown }) =>

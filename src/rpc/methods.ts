@@ -59,6 +59,10 @@ export interface Methods {
     params: { profile?: string; min_valid?: number; kind?: TokenKind; scope?: string; audience?: string };
     result: TokenReply;
   };
+  'git.credential': {
+    params: { host: string; profile?: string };
+    result: { profile: string; username: string; token: string; expires_at: number };
+  };
   'login.start': {
     params: { profile?: string; flow?: LoginFlow };
     result: {

@@ -6,7 +6,7 @@ import { Agent, createServer, request } from 'node:http';
 /**
  * Forwards every request to 127.0.0.1:`targetPort()` unchanged. POSTs to `tokenPath` are counted by
  * grant_type and POSTs to `revocationPath` as revocations. `setFault(hook)` may answer instead of
- * the provider: the hook gets {method, path, grantType} and returns {status, body?}, 'hang' or nothing.
+ * the provider: the hook gets {method, path, grantType, query} (query: URLSearchParams) and returns {status, body?}, 'hang' or nothing.
  */
 export async function startCountingProxy({ targetPort, tokenPath, revocationPath }) {
   // No keep-alive towards the provider: nothing stays open once the proxy is closed.
@@ -16,7 +16,7 @@ export async function startCountingProxy({ targetPort, tokenPath, revocationPath
 
   const server = createServer(async (req, res) => {
     try {
-      const path = new URL(req.url, 'http://proxy').pathname;
+      const { pathname: path, searchParams: query } = new URL(req.url, 'http://proxy');
       const body = await readBody(req);
       stats.requests += 1;
       stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
@@ -27,7 +27,7 @@ export async function startCountingProxy({ targetPort, tokenPath, revocationPath
       }
       if (req.method === 'POST' && path === revocationPath) stats.revocations += 1;
 
-      const fault = await faultHook?.({ method: req.method, path, grantType });
+      const fault = await faultHook?.({ method: req.method, path, grantType, query });
       if (fault === 'hang') return; // answered never; close() drops the connection
       if (fault) {
         const reply = JSON.stringify(fault.body ?? { error: 'server_error', error_description: 'fault injected by the test' });

@@ -17,9 +17,10 @@ const DAY = 24 * 60 * 60;
  * returns a new refresh token and the old one is dead), deviceInterval (s, default 1, Glewlwyd's
  * smallest), iss9207 (default true: `iss` in every authorization response).
  *
- * Resolves with {issuer, port, kid, clientId (public, PKCE S256 required), confidentialClientId,
+ * Resolves with {issuer, jwksUri, port, kid, clientId (public, PKCE S256 required), confidentialClientId,
  * clientSecret (client_secret_basic), user: {login, password, email}, startupMs,
- * playAuthorization(url, {login}), approveDevice(urlOrUserCode, {login}), stats, resetStats(),
+ * userNamed(login) (adds that user on first use), playAuthorization(url, {login}),
+ * approveDevice(urlOrUserCode, {login}), stats, resetStats(),
  * setFault(hook), dir, log(), close()}: see test/support/countingProxy.mjs for stats and setFault.
  */
 export async function startGlewlwyd(options = {}) {
@@ -65,6 +66,7 @@ function providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs
   let closing;
   return {
     issuer,
+    jwksUri: `${issuer}/jwks`,
     port: proxy.port,
     kid,
     clientId: PUBLIC_CLIENT_ID,
@@ -77,6 +79,8 @@ function providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs
     dir: server.dir,
     /** Glewlwyd's own log so far (its stdout and stderr, never printed). */
     log: () => server.log(),
+    /** The user LOGIN@example.com, added on first use (`alice` exists from the start). */
+    userNamed,
     playAuthorization: async (authorizationUrl, { login = 'alice' } = {}) => playAuthorization(authorizationUrl, await userNamed(login)),
     approveDevice: async (verificationUrlOrUserCode, { login = 'alice' } = {}) =>
       approveDevice(`${issuer}/device`, userCodeOf(verificationUrlOrUserCode), await userNamed(login)),

@@ -52,9 +52,17 @@ export async function configureProvider(call, settings) {
   return kid;
 }
 
-/** Adds a user whose email is LOGIN@example.com; returns {login, password, email}. */
+/**
+ * The test user named `login`: {login, password, email}. Derived from the name alone, so that a
+ * fake browser in another process (test/support/browser.mjs) can log in as a user the test added.
+ */
+export function glewlwydUser(login) {
+  return { login, password: `${login}-password-0123`, email: `${login}@example.com` };
+}
+
+/** Adds the user glewlwydUser(login); returns it. */
 export async function addUser(call, login) {
-  const user = { login, password: `${login}-password-0123`, email: `${login}@example.com` };
+  const user = glewlwydUser(login);
   await call('POST', '/api/user/', { username: login, name: login, email: user.email, password: user.password, enabled: true, scope: SCOPES });
   return user;
 }

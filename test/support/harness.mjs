@@ -1,5 +1,5 @@
-// A sandbox per test: its own HOME/XDG dirs, config, socket and log, a real local provider,
-// and helpers that drive the built CLI as a user would and talk JSON-RPC over the real socket.
+// A sandbox per test: its own HOME/XDG dirs, config, socket and log, a real provider (the local
+// oidc-provider, or Glewlwyd with makeGlewlwydSandbox), and helpers that drive the built CLI as a user would and talk JSON-RPC over the real socket.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
 import { AgentClient } from '../../dist/client/agentClient.js';
 import { loadConfig } from '../../dist/daemon/config.js';
+import { startGlewlwyd } from './glewlwyd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
@@ -22,9 +23,19 @@ export function profileToml(name, issuer, extra = {}) {
   return `[profiles.${name}]\n${lines.join('\n')}\n`;
 }
 
+/** The providers a sandbox can run; the fake browser is told which one's login pages to play. */
+const PROVIDERS = { 'oidc-provider': startLocalProvider, glewlwyd: startGlewlwyd };
+
+/**
+ * Options: provider (that provider's options, or null for none), providerKind ('oidc-provider', the
+ * default, or 'glewlwyd'), config (TOML text, or a function of the issuer), profile (keys added to
+ * the default profile `local`), env.
+ */
 export async function makeSandbox(options = {}) {
+  const providerKind = options.providerKind ?? 'oidc-provider';
+  if (!PROVIDERS[providerKind]) throw new Error(`unknown providerKind ${providerKind}`);
+  const provider = options.provider === null ? null : await PROVIDERS[providerKind](options.provider ?? {});
   const dir = mkdtempSync(join(tmpdir(), 'kms-agent-test-'));
-  const provider = options.provider === null ? null : await startLocalProvider(options.provider ?? {});
   const home = join(dir, 'home');
   const runtime = join(dir, 'run');
   mkdirSync(home, { recursive: true });
@@ -43,6 +54,7 @@ export async function makeSandbox(options = {}) {
     XDG_CONFIG_HOME: join(dir, 'xdgconfig'),
     KMS_AGENT_CONFIG: configPath,
     BROWSER: FAKE_BROWSER,
+    FAKE_BROWSER_PROVIDER: providerKind,
     ...(process.env.DBUS_SESSION_BUS_ADDRESS ? { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS } : {}),
     ...(options.env ?? {}),
   };
@@ -132,6 +144,11 @@ export async function makeSandbox(options = {}) {
   return { dir, env, provider, configPath, socketPath, logPath, secrets, logs, rememberSecret, leakedSecrets, cli, rpc, login, token, close };
 }
 
+/** A sandbox whose provider is a fresh Glewlwyd (test/support/glewlwyd.mjs); `provider` holds its options. */
+export function makeGlewlwydSandbox(options = {}) {
+  return makeSandbox({ ...options, providerKind: 'glewlwyd' });
+}
+
 /** Starts `kms-agent start --foreground` as a child, resolving once its socket answers. */
 export async function startForeground(sandbox, args = [], extraEnv = {}) {
   const child = spawn(process.execPath, [CLI, 'start', '--foreground', ...args], {
@@ -161,6 +178,11 @@ export function storeKeyOf(sandbox, profile = 'local') {
 /** The file store's file for a sandbox's profile. */
 export function storeFileOf(sandbox, profile = 'local') {
   return join(sandbox.dir, 'state', 'kms-agent', `${createHash('sha256').update(storeKeyOf(sandbox, profile)).digest('hex')}.json`);
+}
+
+/** The agent's log as records (pino writes one JSON object a line). */
+export function logRecords(sandbox) {
+  return readFileSync(sandbox.logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
 }
 
 /** Decodes a JWT's payload without verifying it. */

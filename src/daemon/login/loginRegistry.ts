@@ -37,7 +37,7 @@ export class LoginRegistry {
     const forget = (): void => void setTimeout(() => this.logins.delete(login.id), KEEP_FINISHED_MS).unref();
     login.result.then(
       ({ set, previousSubject }) => {
-        this.log.info({ profile: session.name, flow, subject: set.subject, previous_subject: previousSubject, refresh_token: Boolean(set.refreshToken) }, 'login completed');
+        this.log.info({ profile: session.name, flow, subject: set.subject, previous_subject: previousSubject, has_refresh_token: Boolean(set.refreshToken) }, 'login completed');
         forget();
       },
       (err: Error) => {
