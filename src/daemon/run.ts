@@ -5,7 +5,7 @@ import { createLogger } from './logger.js';
 import { Agent } from './agent.js';
 import { methodTable } from './methodTable.js';
 import { SocketServer } from './socketServer.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../rpc/version.js';
 
 export interface DaemonOptions {
   socketPath: string;
