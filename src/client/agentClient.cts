@@ -2,11 +2,12 @@
  * The one client of the agent's socket, for `kms-agent token`'s fast path, the full CLI, the demo,
  * the tests and the bench: the JSON-RPC codec of src/rpc/ over one connection, any number of
  * (pipelined) calls on it. Callbacks underneath (the fast path allocates no promise), promises on
- * top. CommonJS, for the fast path.
+ * top. It checks the socket before it connects (src/rpc/socketSafety.cts). CommonJS, for the fast path.
  */
 import { connect, type Socket } from 'node:net';
 import { AgentError, encode, LineSplitter, readReply, request } from '../rpc/jsonRpc.cjs';
 import type { MethodName, Params, Result } from '../rpc/methods.js';
+import { checkAgentSocket } from '../rpc/paths.cjs';
 
 export type ReplyCallback<T> = (err: AgentError | undefined, result?: T) => void;
 
@@ -39,8 +40,12 @@ export class AgentClient {
     socket.on('close', () => this.failAll(this.refused ?? new AgentError('AGENT_FAILED', 'the agent closed the connection')));
   }
 
-  /** Connects; calls may be made at once (they are sent once connected, or fail with NO_AGENT). */
+  /**
+   * Checks the socket, then connects; calls may be made at once (they are sent once connected).
+   * Throws INSECURE_SOCKET for a socket that is not the user's own, NO_AGENT when there is none.
+   */
   static open(socketPath: string): AgentClient {
+    if (!checkAgentSocket(socketPath)) throw noAgent(socketPath, 'no socket there');
     return new AgentClient(socketPath, connect(socketPath));
   }
 

@@ -35,6 +35,8 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   NO_AGENT: [NO_AGENT, NO_AGENT, NO_AGENT],
   AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],
   USAGE: [ERROR, ERROR, ERROR],
+  // Not "no agent": someone else's socket is no reason to start one (README "Files and environment").
+  INSECURE_SOCKET: [ERROR, ERROR, ERROR],
   AGENT_FAILED: [ERROR, ERROR, ERROR],
 };
 

@@ -52,7 +52,13 @@ export function runToken(args: readonly string[], done: (exitCode: number) => vo
   } catch (err) {
     return done(fail(err));
   }
-  const client = AgentClient.open(resolveSocketPath(options.socket));
+  let client: AgentClient;
+  try {
+    client = AgentClient.open(resolveSocketPath(options.socket));
+  } catch (err) {
+    if ((err as AgentError).reason === 'NO_AGENT') return startAgentThenAsk(options, err as AgentError, done);
+    return done(fail(err));
+  }
   client.request(
     'token.get',
     options.params,

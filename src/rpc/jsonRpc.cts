@@ -22,10 +22,10 @@ export const WIRE_REASONS = [
 ] as const;
 
 /**
- * The client's own: no agent answers, or none could be started; a command line it refuses; an agent
- * that hung up, stalled or answered an error it has no reason for.
+ * The client's own: no agent answers, or none could be started; a command line it refuses; a socket
+ * it refuses to talk to; an agent that hung up, stalled or answered an error it has no reason for.
  */
-export const CLIENT_REASONS = ['NO_AGENT', 'AGENT_START_FAILED', 'USAGE', 'AGENT_FAILED'] as const;
+export const CLIENT_REASONS = ['NO_AGENT', 'AGENT_START_FAILED', 'USAGE', 'INSECURE_SOCKET', 'AGENT_FAILED'] as const;
 
 export type WireReason = (typeof WIRE_REASONS)[number];
 export type ClientReason = (typeof CLIENT_REASONS)[number];
