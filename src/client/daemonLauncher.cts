@@ -17,7 +17,8 @@ export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'runnin
 
 /**
  * Starts the daemon as a detached process (its own session, stdin closed, output to agent.log)
- * and waits for it to report on fd 3 that it listens, that another one does, or why it could not start.
+ * and waits for it to report on fd 3 that it listens, that another one does (`running`: several
+ * clients autostarted at once, daemon/startLock.ts let one win), or why it could not start.
  */
 export async function launchDaemon(options: { socketPath: string; configPath?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<LaunchOutcome> {
   const env = options.env ?? process.env;

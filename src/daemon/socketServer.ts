@@ -22,10 +22,15 @@ interface Connection extends ConnectionContext {
   closeHandlers: Array<() => void>;
 }
 
+/** systemd socket activation (LISTEN_FDS for this process): the socket is systemd's, fd 3. */
+export function isSocketActivated(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.LISTEN_FDS) && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1;
+}
+
 /**
  * JSON-RPC over a Unix socket, one message per line (the codec is src/rpc/). Owns the socket file:
  * created 0600 in a 0700 directory, a stale one replaced, removed again on close (unless systemd
- * passed it in).
+ * passed it in). The caller holds the start lock (startLock.ts) while it listens.
  */
 export class SocketServer {
   private readonly handlers = new Map<string, Handler>();
@@ -50,7 +55,7 @@ export class SocketServer {
 
   /** Binds the socket: the fd systemd passed (LISTEN_FDS), or the path with umask 0177 set before bind. */
   async listen(env: NodeJS.ProcessEnv = process.env): Promise<'systemd' | 'path'> {
-    if (env.LISTEN_FDS && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1) {
+    if (isSocketActivated(env)) {
       delete env.LISTEN_FDS;
       delete env.LISTEN_PID;
       delete env.LISTEN_FDNAMES;
@@ -62,6 +67,10 @@ export class SocketServer {
     const previous = process.umask(0o177);
     try {
       await this.bind({ path: this.socketPath, exclusive: true });
+    } catch (err) {
+      // Only a starter that bypassed the start lock gets here: the other one won.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (await socketAnswers(this.socketPath))) throw new AgentAlreadyRunningError(this.socketPath);
+      throw err;
     } finally {
       process.umask(previous);
     }
