@@ -16,7 +16,7 @@ import { cpus, totalmem, tmpdir, release, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalProvider } from '../dist/demo/localProvider.js';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/agentClient.cjs';
 import {
   ROOT,
   CLI,

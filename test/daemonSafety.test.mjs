@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/agentClient.cjs';
 import { CLI, makeSandbox, startForeground } from './support/harness.mjs';
 import { exited } from './support/reliability.mjs';
 
@@ -115,10 +115,13 @@ test('a socket directory that group or others can write, that is a symlink, or t
         assert.equal(existsSync(sb.socketPath), false, `${label}: no socket created`);
         assert.equal(statSync(socketDir).mode & 0o777, mode, `${label}: the directory was left as it was`);
       }
-      // token does not quietly start an agent there either.
+      // token does not quietly start an agent there either: it refuses the directory itself (exit 1,
+      // not "no agent": autostart must not run), as every client does before it sends a byte.
       const r = await sb.cli(['token']);
-      assert.equal(r.code, 2);
+      assert.equal(r.code, 1, r.stderr);
+      assertOneLine(r, `mode ${mode.toString(8)}: token`);
       assert.match(r.stderr, /group or others can write to it/);
+      assert.equal(existsSync(sb.socketPath), false, 'no agent started there');
     }
 
     // A symbolic link, even to a private directory of ours, is refused.
@@ -207,6 +210,12 @@ test('a missing socket directory is created 0700; a stale socket is replaced; a 
       assert.match(r.stderr, /exists and is not a socket/);
       assert.equal(readFileSync(sb.socketPath, 'utf8'), 'precious', 'the file is untouched');
     }
+    // A client will not talk to it either.
+    r = await sb.cli(['token']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /refusing socket .*agent\.sock: it is not a socket/);
+    assert.equal(readFileSync(sb.socketPath, 'utf8'), 'precious', 'the file is untouched');
+    unlinkSync(sb.socketPath);
   } finally {
     await sb.close();
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
 import { playAuthorization } from '../../dist/demo/browserPlayer.js';
-import { AgentClient } from '../../dist/client/agentClient.js';
+import { AgentClient } from '../../dist/client/agentClient.cjs';
 import { alive, childrenOf } from './procstat.mjs';
 export { freePort } from '../../dist/demo/freePort.js';
 

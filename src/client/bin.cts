@@ -4,11 +4,12 @@
  * and over, then starts without Node's ES module loader (tokenFastPath.cts); every other command
  * loads the full commander CLI, ES modules, on demand.
  */
-import { runTokenFast } from './tokenFastPath.cjs';
+import { isTokenCommand } from './commandLine.cjs';
+import { runToken } from './tokenFastPath.cjs';
 
 const args = process.argv.slice(2);
-if (args[0] === 'token' && !args.includes('--help') && !args.includes('-h')) {
-  runTokenFast(args.slice(1));
+if (isTokenCommand(args) && !args.includes('--help') && !args.includes('-h')) {
+  runToken(args, (exitCode) => (process.exitCode = exitCode));
 } else {
   // `kms-agent … | head` closing the pipe early is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,6 +1,6 @@
-import type { Reason } from '../rpc/reasons.js';
+import { AgentError, type Reason } from '../rpc/jsonRpc.cjs';
 
-/** SPEC §4 exit codes. */
+/** The exit codes of README.md "Commands". */
 export const Exit = {
   OK: 0,
   ERROR: 1,
@@ -11,36 +11,38 @@ export const Exit = {
   PROVIDER_UNREACHABLE: 6,
 } as const;
 
-export function exitCodeFor(reason: Reason | undefined): number {
-  switch (reason) {
-    case 'LOGIN_REQUIRED':
-      return Exit.LOGIN_REQUIRED;
-    case 'PROVIDER_UNREACHABLE':
-      return Exit.PROVIDER_UNREACHABLE;
-    case 'LOGIN_TIMEOUT':
-      return Exit.LOGIN_TIMEOUT;
-    case 'LOGIN_DENIED':
-      return Exit.LOGIN_FAILED;
-    default:
-      return Exit.ERROR;
-  }
-}
-
 /**
- * `login` (SPEC §4) exits 3 for any login that was denied or failed — also when the provider is
- * unreachable, which `token` reports as 6 — and 4 when it timed out. Usage errors stay 1.
+ * How a command maps reasons to exit codes: most commands one way; `login` exits 3 for any login
+ * that was denied or failed (also when the provider is unreachable, which `token` reports as 6) and
+ * 4 when it timed out; `start` exits 1 when the agent cannot start (2 is for commands that need one).
  */
-export function loginExitCodeFor(reason: Reason | undefined): number {
-  switch (reason) {
-    case 'LOGIN_TIMEOUT':
-      return Exit.LOGIN_TIMEOUT;
-    case 'LOGIN_DENIED':
-    case 'PROVIDER_UNREACHABLE':
-    case 'PROVIDER_ERROR':
-    case 'STORE_UNAVAILABLE':
-    case 'BUSY':
-      return Exit.LOGIN_FAILED;
-    default:
-      return exitCodeFor(reason);
-  }
+export type CommandKind = 'command' | 'login' | 'start';
+const COLUMN: Record<CommandKind, number> = { command: 0, login: 1, start: 2 };
+
+const { ERROR, NO_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE } = Exit;
+
+/** The one table: reason → exit code, a column per command kind. */
+const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start: number]> = {
+  LOGIN_REQUIRED: [LOGIN_REQUIRED, LOGIN_REQUIRED, LOGIN_REQUIRED],
+  UNKNOWN_PROFILE: [ERROR, ERROR, ERROR],
+  PROVIDER_UNREACHABLE: [PROVIDER_UNREACHABLE, LOGIN_FAILED, PROVIDER_UNREACHABLE],
+  PROVIDER_ERROR: [ERROR, LOGIN_FAILED, ERROR],
+  STORE_UNAVAILABLE: [ERROR, LOGIN_FAILED, ERROR],
+  LOGIN_TIMEOUT: [LOGIN_TIMEOUT, LOGIN_TIMEOUT, LOGIN_TIMEOUT],
+  LOGIN_DENIED: [LOGIN_FAILED, LOGIN_FAILED, LOGIN_FAILED],
+  INVALID_PARAMS: [ERROR, ERROR, ERROR],
+  BUSY: [ERROR, LOGIN_FAILED, ERROR],
+  CONFIG_ERROR: [ERROR, ERROR, ERROR],
+  NO_AGENT: [NO_AGENT, NO_AGENT, NO_AGENT],
+  AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],
+  USAGE: [ERROR, ERROR, ERROR],
+  // Not "no agent": someone else's socket is no reason to start one (README "Files and environment").
+  INSECURE_SOCKET: [ERROR, ERROR, ERROR],
+  AGENT_FAILED: [ERROR, ERROR, ERROR],
+};
+
+/** Prints the error as one line on stderr and returns the command's exit code for it. */
+export function reportError(err: unknown, kind: CommandKind = 'command'): number {
+  process.stderr.write(`kms-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  return err instanceof AgentError ? EXIT_CODES[err.reason][COLUMN[kind]]! : Exit.ERROR;
 }

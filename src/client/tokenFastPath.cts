@@ -1,26 +1,56 @@
 /**
- * `kms-agent token` while an agent is listening: the command scripts run over and over, so it is
- * CommonJS on node:net alone — no ES module loader, no json-rpc-2.0, no promises (bench/RESULTS.md
- * has what each of those cost). When no agent answers, the full client in tokenCommand.ts takes
- * over: it starts one (autostart) or says how to.
+ * `kms-agent token`, the command scripts run over and over, on every route: CommonJS on node:net
+ * and a few small files of ours — no ES module loader, no commander, no promises while an agent
+ * answers (bench/RESULTS.md has what each of those cost). When none does, the same client starts
+ * one (connectAgent.cts, loaded only then) or says how to.
  */
 import { writeSync } from 'node:fs';
-import { connect } from 'node:net';
-import { LineSplitter } from '../rpc/framing.cjs';
+import type { AgentError } from '../rpc/jsonRpc.cjs';
 import type { TokenReply } from '../rpc/methods.js';
-import type { Reason } from '../rpc/reasons.js';
-import { resolveSocketPath } from '../rpc/socketPath.cjs';
-import { Exit, exitCodeFor } from './exitCodes.cjs';
-import { formatToken, minValidNotice, parseTokenArgs, scopeNotice, tokenParams, TOKEN_TIMEOUT_MS, type TokenOptions } from './tokenArgs.cjs';
+import { resolveSocketPath } from '../rpc/paths.cjs';
+import { AgentClient } from './agentClient.cjs';
+import { autostartAllowed, chosenConfig, parseTokenCommandLine, type TokenOptions } from './commandLine.cjs';
 
-interface Reply {
-  id?: unknown;
-  result?: TokenReply;
-  error?: { message?: string; data?: { reason?: Reason } };
+/** Exit.OK; exitCodes.cts is loaded only when there is an error to report. */
+const OK = 0;
+
+/** The error's line on stderr, and its exit code. */
+function fail(err: unknown): number {
+  return (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err);
 }
 
-function say(line: string): void {
-  process.stderr.write(`kms-agent: ${line}\n`);
+/** Provider calls are bounded in the daemon; this only guards against a wedged agent. */
+export const TOKEN_TIMEOUT_MS = 60_000;
+
+export function formatToken(reply: TokenReply, output: TokenOptions['output']): string {
+  if (output === 'json') return JSON.stringify(reply) + '\n';
+  if (output === 'header') return `Authorization: ${reply.token_type} ${reply.token}\n`;
+  return reply.token + '\n';
+}
+
+/**
+ * What the user should know although a token was printed, one line each on stderr: a config edit
+ * the agent could not load, a scope the provider changed (some ignore a narrower one), a
+ * --min-valid the provider's tokens cannot meet.
+ */
+function sayNotices(options: TokenOptions, reply: TokenReply): void {
+  const { scope, min_valid: minValid } = options.params;
+  if (reply.warning) process.stderr.write(`kms-agent: warning: ${reply.warning}\n`);
+  if (scope !== undefined && reply.scope !== undefined && !sameScopes(scope, reply.scope)) {
+    process.stderr.write(`kms-agent: the provider granted the scope "${reply.scope}", not the "${scope}" asked for\n`);
+  }
+  const left = Math.floor(reply.expires_at - Date.now() / 1000);
+  if (minValid !== undefined && left < minValid) {
+    process.stderr.write(
+      `kms-agent: this token is valid for ${left} s, less than the ${minValid} s --min-valid asked for: the provider issues shorter-lived tokens, or could not be reached for a fresh one\n`,
+    );
+  }
+}
+
+function sameScopes(a: string, b: string): boolean {
+  const asked = new Set(a.split(' ').filter(Boolean));
+  const granted = new Set(b.split(' ').filter(Boolean));
+  return asked.size === granted.size && [...asked].every((name) => granted.has(name));
 }
 
 /**
@@ -39,70 +69,54 @@ function print(text: string): void {
   }
 }
 
-/** Prints one token (or one line saying why not) and sets the exit code of SPEC §4. */
-export function runTokenFast(args: string[]): void {
+/** Prints one token (or one line saying why not) and calls `done` with the exit code of README "Commands". */
+export function runToken(args: readonly string[], done: (exitCode: number) => void): void {
   let options: TokenOptions;
   try {
-    options = parseTokenArgs(args);
+    options = parseTokenCommandLine(args);
   } catch (err) {
-    say((err as Error).message);
-    process.exitCode = Exit.ERROR;
-    return;
+    return done(fail(err));
   }
+  let client: AgentClient;
+  try {
+    client = AgentClient.open(resolveSocketPath(options.socket));
+  } catch (err) {
+    if ((err as AgentError).reason === 'NO_AGENT') return startAgentThenAsk(options, err as AgentError, done);
+    return done(fail(err));
+  }
+  client.request(
+    'token.get',
+    options.params,
+    (err, reply) => {
+      client.close();
+      if (err?.reason === 'NO_AGENT') return startAgentThenAsk(options, err, done);
+      if (err) return done(fail(err));
+      print(formatToken(reply!, options.output));
+      sayNotices(options, reply!);
+      done(OK);
+    },
+    TOKEN_TIMEOUT_MS,
+  );
+}
 
-  let connected = false;
-  let done = false;
-  const socket = connect(resolveSocketPath(options.socket));
-  const finish = (exitCode: number): void => {
-    done = true;
-    clearTimeout(timer);
-    socket.destroy();
-    process.exitCode = exitCode;
-  };
-  const timer = setTimeout(() => {
-    say(`the agent did not answer token.get within ${TOKEN_TIMEOUT_MS / 1000} s`);
-    finish(Exit.ERROR);
-  }, TOKEN_TIMEOUT_MS);
-
-  const splitter = new LineSplitter((line) => {
-    let reply: Reply;
-    try {
-      reply = JSON.parse(line) as Reply;
-    } catch {
-      return;
-    }
-    if (done || reply.id !== 1) return;
-    if (reply.result) {
-      print(formatToken(reply.result, options.output));
-      const scopeSaid = scopeNotice(options, reply.result);
-      if (scopeSaid) say(scopeSaid);
-      const minValidSaid = minValidNotice(options, reply.result, Date.now() / 1000);
-      if (minValidSaid) say(minValidSaid);
-      finish(Exit.OK);
-    } else {
-      say(reply.error?.message ?? 'the agent answered with an error');
-      finish(exitCodeFor(reply.error?.data?.reason));
-    }
-  });
-
-  socket.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'token.get', params: tokenParams(options) }) + '\n');
-  socket.on('connect', () => {
-    connected = true;
-  });
-  socket.on('data', (chunk: Buffer) => {
-    if (!splitter.push(chunk)) socket.destroy();
-  });
-  socket.on('error', () => {
-    if (connected || done) return;
-    done = true;
-    clearTimeout(timer);
-    void import('./tokenCommand.js').then(async ({ runToken }) => {
-      process.exitCode = await runToken(options);
-    });
-  });
-  socket.on('close', () => {
-    if (done) return;
-    say('the agent closed the connection');
-    finish(Exit.ERROR);
-  });
+/** No agent answered: start one (unless told not to) and ask it, through the same client. */
+function startAgentThenAsk(options: TokenOptions, noAgent: AgentError, done: (exitCode: number) => void): void {
+  if (!autostartAllowed(options.autostart)) return done(fail(noAgent));
+  const { connectAgent } = require('./connectAgent.cjs') as typeof import('./connectAgent.cjs');
+  connectAgent({ socketPath: resolveSocketPath(options.socket), configPath: chosenConfig(options.config), autostart: true })
+    .then(async (client) => {
+      try {
+        return await client.call('token.get', options.params, TOKEN_TIMEOUT_MS);
+      } finally {
+        client.close();
+      }
+    })
+    .then(
+      (reply) => {
+        print(formatToken(reply, options.output));
+        sayNotices(options, reply);
+        done(OK);
+      },
+      (err: unknown) => done(fail(err)),
+    );
 }

@@ -1,32 +1,19 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ProfileSourceKind } from './profile.js';
+import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.cjs';
+
+/** Home and the state directory are shared with the client (src/rpc/paths.cts); re-exported for the daemon. */
+export { homeDir, resolveStateDir };
 
 type Env = NodeJS.ProcessEnv;
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
-
-/** Tests point HOME at a temp dir, so HOME wins over the passwd entry. */
-export function homeDir(env: Env = process.env): string {
-  return env.HOME || homedir();
-}
-
-/** An XDG base directory, or its default; relative values are ignored, as the XDG spec requires. */
-function xdgDir(env: Env, variable: string, fallback: string[]): string {
-  const value = env[variable];
-  return value && isAbsolute(value) ? value : join(homeDir(env), ...fallback);
-}
 
 /** SPEC §2: --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
 export function resolveConfigPath(flag?: string, env: Env = process.env): string {
   const chosen = flag || env.KMS_AGENT_CONFIG;
   if (chosen) return resolve(chosen);
   return join(xdgDir(env, 'XDG_CONFIG_HOME', ['.config']), 'kms-agent', 'config.toml');
-}
-
-/** Where the file token store and the detached daemon's log live: $XDG_STATE_HOME/kms-agent. */
-export function resolveStateDir(env: Env = process.env): string {
-  return join(xdgDir(env, 'XDG_STATE_HOME', ['.local', 'state']), 'kms-agent');
 }
 
 /** The Cosmian CLI's own lookup order: its env vars (newest tool first), then ~/.cosmian. */

@@ -1,20 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { pino } from 'pino';
 import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { Agent } from './agent.js';
-import { ConfigWatcher } from './configWatcher.js';
 import { keepMemoryOutOfCoreDumps } from './coreDumps.js';
-import type { AgentConfig } from './profile.js';
 import { methodTable } from './methodTable.js';
-import { SocketServer } from './socketServer.js';
-import { VERSION } from './version.js';
+import type { AgentConfig } from './profile.js';
+import { configReloading } from './configReloading.js';
+import { isSocketActivated, SocketServer } from './socketServer.js';
+import { claimSocketPath, type SocketClaim } from './startLock.js';
+import { VERSION } from '../rpc/version.js';
 
 export interface DaemonOptions {
   socketPath: string;
   configPath?: string | undefined;
   /** Detached daemons log here (0600); foreground ones to stderr. */
   logFile?: string | undefined;
+  /** The socket path, already claimed by the caller (main.ts); else claimed here, unless systemd passed the socket. */
+  claim?: SocketClaim | undefined;
   /** Called once the socket accepts connections. */
   onReady?: (info: { pid: number; socketPath: string; warnings: string[] }) => void;
 }
@@ -25,58 +29,59 @@ export interface DaemonOptions {
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   keepMemoryOutOfCoreDumps();
-  const load = (): AgentConfig => loadConfig({ configPath: options.configPath, env: process.env });
-  const config = load();
-  if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });
-  const log = createLogger(config.logLevel, options.logFile);
-  for (const warning of config.warnings) log.warn(warning);
-
-  const agent = new Agent(config, options.socketPath, log, load);
-  // The config is read again when a file changes, on SIGHUP and on `kms-agent reload`.
-  const reload = (why: string): string[] => {
-    try {
-      const profiles = agent.reload();
-      log.info({ why, profiles }, 'config reloaded');
-      return profiles;
-    } finally {
-      watcher.watch(agent.config.files);
-    }
-  };
-  // agent.reload logs a failure; status and the next command that needs the profile show it.
-  const reloadQuietly = (why: string): void => void ignoreError(() => reload(why));
-  const watcher = new ConfigWatcher(() => reloadQuietly('file change'));
-  watcher.watch(config.files);
-  let stopping: Promise<void> | undefined;
+  const claim = options.claim ?? (isSocketActivated(process.env) ? undefined : await claimSocketPath(options.socketPath));
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  let log: Logger | undefined;
+  try {
+    const load = (): AgentConfig => loadConfig({ configPath: options.configPath, env: process.env });
+    const config = load();
+    if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });
+    log = createLogger(config.logLevel, options.logFile);
+    await serve(options, config, new Agent(config, options.socketPath, log, load), log, markStopped);
+  } catch (err) {
+    if (log) await destinationOpen(log);
+    throw err;
+  } finally {
+    claim?.release();
+  }
+  await stopped;
+}
+
+/** Binds the socket and wires the signals; `markStopped` is called once a shutdown has finished. */
+async function serve(options: DaemonOptions, config: AgentConfig, agent: Agent, log: Logger, markStopped: () => void): Promise<void> {
+  for (const warning of config.warnings) log.warn(warning);
+  const reloading = configReloading(agent, log);
+  let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       log.info('shutting down');
-      watcher.close();
+      reloading.close();
       agent.close();
       await server.close();
       log.info('stopped');
       log.flush();
       markStopped();
     })());
-  const server = new SocketServer(options.socketPath, methodTable(agent, () => void shutdown(), () => reload('kms-agent reload')), log);
+  const server = new SocketServer(options.socketPath, methodTable(agent, () => void shutdown(), () => reloading.reload('kms-agent reload')), log);
   const mode = await server.listen();
   agent.startServing();
-  log.info(
-    { version: VERSION, socket: options.socketPath, via: mode, profiles: [...config.profiles.keys()], config: config.configPath },
-    'agent started',
-  );
+  log.info({ version: VERSION, socket: options.socketPath, via: mode, profiles: [...config.profiles.keys()], config: config.configPath }, 'agent started');
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
-  process.on('SIGHUP', () => reloadQuietly('SIGHUP'));
+  process.on('SIGHUP', () => reloading.reloadQuietly('SIGHUP'));
   options.onReady?.({ pid: process.pid, socketPath: options.socketPath, warnings: config.warnings });
-  await stopped;
 }
 
-function ignoreError(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // reported where it happened
-  }
+/**
+ * Waits until pino's asynchronous log file is open: a process that exits before that (a start that
+ * failed just after the logger was made) dies in pino's exit hook, "sonic boom is not ready yet".
+ */
+function destinationOpen(log: Logger): Promise<void> {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { fd?: number; once?(event: string, fn: () => void): void } | undefined;
+  if (typeof stream?.fd !== 'number' || stream.fd >= 0 || !stream.once) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once!('ready', () => resolve());
+    stream.once!('error', () => resolve());
+  });
 }

@@ -1,14 +1,7 @@
-import { lstatSync, mkdirSync, chmodSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-
-/** The socket's directory is refused when it could let another user in; the message says why and what to do. */
-export class InsecureSocketDirError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InsecureSocketDirError';
-  }
-}
+import { dirname } from 'node:path';
+import { checkSocketPathLength, socketDirectoryProblem } from '../rpc/paths.cjs';
 
 export class AgentAlreadyRunningError extends Error {
   constructor(readonly socketPath: string) {
@@ -17,33 +10,20 @@ export class AgentAlreadyRunningError extends Error {
   }
 }
 
-/** Creates the directory 0700 if missing, then checks it: a real directory, ours, not writable by others. */
+/**
+ * Creates the directory 0700 if missing, then checks it as every client does (src/rpc/socketSafety.cts):
+ * a real directory, ours, not writable by others. Throws an AgentError (INSECURE_SOCKET) saying why.
+ */
 export function ensureSocketDirectory(socketPath: string): void {
+  checkSocketPathLength(socketPath);
   const dir = dirname(socketPath);
   let created = false;
-  try {
-    lstatSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  if (lstatSync(dir, { throwIfNoEntry: false }) === undefined) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     created = true;
   }
-  const stat = lstatSync(dir);
-  if (stat.isSymbolicLink()) {
-    throw new InsecureSocketDirError(`refusing socket directory ${dir}: it is a symbolic link; use a real directory that only you own`);
-  }
-  if (!stat.isDirectory()) throw new InsecureSocketDirError(`refusing socket directory ${dir}: it is not a directory`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) {
-    throw new InsecureSocketDirError(
-      `refusing socket directory ${dir}: it is owned by uid ${stat.uid}, not you (uid ${uid}); another user could replace the socket`,
-    );
-  }
-  if ((stat.mode & 0o022) !== 0) {
-    throw new InsecureSocketDirError(
-      `refusing socket directory ${dir}: group or others can write to it (mode ${(stat.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\``,
-    );
-  }
+  const problem = socketDirectoryProblem(dir, lstatSync(dir));
+  if (problem) throw problem;
   if (created) chmodSync(dir, 0o700);
 }
 

@@ -1,14 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Logger } from './logger.js';
-import { AgentError, ErrorCodes } from '../rpc/reasons.js';
-import { LineSplitter } from '../rpc/framing.cjs';
+import { agentFailure, AgentError, encode, ErrorCodes, failure, invalidRequest, isRequest, LineSplitter, methodNotFound, parseError, success, type Id, type Response } from '../rpc/jsonRpc.cjs';
 import type { ConnectionContext, MethodTable } from './methodTable.js';
 import { AgentAlreadyRunningError, ensureSocketDirectory, socketAnswers } from './socketDirectory.js';
 
-type Id = string | number | null;
-type Response = { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrpc: '2.0'; id: Id; error: { code: number; message: string; data?: unknown } };
-type Request = { jsonrpc: '2.0'; method: string; params?: unknown; id?: Id };
 type Handler = (params: unknown, connection: ConnectionContext) => unknown;
 /** An answer: ready now (a cached token), or later (anything that talks to a provider or a store). */
 type Answer = Response | Response[] | null | Promise<Response | Response[] | null>;
@@ -21,12 +17,20 @@ const MAX_INFLIGHT_PER_CONNECTION = 256;
 interface Connection extends ConnectionContext {
   socket: Socket;
   inflight: number;
+  /** The client shut down its sending side: end ours once every answer is written. */
+  ended: boolean;
   closeHandlers: Array<() => void>;
 }
 
+/** systemd socket activation (LISTEN_FDS for this process): the socket is systemd's, fd 3. */
+export function isSocketActivated(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.LISTEN_FDS) && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1;
+}
+
 /**
- * JSON-RPC over a Unix socket, one message per line. Owns the socket file: created 0600 in a
- * 0700 directory, a stale one replaced, removed again on close (unless systemd passed it in).
+ * JSON-RPC over a Unix socket, one message per line (the codec is src/rpc/). Owns the socket file:
+ * created 0600 in a 0700 directory, a stale one replaced, removed again on close (unless systemd
+ * passed it in). The caller holds the start lock (startLock.ts) while it listens.
  */
 export class SocketServer {
   private readonly handlers = new Map<string, Handler>();
@@ -39,18 +43,19 @@ export class SocketServer {
   constructor(readonly socketPath: string, methods: MethodTable, private readonly log: Logger) {
     // A Map, so that `__proto__` or `toString` is an unknown method, not an inherited one.
     for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler as Handler);
-    this.server = createServer((socket) => this.accept(socket));
+    // Half-open: a client that shuts down its sending side still gets every answer.
+    this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   private failure(id: Id, error: unknown): Response {
-    if (error instanceof AgentError) return errorResponse(id, error.code, error.message, { reason: error.reason });
+    if (error instanceof AgentError) return agentFailure(id, error);
     this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'internal error in a request');
-    return errorResponse(id, ErrorCodes.INTERNAL_ERROR, `internal error: ${(error as Error)?.message ?? error}`);
+    return failure(id, ErrorCodes.INTERNAL_ERROR, `internal error: ${(error as Error)?.message ?? error}`);
   }
 
   /** Binds the socket: the fd systemd passed (LISTEN_FDS), or the path with umask 0177 set before bind. */
   async listen(env: NodeJS.ProcessEnv = process.env): Promise<'systemd' | 'path'> {
-    if (env.LISTEN_FDS && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1) {
+    if (isSocketActivated(env)) {
       delete env.LISTEN_FDS;
       delete env.LISTEN_PID;
       delete env.LISTEN_FDNAMES;
@@ -62,6 +67,10 @@ export class SocketServer {
     const previous = process.umask(0o177);
     try {
       await this.bind({ path: this.socketPath, exclusive: true });
+    } catch (err) {
+      // Only a starter that bypassed the start lock gets here: the other one won.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (await socketAnswers(this.socketPath))) throw new AgentAlreadyRunningError(this.socketPath);
+      throw err;
     } finally {
       process.umask(previous);
     }
@@ -81,12 +90,8 @@ export class SocketServer {
   }
 
   private async replaceStaleSocket(): Promise<void> {
-    let stat;
-    try {
-      stat = lstatSync(this.socketPath);
-    } catch {
-      return;
-    }
+    const stat = lstatSync(this.socketPath, { throwIfNoEntry: false });
+    if (stat === undefined) return;
     if (!stat.isSocket()) {
       throw new Error(`${this.socketPath} exists and is not a socket: remove it or choose another path with --socket`);
     }
@@ -99,6 +104,7 @@ export class SocketServer {
     const connection: Connection = {
       socket,
       inflight: 0,
+      ended: false,
       closeHandlers: [],
       onClose(fn) {
         this.closeHandlers.push(fn);
@@ -111,6 +117,14 @@ export class SocketServer {
         this.log.warn('closing a connection that sent a line over 64 KiB');
         socket.destroy();
       }
+    });
+    socket.on('end', () => {
+      connection.ended = true;
+      if (connection.inflight === 0) socket.end();
+      // A client that closed entirely (Ctrl-C) looks like one that shut down its sending side until
+      // something is written: an empty write fails (EPIPE) only for the first, whose requests are
+      // then cancelled like any hang-up (a login stops waiting and frees its port).
+      else socket.write('');
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -137,6 +151,7 @@ export class SocketServer {
       (err: unknown) => this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
     ).then(() => {
       if (connection.inflight-- === MAX_INFLIGHT_PER_CONNECTION) socket.resume();
+      if (connection.inflight === 0 && connection.ended) socket.end();
       if (--this.inflight === 0) this.idle?.();
     });
   }
@@ -147,7 +162,7 @@ export class SocketServer {
     try {
       message = JSON.parse(line);
     } catch {
-      return errorResponse(null, ErrorCodes.PARSE_ERROR, 'Parse error');
+      return parseError();
     }
     if (!Array.isArray(message)) return this.answerOne(message, connection);
     if (message.length === 0) return invalidRequest(message);
@@ -162,7 +177,7 @@ export class SocketServer {
     if (!isRequest(message)) return invalidRequest(message);
     const { id } = message;
     const handler = this.handlers.get(message.method);
-    if (handler === undefined) return id === undefined ? null : errorResponse(id, ErrorCodes.METHOD_NOT_FOUND, 'Method not found');
+    if (handler === undefined) return id === undefined ? null : methodNotFound(id);
     let result: unknown;
     try {
       result = handler(message.params, connection);
@@ -171,14 +186,14 @@ export class SocketServer {
     }
     if (result instanceof Promise) {
       return result.then(
-        (value: unknown) => (id === undefined ? null : { jsonrpc: '2.0', id, result: value ?? null }),
+        (value: unknown) => (id === undefined ? null : success(id, value)),
         (err: unknown) => (id === undefined ? null : this.failure(id, err)),
       );
     }
-    return id === undefined ? null : { jsonrpc: '2.0', id, result: result ?? null };
+    return id === undefined ? null : success(id, result);
   }
 
-  private reply(connection: Connection, response: unknown): void {
+  private reply(connection: Connection, response: Response | Response[] | null): void {
     const { socket } = connection;
     if (response === null || socket.destroyed) return;
     if (socket.writableLength > MAX_QUEUED_REPLY_BYTES) {
@@ -186,7 +201,8 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    socket.write(JSON.stringify(response) + '\n');
+    if (socket.writableEnded) return;
+    socket.write(encode(response));
   }
 
   /** Stops accepting, lets in-flight requests finish (bounded), closes connections, removes the socket file. */
@@ -207,24 +223,4 @@ export class SocketServer {
     }
     for (const { socket } of this.connections) socket.end();
   }
-}
-
-function isId(id: unknown): id is Id {
-  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
-}
-
-/** A JSON-RPC 2.0 request object: version, a method name, and an id (if any) of an allowed type. */
-function isRequest(message: unknown): message is Request {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
-  const m = message as Record<string, unknown>;
-  return m.jsonrpc === '2.0' && typeof m.method === 'string' && (m.id === undefined || isId(m.id)) && m.result === undefined && m.error === undefined;
-}
-
-function invalidRequest(message: unknown): Response {
-  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null;
-  return errorResponse(isId(id) ? id : null, ErrorCodes.INVALID_REQUEST, 'Invalid Request');
-}
-
-function errorResponse(id: Id, code: number, message: string, data?: unknown): Response {
-  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
 }

@@ -1,6 +1,2 @@
-import { readFileSync } from 'node:fs';
-
-/** The package version, read once from package.json next to dist/. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** The daemon's modules import VERSION from here; it is defined once, in src/rpc/version.ts, for both sides. */
+export { VERSION } from '../rpc/version.js';

@@ -1,4 +1,4 @@
-/** The protocol of SPEC §5: every method with its params and result, shared by daemon and client. */
+/** The protocol (README.md, "Protocol"): every method with its params and result, shared by daemon and client. */
 
 export type TokenKind = 'auto' | 'access' | 'id';
 export type LoginFlow = 'pkce' | 'device';

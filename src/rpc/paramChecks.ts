@@ -1,4 +1,4 @@
-import { AgentError } from './reasons.js';
+import { AgentError } from './jsonRpc.cjs';
 
 /**
  * Small checks for JSON-RPC params: the daemon trusts nothing a client sends, and says exactly

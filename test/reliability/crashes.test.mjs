@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentClient } from '../../dist/client/agentClient.js';
+import { AgentClient } from '../../dist/client/agentClient.cjs';
 import { CLI, startForeground, storeFileOf } from '../support/harness.mjs';
 import { exited, loginViaRpc, makeIsolatedSandbox, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 

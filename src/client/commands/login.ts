@@ -1,14 +1,34 @@
-import type { AgentClient } from './agentClient.js';
-import { openBrowser } from './browserOpener.js';
-import { noDisplayReason } from './displayCheck.js';
-import { Exit } from './exitCodes.cjs';
-import type { LoginFlow, Params, Result } from '../rpc/methods.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { LoginFlow, Params, Result } from '../../rpc/methods.js';
+import type { AgentClient } from '../agentClient.cjs';
+import { openBrowser } from '../browserOpener.js';
+import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
+import { noDisplayReason } from '../displayCheck.js';
+import { Exit } from '../exitCodes.cjs';
+import type { CliContext } from './context.js';
 
-export interface LoginOptions {
+interface LoginOptions {
   profile?: string | undefined;
   device?: boolean | undefined;
   browser: boolean;
   timeout?: number | undefined;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
+  return n;
+}
+
+export function registerLogin(program: Command, cli: CliContext): void {
+  program
+    .command('login')
+    .description('log in to a profile: the agent runs the flow, this command opens the browser and waits')
+    .addOption(new Option(SELECTION_FLAGS.profile.flags, SELECTION_FLAGS.profile.description))
+    .option('--device', 'use the device flow: enter a code on any device (no browser here needed)')
+    .option('--no-browser', 'only print the URL, do not open a browser')
+    .option('--timeout <seconds>', 'give up after this many seconds (exit 4)', seconds)
+    .action(cli.run((opts: LoginOptions) => cli.withAgent((c) => runLogin(c, opts)), 'login'));
 }
 
 const say = (line: string): void => void process.stderr.write(line + '\n');
@@ -17,10 +37,10 @@ const say = (line: string): void => void process.stderr.write(line + '\n');
  * The daemon runs the flow; this side shows the URL (and user code), opens the browser and waits.
  * Ctrl-C closes the connection, which cancels the login in the daemon and frees its port.
  */
-export async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const flow: LoginFlow = options.device ? 'device' : 'pkce';
   const params: Params<'login.start'> = { flow };
-  const profile = options.profile ?? env.KMS_AGENT_PROFILE;
+  const profile = chosenProfile(options.profile, env);
   if (profile) params.profile = profile;
   const started = await client.call('login.start', params);
 

@@ -1,29 +1,27 @@
+/**
+ * Starts the daemon for `kms-agent start` and for autostart. Loaded only when no agent answers.
+ * CommonJS, so `kms-agent token` can autostart without Node's ES module loader.
+ */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
+import { AgentError } from '../rpc/jsonRpc.cjs';
+import { resolveStateDir } from '../rpc/paths.cjs';
 
-const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+const DAEMON_MAIN = join(__dirname, '..', 'daemon', 'main.js');
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 
 export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'running' };
 
-export class DaemonStartError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DaemonStartError';
-  }
-}
-
 /**
  * Starts the daemon as a detached process (its own session, stdin closed, output to agent.log)
- * and waits for it to report on fd 3 that it listens, or why it could not start.
+ * and waits for it to report on fd 3 that it listens, that another one does (`running`: several
+ * clients autostarted at once, daemon/startLock.ts let one win), or why it could not start.
  */
 export async function launchDaemon(options: { socketPath: string; configPath?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<LaunchOutcome> {
   const env = options.env ?? process.env;
-  const { resolveStateDir } = await import('../daemon/configPaths.js');
   const stateDir = resolveStateDir(env);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const logFile = join(stateDir, 'agent.log');
@@ -46,7 +44,8 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   for (const line of lines) if (line.startsWith('warning ')) process.stderr.write(`kms-agent: warning: ${line.slice(8)}\n`);
   if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)) };
   if (report === 'running') return { state: 'running' };
-  throw new DaemonStartError(report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`);
+  const detail = report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`;
+  throw new AgentError('AGENT_START_FAILED', `could not start the agent: ${detail}`);
 }
 
 /** The daemon's report lines: any `warning …` lines, then one `ready PID`, `running` or `error …`. */

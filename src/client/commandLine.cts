@@ -1,0 +1,172 @@
+/**
+ * The one definition of the flags `token` takes (the global ones, and the token selection that `exec`
+ * shares), the one parser of `token`'s command line, and what the environment chooses (profile,
+ * config, autostart). The commander CLI builds its options and help from these tables; `token` is
+ * parsed here on every route, so it accepts and refuses the same things whatever route it takes.
+ * CommonJS, and no commander: `kms-agent token` loads this on its fast path.
+ */
+import { resolve } from 'node:path';
+import { AgentError } from '../rpc/jsonRpc.cjs';
+import type { Params, TokenKind } from '../rpc/methods.js';
+
+/** A flag as commander writes it (`-p, --profile <name>`), and its help line. */
+export interface FlagSpec {
+  flags: string;
+  description: string;
+}
+
+export const GLOBAL_FLAGS = {
+  socket: { flags: '--socket <path>', description: 'agent socket (default: $KMS_AGENT_SOCK, else $XDG_RUNTIME_DIR/kms-agent/agent.sock)' },
+  config: {
+    flags: '--config <path>',
+    description: 'config file for an agent started by this command (default: $KMS_AGENT_CONFIG, else ~/.config/kms-agent/config.toml)',
+  },
+  autostart: { flags: '--no-autostart', description: 'fail instead of starting an agent when none answers (also KMS_AGENT_NO_AUTOSTART=1)' },
+} satisfies Record<string, FlagSpec>;
+
+/** Which token: shared by `token` and `exec`. */
+export const SELECTION_FLAGS = {
+  profile: { flags: '-p, --profile <name>', description: 'profile (default: $KMS_AGENT_PROFILE, else the default profile)' },
+  id: { flags: '--id', description: 'the id_token' },
+  access: { flags: '--access', description: 'the access token' },
+} satisfies Record<string, FlagSpec>;
+
+export const TOKEN_FLAGS = {
+  ...SELECTION_FLAGS,
+  minValid: { flags: '--min-valid <seconds>', description: 'refresh first unless the token is valid this long (default: 60 s or half its lifetime)' },
+  scope: { flags: '--scope <scopes>', description: 'a token for these scopes (space-separated), obtained with the stored refresh token' },
+  audience: { flags: '--audience <resource>', description: 'a token for this audience / resource (RFC 8707)' },
+  json: { flags: '--json', description: 'print {token, token_type, expires_at, profile}' },
+  header: { flags: '--header', description: 'print "Authorization: Bearer <token>" for curl -H @-' },
+} satisfies Record<string, FlagSpec>;
+
+/** Flags that contradict each other (README "Commands"): refused on every route. */
+const CONFLICTS: ReadonlyArray<readonly [keyof typeof TOKEN_FLAGS, keyof typeof TOKEN_FLAGS]> = [
+  ['id', 'access'],
+  ['json', 'header'],
+];
+
+/** Flag values by key, as commander's opts() and parseTokenCommandLine produce them. */
+export type FlagValues = { [key: string]: string | boolean | undefined };
+
+export interface TokenOptions {
+  params: Params<'token.get'>;
+  output: 'plain' | 'json' | 'header';
+  socket?: string | undefined;
+  config?: string | undefined;
+  autostart?: boolean | undefined;
+}
+
+export function usage(message: string): AgentError {
+  return new AgentError('USAGE', message);
+}
+
+interface Flag {
+  key: string;
+  takesValue: boolean;
+  /** `--no-x` sets x to false. */
+  negated: boolean;
+}
+
+/** Every spelling of each flag (`-p`, `--profile`), read from the specs themselves. */
+function lookup(specs: Record<string, FlagSpec>): Map<string, Flag> {
+  const names = new Map<string, Flag>();
+  for (const [key, { flags }] of Object.entries(specs)) {
+    const takesValue = flags.includes('<');
+    for (const name of flags.replace(/ <.*$/, '').split(', ')) names.set(name, { key, takesValue, negated: name.startsWith('--no-') });
+  }
+  return names;
+}
+const BEFORE_COMMAND = lookup(GLOBAL_FLAGS);
+const AFTER_COMMAND = lookup({ ...GLOBAL_FLAGS, ...TOKEN_FLAGS });
+
+/** Whether these arguments (argv after the script) run `token`: global options, then `token`. */
+export function isTokenCommand(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === 'token') return true;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = BEFORE_COMMAND.get(eq === -1 ? arg : arg.slice(0, eq));
+    if (flag === undefined) return false;
+    if (flag.takesValue && eq === -1) i++;
+  }
+  return false;
+}
+
+/** Parses `[global options] token [options]` (`--flag value`, `--flag=value`); a USAGE AgentError says what is wrong. */
+export function parseTokenCommandLine(args: readonly string[]): TokenOptions {
+  const values: FlagValues = {};
+  let command = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!command && arg === 'token') {
+      command = true;
+      continue;
+    }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const flag = (command ? AFTER_COMMAND : BEFORE_COMMAND).get(name);
+    if (flag === undefined) throw usage(`unknown option ${arg} (see \`kms-agent token --help\`)`);
+    if (!flag.takesValue) {
+      if (eq !== -1) throw usage(`option ${name} takes no value`);
+      values[flag.key] = !flag.negated;
+      continue;
+    }
+    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined || value === '') throw usage(`option ${name} needs a value`);
+    values[flag.key] = value;
+  }
+  return tokenOptions(values);
+}
+
+/** The options given as flag values (parsed above, or by commander for `exec`), checked. */
+export function tokenOptions(values: FlagValues): TokenOptions {
+  for (const [a, b] of CONFLICTS) {
+    if (values[a] && values[b]) throw usage(`${longName(a)} and ${longName(b)} cannot be used together`);
+  }
+  const text = (key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  const params: Params<'token.get'> = {};
+  const profile = chosenProfile(text('profile'));
+  if (profile) params.profile = profile;
+  const minValid = text('minValid');
+  if (minValid !== undefined) params.min_valid = seconds('--min-valid', minValid);
+  const kind: TokenKind | undefined = values.id ? 'id' : values.access ? 'access' : undefined;
+  if (kind) params.kind = kind;
+  if (text('scope')) params.scope = text('scope');
+  if (text('audience')) params.audience = text('audience');
+  return {
+    params,
+    output: values.json ? 'json' : values.header ? 'header' : 'plain',
+    socket: text('socket'),
+    config: text('config'),
+    autostart: typeof values.autostart === 'boolean' ? values.autostart : undefined,
+  };
+}
+
+function longName(key: keyof typeof TOKEN_FLAGS): string {
+  return TOKEN_FLAGS[key].flags.replace(/^-\w, /, '').replace(/ <.*$/, '');
+}
+
+function seconds(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw usage(`${flag} takes a number of seconds, got "${value}"`);
+  return n;
+}
+
+/** The one place that reads KMS_AGENT_PROFILE: the profile a command asks for, or undefined for the agent's default. */
+export function chosenProfile(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag || env.KMS_AGENT_PROFILE || undefined;
+}
+
+/** The config an agent started by this command reads: --config, else KMS_AGENT_CONFIG (else the daemon's default). */
+export function chosenConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const path = flag || env.KMS_AGENT_CONFIG;
+  // The daemon runs from /: a relative path is the caller's.
+  return path ? resolve(path) : undefined;
+}
+
+/** Start an agent when none answers (like gpg-agent), unless --no-autostart or KMS_AGENT_NO_AUTOSTART (other than 0). */
+export function autostartAllowed(flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag === false) return false;
+  return !(env.KMS_AGENT_NO_AUTOSTART && env.KMS_AGENT_NO_AUTOSTART !== '0');
+}
