@@ -7,6 +7,7 @@ import { GrantKeeper } from './grantKeeper.js';
 import type { IdTokenExpectations } from './provider/idTokenRules.js';
 import { ProviderClient } from './provider/providerClient.js';
 import { classifyProviderError } from './provider/providerErrors.js';
+import { providerText } from './provider/providerText.js';
 import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, targetRefused } from './refreshFailures.js';
 import { RetryBackoff } from './retryBackoff.js';
 import { revokeGrant } from './revocation.js';
@@ -301,8 +302,8 @@ export class ProfileSession {
     const status: ProfileStatus = { name: this.name, logged_in: grant !== null || valid, has_refresh_token: grant !== null, store: this.store.kind };
     const subject = this.main?.set.subject ?? grant?.subject;
     const email = this.main?.set.email ?? grant?.email;
-    if (subject) status.subject = subject;
-    if (email) status.email = email;
+    if (subject) status.subject = providerText(subject, 255);
+    if (email) status.email = providerText(email, 320);
     if (served) status.expires_at = served.expiresAt;
     if (this.store.warning) status.store_warning = this.store.warning;
     const lastError = this.lastError ?? this.grants.saveProblem ?? this.noRefreshWarning;
