@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { profileToml, startForeground } from '../support/harness.mjs';
-import { makeIsolatedSandbox, rssKiB, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
+import { cpuSeconds, makeIsolatedSandbox, rssKiB, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 import { errorLine, startHostileProvider, TERMINAL_ATTACK, terminalControls } from '../support/hostileProvider.mjs';
 
 const MiB = 1024 * 1024;
@@ -66,8 +66,9 @@ test('bounds: answers over 1 MiB and tokens over 60 KiB refused, memory bounded,
       provider.sent.bytes = 0;
       answer(provider, 'authorization_code', () => ({ stream: 200 * MiB }));
       const atLogin = await peakRss(pid, () => login('big'));
-      assert.match(errorLine(atLogin.value, 3), tooLarge);
       figures.loginSentMiB = provider.sent.bytes / MiB;
+      t.diagnostic(`200 MB at login: the provider got ${figures.loginSentMiB.toFixed(1)} MiB out; daemon RSS ${(baseline / 1024).toFixed(0)} MiB before, peak ${(atLogin.peakKiB / 1024).toFixed(0)} MiB`);
+      assert.match(errorLine(atLogin.value, 3), tooLarge);
 
       // Logged in, then a refresh is answered with 200 MB: the cached token is still served, status says why.
       answer(provider, 'authorization_code', (request) => provider.tokenResponse(request));
@@ -135,10 +136,15 @@ test('bounds: answers over 1 MiB and tokens over 60 KiB refused, memory bounded,
       const refreshes = provider.tokenRequests('refresh_token').length;
       // Used, so the background refresh would run if its timer fired.
       for (const kind of ['id', 'access']) await sb.rpc('token.get', { profile: 'long', kind });
+      const cpuBefore = cpuSeconds(pid);
       await sleep(3000);
+      const cpu = cpuSeconds(pid) - cpuBefore;
       const fired = provider.tokenRequests('refresh_token').length - refreshes;
-      t.diagnostic(`30-day tokens, in use, over 3 s: ${fired} refreshes`);
+      t.diagnostic(`30-day tokens, in use, over 3 s: ${fired} refreshes, ${cpu.toFixed(2)} s of daemon CPU`);
       assert.equal(fired, 0);
+      // A delay over the limit makes setTimeout fire after 1 ms, with a warning each time.
+      assert.doesNotMatch(agent.stderr(), /TimeoutOverflowWarning/);
+      assert.ok(cpu < 0.5, `the daemon stayed idle (${cpu.toFixed(2)} s of CPU in 3 s)`);
     });
     assert.equal(agent.child.exitCode, null, 'the daemon is still running');
     console.log(`# hostileAnswers bounds: ${JSON.stringify(figures)}`);
@@ -280,10 +286,10 @@ test('echoed secrets: a provider that repeats the refresh token or client secret
     const log = existsSync(sb.logPath) ? readFileSync(sb.logPath, 'utf8') : '';
     assert.ok(log.length > 0, 'the agent logged');
     const seen = outputs.join('\n') + log;
-    assert.match(seen, /\[redacted\] , \[redacted\]/, "the provider's words are quoted, with the secrets cut out");
     const leaks = [...secrets].flatMap((s) => echoedForms(s).filter((form) => seen.includes(form)).map((form) => `${s.slice(0, 4)}… as ${JSON.stringify(form)}`));
     t.diagnostic(`${secrets.size} secrets × ${echoedForms(clientSecret).length} forms checked in ${outputs.length} outputs and ${log.length} bytes of agent.log`);
     for (const s of secrets) sb.rememberSecret(s);
     assert.deepEqual(leaks, [], 'no form of a secret in agent.log, stderr or status');
+    assert.match(seen, /\[redacted\] , \[redacted\]/, "the provider's words are quoted, with the secrets cut out");
   }, () => provider.close());
 });

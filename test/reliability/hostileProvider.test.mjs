@@ -77,7 +77,7 @@ for (const mode of ['explicit', 'issuer']) {
         const lastReply = answerGrant(provider, 'authorization_code', c.id);
         const line = errorLine(await login(), 3);
         assert.match(line, /^kms-agent: login to profile p was refused by the agent: the provider's id_token was refused: /, `${c.what}: ${line}`);
-        assert.match(line, c.rule, c.what);
+        assert.match(line, c.rule, `${c.what}: ${line}`);
         assert.equal(provider.tokenRequests('authorization_code').length, exchanged + 1, `${c.what}: the code was exchanged and the bad id_token received`);
         const after = await token('--id');
         assert.equal(after.code, 5, `${c.what}: still not logged in (${after.stderr})`);
@@ -97,7 +97,7 @@ for (const mode of ['explicit', 'issuer']) {
         const refreshes = provider.tokenRequests('refresh_token').length;
         const line = errorLine(await token('--id'), 5);
         assert.match(line, /no valid id_token for profile p: the provider's id_token was refused: /, `${c.what}: ${line}`);
-        assert.match(line, c.rule, c.what);
+        assert.match(line, c.rule, `${c.what}: ${line}`);
         assert.equal(provider.tokenRequests('refresh_token').length, refreshes + 1, `${c.what}: one refresh`);
         const rotated = refreshReply().refresh_token;
         assert.notEqual(rotated, loginRefreshToken);

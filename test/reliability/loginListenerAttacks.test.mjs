@@ -298,7 +298,7 @@ test('the browser gets a private page, never the URL: nothing in /proc; the page
   const sb = await makeIsolatedSandbox({ profile: { store: 'file' } });
   const browser = recordingBrowser(sb);
   await withSandbox(sb, t, async () => {
-    await t.test('a completed login: no command line holds the URL, its state or code_challenge', async () => {
+    await t.test('a completed login: no command line holds the URL, its state or code_challenge', async (t) => {
       const snapshots = [];
       let watching = true;
       const watcher = (async () => {
@@ -307,34 +307,44 @@ test('the browser gets a private page, never the URL: nothing in /proc; the page
           await sleep(20);
         }
       })();
-      const login = sb.cli(['login'], { env: browser.env });
-      const pageUrl = await browser.nextPage();
-      assert.match(pageUrl, /^file:\/\//, 'the browser is given a file:// URL');
-      const pagePath = fileURLToPath(pageUrl);
-      assert.equal(dirname(pagePath), dirname(sb.socketPath), 'the page is in the socket directory');
-      const stat = statSync(pagePath);
-      assert.equal(stat.mode & 0o777, 0o600, 'the page is 0600');
-      assert.equal(stat.uid, process.getuid());
-      assert.equal(statSync(dirname(pagePath)).mode & 0o777, 0o700, 'in a 0700 directory');
-      const authorizationUrl = forwardOf(pagePath);
-      const query = new URL(authorizationUrl).searchParams;
-      const secrets = { url: authorizationUrl, state: query.get('state'), code_challenge: query.get('code_challenge'), nonce: query.get('nonce') };
-      const callbackUrl = await playAuthorization(authorizationUrl);
-      sb.rememberSecret(new URL(callbackUrl).searchParams.get('code'));
-      assert.equal((await deliverCallback(callbackUrl)).status, 200);
-      const r = await login;
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(await removedWithin(pagePath), 'the page is removed once the login is done');
-      await sleep(1200); // the browser script's own lifetime, watched to its end
-      watching = false;
-      await watcher;
+      let browserArg;
+      let page;
+      let authorizationUrl;
+      try {
+        const login = sb.cli(['login', '--timeout', '30'], { env: browser.env });
+        browserArg = await browser.nextPage();
+        if (browserArg.startsWith('file://')) {
+          const path = fileURLToPath(browserArg);
+          page = { path, stat: statSync(path), dirMode: statSync(dirname(path)).mode & 0o777 };
+          authorizationUrl = forwardOf(path);
+        } else {
+          authorizationUrl = browserArg;
+        }
+        const callbackUrl = await playAuthorization(authorizationUrl);
+        sb.rememberSecret(new URL(callbackUrl).searchParams.get('code'));
+        assert.equal((await deliverCallback(callbackUrl)).status, 200);
+        const r = await login;
+        assert.equal(r.code, 0, r.stderr);
+        if (page) page.removed = await removedWithin(page.path);
+        await sleep(1200); // the browser script's own lifetime, watched to its end
+      } finally {
+        watching = false;
+        await watcher;
+      }
       const all = snapshots.join('\n');
-      assert.ok(all.includes(pageUrl), `the watcher saw the browser's command line (${snapshots.length} snapshots)`);
-      for (const [what, value] of Object.entries(secrets)) {
+      assert.ok(all.includes(browserArg), `the watcher saw the browser's command line (${snapshots.length} snapshots)`);
+      const query = new URL(authorizationUrl).searchParams;
+      for (const [what, value] of Object.entries({ 'authorization URL': authorizationUrl, state: query.get('state'), code_challenge: query.get('code_challenge'), nonce: query.get('nonce') })) {
         assert.ok(value && value.length >= 16, `${what} is known`);
         assert.ok(!all.includes(value), `no command line holds the ${what}`);
       }
       t.diagnostic(`${snapshots.length} snapshots of every command line during the login; none held the URL, state, code_challenge or nonce`);
+      assert.match(browserArg, /^file:\/\//, 'the browser is given a file:// URL');
+      assert.equal(dirname(page.path), dirname(sb.socketPath), 'the page is in the socket directory');
+      assert.equal(page.stat.mode & 0o777, 0o600, 'the page is 0600');
+      assert.equal(page.stat.uid, process.getuid());
+      assert.equal(page.dirMode, 0o700, 'in a 0700 directory');
+      assert.ok(page.removed, 'the page is removed once the login is done');
     });
 
     await t.test('a cancelled login (Ctrl-C) removes its page', async () => {

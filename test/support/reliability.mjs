@@ -58,6 +58,12 @@ export function rssKiB(pid) {
   return match ? Number(match[1]) : NaN;
 }
 
+/** CPU time a process has used (user + system), in seconds (fields 14 and 15 of /proc/PID/stat). */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Percentile (0..100) of a list of numbers, nearest-rank. */
 export function percentile(values, p) {
   if (values.length === 0) return NaN;
