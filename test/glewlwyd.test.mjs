@@ -3,7 +3,7 @@
 // its token URL's origin, and renews no id_token on refresh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { loginDevice } from './support/deviceLogin.mjs';
@@ -36,9 +36,15 @@ async function verifyLikeKms(jwt, provider) {
   return payload;
 }
 
-/** What the fake browser saw of each callback (test/support/browser.mjs, FAKE_BROWSER_LOG). */
-function callbacksSeen(sb) {
-  return readFileSync(join(sb.dir, 'callbacks.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+/**
+ * What the fake browser saw of each callback (test/support/browser.mjs, FAKE_BROWSER_LOG). The
+ * browser writes its line after the agent answered it, so `login` may return first: wait for it.
+ */
+async function callbacksSeen(sb, count = 1) {
+  const file = join(sb.dir, 'callbacks.jsonl');
+  const read = () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []);
+  for (let i = 0; i < 100 && read().length < count; i++) await new Promise((r) => setTimeout(r, 50));
+  return read();
 }
 
 /** The authorization requests that reached the provider, as parameter objects (not its login page's continuations). */
@@ -62,7 +68,7 @@ test('glewlwyd: logins through the CLI', async (t) => {
       assert.equal(requests.length, 1);
       assert.ok(requests[0].nonce?.length >= 32, 'a fresh nonce on the authorization request');
       assert.equal(requests[0].prompt, 'consent', 'offline_access is asked for with prompt=consent');
-      assert.deepEqual(callbacksSeen(sb), [{ status: 200, iss: sb.provider.issuer, error: null }], 'Glewlwyd sent an RFC 9207 iss');
+      assert.deepEqual(await callbacksSeen(sb), [{ status: 200, iss: sb.provider.issuer, error: null }], 'Glewlwyd sent an RFC 9207 iss');
 
       const token = await sb.token();
       assert.equal(token.code, 0, token.stderr);
@@ -96,7 +102,7 @@ test('glewlwyd: logins through the CLI', async (t) => {
       const second = await sb.cli(['login'], { env: { FAKE_BROWSER_LOGIN: 'bob' } });
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /^logged in to profile local as bob@example\.com \(now logged in as \S+, was \S+\)\n$/);
-      assert.deepEqual(callbacksSeen(sb).map((c) => [c.status, c.iss]), [[200, sb.provider.issuer], [200, sb.provider.issuer]]);
+      assert.deepEqual((await callbacksSeen(sb, 2)).map((c) => [c.status, c.iss]), [[200, sb.provider.issuer], [200, sb.provider.issuer]]);
       assert.equal(sb.provider.stats.grants.authorization_code, 2);
     } finally {
       await sb.close();

@@ -246,11 +246,11 @@ test('protocol: a client that shuts down its sending side still gets every answe
       agent = await startForeground(sb);
       await loginViaRpc(sb);
       const refreshesBefore = sb.provider.stats.grants.refresh_token ?? 0;
-      // As `nc -N -U` sends: the requests, then shutdown(SHUT_WR). min_valid of a day makes the first
+      // As `nc -N -U` sends: the requests, then shutdown(SHUT_WR). min_valid of the token's whole lifetime makes the first
       // one wait for a refresh at the provider; the second is answered at once.
       const conn = await rawConnect(sb.socketPath);
       conn.socket.end(
-        JSON.stringify(request('refreshed', 'token.get', { min_valid: 86_400 })) + '\n' + JSON.stringify(request('cached', 'token.get', {})) + '\n',
+        JSON.stringify(request('refreshed', 'token.get', { min_valid: 3600 })) + '\n' + JSON.stringify(request('cached', 'token.get', {})) + '\n',
       );
       assert.equal(await conn.waitLines(2, 20_000), true, `both answered before the end: ${JSON.stringify(conn.lines)}`);
       const replies = Object.fromEntries(conn.lines.map((l) => JSON.parse(l)).map((r) => [r.id, r]));

@@ -1,5 +1,6 @@
 import type { ProfileStatus } from '../rpc/methods.js';
 import type { ProfileSession } from './profileSession.js';
+import { providerText } from './provider/providerText.js';
 import type { StoredGrant } from './stores/tokenStore.js';
 import type { CachedTokens } from './tokenCache.js';
 
@@ -10,8 +11,9 @@ export function profileStatus(session: ProfileSession, grant: StoredGrant | null
   const status: ProfileStatus = { name: session.name, logged_in: grant !== null || valid, has_refresh_token: grant !== null, store: session.store.kind };
   const subject = main?.set.subject ?? grant?.subject;
   const email = main?.set.email ?? grant?.email;
-  if (subject) status.subject = subject;
-  if (email) status.email = email;
+  // Claims the user chose at the provider: shown on terminals, so without control characters.
+  if (subject) status.subject = providerText(subject, 255);
+  if (email) status.email = providerText(email, 320);
   if (served) status.expires_at = served.expiresAt;
   if (session.store.warning) status.store_warning = session.store.warning;
   if (lastError) status.last_error = lastError;

@@ -16,10 +16,12 @@ export const ROOT = join(here, '..', '..');
 export const CLI = join(ROOT, 'dist', 'client', 'bin.cjs');
 export const FAKE_BROWSER = join(here, 'browser.mjs');
 
-/** A TOML profile for the local provider; `extra` adds or overrides keys. */
+/** A TOML profile for the local provider; `extra` adds or overrides keys (undefined leaves one out). */
 export function profileToml(name, issuer, extra = {}) {
   const keys = { client_id: LOCAL_PUBLIC_CLIENT_ID, issuer, ...extra };
-  const lines = Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+  const lines = Object.entries(keys)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
   return `[profiles.${name}]\n${lines.join('\n')}\n`;
 }
 

@@ -16,12 +16,13 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * A sandbox whose login listener uses its own free port instead of 17899, so these tests never
  * collide with another agent logging in on the same machine. `profiles(issuer, redirectUrl)`
  * returns the config text; the default is one profile "local" at the sandbox's provider.
+ * `provider: null` starts no local provider (the test brings its own).
  */
 export async function makeIsolatedSandbox({ provider = {}, profile = {}, profiles, env } = {}) {
   const port = await freePort();
   const redirectUrl = `http://127.0.0.1:${port}/authorization`;
   const sb = await makeSandbox({
-    provider: { ...provider, redirectUris: [redirectUrl] },
+    provider: provider === null ? null : { ...provider, redirectUris: [redirectUrl] },
     config: (issuer) => (profiles ? profiles(issuer, redirectUrl) : profileToml('local', issuer, { redirect_url: redirectUrl, ...profile })),
     env,
   });
@@ -32,10 +33,18 @@ export async function makeIsolatedSandbox({ provider = {}, profile = {}, profile
 /**
  * Logs a profile in through the protocol, playing the provider's pages as a browser would:
  * login.start, the provider's dev interactions, the callback to the agent's listener, login.wait.
+ * `beforeCallback(started)` runs while the login waits (an attack on its listener, say).
  */
-export async function loginViaRpc(sb, profile, { login = 'alice' } = {}) {
+export async function loginViaRpc(sb, profile, { login = 'alice', beforeCallback, waitSeconds = 30 } = {}) {
   const started = await sb.rpc('login.start', profile ? { profile } : {});
-  const waiting = sb.rpc('login.wait', { login_id: started.login_id, timeout: 30 });
+  const waiting = sb.rpc('login.wait', { login_id: started.login_id, timeout: waitSeconds });
+  try {
+    await beforeCallback?.(started);
+  } catch (err) {
+    waiting.catch(() => undefined);
+    await sb.rpc('login.cancel', { login_id: started.login_id }).catch(() => undefined);
+    throw err;
+  }
   const callbackUrl = await playAuthorization(started.url, { login });
   sb.rememberSecret(new URL(callbackUrl).searchParams.get('code'));
   const delivered = await deliverCallback(callbackUrl.replace('http://localhost:', 'http://127.0.0.1:'));
@@ -47,6 +56,12 @@ export async function loginViaRpc(sb, profile, { login = 'alice' } = {}) {
 export function rssKiB(pid) {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : NaN;
+}
+
+/** CPU time a process has used (user + system), in seconds (fields 14 and 15 of /proc/PID/stat). */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Percentile (0..100) of a list of numbers, nearest-rank. */

@@ -2,6 +2,7 @@ import type { LoginFlow, Result } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/reasons.js';
 import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
+import { providerText } from '../provider/providerText.js';
 import { noRefreshTokenHint } from '../refreshFailures.js';
 import { startDeviceLogin } from './deviceLogin.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';
@@ -99,15 +100,15 @@ async function describeLogin(profile: string, { set, previousSubject }: LoginRes
   const status = await session.status();
   const result: Result<'login.wait'> = {
     profile,
-    subject: set.subject ?? status.subject ?? '',
+    subject: providerText(set.subject ?? status.subject ?? '', 255),
     expires_at: status.expires_at ?? set.accessExpiresAt,
     has_refresh_token: status.has_refresh_token,
     store: status.store,
   };
   const email = set.email ?? status.email;
-  if (email) result.email = email;
+  if (email) result.email = providerText(email, 320);
   if (status.store_warning) result.store_warning = status.store_warning;
-  if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject) result.previous_subject = previousSubject;
+  if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject) result.previous_subject = providerText(previousSubject, 255);
   if (!set.refreshToken) result.refresh_token_warning = noRefreshTokenHint(session.profile);
   return result;
 }

@@ -34,9 +34,16 @@ function oauthDetail(error: string, description?: string): string {
   return providerText(description ? `${error}: ${description}` : error);
 }
 
-/** The forms a value takes in a URL or a form body, where a provider may echo it back. */
+/**
+ * The forms a value takes in a URL, a form body or JSON text (a 5xx body is quoted raw), where a
+ * provider may echo it back: percent-encoding in either case, JSON with or without "\/".
+ */
 function encodings(secret: string): string[] {
-  return [...new Set([secret, encodeURIComponent(secret), new URLSearchParams({ v: secret }).toString().slice(2)])];
+  const url = encodeURIComponent(secret);
+  const form = new URLSearchParams({ v: secret }).toString().slice(2);
+  const json = JSON.stringify(secret).slice(1, -1);
+  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+  return [...new Set([secret, url, form, lowerHex(url), lowerHex(form), json, json.replaceAll('/', '\\/')])];
 }
 
 /**
