@@ -196,7 +196,7 @@ test('discovery: a plain-http endpoint on another host is refused, and nothing i
     for (const [name, path] of [['token_endpoint', '/token'], ['revocation_endpoint', '/revoke'], ['device_authorization_endpoint', '/device'], ['authorization_endpoint', '/authorize']]) {
       provider.discovery = { [name]: at(path) };
       const line = errorLine(await sb.cli(['login', '--profile', 'disc']), 3);
-      assert.match(line, new RegExp(`names ${name} ${at(path).replaceAll('.', '\\.')}: an https URL`), line);
+      assert.match(line, new RegExp(`names ${name} ${at(path).replaceAll('.', '\\.')}: expected an https URL`), line);
       t.diagnostic(`${name}: ${line}`);
     }
     assert.equal(provider.requests.filter((r) => r.path === '/authorize' || r.path === '/token').length, 0, 'no login went ahead');
@@ -208,7 +208,7 @@ test('discovery: a plain-http endpoint on another host is refused, and nothing i
     await sb.cli(['stop']);
     const refreshes = provider.tokenRequests('refresh_token').length;
     const line = errorLine(await sb.token(['--profile', 'disc']), 1);
-    assert.match(line, new RegExp(`the identity provider of profile disc answered, but not acceptably: the discovery document of .* names token_endpoint ${at('/token').replaceAll('.', '\\.')}: an https URL`));
+    assert.match(line, new RegExp(`the identity provider of profile disc answered, but not acceptably: the discovery document of .* names token_endpoint ${at('/token').replaceAll('.', '\\.')}: expected an https URL`));
     assert.equal(provider.tokenRequests('refresh_token').length, refreshes, 'no refresh went to the real token endpoint either');
     t.diagnostic(`refresh: ${line}`);
     assert.deepEqual(trap?.requests ?? [], [], 'nothing reached the plain-http endpoint');

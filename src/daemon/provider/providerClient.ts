@@ -108,7 +108,7 @@ export class ProviderClient {
     for (const name of TOKEN_ENDPOINTS) {
       const url = server[name];
       const problem = typeof url === 'string' ? endpointProblem(url) : undefined;
-      if (problem) throw new ProviderRefusedError(`the discovery document of ${p.issuer} names ${name} ${url}: ${problem}`);
+      if (problem) throw new ProviderRefusedError(`the discovery document of ${p.issuer} names ${name} ${url}: expected ${problem}`);
     }
     return server;
   }

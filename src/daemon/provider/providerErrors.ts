@@ -2,6 +2,9 @@ import * as oidc from 'openid-client';
 import { failedBodyOf, ResponseTooLargeError } from './boundedFetch.js';
 import { IdTokenRefusedError } from './idTokenRules.js';
 import { providerText } from './providerText.js';
+
+/** Provider text without control characters, not yet cut: secrets are scrubbed first (a cut could split one). */
+const whole = (value: unknown): string => providerText(value, Number.POSITIVE_INFINITY);
 import { TokenTooLargeError } from '../tokenSet.js';
 
 /**
@@ -31,7 +34,7 @@ export class ProviderRefusedError extends Error {
 }
 
 function oauthDetail(error: string, description?: string): string {
-  return providerText(description ? `${error}: ${description}` : error);
+  return whole(description ? `${error}: ${description}` : error);
 }
 
 /**
@@ -57,6 +60,7 @@ export function classifyProviderError(err: unknown, secrets: ReadonlyArray<strin
     if (!secret) continue;
     for (const form of encodings(secret)) failure.detail = failure.detail.replaceAll(form, '[redacted]');
   }
+  failure.detail = providerText(failure.detail, 500);
   return failure;
 }
 
@@ -72,7 +76,7 @@ function classify(err: unknown): ProviderFailure {
   if (err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
   if (err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
   if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError || err instanceof ResponseTooLargeError) {
-    return { kind: 'invalid', detail: providerText(err.message) };
+    return { kind: 'invalid', detail: whole(err.message) };
   }
   const response = (err as { cause?: unknown })?.cause;
   if (response instanceof Response) return byStatus(response);
@@ -83,14 +87,14 @@ function classify(err: unknown): ProviderFailure {
     return { kind: 'transient', detail: `no valid token response from the provider (${clientErrorDetail(err)})` };
   }
   if (err instanceof oidc.ClientError) return { kind: 'invalid', detail: clientErrorDetail(err) };
-  return { kind: 'invalid', detail: providerText((err as Error)?.message ?? String(err)) };
+  return { kind: 'invalid', detail: whole((err as Error)?.message ?? String(err)) };
 }
 
 /** An answer that is no OAuth response: a success status without a token is an outage (captive portal, proxy page). */
 function byStatus(response: Response): ProviderFailure {
   const { status } = response;
   if (status < 400) return { kind: 'transient', detail: `HTTP ${status} from the provider with no valid token response` };
-  const body = providerText(failedBodyOf(response) ?? '', 200).trim();
+  const body = whole(failedBodyOf(response) ?? '').trim();
   const detail = `HTTP ${status} from the provider${body ? `: ${body}` : ' with an empty body'}`;
   return status >= 500 || status === 429 ? { kind: 'transient', detail } : { kind: 'rejected', detail };
 }
@@ -101,7 +105,7 @@ const MALFORMED_ANSWER = new Set(['OAUTH_PARSE_ERROR', 'OAUTH_INVALID_RESPONSE',
 function clientErrorDetail(err: oidc.ClientError): string {
   const cause = (err as { cause?: unknown }).cause;
   const why = cause instanceof Error && cause.message !== err.message ? `: ${cause.message}` : '';
-  return providerText(`${err.message}${why}`);
+  return whole(`${err.message}${why}`);
 }
 
 /** The network failure behind an error (openid-client wraps fetch's), if that is what it is. */
@@ -117,6 +121,6 @@ function networkCause(err: unknown): Error | undefined {
 function networkDetail(err: Error): string {
   const cause = (err as { cause?: { code?: string; message?: string; name?: string } }).cause;
   if ([err.name, cause?.name].some((name) => name === 'TimeoutError' || name === 'AbortError')) return 'timed out';
-  if (cause?.code) return providerText(`${cause.code}${cause.message ? ` (${cause.message})` : ''}`);
-  return providerText(err.message);
+  if (cause?.code) return whole(`${cause.code}${cause.message ? ` (${cause.message})` : ''}`);
+  return whole(err.message);
 }
