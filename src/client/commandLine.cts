@@ -132,8 +132,10 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   if (minValid !== undefined) params.min_valid = seconds('--min-valid', minValid);
   const kind: TokenKind | undefined = values.id ? 'id' : values.access ? 'access' : undefined;
   if (kind) params.kind = kind;
-  if (text('scope')) params.scope = text('scope');
-  if (text('audience')) params.audience = text('audience');
+  const scope = text('scope');
+  if (scope) params.scope = scope;
+  const audience = text('audience');
+  if (audience) params.audience = audience;
   return {
     params,
     output: values.json ? 'json' : values.header ? 'header' : 'plain',

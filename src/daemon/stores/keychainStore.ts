@@ -136,7 +136,7 @@ const keychainThread = (): KeychainThread => (thread ??= new KeychainThread());
 /** Turns the platform's error into one line saying what is wrong and what to do. */
 function unavailable(error: unknown, timeoutMs: number): StoreUnavailableError {
   // The first sentence is the news; D-Bus appends a paragraph of "possible causes".
-  const detail = (error instanceof Error ? error.message : String(error)).split('. ')[0];
+  const detail = (error instanceof Error ? error.message : String(error)).split('. ')[0] ?? '';
   const name = error instanceof Error ? error.name : '';
   let message: string;
   if (name === 'TimeoutError' || name === 'AbortError') {
