@@ -8,6 +8,7 @@ import { registerInstallService } from './commands/installService.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogout } from './commands/logout.js';
 import { registerProfiles } from './commands/profiles.js';
+import { registerReload } from './commands/reload.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
@@ -36,6 +37,7 @@ const COMMANDS = [
   registerToken,
   registerExec,
   registerProfiles,
+  registerReload,
   registerInstallService,
   registerDemo,
 ];

@@ -20,3 +20,9 @@ export function shellExports(syntax: ShellSyntax, socketPath: string, pid: numbe
   if (pid) lines.push(`echo Agent pid ${pid};`);
   return lines.join('\n') + '\n';
 }
+
+/** What `eval "$(kms-agent stop)"` runs, as `ssh-agent -k` prints it: the variables go, and it says which agent. */
+export function shellUnsets(syntax: ShellSyntax, pid: number): string {
+  const unset = syntax === 'csh' ? 'unsetenv' : 'unset';
+  return `${unset} KMS_AGENT_SOCK;\n${unset} KMS_AGENT_PID;\necho Agent pid ${pid} killed;\n`;
+}

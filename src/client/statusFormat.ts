@@ -17,7 +17,6 @@ function profileLines(p: ProfileStatus, now: number): string[] {
     lines.push(`  token: ${left > 0 ? `valid for ${duration(left)}` : `expired ${duration(-left)} ago`} (until ${new Date(p.expires_at * 1000).toISOString()})`);
   }
   lines.push(`  refresh token: ${p.has_refresh_token ? 'yes' : 'no'}, store: ${p.store}`);
-  if (p.store_warning) lines.push(`  warning: ${p.store_warning}`);
   if (p.last_error) lines.push(`  last error: ${p.last_error}`);
   return lines;
 }
@@ -26,7 +25,11 @@ export function formatStatus(status: Result<'agent.status'>): string {
   const now = Date.now() / 1000;
   const lines = [
     `agent pid ${status.pid}, version ${status.version}, up ${duration(now - status.started_at)}, socket ${status.socket}`,
+    `config ${status.config}`,
   ];
+  if (status.config_error) lines.push(`config error: ${status.config_error} (the agent keeps the config it had: fix the file, then run \`kms-agent reload\`)`);
+  // The profiles share their store: a keychain that could not be used is said once, not per profile.
+  for (const warning of new Set(status.profiles.map((p) => p.store_warning))) if (warning) lines.push(`warning: ${warning}`);
   if (status.profiles.length === 0) lines.push('no profiles configured');
   for (const p of status.profiles) lines.push(...profileLines(p, now));
   return lines.join('\n') + '\n';

@@ -19,7 +19,7 @@ export function chooseDefaultProfile(named: string | undefined, profiles: Map<st
 export function noProfileChosen(config: Pick<AgentConfig, 'configPath' | 'profiles'>): string {
   const names = [...config.profiles.keys()];
   if (names.length === 0) {
-    return `no profile is configured: add one to ${config.configPath} (see \`kms-agent --help\`), or set up the Cosmian CLI's ckms.toml`;
+    return `no profile is configured in ${config.configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`;
   }
   return `several profiles (${names.join(', ')}): pick one with --profile or set default_profile in ${config.configPath}`;
 }

@@ -35,7 +35,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
           return status;
         }),
       );
-      const status: Result<'agent.status'> = { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, profiles };
+      const status: Result<'agent.status'> = { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, config: agent.config.configPath, profiles };
       if (agent.configError) status.config_error = agent.configError.message;
       return status;
     },

@@ -50,6 +50,8 @@ export interface Methods {
       /** Unix seconds. */
       started_at: number;
       socket: string;
+      /** The config file the agent reads (and watches). */
+      config: string;
       profiles: ProfileStatus[];
       /** Why the last reload failed: the agent runs on the config it had. */
       config_error?: string;

@@ -6,10 +6,12 @@ import { CLI } from './harness.mjs';
 /**
  * Starts `kms-agent login --device` and resolves `link` with the complete verification URL (its
  * user code in `user_code=`, or Glewlwyd's `code=`) once the instructions are printed, up to the
- * expiry line; `exit` resolves with the exit code and output when the command ends.
+ * expiry line; `exit` resolves with the exit code and output when the command ends. `device: false`
+ * runs a plain `login` (one that should choose the device flow by itself); `env` is added to the sandbox's.
  */
-export function loginDevice(sb, args = []) {
-  const child = spawn(process.execPath, [CLI, 'login', '--device', ...args], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function loginDevice(sb, args = [], { device = true, env = {} } = {}) {
+  const command = ['login', ...(device ? ['--device'] : []), ...args];
+  const child = spawn(process.execPath, [CLI, ...command], { env: { ...sb.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const killer = setTimeout(() => child.kill(), 60_000);
   let stdout = '';
   let stderr = '';

@@ -1,10 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { AgentError } from '../../rpc/jsonRpc.cjs';
 import type { LoginFlow, Params, Result } from '../../rpc/methods.js';
 import type { AgentClient } from '../agentClient.cjs';
 import { openBrowser } from '../browserOpener.js';
 import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
 import { noDisplayReason } from '../displayCheck.js';
 import { Exit } from '../exitCodes.cjs';
+import { noBrowserHere, tunnelCommand } from '../loginAdvice.js';
+import { showDeviceCode, waitingIndicator } from '../loginProgress.js';
 import type { CliContext } from './context.js';
 
 interface LoginOptions {
@@ -13,6 +16,8 @@ interface LoginOptions {
   browser: boolean;
   timeout?: number | undefined;
 }
+
+type Started = Result<'login.start'>;
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -33,38 +38,34 @@ export function registerLogin(program: Command, cli: CliContext): void {
 
 const say = (line: string): void => void process.stderr.write(line + '\n');
 
+function startLogin(client: AgentClient, profile: string | undefined, flow: LoginFlow): Promise<Started> {
+  const params: Params<'login.start'> = { flow };
+  if (profile) params.profile = profile;
+  return client.call('login.start', params);
+}
+
 /**
  * The daemon runs the flow; this side shows the URL (and user code), opens the browser and waits.
  * Ctrl-C closes the connection, which cancels the login in the daemon and frees its port.
  */
 async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const flow: LoginFlow = options.device ? 'device' : 'pkce';
-  const params: Params<'login.start'> = { flow };
   const profile = chosenProfile(options.profile, env);
-  if (profile) params.profile = profile;
-  const started = await client.call('login.start', params);
-
-  if (flow === 'device') {
+  const headless = options.browser && !options.device ? noDisplayReason(env) : undefined;
+  let started: Started;
+  if (options.device) {
+    started = await startLogin(client, profile, 'device');
     showDeviceCode(started);
+  } else if (headless) {
+    const device = await deviceInstead(client, profile, headless);
+    if (!device) return cannotLogInHere(client, profile, headless);
+    started = device;
   } else {
-    // The browser gets a private file forwarding to the URL: a command line is visible to every user.
-    const problem = options.browser ? (noDisplayReason(env) ?? (await openBrowser(started.browser_url ?? started.url, env))) : undefined;
-    if (options.browser && !problem) {
-      say(`Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`);
-    } else {
-      say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
-    }
-    if (problem) {
-      // The redirect goes to this machine's loopback, so a browser elsewhere needs a tunnel; the device flow does not.
-      say(
-        `Cannot open a browser here: ${problem}.\n` +
-          `Open the URL above in a browser that can reach this machine, or log in from any device with \`kms-agent login --device${profile ? ` --profile ${profile}` : ''}\`.`,
-      );
-    }
+    started = await startLogin(client, profile, 'pkce');
+    await showLoginPage(started, options, env);
   }
   const waitParams: Params<'login.wait'> = { login_id: started.login_id };
   if (options.timeout !== undefined) waitParams.timeout = options.timeout;
-  const stopIndicator = waitingIndicator();
+  const stopIndicator = waitingIndicator(started.user_code === undefined ? started.url : undefined);
   let done: Result<'login.wait'>;
   try {
     done = await client.call('login.wait', waitParams);
@@ -79,39 +80,39 @@ async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.
   return Exit.OK;
 }
 
-/**
- * "Waiting…" with the seconds counting up, redrawn in place on a terminal; a single line when
- * stderr is a pipe or a file, so logs and scripts get no control characters.
- */
-function waitingIndicator(): () => void {
-  const text = 'Waiting for the login to complete (Ctrl-C cancels it)…';
-  if (!process.stderr.isTTY) {
-    say(text);
-    return () => undefined;
+/** Opens the browser on the private page that forwards to the provider, or prints the URL. */
+async function showLoginPage(started: Started, options: LoginOptions, env: NodeJS.ProcessEnv): Promise<void> {
+  // The browser gets a private file forwarding to the URL: a command line is visible to every user.
+  const problem = options.browser ? await openBrowser(started.browser_url ?? started.url, env) : undefined;
+  if (options.browser && !problem) {
+    say(`Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`);
+    return;
   }
-  const started = Date.now();
-  const draw = (): void => void process.stderr.write(`\r${text} ${Math.round((Date.now() - started) / 1000)}s`);
-  draw();
-  const timer = setInterval(draw, 1000);
-  return () => {
-    clearInterval(timer);
-    process.stderr.write('\r\x1b[K');
-  };
+  say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
+  if (problem) say(`Cannot open a browser here: ${problem}.`);
+  // The redirect comes back to this machine's loopback: a browser elsewhere needs a tunnel.
+  say(`Open the URL above in a browser on this machine, or on another one connected with \`${tunnelCommand(started.url)}\`.`);
 }
 
-/**
- * RFC 8628 §3.3: the page to open and the code to type there, plus the link that carries the code.
- * One write, so a reader of the pipe (or a log) never sees the instructions cut in half.
- */
-function showDeviceCode(started: Result<'login.start'>): void {
-  const page = started.verification_url ?? started.url;
-  const lines = [
-    `To log in to profile ${started.profile}, open this page on any device:`,
-    `  ${page}`,
-    `and enter the code: ${started.user_code ?? '(none given by the provider)'}`,
-  ];
-  if (started.url !== page) lines.push('or open this link, which carries the code:', `  ${started.url}`);
-  const seconds = Math.max(0, Math.round(started.expires_at - Date.now() / 1000));
-  lines.push(`The code expires in ${seconds < 120 ? `${seconds} seconds` : `${Math.round(seconds / 60)} minutes`}.`);
-  say(lines.join('\n'));
+/** No way to open a browser here: the device flow, when the profile has one (saying so), else undefined. */
+async function deviceInstead(client: AgentClient, profile: string | undefined, headless: string): Promise<Started | undefined> {
+  try {
+    const started = await startLogin(client, profile, 'device');
+    say(`Cannot open a browser here: ${headless}; logging in with the device flow instead.`);
+    showDeviceCode(started);
+    return started;
+  } catch (err) {
+    // INVALID_PARAMS from a device login.start: the profile has no device authorization endpoint.
+    if (err instanceof AgentError && err.reason === 'INVALID_PARAMS') return undefined;
+    throw err;
+  }
+}
+
+/** Says at once every way to log in from here, and exits 3: nothing would ever come back to a wait. */
+async function cannotLogInHere(client: AgentClient, profile: string | undefined, headless: string): Promise<number> {
+  // A browser login, started only to learn its redirect URL (for the ssh -L line) and cancelled at once.
+  const probe = await startLogin(client, profile, 'pkce');
+  await client.call('login.cancel', { login_id: probe.login_id });
+  say(`kms-agent: ${noBrowserHere(probe.profile, headless, probe.url)}`);
+  return Exit.LOGIN_FAILED;
 }

@@ -3,14 +3,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { processAlive } from '../../rpc/processAlive.js';
 import { Exit } from '../exitCodes.cjs';
+import { detectShell, shellUnsets } from '../shellExports.js';
 import type { CliContext } from './context.js';
 
 export function registerStop(program: Command, cli: CliContext): void {
   program
     .command('stop')
-    .description('ask the agent to shut down cleanly (its socket file is removed)')
+    .description('ask the agent to shut down cleanly (its socket file is removed); prints shell commands that unset KMS_AGENT_SOCK, for eval "$(kms-agent stop)"')
+    .option('-c, --csh', 'print csh syntax')
+    .option('-s, --sh', 'print sh syntax (the default unless $SHELL is a csh)')
     .action(
-      cli.run(async () => {
+      cli.run(async (opts: { csh?: boolean; sh?: boolean }) => {
         const socketPath = cli.socketPath();
         const pid = await cli.withAgent(async (c) => {
           const { pid } = await c.call('agent.status', {});
@@ -20,7 +23,7 @@ export function registerStop(program: Command, cli: CliContext): void {
         // Return only once the socket is gone, so a command right after `stop` never meets the old agent.
         // Under socket activation the socket is systemd's and stays: there, wait for the process to exit.
         for (let waited = 0; existsSync(socketPath) && processAlive(pid) && waited < 5000; waited += 50) await delay(50);
-        process.stderr.write('agent stopped\n');
+        process.stdout.write(shellUnsets(detectShell(opts), pid));
         return Exit.OK;
       }),
     );

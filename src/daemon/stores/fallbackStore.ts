@@ -1,6 +1,6 @@
 import type { StoreKind } from '../../rpc/methods.js';
 import { FileStore } from './fileStore.js';
-import { KeychainStore } from './keychainStore.js';
+import { KeychainStore, NO_DBUS_SESSION } from './keychainStore.js';
 import { MemoryStore } from './memoryStore.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
@@ -65,7 +65,8 @@ export class FallbackStore implements TokenStore {
   private switchToFallback(reason: StoreUnavailableError): void {
     if (this.active === this.fallback) return; // a concurrent call switched already
     this.active = this.fallback;
-    this.fallbackWarning = `${reason.message}; the refresh token is kept in ${this.fallback.dir} (0600) instead`;
+    const where = `your login is in a 0600 file in ${this.fallback.dir}`;
+    this.fallbackWarning = reason.message === NO_DBUS_SESSION ? `${reason.message}: ${where}` : `${reason.message}; until then ${where}`;
   }
 }
 

@@ -133,6 +133,9 @@ class KeychainThread {
 let thread: KeychainThread | undefined;
 const keychainThread = (): KeychainThread => (thread ??= new KeychainThread());
 
+/** The usual case on a server or over SSH; the file store's warning starts with it (fallbackStore.ts). */
+export const NO_DBUS_SESSION = 'no keychain on this machine (no D-Bus session)';
+
 /** Turns the platform's error into one line saying what is wrong and what to do. */
 function unavailable(error: unknown, timeoutMs: number): StoreUnavailableError {
   // The first sentence is the news; D-Bus appends a paragraph of "possible causes".
@@ -142,7 +145,8 @@ function unavailable(error: unknown, timeoutMs: number): StoreUnavailableError {
   if (name === 'TimeoutError' || name === 'AbortError') {
     message = `OS keychain did not answer within ${timeoutMs / 1000} s (hung, or waiting on an unlock prompt)`;
   } else if (/DBUS_SESSION_BUS_ADDRESS|Failed to connect to socket|autolaunch/i.test(detail)) {
-    message = `OS keychain unavailable: no D-Bus session bus, so no Secret Service (${detail})`;
+    // libdbus's own text ("Using X11 for dbus-daemon autolaunch was disabled…") tells a user nothing.
+    message = NO_DBUS_SESSION;
   } else if (/org\.freedesktop\.secrets/.test(detail)) {
     message = `OS keychain unavailable: no Secret Service on the D-Bus session bus; start gnome-keyring or KeePassXC (${detail})`;
   } else if (/Did not receive a reply/i.test(detail)) {

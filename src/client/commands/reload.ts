@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { Exit } from '../exitCodes.cjs';
+import type { CliContext } from './context.js';
+
+export function registerReload(program: Command, cli: CliContext): void {
+  program
+    .command('reload')
+    .description('read the config again now (the agent also does on SIGHUP and when the file changes); a broken file keeps the old config')
+    .action(
+      cli.run(async () => {
+        // No autostart: a new agent would read the config anyway, and exit 2 tells a script none ran.
+        const { profiles } = await cli.withAgent((c) => c.call('agent.reload', {}), false);
+        process.stdout.write(`config reloaded: ${profiles.length === 0 ? 'no profiles' : `profiles ${profiles.join(', ')}`}\n`);
+        return Exit.OK;
+      }),
+    );
+}
