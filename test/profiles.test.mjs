@@ -237,7 +237,7 @@ test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming
   const sb = await makeSandbox({ provider: null, config: '' });
   try {
     const missing = join(sb.dir, 'typo.toml');
-    const says = `config ${missing}: the file does not exist (named by --config or KMS_AGENT_CONFIG)`;
+    const says = `config ${missing}: the file does not exist (named by --config or KMS_AGENT_CONFIG): check the path, or write a profile there with \`kms-agent --config ${missing} add NAME --issuer URL --client-id ID\``;
     for (const [how, args, env] of [
       ['--config', ['--config', missing], {}],
       ['KMS_AGENT_CONFIG', [], { KMS_AGENT_CONFIG: missing }],
@@ -251,6 +251,32 @@ test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming
       assert.equal(token.stderr.trimEnd().split('\n').length, 1);
     }
     t.diagnostic(says);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('a relative --config is read from the caller\'s directory (start, and token with autostart); a running agent with another config is said', async (t) => {
+  const sb = await makeSandbox({ config: '', env: { KMS_AGENT_CONFIG: undefined } });
+  try {
+    const cwd = join(sb.dir, 'project');
+    mkdirSync(cwd, { mode: 0o700 });
+    writeFileSync(join(cwd, 'other.toml'), profileToml('rel', sb.provider.issuer, { store: 'memory' }), { mode: 0o600 });
+    let r = await sb.cli(['--config', 'other.toml', 'start'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    r = await sb.cli(['profiles'], { cwd: sb.dir });
+    assert.equal(r.stdout, `rel (default)\t${join(cwd, 'other.toml')}\n`);
+    // Another --config while that agent runs: it keeps its own file, and start says so.
+    r = await sb.cli(['--config', 'third.toml', 'start'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const says = `kms-agent: warning: the agent already running reads ${join(cwd, 'other.toml')}, not ${join(cwd, 'third.toml')}: to use that file, run \`kms-agent stop\` first\n`;
+    assert.equal(r.stderr, says);
+    t.diagnostic(says.trim());
+    assert.equal((await sb.cli(['stop'])).code, 0);
+    // The token fast path's autostart resolves it from the caller's directory too.
+    r = await sb.cli(['--config', 'other.toml', 'token'], { cwd });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /not logged in to profile rel/);
   } finally {
     await sb.close();
   }

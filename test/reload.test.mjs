@@ -104,3 +104,71 @@ test('reload: a config written after the agent started, an edit, a broken edit, 
     await sb.close();
   }
 });
+
+test('through the CLI: a running agent picks up an edit for the next token (no stop); reload and status say what happened', async (t) => {
+  const sb = await makeSandbox({ env: { KMS_AGENT_CONFIG: undefined } });
+  const configPath = join(sb.env.XDG_CONFIG_HOME, 'kms-agent', 'config.toml');
+  const issuer = sb.provider.issuer;
+  try {
+    // A fresh HOME: the first token autostarts an agent with no profile, which says how to add one.
+    let r = await sb.token();
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `kms-agent: no profile is configured in ${configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml\n`);
+    const pid = (await sb.rpc('agent.status', {})).pid;
+
+    // The user writes the config: the next token (no stop, no reload) knows the profile.
+    writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
+    r = await eventually(async () => {
+      const next = await sb.token();
+      return next.code === 5 ? next : undefined;
+    }, 'the new profile is used');
+    assert.match(r.stderr, /not logged in to profile local: run `kms-agent login --profile local`/);
+    await sb.login();
+    const idToken = (await sb.token()).stdout.trim();
+    assert.equal(idToken.split('.').length, 3, 'token = "auto": the id_token, a JWT');
+
+    // An edit of the profile itself: `kms-agent reload` applies it now, and the next token follows it.
+    writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file', token: 'access' }));
+    r = await sb.cli(['reload']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'config reloaded: profiles local\n');
+    r = await sb.token();
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(r.stdout.trim(), idToken);
+    assert.equal(r.stdout.trim().split('.').length, 1, 'token = "access": the opaque access token of the same login');
+    assert.equal((await sb.rpc('agent.status', {})).pid, pid, 'the same agent all along');
+
+    // A broken edit: reload exits 1 with the error, the old config stays, status shows it.
+    writeLikeAnEditor(configPath, `${profileToml('local', issuer, { store: 'file', token: 'access' })}\n[profiles.second\n`);
+    r = await sb.cli(['reload']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^kms-agent: config ${configPath.replace(/[.]/g, '\\.')}: invalid TOML at line \\d+.*\\(the agent keeps the config it had; fix the file, then run \`kms-agent reload\`\\)\\n$`));
+    r = await sb.cli(['status']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^config ${configPath.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.match(r.stdout, /^config error: config .*: invalid TOML at line \d+.* \(the agent keeps the config it had: fix the file, then run `kms-agent reload`\)$/m);
+    const json = JSON.parse((await sb.cli(['status', '--json'])).stdout);
+    assert.match(json.config_error, /invalid TOML/);
+    assert.equal(json.config, configPath);
+    r = await sb.token();
+    assert.equal(r.code, 0, 'the last good config still serves tokens');
+    assert.match(r.stderr, /^kms-agent: warning: config .*invalid TOML/);
+    t.diagnostic(json.config_error);
+
+    // Fixed: reload is clean, status has no error.
+    writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
+    assert.equal((await sb.cli(['reload'])).code, 0);
+    assert.doesNotMatch((await sb.cli(['status'])).stdout, /config error/);
+    assert.equal(JSON.parse((await sb.cli(['status', '--json'])).stdout).config_error, undefined);
+
+    // stop prints what eval needs, as ssh-agent -k does; then reload has no agent: exit 2.
+    r = await sb.cli(['stop']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `unset KMS_AGENT_SOCK;\nunset KMS_AGENT_PID;\necho Agent pid ${pid} killed;\n`);
+    r = await sb.cli(['--no-autostart', 'reload']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no agent is running/);
+  } finally {
+    await sb.close();
+  }
+});

@@ -67,6 +67,26 @@ test('eval "$(kms-agent start)" in sh exports the socket, status works; csh synt
 
     const status = await sb.rpc('agent.status');
     assert.equal(status.pid, pid, 'still the first agent');
+
+    // eval "$(kms-agent stop)", as with ssh-agent -k: the agent goes, and so do the variables.
+    const stopped = await sh(
+      sb,
+      'eval "$("$NODE" "$KMS_CLI" start)" >/dev/null; eval "$("$NODE" "$KMS_CLI" stop)" || exit 90; echo "sock=${KMS_AGENT_SOCK-unset} pid=${KMS_AGENT_PID-unset}"',
+    );
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(stopped.stdout, `Agent pid ${pid} killed\nsock=unset pid=unset\n`);
+    const alive = () => {
+      try {
+        return process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(), false, 'the agent is gone');
+    await sb.cli(['start']);
+    const cshStop = await sb.cli(['stop', '-c']);
+    assert.match(cshStop.stdout, /^unsetenv KMS_AGENT_SOCK;\nunsetenv KMS_AGENT_PID;\necho Agent pid \d+ killed;\n$/);
   } finally {
     await sb.close();
   }

@@ -19,7 +19,10 @@ export interface OwnConfig {
 export function readOwnConfig(file: string, { explicit }: { explicit: boolean }): OwnConfig {
   const read = readTrustedFile(file);
   if (read === undefined) {
-    if (explicit) throw new ConfigError('the file does not exist (named by --config or KMS_AGENT_CONFIG)', { file });
+    if (explicit) {
+      const add = `kms-agent --config ${file} add NAME --issuer URL --client-id ID`;
+      throw new ConfigError(`the file does not exist (named by --config or KMS_AGENT_CONFIG): check the path, or write a profile there with \`${add}\``, { file });
+    }
     return { top: {}, profiles: new Map(), read };
   }
   const top = readFields(parseTomlText(file, read.text), TOP_LEVEL_KEYS, { file });

@@ -73,9 +73,9 @@ export async function makeSandbox(options = {}) {
   const logPath = join(dir, 'state', 'kms-agent', 'agent.log');
 
   /** Runs the built CLI; resolves with its exit code and output (never rejects). */
-  function cli(args, { env: extraEnv = {}, input } = {}) {
+  function cli(args, { env: extraEnv = {}, input, cwd } = {}) {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, cwd, timeout: 60_000 }, (error, stdout, stderr) => {
         logs.push(stderr);
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
       });

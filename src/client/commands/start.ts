@@ -20,8 +20,21 @@ export function registerStart(program: Command, cli: CliContext): void {
           return Exit.OK;
         }
         const { launchDaemon } = await import('../daemonLauncher.cjs');
-        const outcome = await launchDaemon({ socketPath, configPath: cli.configPath() });
-        const pid = outcome.state === 'started' ? outcome.pid : (await cli.withAgent((c) => c.call('agent.status', {}), false)).pid;
+        const configPath = cli.configPath();
+        const outcome = await launchDaemon({ socketPath, configPath });
+        let pid: number;
+        if (outcome.state === 'started') {
+          pid = outcome.pid;
+        } else {
+          const running = await cli.withAgent((c) => c.call('agent.status', {}), false);
+          pid = running.pid;
+          // The running agent keeps its own config: a --config it never reads must not pass unnoticed.
+          if (configPath !== undefined && running.config !== configPath) {
+            process.stderr.write(
+              `kms-agent: warning: the agent already running reads ${running.config}, not ${configPath}: to use that file, run \`kms-agent stop\` first\n`,
+            );
+          }
+        }
         process.stdout.write(shellExports(detectShell(opts), socketPath, pid));
         return Exit.OK;
       }, 'start'),
