@@ -13,6 +13,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
 import { registerToken } from './commands/token.js';
+import { registerWhoami } from './commands/whoami.js';
 import { Exit, reportError } from './exitCodes.cjs';
 
 const HELP_FOOTER = `
@@ -35,6 +36,7 @@ const COMMANDS = [
   registerLogin,
   registerLogout,
   registerToken,
+  registerWhoami,
   registerExec,
   registerProfiles,
   registerReload,

@@ -7,7 +7,7 @@ import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { refreshExpectations } from './idExpectations.js';
 import { ProviderClient } from './provider/providerClient.js';
 import { classifyProviderError } from './provider/providerErrors.js';
-import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, noRefreshTokenHint, targetRefused } from './refreshFailures.js';
+import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, noOpenidScope, noRefreshTokenHint, targetRefused } from './refreshFailures.js';
 import { profileStatus } from './profileStatus.js';
 import { backgroundDelayMs, RefreshTimer } from './refreshSchedule.js';
 import { RetryBackoff } from './retryBackoff.js';
@@ -103,6 +103,7 @@ export class ProfileSession {
   }
 
   private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<TokenReply> {
+    if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
     const before = this.cached(target);
     // The last refresh brought no id_token and asking again so soon would not either: no refresh per
     // call. The last id_token is served while it is valid, even with less than min_valid left.
@@ -131,9 +132,6 @@ export class ProfileSession {
   }
 
   private noTokenOfKind(kind: 'id' | 'access', entry: CachedTokens): AgentError {
-    if (kind === 'id' && !this.profile.scopes.includes('openid')) {
-      return new AgentError('PROVIDER_ERROR', `profile ${this.name} does not ask for the openid scope, so it gets no id_token: add "openid" to its scopes and log in again, or ask for --access`);
-    }
     return kind === 'id' ? idTokenNotRenewed(this.name, entry.set.idRefused) : loginRequired(this.name, 'the provider answered with an expired token');
   }
 

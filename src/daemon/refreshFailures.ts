@@ -22,6 +22,11 @@ export function idTokenNotRenewed(profile: string, refusal: string | undefined):
   );
 }
 
+/** An id_token is asked of a profile whose scopes lack `openid`: no login or refresh can bring one. */
+export function noOpenidScope(profile: string): AgentError {
+  return new AgentError('PROVIDER_ERROR', `profile ${profile} does not ask for the openid scope, so it gets no id_token: add "openid" to its scopes and log in again, or ask for --access`);
+}
+
 /** Whether a refresh failure still lets a valid cached token be served (the provider is down or misbehaving, the login is fine). */
 export function keepsLogin(failure: ProviderFailure): boolean {
   return failure.kind === 'transient' || failure.kind === 'invalid';
