@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../rpc/version.js';
 import { GLOBAL_FLAGS } from './commandLine.cjs';
+import { registerAdd } from './commands/add.js';
 import { registerDemo } from './commands/demo.js';
 import { CliContext } from './commands/context.js';
 import { registerExec } from './commands/exec.js';
@@ -39,6 +40,7 @@ const COMMANDS = [
   registerWhoami,
   registerExec,
   registerProfiles,
+  registerAdd,
   registerReload,
   registerInstallService,
   registerDemo,

@@ -26,6 +26,22 @@ export function endpointProblem(url: string): string | undefined {
   return 'an https URL (plain http only to localhost, 127.0.0.0/8 or ::1: tokens would travel in clear)';
 }
 
+/** The endpoints of a discovery document that receive tokens, codes or secrets. */
+export const TOKEN_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'device_authorization_endpoint'] as const;
+
+/**
+ * The first endpoint of a discovery document the agent must not send tokens to, as the sentence
+ * the daemon and `kms-agent add` both refuse it with; undefined when every one is fine.
+ */
+export function discoveredEndpointProblem(issuer: string, metadata: Partial<Record<(typeof TOKEN_ENDPOINTS)[number], unknown>>): string | undefined {
+  for (const name of TOKEN_ENDPOINTS) {
+    const url = metadata[name];
+    const problem = typeof url === 'string' ? endpointProblem(url) : undefined;
+    if (problem) return `the discovery document of ${issuer} names ${name} ${url}: expected ${problem}`;
+  }
+  return undefined;
+}
+
 /** True for an http (not https) URL to this machine: the provider client must then allow plain http. */
 export function isLoopbackHttp(url: string): boolean {
   const parsed = URL.canParse(url) ? new URL(url) : undefined;

@@ -10,7 +10,7 @@ import { noBrowserHere, tunnelCommand } from '../loginAdvice.js';
 import { showDeviceCode, waitingIndicator } from '../loginProgress.js';
 import type { CliContext } from './context.js';
 
-interface LoginOptions {
+export interface LoginOptions {
   profile?: string | undefined;
   device?: boolean | undefined;
   browser: boolean;
@@ -48,7 +48,7 @@ function startLogin(client: AgentClient, profile: string | undefined, flow: Logi
  * The daemon runs the flow; this side shows the URL (and user code), opens the browser and waits.
  * Ctrl-C closes the connection, which cancels the login in the daemon and frees its port.
  */
-async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const profile = chosenProfile(options.profile, env);
   const headless = options.browser && !options.device ? noDisplayReason(env) : undefined;
   let started: Started;

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { endpointProblem } from '../endpointRules.js';
+import { discoveredEndpointProblem } from '../endpointRules.js';
 import type { Profile } from '../profile.js';
 import type { ProviderTokens } from '../tokenSet.js';
 import { MAIN_TARGET, type TokenTarget } from '../tokenTarget.js';
@@ -14,9 +14,6 @@ export interface DeviceStart {
   response: oidc.DeviceAuthorizationResponse;
   url: string;
 }
-
-/** The endpoints the agent sends tokens or codes to: each must pass the config's https rule. */
-const TOKEN_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'device_authorization_endpoint'] as const;
 
 function clientAuth(profile: Profile): oidc.ClientAuth {
   switch (profile.tokenEndpointAuthMethod) {
@@ -105,11 +102,8 @@ export class ProviderClient {
       ...(p.revocationUrl ? { revocation_endpoint: p.revocationUrl } : {}),
       ...(p.deviceAuthorizationUrl ? { device_authorization_endpoint: p.deviceAuthorizationUrl } : {}),
     };
-    for (const name of TOKEN_ENDPOINTS) {
-      const url = server[name];
-      const problem = typeof url === 'string' ? endpointProblem(url) : undefined;
-      if (problem) throw new ProviderRefusedError(`the discovery document of ${p.issuer} names ${name} ${url}: expected ${problem}`);
-    }
+    const problem = discoveredEndpointProblem(p.issuer!, server);
+    if (problem) throw new ProviderRefusedError(problem);
     return server;
   }
 

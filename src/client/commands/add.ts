@@ -1,0 +1,145 @@
+import { statSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { resolveConfigPath } from '../../daemon/configPaths.js';
+import { PROFILE_NAME } from '../../daemon/configSchema.js';
+import { exposedSecretWarning, readTrustedFile } from '../../daemon/configText.js';
+import { untrustedBecause } from '../../daemon/fileTrust.js';
+import { readOwnConfig } from '../../daemon/ownConfig.js';
+import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { usage } from '../commandLine.cjs';
+import { profileSection, withProfile, writeConfig, type ProfileKeys } from '../configEdit.js';
+import { Exit, reportError } from '../exitCodes.cjs';
+import { describeSupport, discoverProvider } from '../providerDiscovery.js';
+import type { CliContext } from './context.js';
+import { runLogin } from './login.js';
+
+interface AddOptions {
+  issuer: string;
+  clientId: string;
+  scopes?: string;
+  clientSecret?: string;
+  force?: boolean;
+}
+
+const say = (line: string): void => void process.stdout.write(line + '\n');
+
+export function registerAdd(program: Command, cli: CliContext): void {
+  program
+    .command('add')
+    .description("add a profile: checks the provider's discovery document (PKCE S256, device flow, revocation), writes [profiles.NAME] to the config, offers to log in")
+    .argument('<name>', 'profile name: letters, digits, ".", "_" and "-"')
+    .requiredOption('--issuer <url>', "the provider's issuer (its discovery document is at URL/.well-known/openid-configuration)")
+    .requiredOption('--client-id <id>', 'the client registered at the provider (native / public, redirect URL http://localhost:17899/authorization)')
+    .option('--scopes <scopes>', 'space-separated scopes (default: openid email offline_access)')
+    .option('--client-secret <secret>', 'for a client that has one (Google); "-" reads it from stdin, out of sight of ps')
+    .option('--force', 'replace a profile of that name')
+    .action(cli.run((name: string, opts: AddOptions) => addProfile(cli, name, opts)));
+}
+
+async function addProfile(cli: CliContext, name: string, opts: AddOptions): Promise<number> {
+  if (!PROFILE_NAME.test(name)) throw usage(`invalid profile name "${name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`);
+  const file = resolveConfigPath(cli.configPath());
+  const current = readTrustedFile(file);
+  const exists = current !== undefined && definesProfile(file, name);
+  if (exists && !opts.force) throw usage(`profile ${name} already exists in ${file}: add --force to replace it, or choose another name`);
+
+  const support = await discoverProvider(opts.issuer);
+  for (const line of describeSupport(opts.issuer, support)) say(line);
+  const keys: ProfileKeys = { client_id: opts.clientId, issuer: opts.issuer };
+  if (opts.scopes !== undefined) keys.scopes = opts.scopes.split(/\s+/).filter(Boolean);
+  if (opts.clientSecret !== undefined) keys.client_secret = opts.clientSecret === '-' ? await secretFromStdin() : opts.clientSecret;
+  for (const warning of warnings(support, keys)) process.stderr.write(`kms-agent: warning: ${warning}\n`);
+
+  const text = withProfile(current?.text ?? '', name, profileSection(name, keys), exists, file);
+  // The whole file is checked as the agent will read it before it replaces the old one.
+  writeConfig(file, text, current?.stat.mode, (written) => checkAsTheAgentWill(written, file));
+  say(`${exists ? 'Replaced' : 'Added'} profile ${name} in ${file}.`);
+  const stat = statSync(file);
+  const untrusted = untrustedBecause(file, stat);
+  if (untrusted) process.stderr.write(`kms-agent: warning: the agent will refuse ${file}: ${untrusted}\n`);
+  const exposed = keys.client_secret === undefined ? undefined : exposedSecretWarning(file, stat);
+  if (exposed) process.stderr.write(`kms-agent: warning: ${exposed}\n`);
+  const profiles = readOwnConfig(file, { explicit: true });
+  if (profiles.profiles.size > 1 && profiles.top.default_profile === undefined) {
+    say(`With several profiles, commands need --profile (or KMS_AGENT_PROFILE), or a default_profile = "${name}" line at the top of ${file}.`);
+  }
+  await tellRunningAgent(cli, file);
+  return offerLogin(cli, name);
+}
+
+function checkAsTheAgentWill(written: string, file: string): void {
+  try {
+    readOwnConfig(written, { explicit: true });
+  } catch (err) {
+    throw usage(`not written: ${(err as Error).message.replaceAll(written, file)}`);
+  }
+}
+
+/** Whether the file already has the profile; a file the agent could not load is fixed first. */
+function definesProfile(file: string, name: string): boolean {
+  try {
+    return readOwnConfig(file, { explicit: true }).profiles.has(name);
+  } catch (err) {
+    throw usage(`${(err as Error).message}; fix the file before adding a profile to it`);
+  }
+}
+
+function warnings(support: Awaited<ReturnType<typeof discoverProvider>>, keys: ProfileKeys): string[] {
+  const found: string[] = [];
+  const scopes = keys.scopes ?? ['openid', 'email', 'offline_access'];
+  if (support.scopesSupported && scopes.includes('offline_access') && !support.scopesSupported.includes('offline_access')) {
+    found.push('the provider does not list offline_access in scopes_supported: it may issue no refresh token, and each login would last one token lifetime');
+  }
+  if (support.publicClients === false && keys.client_secret === undefined) {
+    found.push('the provider lists no "none" token_endpoint_auth_method: without --client-secret it may refuse this client at the token endpoint');
+  }
+  return found;
+}
+
+async function secretFromStdin(): Promise<string> {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    if (line.trim()) return line.trim();
+  }
+  throw usage('--client-secret -: no secret on stdin');
+}
+
+/** An agent that runs loads the profile now (its watcher would, a moment later); none answering is fine. */
+async function tellRunningAgent(cli: CliContext, file: string): Promise<void> {
+  try {
+    await cli.withAgent(async (c) => {
+      const status = await c.call('agent.status', {});
+      if (status.config !== file) {
+        say(`The running agent (pid ${status.pid}) reads ${status.config}, not this file: start it with --config ${file} to use the profile.`);
+        return;
+      }
+      const { profiles } = await c.call('agent.reload', {});
+      say(`The running agent (pid ${status.pid}) loaded it: profiles ${profiles.join(', ')}.`);
+    }, false);
+  } catch (err) {
+    if (!(err instanceof AgentError && err.reason === 'NO_AGENT')) throw err;
+  }
+}
+
+/** On a terminal, "Log in now? [Y/n]"; otherwise the command to run. */
+async function offerLogin(cli: CliContext, name: string): Promise<number> {
+  const command = `kms-agent login --profile ${name}`;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    say(`Next, log in: ${command}`);
+    return Exit.OK;
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = (await prompt.question('Log in now? [Y/n] ')).trim().toLowerCase();
+  prompt.close();
+  if (answer !== '' && answer !== 'y' && answer !== 'yes') {
+    say(`Log in later with: ${command}`);
+    return Exit.OK;
+  }
+  try {
+    return await cli.withAgent((c) => runLogin(c, { profile: name, browser: true }));
+  } catch (err) {
+    return reportError(err, 'login');
+  }
+}

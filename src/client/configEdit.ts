@@ -1,0 +1,94 @@
+/**
+ * `kms-agent add` writes one profile into the config file and leaves every other byte of it as it
+ * was, comments included: the profile is a `[profiles.NAME]` section of text, appended, or (with
+ * --force) put in place of that section's text. A new file is created 0600 in a 0700 directory,
+ * as the daemon requires of a file that decides where logins are sent (src/daemon/fileTrust.ts).
+ */
+import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AgentError } from '../rpc/jsonRpc.cjs';
+
+export interface ProfileKeys {
+  client_id: string;
+  issuer: string;
+  scopes?: string[] | undefined;
+  client_secret?: string | undefined;
+}
+
+/** TOML basic strings take JSON's escapes; JSON.stringify never writes the one TOML lacks (\/). */
+const tomlString = (value: string): string => JSON.stringify(value);
+
+/** The comment above each section `add` writes: --force replaces it with its section. */
+const ADDED_BY = '# added by kms-agent add';
+
+/** The section's text, with a comment saying where it came from. */
+export function profileSection(name: string, keys: ProfileKeys, today = new Date()): string {
+  const lines = [`${ADDED_BY} on ${today.toISOString().slice(0, 10)}`, `[profiles.${name}]`, `client_id = ${tomlString(keys.client_id)}`, `issuer    = ${tomlString(keys.issuer)}`];
+  if (keys.scopes) lines.push(`scopes    = [${keys.scopes.map(tomlString).join(', ')}]`);
+  if (keys.client_secret !== undefined) lines.push(`client_secret = ${tomlString(keys.client_secret)}`);
+  return lines.join('\n') + '\n';
+}
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Where `[profiles.NAME]` (and its sub-tables, such as `[profiles.NAME.extra_auth_params]`) is in
+ * the lines: from its header to its last line that is not blank or a comment (a comment right above
+ * the next section belongs to that one). Undefined when the profile is not written as a section.
+ */
+function sectionLines(lines: string[], name: string): { start: number; end: number } | undefined {
+  const key = `\\s*\\[\\s*profiles\\s*\\.\\s*(?:${escape(name)}|"${escape(name)}"|'${escape(name)}')\\s*`;
+  const header = new RegExp(`^${key}\\]\\s*(?:#.*)?$`);
+  const subTable = new RegExp(`^${key}\\.[^\\]]*\\]\\s*(?:#.*)?$`);
+  const start = lines.findIndex((line) => header.test(line));
+  if (start === -1) return undefined;
+  let next = start + 1;
+  while (next < lines.length && !(/^\s*\[/.test(lines[next]!) && !subTable.test(lines[next]!))) next++;
+  let end = next - 1;
+  while (end > start && /^\s*(#.*)?$/.test(lines[end]!)) end--;
+  return { start, end };
+}
+
+/**
+ * The config text with the profile's section added, or put in place of the old one. `exists` is
+ * whether the file already defines the profile (its parsed TOML says so).
+ */
+export function withProfile(text: string, name: string, section: string, exists: boolean, file: string): string {
+  if (!exists) {
+    if (text === '') return section;
+    const separator = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
+    return text + separator + section;
+  }
+  const lines = text.split('\n');
+  const at = sectionLines(lines, name);
+  if (!at) {
+    throw new AgentError('USAGE', `profile ${name} in ${file} is not written as a [profiles.${name}] section, so --force cannot replace it: edit the file by hand`);
+  }
+  // The old section's own leading comment (written by a previous `add`) goes with it.
+  const start = at.start > 0 && lines[at.start - 1]!.startsWith(ADDED_BY) ? at.start - 1 : at.start;
+  return [...lines.slice(0, start), ...section.replace(/\n$/, '').split('\n'), ...lines.slice(at.end + 1)].join('\n');
+}
+
+/**
+ * Replaces the file in one step (a temporary file renamed over it, once `check` accepted it), keeping
+ * its mode; a new file is 0600 and its missing directories 0700. The running agent's watcher sees
+ * the rename as an edit.
+ */
+export function writeConfig(file: string, text: string, existingMode: number | undefined, check: (written: string) => void): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    // The umask may have narrowed the mode of a new file further; an existing file keeps its own.
+    chmodSync(temp, existingMode === undefined ? 0o600 : existingMode & 0o7777);
+    if (fstatSync(fd).size !== Buffer.byteLength(text)) throw new Error(`short write to ${temp}`);
+    check(temp);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(temp, file);
+}
