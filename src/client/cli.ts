@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../rpc/version.js';
 import { GLOBAL_FLAGS } from './commandLine.cjs';
 import { registerAdd } from './commands/add.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { CliContext } from './commands/context.js';
 import { registerExec } from './commands/exec.js';
@@ -44,6 +45,7 @@ const COMMANDS = [
   registerReload,
   registerInstallService,
   registerDemo,
+  registerCompletion,
 ];
 
 /** The full command line (README "Commands"). Returns the process exit code. */
