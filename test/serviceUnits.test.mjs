@@ -249,3 +249,46 @@ test('install-service --dry-run writes nothing and prints the files and the syst
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('install-service with no user systemd: writes the units and the state directory, says what to run, exits 0; systemd-analyze accepts what it wrote', { skip: process.platform === 'darwin' && 'launchd on macOS', timeout: 60_000 }, async (t) => {
+  const { dir, runtime } = tempDirs();
+  try {
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    // A fresh runtime dir with no systemd/private socket and no D-Bus: no user manager answers.
+    const env = { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: runtime };
+    const dryRun = await run(process.execPath, [CLI, 'install-service', '--dry-run'], { env });
+    assert.equal(dryRun.code, 0, dryRun.stderr);
+    const stateDir = join(home, '.local', 'state', 'kms-agent');
+    assert.match(dryRun.stdout, new RegExp(`^would create ${stateDir} \\(0700\\)$`, 'm'));
+
+    const result = await run(process.execPath, [CLI, 'install-service'], { env });
+    assert.equal(result.code, 0, `exit 0, as --dry-run: ${result.stderr}`);
+    const unitDir = join(home, '.config', 'systemd', 'user');
+    const units = ['kms-agent.socket', 'kms-agent.service'].map((f) => join(unitDir, f));
+    assert.equal(
+      result.stdout,
+      [
+        `wrote ${units[0]}`,
+        `wrote ${units[1]}`,
+        'No systemd user instance answers here (`systemctl --user show-environment`: Failed to connect to bus: No such file or directory), so nothing was enabled.',
+        'Once one runs (a desktop session, or `loginctl enable-linger` for SSH logins), enable the agent with:',
+        '  systemctl --user daemon-reload',
+        '  systemctl --user enable --now kms-agent.socket',
+        'Until then, start it from your shell: eval "$(kms-agent start)"',
+        '',
+      ].join('\n'),
+    );
+    t.diagnostic(result.stdout.trimEnd());
+    // The directory of the unit's ReadWritePaths=-%S/kms-agent (%S is $XDG_STATE_HOME for a user unit).
+    assert.equal(statSync(stateDir).mode & 0o777, 0o700);
+    assert.match(readFileSync(units[1], 'utf8'), /^ReadWritePaths=-%S\/kms-agent -%t\/kms-agent$/m);
+    if (hasCommand('systemd-analyze')) {
+      const verified = await verify(units, runtime);
+      assert.equal(verified.code, 0, `systemd-analyze verify: ${verified.stderr}`);
+      assert.doesNotMatch(verified.stderr, /kms-agent\.(service|socket)/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

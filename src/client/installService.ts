@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveStateDir } from '../rpc/paths.cjs';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('./bin.cjs', import.meta.url));
@@ -15,6 +16,10 @@ interface ServiceFile {
 
 export interface ServicePlan {
   files: ServiceFile[];
+  /** Directories the service needs before its first start (created 0700). */
+  directories: string[];
+  /** Whether the service manager answers here; without one, the files are written and the commands said. */
+  probe?: string[];
   commands: string[][];
   notes: string[];
 }
@@ -35,6 +40,10 @@ export function systemdPlan(env: NodeJS.ProcessEnv = process.env): ServicePlan {
       { path: join(unitDir, 'kms-agent.socket'), content: socket },
       { path: join(unitDir, 'kms-agent.service'), content: service },
     ],
+    // The unit's ReadWritePaths=-%S/kms-agent: under ProtectSystem=strict a directory that does not
+    // exist yet cannot be made by the agent, and its file store and log would have nowhere to go.
+    directories: [resolveStateDir(env)],
+    probe: ['systemctl', '--user', 'show-environment'],
     commands: [
       ['systemctl', '--user', 'daemon-reload'],
       ['systemctl', '--user', 'enable', '--now', 'kms-agent.socket'],
@@ -58,6 +67,7 @@ export function launchdPlan(env: NodeJS.ProcessEnv = process.env): ServicePlan {
   const uid = process.getuid?.() ?? 0;
   return {
     files: [{ path, content }],
+    directories: [],
     commands: [['launchctl', 'bootstrap', `gui/${uid}`, path]],
     notes: [
       `Add to your shell profile: export KMS_AGENT_SOCK="${home}/Library/Application Support/kms-agent/agent.sock"`,
@@ -69,6 +79,10 @@ export function launchdPlan(env: NodeJS.ProcessEnv = process.env): ServicePlan {
 export function installService(options: { dryRun: boolean }, env: NodeJS.ProcessEnv = process.env): number {
   const plan = process.platform === 'darwin' ? launchdPlan(env) : systemdPlan(env);
   const say = (line: string): void => void process.stdout.write(line + '\n');
+  for (const dir of plan.directories) {
+    if (options.dryRun) say(`would create ${dir} (0700)`);
+    else mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
   for (const file of plan.files) {
     if (options.dryRun) {
       say(`would write ${file.path}:`);
@@ -79,19 +93,45 @@ export function installService(options: { dryRun: boolean }, env: NodeJS.Process
       say(`wrote ${file.path}`);
     }
   }
-  for (const command of plan.commands) {
-    if (options.dryRun) {
-      say(`would run: ${command.join(' ')}`);
-      continue;
-    }
-    try {
-      execFileSync(command[0]!, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
-      say(`ran: ${command.join(' ')}`);
-    } catch (err) {
-      process.stderr.write(`kms-agent: \`${command.join(' ')}\` failed (${(err as Error).message.split('\n')[0]}); the files are written, run it yourself\n`);
-      return 1;
+  if (options.dryRun) {
+    for (const command of plan.commands) say(`would run: ${command.join(' ')}`);
+  } else {
+    const absent = plan.probe && managerAbsent(plan.probe);
+    if (absent) return noServiceManager(plan, absent, say);
+    for (const command of plan.commands) {
+      try {
+        execFileSync(command[0]!, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+        say(`ran: ${command.join(' ')}`);
+      } catch (err) {
+        process.stderr.write(`kms-agent: \`${command.join(' ')}\` failed (${firstLine(err)}); the files are written, run it yourself\n`);
+        return 1;
+      }
     }
   }
   for (const note of plan.notes) say(note);
+  return 0;
+}
+
+function firstLine(err: unknown): string {
+  const stderr = (err as { stderr?: Buffer | string }).stderr?.toString().trim();
+  return (stderr || (err as Error).message).split('\n')[0]!;
+}
+
+/** Why the service manager does not answer (no user systemd: a container, an SSH session without lingering), or undefined. */
+function managerAbsent(probe: string[]): string | undefined {
+  try {
+    execFileSync(probe[0]!, probe.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${probe[0]} is not installed` : firstLine(err);
+  }
+}
+
+/** The files are in place; what to run once a user systemd runs, and how to use the agent until then. Exit 0, as --dry-run would. */
+function noServiceManager(plan: ServicePlan, why: string, say: (line: string) => void): number {
+  say(`No systemd user instance answers here (\`${plan.probe!.join(' ')}\`: ${why}), so nothing was enabled.`);
+  say('Once one runs (a desktop session, or `loginctl enable-linger` for SSH logins), enable the agent with:');
+  for (const command of plan.commands) say(`  ${command.join(' ')}`);
+  say('Until then, start it from your shell: eval "$(kms-agent start)"');
   return 0;
 }

@@ -1,0 +1,70 @@
+// A real install: scripts/install.sh packs the clone (its prepack script builds dist/) and installs
+// a copy of the tarball into a prefix; that copy runs with the clone out of reach, and the service
+// units it writes point at it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, makeSandbox } from './support/harness.mjs';
+import { hasCommand } from './support/processes.mjs';
+
+function run(file, args, options = {}) {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 180_000, ...options }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Whether this process may hide the clone behind a private mount (root, as the test runs in its own namespaces). */
+const canHideClone = spawnSync('unshare', ['-m', 'true']).status === 0;
+
+/** Runs a command in a mount namespace where the clone is an empty directory: nothing in it can be loaded. */
+function withCloneHidden(command, args, env) {
+  if (!canHideClone) return run(command, args, { env });
+  const script = 'mount -t tmpfs tmpfs "$0" && exec "$@"';
+  return run('unshare', ['-m', 'sh', '-c', script, ROOT, command, ...args], { env });
+}
+
+test('scripts/install.sh --prefix DIR: a copy independent of the clone serves tokens; its units point at it', { skip: !hasCommand('npm') && 'needs npm', timeout: 300_000 }, async (t) => {
+  const prefix = mkdtempSync(join(tmpdir(), 'kms-agent-prefix-'));
+  const sb = await makeSandbox({ profile: { store: 'file' } });
+  try {
+    // npm's own cache serves the dependencies (the tests run without a network); with one, npm fetches what is missing.
+    const cache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();
+    const installed = await run('bash', [join(ROOT, 'scripts', 'install.sh'), '--prefix', prefix], {
+      env: { ...process.env, npm_config_cache: cache, npm_config_prefer_offline: 'true' },
+    });
+    assert.equal(installed.code, 0, `install.sh: ${installed.stderr}`);
+    const bin = join(prefix, 'bin', 'kms-agent');
+    assert.match(installed.stdout, new RegExp(`^installed ${bin} \\(\\d+\\.\\d+\\.\\d+\\)$`, 'm'));
+    const real = realpathSync(bin);
+    assert.equal(real, join(prefix, 'lib', 'node_modules', 'kms-agent', 'dist', 'client', 'bin.cjs'), 'a copy in the prefix, not a link into the clone');
+    t.diagnostic(`${bin} -> ${real}${canHideClone ? ' (run with the clone hidden)' : ''}`);
+
+    let r = await withCloneHidden(bin, ['--version'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+
+    // Logged in with the clone's CLI (the test's fake browser lives in the clone), then the agent stops:
+    // the installed copy starts its own agent and serves a token from the stored login.
+    await sb.login();
+    assert.equal((await sb.cli(['stop'])).code, 0);
+    r = await withCloneHidden(bin, ['token'], { ...sb.env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` });
+    assert.equal(r.code, 0, `the installed kms-agent token: ${r.stderr}`);
+    assert.match(r.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    sb.rememberSecret(r.stdout.trim());
+    const { pid } = await sb.rpc('agent.status', {});
+    const daemon = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(daemon[1], join(prefix, 'lib', 'node_modules', 'kms-agent', 'dist', 'daemon', 'main.js'), 'the agent runs from the installed copy');
+
+    r = await withCloneHidden(bin, ['install-service', '--dry-run'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^ {2}ExecStart=${process.execPath} ${real} start --foreground$`, 'm'));
+  } finally {
+    await sb.close();
+    rmSync(prefix, { recursive: true, force: true });
+  }
+});
