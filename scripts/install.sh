@@ -18,7 +18,7 @@ while (($#)); do
 done
 
 # A fresh clone has no TypeScript compiler yet: the build needs the dev dependencies.
-[ -x node_modules/.bin/tsc ] || npm ci --no-fund --no-audit --loglevel=error
+scripts/npm-install-missing.sh >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

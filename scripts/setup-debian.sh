@@ -1,11 +1,48 @@
 #!/usr/bin/env bash
-# Installs what kms-agent's build, tests and demo need on a fresh Debian machine, then the npm packages.
-# Idempotent: apt is only called when something is missing.
+# Installs what one use of kms-agent needs on a fresh Debian machine, then the npm packages
+# (README.md, first screen). Idempotent: apt and npm run only when something is missing.
+#   scripts/setup-debian.sh demo   for `npm run demo`: nothing from apt (the demo plays the login itself
+#                                  when there is no display, and keeps its login in a file)
+#   scripts/setup-debian.sh test   for `npm test`: a real keyring, a second provider, the tools the tests drive
+#   scripts/setup-debian.sh --packages demo|test   prints the Debian packages of that use, and exits
+# `npm run bench` has its own: bench/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# glewlwyd + sqlite3: the second real provider of the tests (test/support/glewlwyd.mjs); gdb: gcore for the
-# core-dump test; openssh-server: the ssh -R forwarding test.
-scripts/apt-install-missing.sh gnome-keyring dbus-x11 libsecret-tools systemd hyperfine chromium glewlwyd sqlite3 gdb openssh-server
+# Every command the tests run, by package (test/setup.test.mjs checks the list against the tests).
+# kubectl is not in Debian 12: the kubectl test is skipped without it.
+TEST_PACKAGES=(
+  gnome-keyring dbus-x11 libsecret-tools # a Secret Service in a private D-Bus session (scripts/test.sh), secret-tool
+  systemd                                # systemd-analyze verify, systemd-socket-activate
+  chromium                               # the real-browser login test
+  glewlwyd sqlite3 openssl               # the second real provider, its database and signing key
+  gdb                                    # gcore, for the core-dump test
+  openssh-server openssh-client          # the ssh -R socket forwarding test
+  git                                    # the git credential helper test
+  netcat-openbsd socat                   # the README's protocol examples (nc -N -U, socat)
+  zsh fish                               # the completion scripts, checked by their shells
+  python3                                # the launchd plist check, and the apt lock test
+  procps util-linux bsdutils iproute2    # ps, setpriv, unshare, script, ip (tests run in a network namespace)
+)
+DEMO_PACKAGES=()
 
-npm ci --no-fund --no-audit --loglevel=error
+usage() { echo "usage: scripts/setup-debian.sh demo|test  (or --packages demo|test)" >&2; exit 2; }
+list=""
+[ "${1:-}" = --packages ] && list=1 && shift
+case ${1:-} in
+  demo) packages=("${DEMO_PACKAGES[@]}") ;;
+  test) packages=("${TEST_PACKAGES[@]}") ;;
+  *) usage ;;
+esac
+if [ -n "$list" ]; then
+  ((${#packages[@]} == 0)) || printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  echo "setup: kms-agent needs Node.js 20 or newer ($(node --version 2>/dev/null || echo 'node is not installed')); Debian 12's nodejs is 18: install Node 20 from nodejs.org or NodeSource" >&2
+  exit 1
+fi
+((${#packages[@]} == 0)) || scripts/apt-install-missing.sh "${packages[@]}"
+
+scripts/npm-install-missing.sh

@@ -20,10 +20,11 @@ import { Exit, reportError } from './exitCodes.cjs';
 
 const HELP_FOOTER = `
 Typical use:
-  eval "$(kms-agent start)"          start the agent, export KMS_AGENT_SOCK
-  kms-agent login                    log in once (opens the browser)
+  kms-agent add work --issuer https://idp.example.com --client-id ID   write a profile, checked at the provider
+  kms-agent login                    log in once (the browser, or the device flow where none can open)
   curl -H "Authorization: Bearer $(kms-agent token)" https://kms.example.com/kmip/2_1
   kms-agent token --header | curl -H @- https://kms.example.com/kmip/2_1
+  kms-agent whoami                   who the tokens say you are
 
 Exit codes: 0 ok, 1 error, 2 no agent, 3 login denied or failed, 4 login timed out,
 5 login required, 6 provider unreachable and no valid token cached.
