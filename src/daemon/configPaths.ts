@@ -9,7 +9,7 @@ export { homeDir, resolveStateDir };
 type Env = NodeJS.ProcessEnv;
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 
-/** SPEC §2: --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
+/** docs/configuration.md: --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
 export function resolveConfigPath(flag?: string, env: Env = process.env): string {
   const chosen = flag || env.KMS_AGENT_CONFIG;
   if (chosen) return resolve(chosen);

@@ -20,7 +20,7 @@ const SECRET_FIELDS = [
 ];
 const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
-/** Foreground: JSON lines on stderr. Detached: the 0600 agent.log (SPEC §2). */
+/** Foreground: JSON lines on stderr. Detached: the 0600 agent.log (docs/configuration.md). */
 export function createLogger(level: string, logFile?: string): Logger {
   const destination = logFile
     ? pino.destination({ dest: logFile, mode: 0o600, sync: false })

@@ -84,7 +84,7 @@ function targetHint(profile: string, scopes: readonly string[], failure: Provide
 /** Why a login brought no refresh token, naming the likely cause rather than blaming the scopes that are already there. */
 export function noRefreshTokenHint(profile: Profile): string {
   if (!profile.scopes.includes('offline_access')) {
-    return `the provider issued no refresh token: add "offline_access" to the scopes of profile ${profile.name} (or what your provider needs for refresh tokens) and log in again; until then, log in again when the token expires`;
+    return `the provider issued no refresh token: add "offline_access" to the scopes of profile ${profile.name}, or what your provider asks for instead (Google: extra_auth_params = { access_type = "offline", prompt = "consent" }; see docs/providers.md), and log in again; until then, log in again when the token expires`;
   }
   const prompt = profile.extraAuthParams.prompt;
   if (prompt !== undefined && !prompt.split(' ').includes('consent')) {

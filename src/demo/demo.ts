@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AgentClient } from '../client/agentClient.cjs';
-import { launchDaemon } from '../client/daemonLauncher.cjs';
+import type { AgentClient } from '../client/agentClient.cjs';
 import { openBrowser } from '../client/browserOpener.js';
+import { noDisplayReason } from '../client/displayCheck.js';
 import { jwtPayload } from '../daemon/provider/idTokenRules.js';
+import { DemoRun } from './demoRun.js';
 import { freePort } from './freePort.js';
 import type { TokenReply } from '../rpc/methods.js';
 import type { LocalProvider } from './localProvider.js';
@@ -30,10 +30,6 @@ function describe(reply: TokenReply): string {
   return `a ${reply.token.length}-character JWT for ${who}, issued by ${String(claims.iss)}, valid until ${clock(reply.expires_at)} (${left} s)`;
 }
 
-function canOpenBrowser(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.BROWSER || env.DISPLAY || env.WAYLAND_DISPLAY || process.platform === 'darwin');
-}
-
 /**
  * `kms-agent demo`: a local identity provider, a private agent, one login, then a token served,
  * refreshed ahead of expiry and surviving an agent restart — narrated, and cleaned up afterwards.
@@ -47,129 +43,88 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     return 1;
   }
   const ttl = options.tokenTtl ?? 20;
-  const dir = mkdtempSync(join(tmpdir(), 'kms-agent-demo-'));
-  const socketPath = join(dir, 'run', 'agent.sock');
-  const configPath = join(dir, 'config.toml');
-  const env = { ...process.env, XDG_STATE_HOME: join(dir, 'state') };
-  let providerStarting: Promise<LocalProvider> | undefined;
-  let launching: Promise<unknown> | undefined;
-  let interrupted = false;
-  let client: AgentClient | undefined;
-  /** Starts an agent unless Ctrl-C came first; cleanup() waits for a start in progress, so none outlives the demo. */
-  const launch = (): ReturnType<typeof launchDaemon> => {
-    if (interrupted) throw new Error('interrupted');
-    const started = launchDaemon({ socketPath, configPath, env });
-    launching = started;
-    return started;
-  };
-
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      client?.close();
-      await launching?.catch(() => undefined);
-      try {
-        const stopper = await AgentClient.connect(socketPath, 500);
-        await stopper.call('agent.shutdown', {}, 2000);
-        stopper.close();
-        for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
-      } catch {
-        // No agent left to stop.
-      }
-      await (await providerStarting?.catch(() => undefined))?.close();
-      rmSync(dir, { recursive: true, force: true });
-    })());
-  const onInterrupt = (): void => {
-    interrupted = true;
-    say('\nInterrupted: stopping the demo agent and provider, removing the temporary files.');
-    void cleanup().then(() => process.exit(130));
-  };
-  // From the moment the temporary directory exists, Ctrl-C removes whatever the demo made.
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
-
+  const run = new DemoRun();
   // Its own redirect port, so the demo never collides with a real agent's login on 17899.
   const redirectUrl = `http://localhost:${await freePort()}/authorization`;
-  providerStarting = startLocalProvider({ accessTokenTtl: ttl, redirectUris: [redirectUrl] });
-  let provider: LocalProvider;
+  run.providerStarting = startLocalProvider({ accessTokenTtl: ttl, redirectUris: [redirectUrl] });
   try {
-    provider = await providerStarting;
-  } catch (err) {
-    process.stderr.write(`kms-agent demo: cannot start the local provider: ${(err as Error).message}\n`);
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-    await cleanup();
-    return 1;
-  }
-
-  try {
+    const provider = await run.providerStarting.catch((err: Error) => {
+      throw new Error(`cannot start the local provider: ${err.message}`);
+    });
     say(`1. A local OpenID provider (oidc-provider) runs at ${provider.issuer}.`);
     say(`   Any user name and password log in; its tokens live ${ttl} s so you can watch them refresh.`);
     writeFileSync(
-      configPath,
-      `store_dir = "${join(dir, 'store')}"\n\n[profiles.demo]\nclient_id = "kms-agent-test"\nissuer = "${provider.issuer}"\nredirect_url = "${redirectUrl}"\nstore = "file"\n`,
+      run.configPath,
+      `store_dir = "${join(run.dir, 'store')}"\n\n[profiles.demo]\nclient_id = "kms-agent-test"\nissuer = "${provider.issuer}"\nredirect_url = "${redirectUrl}"\nstore = "file"\n`,
       { mode: 0o600 },
     );
-    const started = await launch();
-    say(`2. A private agent${started.state === 'started' ? ` (pid ${started.pid})` : ''} listens on ${socketPath}.`);
+    const started = await run.launch();
+    say(`2. A private agent${started.state === 'started' ? ` (pid ${started.pid})` : ''} listens on ${run.socketPath}.`);
     say('   Its refresh token goes to a 0600 file in a temporary directory, not your keychain.');
-    client = await AgentClient.connect(socketPath);
-
-    const login = await client.call('login.start', { profile: 'demo' });
-    const auto = options.auto ?? !canOpenBrowser(process.env);
-    say('3. Logging in with Authorization Code + PKCE. The login page is:');
-    say(`   ${login.url}`);
-    if (auto) {
-      say('   No browser here (or --auto): playing the login pages as user "alice".');
-      const { playAuthorization, deliverCallback } = await import('./browserPlayer.js');
-      await deliverCallback(await playAuthorization(login.url, { login: 'alice' }));
-    } else if (options.browser !== false) {
-      const problem = await openBrowser(login.url);
-      say(problem ? `   Could not open a browser (${problem}): open the URL yourself.` : '   Opened in your browser: log in with any name and password.');
-    }
-    const who = await client.call('login.wait', { login_id: login.login_id, timeout: 300 });
-    say(`   Logged in as ${who.email ?? who.subject}.`);
-
-    const first = await client.call('token.get', { profile: 'demo' });
-    say(`4. Token served: ${describe(first)}.`);
-    say('   Scripts get it with `kms-agent token`; the token itself is never printed here.');
-    const refreshesBefore = provider.stats.grants.refresh_token ?? 0;
-    say('5. Waiting for the agent to refresh it in the background, before it expires…');
-    let refreshed = first;
-    const deadline = Date.now() + (ttl + 10) * 1000;
-    while (refreshed.token === first.token && Date.now() < deadline) {
-      await delay(500);
-      const status = await client.call('agent.status', {});
-      const profile = status.profiles.find((p) => p.name === 'demo');
-      if (profile?.expires_at && profile.expires_at !== first.expires_at) refreshed = await client.call('token.get', { profile: 'demo' });
-    }
-    if (refreshed.token === first.token) throw new Error('the agent did not refresh the token in time');
-    const early = Math.round(first.expires_at - Date.now() / 1000);
-    say(`   Refreshed ${early} s before the old token expired: ${describe(refreshed)}.`);
-    say(`   Refresh requests the provider saw: ${(provider.stats.grants.refresh_token ?? 0) - refreshesBefore}.`);
-
-    say('6. Restarting the agent: the login must survive.');
-    await client.call('agent.shutdown', {});
-    client.close();
-    for (let i = 0; i < 100 && existsSync(socketPath); i++) await delay(20);
-    const logins = provider.stats.grants.authorization_code ?? 0;
-    const refreshes = provider.stats.grants.refresh_token ?? 0;
-    const again = await launch();
-    client = await AgentClient.connect(socketPath);
-    const afterRestart = await client.call('token.get', { profile: 'demo' });
-    say(`   New agent${again.state === 'started' ? ` (pid ${again.pid})` : ''} served ${describe(afterRestart)}`);
-    const used = (provider.stats.grants.refresh_token ?? 0) - refreshes;
-    say(`   from the stored refresh token (${used} refresh request); new logins needed: ${(provider.stats.grants.authorization_code ?? 0) - logins}.`);
+    await logIn(await run.connect(), options);
+    const first = await watchRefresh(run.client!, provider, ttl);
+    await restart(run, provider, first);
     say('Done. Everything the demo started is stopped and its files are removed.');
     return 0;
   } catch (err) {
-    if (interrupted) return 130; // onInterrupt is cleaning up and exits with 130
+    if (run.interrupted) return 130; // the interrupt handler is cleaning up and exits with 130
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    process.stderr.write(`kms-agent demo: ${(err as Error).message}${cause ? ` (${cause})` : ""}\n`);
+    process.stderr.write(`kms-agent demo: ${(err as Error).message}${cause ? ` (${cause})` : ''}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-    await cleanup();
+    await run.cleanup();
   }
+}
+
+/** Step 3: the login, played by the demo itself when no browser can open here (or with --auto). */
+async function logIn(client: AgentClient, options: DemoOptions): Promise<void> {
+  const login = await client.call('login.start', { profile: 'demo' });
+  const auto = options.auto ?? noDisplayReason(process.env) !== undefined;
+  say('3. Logging in with Authorization Code + PKCE. The login page is:');
+  say(`   ${login.url}`);
+  if (auto) {
+    say('   No browser here (or --auto): playing the login pages as user "alice".');
+    const { playAuthorization, deliverCallback } = await import('./browserPlayer.js');
+    await deliverCallback(await playAuthorization(login.url, { login: 'alice' }));
+  } else if (options.browser !== false) {
+    const problem = await openBrowser(login.browser_url ?? login.url);
+    say(problem ? `   Could not open a browser (${problem}): open the URL yourself.` : '   Opened in your browser: log in with any name and password.');
+  }
+  const who = await client.call('login.wait', { login_id: login.login_id, timeout: 300 });
+  say(`   Logged in as ${who.email ?? who.subject}.`);
+}
+
+/** Steps 4 and 5: a token served, then refreshed by the agent on its own before it expires. */
+async function watchRefresh(client: AgentClient, provider: LocalProvider, ttl: number): Promise<TokenReply> {
+  const first = await client.call('token.get', { profile: 'demo' });
+  say(`4. Token served: ${describe(first)}.`);
+  say('   Scripts get it with `kms-agent token`; the token itself is never printed here.');
+  const refreshesBefore = provider.stats.grants.refresh_token ?? 0;
+  say('5. Waiting for the agent to refresh it in the background, before it expires…');
+  let refreshed = first;
+  const deadline = Date.now() + (ttl + 10) * 1000;
+  while (refreshed.token === first.token && Date.now() < deadline) {
+    await delay(500);
+    const status = await client.call('agent.status', {});
+    const profile = status.profiles.find((p) => p.name === 'demo');
+    if (profile?.expires_at && profile.expires_at !== first.expires_at) refreshed = await client.call('token.get', { profile: 'demo' });
+  }
+  if (refreshed.token === first.token) throw new Error('the agent did not refresh the token in time');
+  say(`   Refreshed ${Math.round(first.expires_at - Date.now() / 1000)} s before the old token expired: ${describe(refreshed)}.`);
+  say(`   Refresh requests the provider saw: ${(provider.stats.grants.refresh_token ?? 0) - refreshesBefore}.`);
+  return first;
+}
+
+/** Step 6: a new agent serves a token from the stored refresh token, with no new login. */
+async function restart(run: DemoRun, provider: LocalProvider, first: TokenReply): Promise<void> {
+  say('6. Restarting the agent: the login must survive.');
+  await run.stopAgent(run.client!);
+  const logins = provider.stats.grants.authorization_code ?? 0;
+  const refreshes = provider.stats.grants.refresh_token ?? 0;
+  const again = await run.launch();
+  const afterRestart = await (await run.connect()).call('token.get', { profile: 'demo' });
+  if (afterRestart.token === first.token) throw new Error('the new agent served the first token again');
+  say(`   New agent${again.state === 'started' ? ` (pid ${again.pid})` : ''} served ${describe(afterRestart)}`);
+  const used = (provider.stats.grants.refresh_token ?? 0) - refreshes;
+  say(`   from the stored refresh token (${used} refresh request); new logins needed: ${(provider.stats.grants.authorization_code ?? 0) - logins}.`);
 }

@@ -143,22 +143,9 @@ async function configuration(
   InvalidTarget: new () => Error,
 ): Promise<Configuration> {
   const accessTokenTtl = options.accessTokenTtl ?? 3600;
-  const redirectUris = options.redirectUris ?? LOCAL_REDIRECT_URIS;
-  const resources = options.resources ?? [];
   const rotate = options.rotateRefreshToken ?? true;
-  const common = { grant_types: GRANT_TYPES, response_types: ['code'], redirect_uris: redirectUris };
-
   return {
-    clients: [
-      { client_id: LOCAL_PUBLIC_CLIENT_ID, application_type: 'native', token_endpoint_auth_method: 'none', ...common },
-      {
-        client_id: LOCAL_CONFIDENTIAL_CLIENT_ID,
-        client_secret: LOCAL_CONFIDENTIAL_CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        ...common,
-      },
-      ...(options.clients ?? []),
-    ],
+    clients: clientsOf(options),
     jwks: { keys: [await rsaSigningJwk()] },
     // Dev interactions accept any login name: it becomes the subject.
     findAccount: async (_ctx: unknown, sub: string) => ({
@@ -180,19 +167,7 @@ async function configuration(
       deviceFlow: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
-      resourceIndicators: {
-        enabled: resources.length > 0,
-        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
-          if (!resources.includes(resource)) throw new InvalidTarget();
-          return {
-            scope: SCOPES.join(' '),
-            audience: resource,
-            accessTokenFormat: 'jwt',
-            accessTokenTTL: accessTokenTtl,
-            jwt: { sign: { alg: 'RS256' } },
-          };
-        },
-      },
+      resourceIndicators: resourceIndicators(options.resources ?? [], accessTokenTtl, InvalidTarget),
     },
     // Every TTL is set so oidc-provider does not complain about its defaults.
     ttl: {
@@ -204,6 +179,32 @@ async function configuration(
       Interaction: 3600,
       Session: 14 * DAY,
       Grant: 14 * DAY,
+    },
+  };
+}
+
+/** A public (native) and a confidential client, with the test's extra ones. */
+function clientsOf(options: LocalProviderOptions): Record<string, unknown>[] {
+  const common = { grant_types: GRANT_TYPES, response_types: ['code'], redirect_uris: options.redirectUris ?? LOCAL_REDIRECT_URIS };
+  return [
+    { client_id: LOCAL_PUBLIC_CLIENT_ID, application_type: 'native', token_endpoint_auth_method: 'none', ...common },
+    {
+      client_id: LOCAL_CONFIDENTIAL_CLIENT_ID,
+      client_secret: LOCAL_CONFIDENTIAL_CLIENT_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+      ...common,
+    },
+    ...(options.clients ?? []),
+  ];
+}
+
+/** RFC 8707: each known resource gets JWT access tokens with that audience; any other is refused. */
+function resourceIndicators(resources: string[], accessTokenTtl: number, InvalidTarget: new () => Error): Record<string, unknown> {
+  return {
+    enabled: resources.length > 0,
+    getResourceServerInfo: async (_ctx: unknown, resource: string) => {
+      if (!resources.includes(resource)) throw new InvalidTarget();
+      return { scope: SCOPES.join(' '), audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: accessTokenTtl, jwt: { sign: { alg: 'RS256' } } };
     },
   };
 }

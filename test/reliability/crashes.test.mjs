@@ -2,7 +2,7 @@
 // token rotation, 50 times. After each kill: every store file parses (never half-written), the stale
 // socket is replaced by the next start, and that start either serves a token with the stored login
 // or says exactly why not. A lost login is only acceptable inside the documented window (a refresh
-// the provider answered, whose rotated token the agent had not stored yet); a test hook widens that
+// the provider answered, whose rotated token the agent had not stored yet); a preload of the test's (test/support/slowStoreWrites.cjs) widens that
 // window to show both sides of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,13 +10,15 @@ import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AgentClient } from '../../dist/client/agentClient.cjs';
 import { CLI, startForeground, storeFileOf } from '../support/harness.mjs';
 import { exited, loginViaRpc, makeIsolatedSandbox, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 
 const KILLS = 50;
+const SLOW_WRITES = fileURLToPath(new URL('../support/slowStoreWrites.cjs', import.meta.url));
 /**
- * Every WIDEN_EVERY-th kill lands inside the window the test hook widens. The kill cuts the pause
+ * Every WIDEN_EVERY-th kill lands inside the window the preload widens. The kill cuts the pause
  * short, so a long one costs nothing and leaves room for a test process that stalls.
  */
 const WIDEN_EVERY = 10;
@@ -64,7 +66,8 @@ test(`crashes: ${KILLS} kill -9 during refreshes with rotation; no torn store, s
       for (let i = 0; i < KILLS; i++) {
         const widen = i % WIDEN_EVERY === WIDEN_EVERY - 1;
         const duringStartup = !widen && i % STARTUP_EVERY === STARTUP_EVERY - 1;
-        const env = widen ? { KMS_AGENT_TEST_STORE_WRITE_DELAY_MS: String(WIDEN_MS) } : {};
+        // Widened: the agent's store writes pause halfway (a preload of the test's, test/support/slowStoreWrites.cjs).
+        const env = widen ? { NODE_OPTIONS: `--require ${SLOW_WRITES}`, SLOW_STORE_WRITES_MS: String(WIDEN_MS) } : {};
 
         // The previous agent died by SIGKILL: its socket file is still there, and nobody answers on it.
         const staleSocket = existsSync(sb.socketPath) && lstatSync(sb.socketPath).isSocket();

@@ -4,14 +4,6 @@ import { join } from 'node:path';
 import { parseGrant } from './grantJson.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
-/**
- * Test hook, read once at start: a pause halfway through writing each grant file. It widens the
- * window between receiving a rotated refresh token and storing it, and holds a half-written file
- * open there, so that test/reliability/crashes.test.mjs can kill the agent inside it and check
- * that nothing but a temp file is ever torn. Unset or 0 in normal use; at most 10 s.
- */
-const TEST_WRITE_DELAY_MS = Math.min(10_000, Math.max(0, Number(process.env.KMS_AGENT_TEST_STORE_WRITE_DELAY_MS) || 0));
-
 /** One 0600 JSON file per key in a 0700 directory, for machines without a usable OS keychain. */
 export class FileStore implements TokenStore {
   readonly kind = 'file' as const;
@@ -109,15 +101,7 @@ async function writeAtomically(dir: string, path: string, content: string): Prom
   try {
     const file = await open(temp, 'wx', 0o600);
     try {
-      if (TEST_WRITE_DELAY_MS > 0) {
-        const half = Math.floor(content.length / 2);
-        await file.writeFile(content.slice(0, half));
-        await file.sync();
-        await new Promise((resolve) => setTimeout(resolve, TEST_WRITE_DELAY_MS));
-        await file.writeFile(content.slice(half));
-      } else {
-        await file.writeFile(content);
-      }
+      await file.writeFile(content);
       await file.sync();
     } finally {
       await file.close();
