@@ -147,11 +147,14 @@ test('kms-agent token: an agent that hangs up, or talks garbage first, gets a cl
   const agent = await fakeAgent(() => undefined);
   const env = { PATH: process.env.PATH, KMS_AGENT_SOCK: agent.socketPath, KMS_AGENT_NO_AUTOSTART: '1' };
   try {
-    await t.test('a hang-up is exit 1, "the agent closed the connection"', async () => {
+    await t.test('a hang-up before any answer is exit 1, naming the socket and what is behind a forward', async () => {
       agent.behaviour = (socket) => socket.destroy();
       const r = await runTraced(['token'], env);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, 'kms-agent: the agent closed the connection\n');
+      assert.equal(
+        r.stderr,
+        `kms-agent: the agent closed the connection without answering: if ${agent.socketPath} is forwarded from another machine (ssh -R), no agent is running there; otherwise the agent stopped\n`,
+      );
     });
     await t.test('lines that are not our answer are skipped; the answer after them is used', async () => {
       agent.behaviour = (socket) =>

@@ -4,7 +4,9 @@ import { GLOBAL_FLAGS } from './commandLine.cjs';
 import { registerDemo } from './commands/demo.js';
 import { CliContext } from './commands/context.js';
 import { registerExec } from './commands/exec.js';
+import { registerGitCredential } from './commands/gitCredential.js';
 import { registerInstallService } from './commands/installService.js';
+import { registerKubectlCredential } from './commands/kubectlCredential.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogout } from './commands/logout.js';
 import { registerProfiles } from './commands/profiles.js';
@@ -35,6 +37,8 @@ const COMMANDS = [
   registerLogout,
   registerToken,
   registerExec,
+  registerKubectlCredential,
+  registerGitCredential,
   registerProfiles,
   registerInstallService,
   registerDemo,
