@@ -6,6 +6,7 @@
  * helper line. KMS_AGENT_PROFILE does not apply here: with it, every host that asked git for a
  * password would be sent that profile's token.
  */
+import { readSync } from 'node:fs';
 import type { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Params, Result } from '../rpc/methods.js';
 import { agentRoute, parseCommandLine, usage, type FlagValues } from './commandLine.cjs';
@@ -25,9 +26,32 @@ export function parseCredentialRequest(text: string): CredentialRequest {
   return request;
 }
 
-/** Reads git's request from stdin, up to the blank line that ends it, or its end. */
+/** A blank line ends git's request. */
+const REQUEST_END = /(?:^|\n)\r?\n/;
+
+/**
+ * Reads git's request from stdin, up to the blank line that ends it, or its end. Synchronously:
+ * setting up process.stdin costs about 3 ms of CPU, a tenth of this command. A non-blocking stdin
+ * (EAGAIN) is read as a stream instead.
+ */
 function readRequest(then: (text: string) => void): void {
-  let text = '';
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(4096);
+  const text = (): string => Buffer.concat(chunks).toString('utf8');
+  try {
+    for (let n; (n = readSync(0, buffer, 0, buffer.length, null)) > 0; ) {
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+      if (REQUEST_END.test(text())) break;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return readStream(text(), then);
+    // EOF on a closed stdin, and the like: the request is what was read.
+  }
+  then(text());
+}
+
+function readStream(start: string, then: (text: string) => void): void {
+  let text = start;
   let finished = false;
   const stdin = process.stdin;
   const finish = (): void => {
@@ -39,7 +63,7 @@ function readRequest(then: (text: string) => void): void {
   stdin.setEncoding('utf8');
   stdin.on('data', (chunk: string) => {
     text += chunk;
-    if (/(?:^|\n)\r?\n/.test(text)) finish();
+    if (REQUEST_END.test(text)) finish();
   });
   stdin.once('end', finish);
   stdin.once('error', finish);
