@@ -33,6 +33,7 @@ import { snapshot, alive, threadCpu } from './lib/procstat.mjs';
 import { median, ratio } from './lib/stats.mjs';
 import { summarise, profilesIn } from './lib/cpuprofile.mjs';
 import { writeReport } from './lib/report.mjs';
+import { tokenFilesPhase } from './tokenFiles.mjs';
 
 const run = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -487,6 +488,18 @@ async function bench() {
   }
   cpuUse.cli = accountCli.stop();
 
+  say('token files: scripts reading a token file vs running oidc-token and kms-agent token (hyperfine)');
+  await waitQuiet('token files', ourPids);
+  const tokenFiles = await tokenFilesPhase({
+    dir,
+    issuer: mainProvider.issuer,
+    redirectUrl,
+    oidcSocket: oidc.socket,
+    runs: P.hyperfineRuns,
+    rounds: P.hyperfineRounds,
+    warmup: P.hyperfineWarmup,
+  });
+
   // ---- refresh storm --------------------------------------------------------------------------------
 
   say(`refresh storm: ${P.storms} × ${P.stormClients} concurrent requests at expiry, each agent`);
@@ -815,7 +828,7 @@ async function bench() {
   if (leftovers.length) say(`warning: still running after cleanup: ${leftovers.join(', ')}`);
 
   const wallS = (performance.now() - t0) / 1000;
-  const results = { machine, parameters: P, store, kmsStore, cpuUse, idle, throughput, busy, modes, cli, stormRuns, memory, targets, met, profiles, syscalls, cold, wallS };
+  const results = { machine, parameters: P, store, kmsStore, cpuUse, idle, throughput, busy, modes, cli, tokenFiles, stormRuns, memory, targets, met, profiles, syscalls, cold, wallS };
   writeFileSync(join(BENCH, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeReport(results, BENCH);
   say(`done in ${wallS.toFixed(0)} s: bench/RESULTS.md, bench/tokens-per-second.svg, bench/results.json`);

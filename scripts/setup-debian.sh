@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Every command the tests run, by package (test/setup.test.mjs checks the list against the tests).
-# kubectl is not in Debian 12: the kubectl test is skipped without it.
+# kubectl is not in Debian 12 (this machine kind's image has Google's): the kubectl test fails, naming it, without one.
 TEST_PACKAGES=(
   gnome-keyring dbus-x11 libsecret-tools # a Secret Service in a private D-Bus session (scripts/test.sh), secret-tool
   systemd                                # systemd-analyze verify, systemd-socket-activate
@@ -18,7 +18,7 @@ TEST_PACKAGES=(
   glewlwyd sqlite3 openssl               # the second real provider, its database and signing key
   gdb                                    # gcore, for the core-dump test
   openssh-server openssh-client          # the ssh -R socket forwarding test
-  git                                    # the git credential helper test
+  git curl                               # the git credential helper test; curl -H @file reads a token file
   netcat-openbsd socat                   # the README's protocol examples (nc -N -U, socat)
   zsh fish                               # the completion scripts, checked by their shells
   python3                                # the launchd plist check, and the apt lock test

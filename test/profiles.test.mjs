@@ -8,9 +8,9 @@ import { AgentClient } from '../dist/client/agentClient.cjs';
 import {
   LOCAL_CONFIDENTIAL_CLIENT_ID,
   LOCAL_CONFIDENTIAL_CLIENT_SECRET,
-  LOCAL_PUBLIC_CLIENT_ID,
   LOCAL_REDIRECT_URIS,
 } from '../dist/demo/localProvider.js';
+import { cosmianConfig } from './support/cosmianFiles.mjs';
 import { jwtPayload, makeSandbox, profileToml } from './support/harness.mjs';
 
 const subOf = (result) => jwtPayload(result.stdout.trim()).sub;
@@ -80,8 +80,8 @@ test('`profiles` lists each profile with the file it came from', async () => {
     const json = await sb.cli(['profiles', '--json']);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), [
-      { name: 'own', source: sb.configPath, default: false },
-      { name: 'ckms', source: cosmianFile, default: false },
+      { name: 'own', source: sb.configPath, source_kind: 'config', default: false },
+      { name: 'ckms', source: cosmianFile, source_kind: 'kms.toml', default: false },
     ]);
     const text = await sb.cli(['profiles']);
     assert.equal(text.stdout, `own\t${sb.configPath}\nckms\t${cosmianFile}\n`);
@@ -91,37 +91,6 @@ test('`profiles` lists each profile with the file it came from', async () => {
 });
 
 // ---- the Cosmian CLI's config files ----
-
-/** The OAuth settings of the Cosmian CLI for the local provider: explicit URLs, no issuer, an empty secret. */
-function oauth2Conf(issuer) {
-  return {
-    client_id: LOCAL_PUBLIC_CLIENT_ID,
-    client_secret: '',
-    authorize_url: `${issuer}/auth`,
-    token_url: `${issuer}/token`,
-    scopes: ['openid', 'email', 'offline_access'],
-  };
-}
-
-const tomlSection = (header, conf) =>
-  `[${header}]\n${Object.entries(conf)
-    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-    .join('\n')}\n`;
-
-/** Each layout as the Cosmian CLI writes it, with its other settings around the OAuth section. */
-function cosmianConfig(layout, issuer) {
-  const conf = oauth2Conf(issuer);
-  switch (layout) {
-    case 'ckms.toml':
-      return `print_json = false\n\n[http_config]\nserver_url = "https://kms.example.com"\naccess_token = "do-not-touch"\n\n${tomlSection('http_config.oauth2_conf', conf)}`;
-    case 'cosmian.toml':
-      return `[kms_config.http_config]\nserver_url = "https://kms.example.com"\n\n${tomlSection('kms_config.http_config.oauth2_conf', conf)}\n[findex_config.http_config]\nserver_url = "http://0.0.0.0:6668"\n`;
-    case 'kms.toml':
-      return `[kms_config.http_config]\nserver_url = "https://kms.example.com"\n\n${tomlSection('kms_config.http_config.oauth2_conf', conf)}`;
-    case 'kms.json':
-      return JSON.stringify({ kms_server_url: 'https://kms.example.com', kms_access_token: null, oauth2_conf: conf }, null, 4);
-  }
-}
 
 for (const layout of ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json']) {
   test(`~/.cosmian/${layout} is a working profile ckms, and the file is never written`, async () => {

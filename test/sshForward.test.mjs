@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CLI } from './support/harness.mjs';
 import { allCommandLines } from './support/processes.mjs';
 import { exited, makeIsolatedSandbox, sleep, withSandbox } from './support/reliability.mjs';
+import { assertNoLeak, watchForToken } from './support/tokenWatch.mjs';
 import { remoteCommand, sshdAvailable, startSshd } from './support/tools.mjs';
 
 const NOBODY = 65534;
@@ -146,8 +147,9 @@ test('ssh -R forwards the agent to a remote host: same token there, no agent of 
       });
     });
 
-    await t.test('no token on any command line while the forward is up', async () => {
+    await t.test('no token on any command line while the forward is up, nor in any environment or file', async () => {
       if (!forward || forward.exitCode !== null) await openForward();
+      const watch = watchForToken(localToken);
       const seen = new Map();
       let sampling = true;
       const sampler = (async () => {
@@ -168,6 +170,7 @@ test('ssh -R forwards the agent to a remote host: same token there, no agent of 
       assert.ok(lines.some((args) => /(^|\/)sshd\b/.test(args[0] ?? '')), 'sshd processes were sampled');
       assert.deepEqual(lines.filter((args) => args.join(' ').includes(localToken)), [], 'no command line holds the token');
       assert.ok(!sshd.log().includes(localToken), 'sshd logged no token');
+      assertNoLeak(assert, await watch.stop(), 'ssh -R');
     });
 
     await t.test('a stale forwarded socket (ssh gone, file left): exit 2 naming the socket', async () => {
@@ -179,7 +182,10 @@ test('ssh -R forwards the agent to a remote host: same token there, no agent of 
       const r = await ssh([sshd.destination, remote.cli(['token', '--no-autostart'])]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, '');
-      assert.ok(r.stderr.includes(remote.socketPath), `stderr names ${remote.socketPath}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `kms-agent: nothing answers on ${remote.socketPath}: a stale socket (an agent that died, or an ssh -R session that ended): start an agent with \`eval "$(kms-agent start)"\`, or reconnect the ssh session that forwards it\n`,
+      );
     });
 
     await t.test('the next ssh -R replaces the stale socket (StreamLocalBindUnlink yes)', async () => {
@@ -204,6 +210,18 @@ test('ssh -R forwards the agent to a remote host: same token there, no agent of 
       } finally {
         await strict.close();
       }
+    });
+
+    await t.test('the forward is up but the local agent is gone: exit 1, saying that no agent runs behind the forward', async () => {
+      await openForward();
+      assert.equal((await sb.cli(['stop'])).code, 0);
+      const r = await ssh([sshd.destination, remote.cli(['token'], { KMS_AGENT_NO_AUTOSTART: '1' })]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(
+        r.stderr,
+        `kms-agent: the agent closed the connection without answering: if ${remote.socketPath} is forwarded from another machine (ssh -R), no agent is running there; otherwise the agent stopped\n`,
+      );
     });
   }, async () => {
     if (forward && forward.exitCode === null && forward.signalCode === null) {

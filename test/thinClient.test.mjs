@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
 
 /** Runs the built CLI with a preload that reports, at exit, every module the process loaded. */
-function runTraced(args, env) {
+function runTraced(args, env, input) {
   const dir = mkdtempSync(join(tmpdir(), 'kms-agent-trace-'));
   const hook = join(dir, 'hook.cjs');
   writeFileSync(
@@ -23,11 +23,12 @@ function runTraced(args, env) {
     }) + '\\n'));\n`,
   );
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-r', hook, CLI, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, ['-r', hook, CLI, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true });
       const [text, loaded] = stderr.split('\nLOADED ');
       resolve({ code: error ? error.code : 0, stdout, stderr: text, loaded: JSON.parse(loaded) });
     });
+    child.stdin.end(input ?? '');
   });
 }
 
@@ -82,6 +83,19 @@ test('kms-agent token loads only node:net and the fast path; other commands load
         sb.rememberSecret(r.stdout.replace(/^\{"token":"([^"]+)".*$/s, '$1'));
         assert.match(r.stdout, /^(\{"token":")?[\w-]+\.[\w-]+\.[\w-]+/);
         assert.deepEqual(ours(r.loaded), FAST_PATH_FILES, args.join(' '));
+        assert.equal(r.loaded.esmLoader, false, `no ES module loader for ${args.join(' ')}`);
+      }
+    });
+    await t.test("the credential helpers kubectl and git run take the same path, each with its own file", async () => {
+      for (const [args, input, file] of [
+        [['kubectl-credential'], undefined, 'dist/client/kubectlCredential.cjs'],
+        [['--no-autostart', 'git-credential', '--profile', 'local', 'get'], 'protocol=https\nhost=git.example.com\n\n', 'dist/client/gitCredential.cjs'],
+      ]) {
+        const r = await runTraced(args, sb.env, input);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /"token":"|password=/);
+        sb.rememberSecret(/"token":"([^"]+)"|password=(\S+)/.exec(r.stdout).slice(1).find(Boolean));
+        assert.deepEqual(ours(r.loaded), [...FAST_PATH_FILES, file].sort(), args.join(' '));
         assert.equal(r.loaded.esmLoader, false, `no ES module loader for ${args.join(' ')}`);
       }
     });
@@ -147,11 +161,14 @@ test('kms-agent token: an agent that hangs up, or talks garbage first, gets a cl
   const agent = await fakeAgent(() => undefined);
   const env = { PATH: process.env.PATH, KMS_AGENT_SOCK: agent.socketPath, KMS_AGENT_NO_AUTOSTART: '1' };
   try {
-    await t.test('a hang-up is exit 1, "the agent closed the connection"', async () => {
+    await t.test('a hang-up before any answer is exit 1, naming the socket and what is behind a forward', async () => {
       agent.behaviour = (socket) => socket.destroy();
       const r = await runTraced(['token'], env);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, 'kms-agent: the agent closed the connection\n');
+      assert.equal(
+        r.stderr,
+        `kms-agent: the agent closed the connection without answering: if ${agent.socketPath} is forwarded from another machine (ssh -R), no agent is running there; otherwise the agent stopped\n`,
+      );
     });
     await t.test('lines that are not our answer are skipped; the answer after them is used', async () => {
       agent.behaviour = (socket) =>

@@ -103,7 +103,8 @@ export async function startPrivateKeyring(dir) {
 // ---- kms-agent ----------------------------------------------------------------------------------
 
 /**
- * A kms-agent sandbox whose config holds one profile per provider, started with `kms-agent start`
+ * A kms-agent sandbox whose config holds one profile per provider (`tokenFile: true`: it keeps a
+ * token file, bench/tokenFiles.mjs), started with `kms-agent start`
  * (the detached daemon, as a user runs it) and logged in to each profile by the fake browser.
  */
 export async function setupKms({ dir, profiles, store, busAddress }) {
@@ -120,6 +121,7 @@ export async function setupKms({ dir, profiles, store, busAddress }) {
       `issuer = "${p.issuer}"`,
       `redirect_url = "${p.redirectUrl}"`,
       `store = "${store}"`,
+      ...(p.tokenFile ? ['token_file = true'] : []),
       '',
     );
   }

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, ratio } from './stats.mjs';
+import { tokenFilesMarkdown } from '../tokenFiles.mjs';
 
 const fmt = (x, digits = 0) =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
@@ -186,6 +187,8 @@ function markdown(R) {
   );
   line();
 
+  if (R.tokenFiles) tokenFilesMarkdown(R.tokenFiles, line, table);
+
   // ---- storm ----
   line('## Refresh storm');
   line();
@@ -271,7 +274,7 @@ function markdown(R) {
 
   line('## How to run');
   line();
-  line('`npm run bench` (builds, then `node bench/run.mjs`; never part of `npm test`). `bench/setup.sh` installs oidc-agent, hyperfine and a C compiler when missing (run.mjs calls it). `BENCH_QUICK=1` for a short smoke run, `BENCH_DIAGNOSE=1` profiles even the targets that are met, `BENCH_KEEP=1` keeps the temporary directory (agent logs, CPU profiles, heap snapshots). Files: bench/run.mjs (phases), bench/lib/agents.mjs (the two private agents and the keyring), bench/lib/connload.c (one-request-per-connection load, blocking C threads), bench/lib/loadgen.mjs (persistent and pipelined load), bench/lib/report.mjs (this file and the chart), bench/probes/ (the CLI probes).');
+  line('`npm run bench` (builds, then `node bench/run.mjs`; never part of `npm test`). `bench/setup.sh` installs oidc-agent, hyperfine and a C compiler when missing (run.mjs calls it). `BENCH_QUICK=1` for a short smoke run, `BENCH_DIAGNOSE=1` profiles even the targets that are met, `BENCH_KEEP=1` keeps the temporary directory (agent logs, CPU profiles, heap snapshots). Files: bench/run.mjs (phases), bench/lib/agents.mjs (the two private agents and the keyring), bench/lib/connload.c (one-request-per-connection load, blocking C threads), bench/lib/loadgen.mjs (persistent and pipelined load), bench/lib/report.mjs (this file and the chart), bench/probes/ (the CLI probes), bench/tokenFiles.mjs (the token-file section; `node bench/tokenFiles.mjs` runs it alone, after `npm run build`, and rewrites this file with it).');
   line();
   return L.join('\n');
 }

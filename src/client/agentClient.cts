@@ -21,10 +21,30 @@ export function noAgent(socketPath: string, detail: string): AgentError {
   return new AgentError('NO_AGENT', `no agent is running on ${socketPath} (${detail}): start one with \`eval "$(kms-agent start)"\``);
 }
 
+/** A socket file nobody listens on: left by an agent that died, or by an ssh -R session that ended (README "Remote hosts over SSH"). */
+function staleSocket(socketPath: string): AgentError {
+  return new AgentError(
+    'NO_AGENT',
+    `nothing answers on ${socketPath}: a stale socket (an agent that died, or an ssh -R session that ended): start an agent with \`eval "$(kms-agent start)"\`, or reconnect the ssh session that forwards it`,
+  );
+}
+
+/**
+ * The connection ended before the agent said a word. Over `ssh -R` this is what a forward whose
+ * local agent is gone looks like: sshd accepts, then hangs up when the other end cannot connect.
+ */
+function closedUnanswered(socketPath: string): AgentError {
+  return new AgentError(
+    'AGENT_FAILED',
+    `the agent closed the connection without answering: if ${socketPath} is forwarded from another machine (ssh -R), no agent is running there; otherwise the agent stopped`,
+  );
+}
+
 export class AgentClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private connected = false;
+  private answered = false;
   /** Why the connection ended before it was made: the error every call gets. */
   private refused: AgentError | undefined;
 
@@ -32,12 +52,15 @@ export class AgentClient {
     const splitter = new LineSplitter((line) => this.receive(line));
     socket.once('connect', () => (this.connected = true));
     socket.on('data', (chunk: Buffer) => {
+      this.answered = true;
       if (!splitter.push(chunk)) socket.destroy();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!this.connected) this.refused = noAgent(socketPath, err.code === 'ENOENT' ? 'no socket there' : err.code ?? err.message);
+      if (this.connected) return;
+      if (err.code === 'ECONNREFUSED') this.refused = staleSocket(socketPath);
+      else this.refused = noAgent(socketPath, err.code === 'ENOENT' ? 'no socket there' : err.code ?? err.message);
     });
-    socket.on('close', () => this.failAll(this.refused ?? new AgentError('AGENT_FAILED', 'the agent closed the connection')));
+    socket.on('close', () => this.failAll(this.refused ?? this.hungUp()));
   }
 
   /**
@@ -79,7 +102,7 @@ export class AgentClient {
       }, timeoutMs);
     }
     this.pending.set(id, entry);
-    if (this.socket.destroyed) this.failAll(this.refused ?? new AgentError('AGENT_FAILED', 'the agent closed the connection'));
+    if (this.socket.destroyed) this.failAll(this.refused ?? this.hungUp());
     else this.socket.write(encode(request(id, method, params)));
   }
 
@@ -91,6 +114,10 @@ export class AgentClient {
   close(): void {
     this.failAll(new AgentError('AGENT_FAILED', 'the connection was closed before the agent answered'));
     this.socket.destroy();
+  }
+
+  private hungUp(): AgentError {
+    return this.answered ? new AgentError('AGENT_FAILED', 'the agent closed the connection') : closedUnanswered(this.socketPath);
   }
 
   private receive(line: string): void {

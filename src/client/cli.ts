@@ -6,7 +6,9 @@ import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { CliContext } from './commands/context.js';
 import { registerExec } from './commands/exec.js';
+import { registerGitCredential } from './commands/gitCredential.js';
 import { registerInstallService } from './commands/installService.js';
+import { registerKubectlCredential } from './commands/kubectlCredential.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogout } from './commands/logout.js';
 import { registerProfiles } from './commands/profiles.js';
@@ -41,6 +43,8 @@ const COMMANDS = [
   registerToken,
   registerWhoami,
   registerExec,
+  registerKubectlCredential,
+  registerGitCredential,
   registerProfiles,
   registerAdd,
   registerReload,

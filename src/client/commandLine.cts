@@ -1,9 +1,10 @@
 /**
- * The one definition of the flags `token` takes (the global ones, and the token selection that `exec`
- * shares), the one parser of `token`'s command line, and what the environment chooses (profile,
- * config, autostart). The commander CLI builds its options and help from these tables; `token` is
- * parsed here on every route, so it accepts and refuses the same things whatever route it takes.
- * CommonJS, and no commander: `kms-agent token` loads this on its fast path.
+ * The one definition of the flags of the commands that run without commander (`token`, and the
+ * credential helpers kubectl and git run: the global flags, and the token selection they share
+ * with `exec`), the one parser of their command lines, and what the environment chooses (profile,
+ * config, autostart). The commander CLI builds its options and help from these tables; these
+ * commands are parsed here on every route, so they accept and refuse the same things whatever
+ * route they take. CommonJS, and no commander: bin.cts loads this on its fast path.
  */
 import { resolve } from 'node:path';
 import { AgentError } from '../rpc/jsonRpc.cjs';
@@ -39,6 +40,18 @@ export const TOKEN_FLAGS = {
   json: { flags: '--json', description: 'print {token, token_type, expires_at, profile}' },
   header: { flags: '--header', description: 'print "Authorization: Bearer <token>" for curl -H @-' },
 } satisfies Record<string, FlagSpec>;
+
+/** `kubectl-credential`: which token kubectl gets. */
+export const KUBECTL_FLAGS = SELECTION_FLAGS;
+
+/** `git-credential ACTION`: the profile, when the config's [git] table does not name one for the host. */
+export const GIT_FLAGS = {
+  profile: { flags: '-p, --profile <name>', description: 'profile for every host (default: the one the [git] table names for the host)' },
+} satisfies Record<string, FlagSpec>;
+
+/** Commands that run without commander (bin.cts): those tools run over and over. */
+export const FAST_COMMANDS = ['token', 'kubectl-credential', 'git-credential'] as const;
+export type FastCommand = (typeof FAST_COMMANDS)[number];
 
 /** Flags that contradict each other (README "Commands"): refused on every route. */
 const CONFLICTS: ReadonlyArray<readonly [keyof typeof TOKEN_FLAGS, keyof typeof TOKEN_FLAGS]> = [
@@ -78,35 +91,55 @@ function lookup(specs: Record<string, FlagSpec>): Map<string, Flag> {
   return names;
 }
 const BEFORE_COMMAND = lookup(GLOBAL_FLAGS);
-const AFTER_COMMAND = lookup({ ...GLOBAL_FLAGS, ...TOKEN_FLAGS });
+const AFTER_COMMAND: Record<FastCommand, Map<string, Flag>> = {
+  token: lookup({ ...GLOBAL_FLAGS, ...TOKEN_FLAGS }),
+  'kubectl-credential': lookup({ ...GLOBAL_FLAGS, ...KUBECTL_FLAGS }),
+  'git-credential': lookup({ ...GLOBAL_FLAGS, ...GIT_FLAGS }),
+};
+/** How many operands each takes: git names the action (get, store, erase) last. */
+const OPERANDS: Record<FastCommand, number> = { token: 0, 'kubectl-credential': 0, 'git-credential': 1 };
 
-/** Whether these arguments (argv after the script) run `token`: global options, then `token`. */
-export function isTokenCommand(args: readonly string[]): boolean {
+/** The fast command these arguments (argv after the script) run, global options first; undefined for any other. */
+export function fastCommandOf(args: readonly string[]): FastCommand | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === 'token') return true;
+    const command = FAST_COMMANDS.find((name) => name === arg);
+    if (command) return command;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const flag = BEFORE_COMMAND.get(eq === -1 ? arg : arg.slice(0, eq));
-    if (flag === undefined) return false;
+    if (flag === undefined) return undefined;
     if (flag.takesValue && eq === -1) i++;
   }
-  return false;
+  return undefined;
 }
 
-/** Parses `[global options] token [options]` (`--flag value`, `--flag=value`); a USAGE AgentError says what is wrong. */
-export function parseTokenCommandLine(args: readonly string[]): TokenOptions {
+/** A fast command's line, parsed: its flag values and operands. */
+export interface ParsedCommandLine {
+  values: FlagValues;
+  operands: string[];
+}
+
+/** Parses `[global options] COMMAND [options] [operands]` (`--flag value`, `--flag=value`); a USAGE AgentError says what is wrong. */
+export function parseCommandLine(args: readonly string[], command: FastCommand): ParsedCommandLine {
   const values: FlagValues = {};
-  let command = false;
+  const operands: string[] = [];
+  let seen = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (!command && arg === 'token') {
-      command = true;
+    if (!seen && arg === command) {
+      seen = true;
       continue;
     }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq === -1 ? arg : arg.slice(0, eq);
-    const flag = (command ? AFTER_COMMAND : BEFORE_COMMAND).get(name);
-    if (flag === undefined) throw usage(`unknown option ${arg} (see \`kms-agent token --help\`)`);
+    const flag = (seen ? AFTER_COMMAND[command] : BEFORE_COMMAND).get(name);
+    if (flag === undefined) {
+      if (seen && !arg.startsWith('-') && operands.length < OPERANDS[command]) {
+        operands.push(arg);
+        continue;
+      }
+      throw usage(`unknown option ${arg} (see \`kms-agent ${command} --help\`)`);
+    }
     if (!flag.takesValue) {
       if (eq !== -1) throw usage(`option ${name} takes no value`);
       values[flag.key] = !flag.negated;
@@ -116,7 +149,12 @@ export function parseTokenCommandLine(args: readonly string[]): TokenOptions {
     if (value === undefined || value === '') throw usage(`option ${name} needs a value`);
     values[flag.key] = value;
   }
-  return tokenOptions(values);
+  return { values, operands };
+}
+
+/** Parses `[global options] token [options]`. */
+export function parseTokenCommandLine(args: readonly string[]): TokenOptions {
+  return tokenOptions(parseCommandLine(args, 'token').values);
 }
 
 /** The options given as flag values (parsed above, or by commander for `exec`), checked. */
@@ -124,7 +162,7 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   for (const [a, b] of CONFLICTS) {
     if (values[a] && values[b]) throw usage(`${longName(a)} and ${longName(b)} cannot be used together`);
   }
-  const text = (key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  const text = (key: string): string | undefined => textValue(values, key);
   const params: Params<'token.get'> = {};
   const profile = chosenProfile(text('profile'));
   if (profile) params.profile = profile;
@@ -136,11 +174,19 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   if (scope) params.scope = scope;
   const audience = text('audience');
   if (audience) params.audience = audience;
+  return { params, output: values.json ? 'json' : values.header ? 'header' : 'plain', ...agentRoute(values) };
+}
+
+function textValue(values: FlagValues, key: string): string | undefined {
+  const value = values[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The global options as flag values give them: which agent to ask, and how to start one. */
+export function agentRoute(values: FlagValues): Pick<TokenOptions, 'socket' | 'config' | 'autostart'> {
   return {
-    params,
-    output: values.json ? 'json' : values.header ? 'header' : 'plain',
-    socket: text('socket'),
-    config: text('config'),
+    socket: textValue(values, 'socket'),
+    config: textValue(values, 'config'),
     autostart: typeof values.autostart === 'boolean' ? values.autostart : undefined,
   };
 }

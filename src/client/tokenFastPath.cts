@@ -2,20 +2,21 @@
  * `kms-agent token`, the command scripts run over and over, on every route: CommonJS on node:net
  * and a few small files of ours — no ES module loader, no commander, no promises while an agent
  * answers (bench/RESULTS.md has what each of those cost). When none does, the same client starts
- * one (connectAgent.cts, loaded only then) or says how to.
+ * one (connectAgent.cts, loaded only then) or says how to. The credential helpers kubectl and git
+ * run (kubectlCredential.cts, gitCredential.cts) ask the agent through askAgent here, on the same path.
  */
 import { writeSync } from 'node:fs';
 import type { AgentError } from '../rpc/jsonRpc.cjs';
-import type { TokenReply } from '../rpc/methods.js';
+import type { MethodName, Params, Result, TokenReply } from '../rpc/methods.js';
 import { resolveSocketPath } from '../rpc/paths.cjs';
 import { AgentClient } from './agentClient.cjs';
 import { autostartAllowed, chosenConfig, parseTokenCommandLine, type TokenOptions } from './commandLine.cjs';
 
 /** Exit.OK; exitCodes.cts is loaded only when there is an error to report. */
-const OK = 0;
+export const OK = 0;
 
 /** The error's line on stderr, and its exit code. */
-function fail(err: unknown): number {
+export function fail(err: unknown): number {
   return (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err);
 }
 
@@ -57,7 +58,7 @@ function sameScopes(a: string, b: string): boolean {
  * Writes straight to fd 1: setting up process.stdout costs ~0.4 ms of this path. A reader that is
  * gone (`| head`) is not an error; a non-blocking stdout is left to the stream to drain.
  */
-function print(text: string): void {
+export function print(text: string): void {
   const bytes = Buffer.from(text);
   let written = 0;
   try {
@@ -77,46 +78,54 @@ export function runToken(args: readonly string[], done: (exitCode: number) => vo
   } catch (err) {
     return done(fail(err));
   }
+  askAgent(options, 'token.get', options.params, (err, reply) => {
+    if (err !== undefined) return done(fail(err));
+    print(formatToken(reply!, options.output));
+    sayNotices(options, reply!);
+    done(OK);
+  });
+}
+
+/** Which agent to ask: the socket (--socket), and the config and autostart choice for one started on the way. */
+export type AgentRoute = Pick<TokenOptions, 'socket' | 'config' | 'autostart'>;
+
+export type Answer<M extends MethodName> = (err: unknown, result?: Result<M>) => void;
+
+/** One call to the agent, through one connection; when none answers, starts one (unless told not to) and asks it. */
+export function askAgent<M extends MethodName>(route: AgentRoute, method: M, params: Params<M>, answer: Answer<M>): void {
   let client: AgentClient;
   try {
-    client = AgentClient.open(resolveSocketPath(options.socket));
+    client = AgentClient.open(resolveSocketPath(route.socket));
   } catch (err) {
-    if ((err as AgentError).reason === 'NO_AGENT') return startAgentThenAsk(options, err as AgentError, done);
-    return done(fail(err));
+    if ((err as AgentError).reason === 'NO_AGENT') return startAgentThenAsk(route, method, params, err as AgentError, answer);
+    return answer(err);
   }
   client.request(
-    'token.get',
-    options.params,
-    (err, reply) => {
+    method,
+    params,
+    (err, result) => {
       client.close();
-      if (err?.reason === 'NO_AGENT') return startAgentThenAsk(options, err, done);
-      if (err) return done(fail(err));
-      print(formatToken(reply!, options.output));
-      sayNotices(options, reply!);
-      done(OK);
+      if (err?.reason === 'NO_AGENT') return startAgentThenAsk(route, method, params, err, answer);
+      answer(err, result);
     },
     TOKEN_TIMEOUT_MS,
   );
 }
 
 /** No agent answered: start one (unless told not to) and ask it, through the same client. */
-function startAgentThenAsk(options: TokenOptions, noAgent: AgentError, done: (exitCode: number) => void): void {
-  if (!autostartAllowed(options.autostart)) return done(fail(noAgent));
+function startAgentThenAsk<M extends MethodName>(route: AgentRoute, method: M, params: Params<M>, noAgent: AgentError, answer: Answer<M>): void {
+  if (!autostartAllowed(route.autostart)) return answer(noAgent);
   const { connectAgent } = require('./connectAgent.cjs') as typeof import('./connectAgent.cjs');
-  connectAgent({ socketPath: resolveSocketPath(options.socket), configPath: chosenConfig(options.config), autostart: true })
+  connectAgent({ socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), autostart: true })
     .then(async (client) => {
       try {
-        return await client.call('token.get', options.params, TOKEN_TIMEOUT_MS);
+        return await client.call(method, params, TOKEN_TIMEOUT_MS);
       } finally {
         client.close();
       }
     })
     .then(
-      (reply) => {
-        print(formatToken(reply, options.output));
-        sayNotices(options, reply);
-        done(OK);
-      },
-      (err: unknown) => done(fail(err)),
+      (result) => answer(undefined, result),
+      (err: unknown) => answer(err),
     );
 }

@@ -106,6 +106,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
       return [...agent.config.profiles.values()].map((profile) => ({
         name: profile.name,
         source: profile.source,
+        source_kind: profile.sourceKind,
         default: profile.name === agent.config.defaultProfile,
       }));
     },

@@ -1,10 +1,10 @@
-import type { StoreKind, TokenKind } from '../rpc/methods.js';
+import type { ProfileSourceKind, StoreKind, TokenKind } from '../rpc/methods.js';
 
 export const DEFAULT_REDIRECT_URL = 'http://localhost:17899/authorization';
 export const DEFAULT_SCOPES = ['openid', 'email', 'offline_access'];
 
-/** Where a profile was read from, as `profiles` reports it. */
-export type ProfileSourceKind = 'config' | 'ckms.toml' | 'cosmian.toml' | 'kms.toml' | 'kms.json';
+/** Where a profile was read from, as `profiles` reports it (a protocol type). */
+export type { ProfileSourceKind };
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 

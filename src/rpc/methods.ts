@@ -3,6 +3,8 @@
 export type TokenKind = 'auto' | 'access' | 'id';
 export type LoginFlow = 'pkce' | 'device';
 export type StoreKind = 'keychain' | 'file' | 'memory';
+/** Where a profile was read from: the agent's own config, or one of the Cosmian CLI's layouts (README "Reuse your Cosmian CLI config"). */
+export type ProfileSourceKind = 'config' | 'ckms.toml' | 'cosmian.toml' | 'kms.toml' | 'kms.json';
 
 export interface ProfileStatus {
   name: string;
@@ -104,7 +106,8 @@ export interface Methods {
   };
   'profiles.list': {
     params: Record<string, never>;
-    result: Array<{ name: string; source: string; default: boolean }>;
+    /** `source_kind` tells a client how to read `source` (`exec --ckms` copies a Cosmian file). */
+    result: Array<{ name: string; source: string; source_kind: ProfileSourceKind; default: boolean }>;
   };
   'agent.reload': {
     params: Record<string, never>;

@@ -192,7 +192,7 @@ test('a socket directory others can write, and a socket another user owns in the
       chownSync(socketPath, process.getuid(), process.getgid());
       const r = await sb.cli(['--socket', socketPath, 'token', '--no-autostart'], { env: {} });
       assert.ok(received.connections > 0 && received.bytes > 0, 'the client connected and sent its request');
-      assert.equal(r.stderr, 'kms-agent: the agent closed the connection\n');
+      assert.match(r.stderr, /^kms-agent: the agent closed the connection without answering/);
     });
   } finally {
     server.close();

@@ -92,9 +92,10 @@ export async function startKubeApi({ acceptToken }) {
 
 /**
  * Writes a kubeconfig (JSON, which kubectl reads like YAML; 0600) whose only user is an exec plugin:
- * `execCommand execArgs…` with `execEnv` ({NAME: value}) added to kubectl's environment.
+ * `execCommand execArgs…` with `execEnv` ({NAME: value}) added to kubectl's environment; or, with
+ * `tokenFile`, a user whose bearer token kubectl reads from that file.
  */
-export function writeKubeconfig(path, { server, caData, execCommand, execArgs = [], execEnv = {}, apiVersion = EXEC_CREDENTIAL_V1 }) {
+export function writeKubeconfig(path, { server, caData, execCommand, execArgs = [], execEnv = {}, apiVersion = EXEC_CREDENTIAL_V1, tokenFile }) {
   const exec = {
     apiVersion,
     command: execCommand,
@@ -107,7 +108,7 @@ export function writeKubeconfig(path, { server, caData, execCommand, execArgs = 
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'test', cluster: { server, ...(caData ? { 'certificate-authority-data': caData } : {}) } }],
-    users: [{ name: 'kms-agent', user: { exec } }],
+    users: [{ name: 'kms-agent', user: tokenFile ? { tokenFile } : { exec } }],
     contexts: [{ name: 'test', context: { cluster: 'test', user: 'kms-agent' } }],
     'current-context': 'test',
   };

@@ -1,0 +1,149 @@
+/**
+ * `kms-agent git-credential get|store|erase`: git's credential helper protocol (README "git"; git
+ * runs `get` whenever a server asks for credentials, then `store` or `erase`), on bin.cts's fast path.
+ *
+ * Which host gets which token is the config's business: the [git] table, or --profile given in the
+ * helper line. KMS_AGENT_PROFILE does not apply here: with it, every host that asked git for a
+ * password would be sent that profile's token.
+ */
+import { readSync } from 'node:fs';
+import type { AgentError } from '../rpc/jsonRpc.cjs';
+import type { Params, Result } from '../rpc/methods.js';
+import { agentRoute, parseCommandLine, usage, type FlagValues } from './commandLine.cjs';
+import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
+
+/** What git sends: `key=value` lines (protocol, host, path, username…), up to a blank line. */
+export type CredentialRequest = Map<string, string>;
+
+export function parseCredentialRequest(text: string): CredentialRequest {
+  const request: CredentialRequest = new Map();
+  for (const line of text.split('\n')) {
+    const entry = line.replace(/\r$/, '');
+    if (entry === '') break;
+    const eq = entry.indexOf('=');
+    if (eq > 0) request.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return request;
+}
+
+/** A blank line ends git's request. */
+const REQUEST_END = /(?:^|\n)\r?\n/;
+
+/**
+ * Reads git's request from stdin, up to the blank line that ends it, or its end. Synchronously:
+ * setting up process.stdin costs about 3 ms of CPU, a tenth of this command. A non-blocking stdin
+ * (EAGAIN) is read as a stream instead.
+ */
+function readRequest(then: (text: string) => void): void {
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(4096);
+  const text = (): string => Buffer.concat(chunks).toString('utf8');
+  try {
+    for (let n; (n = readSync(0, buffer, 0, buffer.length, null)) > 0; ) {
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+      if (REQUEST_END.test(text())) break;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return readStream(text(), then);
+    // EOF on a closed stdin, and the like: the request is what was read.
+  }
+  then(text());
+}
+
+function readStream(start: string, then: (text: string) => void): void {
+  let text = start;
+  let finished = false;
+  const stdin = process.stdin;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    stdin.destroy();
+    then(text);
+  };
+  stdin.setEncoding('utf8');
+  stdin.on('data', (chunk: string) => {
+    text += chunk;
+    if (REQUEST_END.test(text)) finish();
+  });
+  stdin.once('end', finish);
+  stdin.once('error', finish);
+}
+
+/** Loopback hosts, where plain http keeps the token on this machine (as for the agent's own endpoints). */
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i;
+
+/**
+ * Why this request gets no token: a line for stderr, or '' to pass quietly (no host, or a protocol
+ * other than http(s), such as smtp for send-email); undefined when it may be served.
+ */
+function refusal(request: CredentialRequest): string | undefined {
+  const protocol = request.get('protocol');
+  const host = request.get('host');
+  if (!host || (protocol !== 'https' && protocol !== 'http')) return '';
+  if (protocol === 'http' && !LOOPBACK_HOST.test(host)) return `refusing to send a token over plain http to ${host}: use an https:// URL for it`;
+  return undefined;
+}
+
+/** One `key=value` line; git reads a newline or NUL inside a value as the start of another key. */
+function attribute(key: string, value: string | number): string {
+  const text = String(value);
+  if (/[\n\0]/.test(text)) throw usage(`the ${key} for git holds a newline or a NUL: check the [git] table`);
+  return `${key}=${text}\n`;
+}
+
+function credentialLines(credential: Result<'git.credential'>): string {
+  return attribute('username', credential.username) + attribute('password', credential.token) + attribute('password_expiry_utc', Math.floor(credential.expires_at));
+}
+
+/**
+ * `get`: username, the token as password, and its expiry (git ≥ 2.41 uses it). A host this agent
+ * has no profile for gets nothing, so git asks its next helper or the user; the reason is one line
+ * on stderr. When the host is ours but no token can be had (not logged in, provider down), the
+ * answer is `quit=1`, so git stops there rather than prompting for a password or trying a stale one.
+ */
+function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCode: number) => void): void {
+  const refused = refusal(request);
+  if (refused !== undefined) {
+    if (refused !== '') process.stderr.write(`kms-agent: ${refused}\n`);
+    return done(OK);
+  }
+  const params: Params<'git.credential'> = { host: request.get('host')! };
+  const profile = typeof values.profile === 'string' ? values.profile : undefined;
+  if (profile !== undefined) params.profile = profile;
+  askAgent(agentRoute(values), 'git.credential', params, (err, credential) => {
+    if (err === undefined) {
+      try {
+        print(credentialLines(credential!));
+        return done(OK);
+      } catch (problem) {
+        return done(fail(problem));
+      }
+    }
+    const reason = (err as AgentError).reason;
+    if (profile === undefined && reason === 'UNKNOWN_PROFILE') {
+      process.stderr.write(`kms-agent: ${(err as Error).message}\n`);
+      return done(OK);
+    }
+    // Only a host that is ours stops git: without --profile, an agent that cannot be reached cannot say.
+    if (profile !== undefined || !['NO_AGENT', 'AGENT_START_FAILED', 'AGENT_FAILED', 'INSECURE_SOCKET'].includes(reason)) print('quit=1\n');
+    done(fail(err));
+  });
+}
+
+export function runGitCredential(args: readonly string[], done: (exitCode: number) => void): void {
+  let values: FlagValues;
+  let action: string | undefined;
+  try {
+    const parsed = parseCommandLine(args, 'git-credential');
+    values = parsed.values;
+    action = parsed.operands[0];
+    if (action === undefined) throw usage('git-credential takes the action git gives it (get, store or erase): configure it with `git config credential.helper "!kms-agent git-credential"`');
+  } catch (err) {
+    return done(fail(err));
+  }
+  readRequest((text) => {
+    // store and erase: the agent keeps the login, there is nothing to store; newer actions are ignored, as the protocol asks.
+    if (action !== 'get') return done(OK);
+    answerGet(values, parseCredentialRequest(text), done);
+  });
+}

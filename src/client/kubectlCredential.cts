@@ -1,0 +1,56 @@
+/**
+ * `kms-agent kubectl-credential`: a client-go exec credential plugin (README "kubectl"). kubectl
+ * runs it before every command it sends (it keeps the answer only in its own process, until
+ * expirationTimestamp), so it takes bin.cts's fast path, like `kms-agent token`.
+ */
+import type { TokenReply } from '../rpc/methods.js';
+import { parseCommandLine, tokenOptions } from './commandLine.cjs';
+import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
+
+const DEFAULT_API_VERSION = 'client.authentication.k8s.io/v1';
+/** The versions client-go has known; kubectl refuses an answer in another version than it asked for. */
+const KNOWN_API_VERSION = /^client\.authentication\.k8s\.io\/v1(?:beta1|alpha1)?$/;
+
+/**
+ * The apiVersion kubectl asked for in KUBERNETES_EXEC_INFO (the one the kubeconfig names: an old
+ * kubectl knows only v1beta1), else v1.
+ */
+export function requestedApiVersion(env: NodeJS.ProcessEnv = process.env): string {
+  const info = env.KUBERNETES_EXEC_INFO;
+  if (!info) return DEFAULT_API_VERSION;
+  try {
+    const apiVersion = (JSON.parse(info) as { apiVersion?: unknown } | null)?.apiVersion;
+    if (typeof apiVersion === 'string' && KNOWN_API_VERSION.test(apiVersion)) return apiVersion;
+  } catch {
+    // Not JSON: answer in the default version, and let kubectl say if it wanted another.
+  }
+  return DEFAULT_API_VERSION;
+}
+
+/** RFC 3339 in UTC, whole seconds: what client-go's time parsing takes. */
+function rfc3339(unixSeconds: number): string {
+  return new Date(Math.floor(unixSeconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function execCredential(apiVersion: string, reply: TokenReply): string {
+  const status = { token: reply.token, expirationTimestamp: rfc3339(reply.expires_at) };
+  return JSON.stringify({ apiVersion, kind: 'ExecCredential', status }) + '\n';
+}
+
+/**
+ * Prints the ExecCredential, or one line on stderr (which kubectl shows) and the exit code of
+ * README "Commands": kubectl then names that code and sends no request.
+ */
+export function runKubectlCredential(args: readonly string[], done: (exitCode: number) => void): void {
+  let options: ReturnType<typeof tokenOptions>;
+  try {
+    options = tokenOptions(parseCommandLine(args, 'kubectl-credential').values);
+  } catch (err) {
+    return done(fail(err));
+  }
+  askAgent(options, 'token.get', options.params, (err, reply) => {
+    if (err !== undefined) return done(fail(err));
+    print(execCredential(requestedApiVersion(), reply!));
+    done(OK);
+  });
+}
