@@ -198,25 +198,41 @@ export async function measureFloor({ dir, provider, redirectUrl, keyring, idleMs
   const bareSocket = join(base, 'bare.sock');
   const bare = await startBare(bareSocket);
   cleanups.push(bare.stop);
-  say(`floor: bare node ${bare.pid}, agents ${running.map((r) => `${r.key} ${r.pid}`).join(', ')}; serving 200 requests each, then ${(3 * idleMs) / 1000} s idle`);
+  say(`floor: bare node ${bare.pid}, agents ${running.map((r) => `${r.key} ${r.pid}`).join(', ')}; serving 200 requests each, then ${(4 * idleMs) / 1000} s idle`);
 
   // The same moment for all: 200 requests each (agent.status for the one that must not refresh), then nothing.
   await Promise.all([ask(bareSocket, Array(200).fill(TOKEN)), ...running.map((r) => ask(r.kms.socket, Array(200).fill(r.restart ? STATUS : TOKEN)))]);
   const all = [{ key: 'bare', pid: bare.pid }, ...running];
-  const at0 = Object.fromEntries(all.map((r) => [r.key, footprint(r.pid)]));
+  const snapshotAll = () => Object.fromEntries(all.map((r) => [r.key, footprint(r.pid)]));
+  // V8's memory reducer shrinks the heap with a GC 8 s after allocation calms down, or 8 s later
+  // when it was still busy then: at 10 s it may or may not have run. At 30 s it has.
+  const at0 = snapshotAll();
   await sleep(idleMs);
-  const at1 = Object.fromEntries(all.map((r) => [r.key, footprint(r.pid)]));
+  const at10 = snapshotAll();
   await sleep(2 * idleMs);
-  const at2 = Object.fromEntries(all.map((r) => [r.key, footprint(r.pid)]));
-  const perSecond = (a, b) => ((b.wakeups - a.wakeups) * 1000) / (b.at - a.at);
-  const idle = {};
-  for (const r of all) {
-    const { rssMiB, pssMiB, anonMiB, fileMiB, threads } = at1[r.key];
-    idle[r.key] = { rssMiB, pssMiB, anonMiB, fileMiB, threads, threadsLater: at2[r.key].threads, settleWakeupsPerSec: perSecond(at0[r.key], at1[r.key]), idleWakeupsPerSec: perSecond(at1[r.key], at2[r.key]) };
-  }
+  const at30 = snapshotAll();
   const profiles = {};
   for (const r of all.filter((x) => ['bare', 'file', 'keychain'].includes(x.key))) {
     profiles[r.key] = await residentProfile(r.pid).catch((err) => ({ error: err.message }));
+  }
+  await sleep(idleMs - (performance.now() - at30.bare.at));
+  const at40 = snapshotAll();
+  const perSecond = (a, b) => ((b.wakeups - a.wakeups) * 1000) / (b.at - a.at);
+  const idle = {};
+  for (const { key } of all) {
+    const { rssMiB, pssMiB, anonMiB, fileMiB, threads } = at10[key];
+    idle[key] = {
+      rssMiB,
+      pssMiB,
+      anonMiB,
+      fileMiB,
+      threads,
+      settledRssMiB: at30[key].rssMiB,
+      threadsLater: at40[key].threads,
+      burstWakeupsPerSec: perSecond(at0[key], at10[key]),
+      settleWakeupsPerSec: perSecond(at10[key], at30[key]),
+      idleWakeupsPerSec: perSecond(at30[key], at40[key]),
+    };
   }
 
   for (const r of running) await stopDaemon(r.pid);
