@@ -26,16 +26,16 @@ export const RECOMMENDED = {
   env: { UV_THREADPOOL_SIZE: '2' },
 };
 
-/** RSS and its parts (MiB), threads, and voluntary context switches summed over every thread. */
+/** RSS and its parts (MiB), threads, and the voluntary context switches of each thread (by tid). */
 export function footprint(pid) {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
   const tids = readdirSync(`/proc/${pid}/task`);
-  let wakeups = 0;
+  const switches = new Map();
   for (const tid of tids) {
     try {
-      wakeups += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0);
+      switches.set(tid, Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? 0));
     } catch {
       // A thread that ended between readdir and read.
     }
@@ -47,8 +47,18 @@ export function footprint(pid) {
     anonMiB: kib(status, 'RssAnon'),
     fileMiB: kib(status, 'RssFile'),
     threads: tids.length,
-    wakeups,
+    switches,
   };
+}
+
+/**
+ * Wake-ups per second between two footprints: each thread's voluntary context switches, counted
+ * from 0 for a thread born in between; a thread that ended in between counts up to the first.
+ */
+export function wakeupsPerSecond(a, b) {
+  let sum = 0;
+  for (const [tid, n] of b.switches) sum += n - (a.switches.get(tid) ?? 0);
+  return (sum * 1000) / (b.at - a.at);
 }
 
 /** Sends lines on one connection, one at a time, and resolves when each got its answer line. */
@@ -217,7 +227,7 @@ export async function measureFloor({ dir, provider, redirectUrl, keyring, idleMs
   }
   await sleep(idleMs - (performance.now() - at30.bare.at));
   const at40 = snapshotAll();
-  const perSecond = (a, b) => ((b.wakeups - a.wakeups) * 1000) / (b.at - a.at);
+  const perSecond = wakeupsPerSecond;
   const idle = {};
   for (const { key } of all) {
     const { rssMiB, pssMiB, anonMiB, fileMiB, threads } = at10[key];
