@@ -155,7 +155,7 @@ function explanation(F, line) {
   );
   line();
   line(
-    `**So, start-up:** \`kms-agent start\` is two Node processes in series: the CLI (${fmt(S.cliOnly.medianMs - S.daemon.medianMs, 1)} ms of Node start, commander and the launcher before and around the spawn) and the daemon it waits for, which alone is ${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
+    `**So, start-up:** \`kms-agent start\` is two Node processes in series: the CLI (${S.cliOnly.medianMs > S.daemon.medianMs ? `${fmt(S.cliOnly.medianMs - S.daemon.medianMs, 1)} ms of Node start, commander and the launcher before and around the spawn` : 'Node start, commander and the launcher; this run was too noisy to split the two'}) and the daemon it waits for, which alone is ${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
       'A second Node start alone is about one bare start: below 1.5× is out of reach for any launcher written in Node; socket activation (systemd) has only the daemon\'s share. ' +
       'What the daemon adds over the bare server is loading its ES modules (about 60 files of its own, smol-toml, and pino: about 8 ms of the start, measured by hand with a stub logger in its place).',
   );
