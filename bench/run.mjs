@@ -34,6 +34,7 @@ import { median, ratio } from './lib/stats.mjs';
 import { summarise, profilesIn } from './lib/cpuprofile.mjs';
 import { writeReport } from './lib/report.mjs';
 import { tokenFilesPhase } from './tokenFiles.mjs';
+import { measureFloor } from './lib/idleFloor.mjs';
 
 const run = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -58,6 +59,8 @@ const P = {
   memorySegments: 3,
   churn: QUICK ? 20_000 : 250_000,
   coldRuns: QUICK ? 2 : 5,
+  floorIdleMs: QUICK ? 3000 : 10_000,
+  floorStartupRounds: QUICK ? 2 : 5,
   clientProfiles: QUICK ? 3 : 15,
   budgetMs: 9.5 * 60_000,
 };
@@ -346,6 +349,11 @@ async function bench() {
       processes: agent === 'kms' ? 1 : oidcPids().length,
     };
   }
+
+  // ---- the idle daemon against Node's own floor (issue 15) -----------------------------------------
+
+  await waitQuiet('floor', ourPids);
+  const floor = await measureFloor({ dir, provider: mainProvider, redirectUrl, keyring, idleMs: P.floorIdleMs, startupRounds: P.floorStartupRounds, say, cleanups });
 
   // ---- throughput and latency over the socket -------------------------------------------------------
 
@@ -644,6 +652,8 @@ async function bench() {
     say('ceiling: a bare Node server (node:net, fixed reply), one process and two sharing the socket');
     profiles.daemon.ceiling = await nodeCeiling();
   }
+  // The one-request-per-connection target is a share of this ceiling: measured in every run.
+  const ceiling = profiles.daemon?.ceiling ?? (say('ceiling: a bare Node server (node:net, fixed reply)'), await nodeCeiling());
 
   /**
    * One-shot tokens/s that no Node daemon on this machine can beat: a server that only answers a
@@ -828,7 +838,7 @@ async function bench() {
   if (leftovers.length) say(`warning: still running after cleanup: ${leftovers.join(', ')}`);
 
   const wallS = (performance.now() - t0) / 1000;
-  const results = { machine, parameters: P, store, kmsStore, cpuUse, idle, throughput, busy, modes, cli, tokenFiles, stormRuns, memory, targets, met, profiles, syscalls, cold, wallS };
+  const results = { machine, parameters: P, store, kmsStore, cpuUse, idle, floor, ceiling, throughput, busy, modes, cli, tokenFiles, stormRuns, memory, targets, met, profiles, syscalls, cold, wallS };
   writeFileSync(join(BENCH, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeReport(results, BENCH);
   say(`done in ${wallS.toFixed(0)} s: bench/RESULTS.md, bench/tokens-per-second.svg, bench/results.json`);

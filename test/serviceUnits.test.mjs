@@ -61,7 +61,7 @@ test('systemd-analyze --user verify accepts both units as install-service writes
     const service = readFileSync(paths[1], 'utf8');
     const execStart = service.match(/^ExecStart=(.*)$/gm);
     assert.equal(execStart?.length, 1, 'one ExecStart line');
-    assert.equal(execStart[0], `ExecStart=${process.execPath} ${join(ROOT, 'dist', 'client', 'bin.cjs')} start --foreground`);
+    assert.equal(execStart[0], `ExecStart=${process.execPath} --v8-pool-size=1 ${join(ROOT, 'dist', 'client', 'bin.cjs')} start --foreground`);
     const socket = readFileSync(paths[0], 'utf8');
     assert.match(socket, /^ListenStream=%t\/kms-agent\/agent\.sock$/m);
     assert.match(socket, /^SocketMode=0600$/m);
@@ -207,7 +207,7 @@ test('launchd/org.kms-agent.plist parses and has the keys a per-user LaunchAgent
   assert.equal(plist.Label, 'org.kms-agent');
   assert.ok(Array.isArray(plist.ProgramArguments));
   assert.deepEqual(plist.ProgramArguments.slice(-2), ['start', '--foreground']);
-  assert.equal(plist.ProgramArguments.length, 4, 'node, the CLI, start, --foreground');
+  assert.equal(plist.ProgramArguments.length, 5, 'node, --v8-pool-size=1, the CLI, start, --foreground');
   assert.equal(plist.RunAtLoad, true);
   assert.ok(plist.KeepAlive === true || (typeof plist.KeepAlive === 'object' && plist.KeepAlive.SuccessfulExit === false), 'KeepAlive restarts it when it fails');
   assert.match(plist.EnvironmentVariables?.KMS_AGENT_SOCK ?? '', /\/kms-agent\/agent\.sock$/);
@@ -241,7 +241,7 @@ test('install-service --dry-run writes nothing and prints the files and the syst
     assert.match(result.stdout, new RegExp(`^would write ${unitDir}/kms-agent\\.socket:$`, 'm'));
     assert.match(result.stdout, new RegExp(`^would write ${unitDir}/kms-agent\\.service:$`, 'm'));
     assert.match(result.stdout, /^ {2}ListenStream=%t\/kms-agent\/agent\.sock$/m);
-    assert.match(result.stdout, new RegExp(`^  ExecStart=${process.execPath} \\S+/dist/client/bin\\.cjs start --foreground$`, 'm'));
+    assert.match(result.stdout, new RegExp(`^  ExecStart=${process.execPath} --v8-pool-size=1 \\S+/dist/client/bin\\.cjs start --foreground$`, 'm'));
     assert.match(result.stdout, /^would run: systemctl --user daemon-reload$/m);
     assert.match(result.stdout, /^would run: systemctl --user enable --now kms-agent\.socket$/m);
     assert.doesNotMatch(result.stdout, /^(wrote|ran): /m);

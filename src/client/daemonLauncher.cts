@@ -27,12 +27,14 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   const logFile = join(stateDir, 'agent.log');
   // Uncaught crashes land in the log too; the descriptor is the daemon's from here on.
   const logFd = openSync(logFile, 'a', 0o600);
-  const args = [DAEMON_MAIN, '--socket', options.socketPath, '--log-file', logFile];
+  // One V8 helper thread instead of four: an idle agent needs no parallel compiler (bench/RESULTS.md).
+  const args = ['--v8-pool-size=1', DAEMON_MAIN, '--socket', options.socketPath, '--log-file', logFile];
   if (options.configPath) args.push('--config', options.configPath);
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'pipe'],
-    env,
+    // Two libuv pool threads instead of four: a hung DNS lookup still leaves one for the file store.
+    env: { UV_THREADPOOL_SIZE: '2', ...env },
     cwd: '/',
   });
   closeSync(logFd);

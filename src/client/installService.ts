@@ -32,7 +32,7 @@ function systemdQuote(arg: string): string {
 /** The per-user systemd units, with ExecStart pointing at this installation's node and CLI. */
 export function systemdPlan(env: NodeJS.ProcessEnv = process.env): ServicePlan {
   const unitDir = join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'systemd', 'user');
-  const execStart = `ExecStart=${[process.execPath, CLI, 'start', '--foreground'].map(systemdQuote).join(' ')}`;
+  const execStart = `ExecStart=${[process.execPath, '--v8-pool-size=1', CLI, 'start', '--foreground'].map(systemdQuote).join(' ')}`;
   const service = readFileSync(join(PACKAGE_ROOT, 'systemd', 'kms-agent.service'), 'utf8').replace(/^ExecStart=.*$/m, execStart);
   const socket = readFileSync(join(PACKAGE_ROOT, 'systemd', 'kms-agent.socket'), 'utf8');
   return {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import * as oidc from 'openid-client';
 import { AgentError } from '../../rpc/reasons.js';
 import { knownIssuer, loginExpectations } from '../idExpectations.js';
+import { openidClient } from '../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../provider/providerText.js';
 import { toTokenSet } from '../tokenSet.js';
@@ -22,6 +22,7 @@ interface LoginChecks {
 }
 
 async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
+  const oidc = await openidClient();
   const codeVerifier = oidc.randomPKCECodeVerifier();
   return {
     state: oidc.randomState(),

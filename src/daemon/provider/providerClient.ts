@@ -1,21 +1,22 @@
-import * as oidc from 'openid-client';
+import type * as OIDC from 'openid-client';
 import { discoveredEndpointProblem } from '../endpointRules.js';
 import type { Profile } from '../profile.js';
 import type { ProviderTokens } from '../tokenSet.js';
 import { MAIN_TARGET, type TokenTarget } from '../tokenTarget.js';
 import { boundedFetch } from './boundedFetch.js';
 import { authorizationResponseIssuer } from './issuerCheck.js';
+import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
 
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
 
 export interface DeviceStart {
-  response: oidc.DeviceAuthorizationResponse;
+  response: OIDC.DeviceAuthorizationResponse;
   url: string;
 }
 
-function clientAuth(profile: Profile): oidc.ClientAuth {
+function clientAuth(oidc: OpenidClient, profile: Profile): OIDC.ClientAuth {
   switch (profile.tokenEndpointAuthMethod) {
     case 'client_secret_basic':
       return oidc.ClientSecretBasic(profile.clientSecret);
@@ -49,7 +50,7 @@ function liftIdToken(stash: { idToken?: string }): (body: Uint8Array) => Uint8Ar
  * is read within a size bound (boundedFetch.ts) and the id_token is checked by the agent itself.
  */
 export class ProviderClient {
-  private discovered: Promise<oidc.ServerMetadata> | undefined;
+  private discovered: Promise<OIDC.ServerMetadata> | undefined;
 
   constructor(readonly profile: Profile) {}
 
@@ -74,7 +75,7 @@ export class ProviderClient {
     return params;
   }
 
-  private explicitMetadata(): oidc.ServerMetadata {
+  private explicitMetadata(): OIDC.ServerMetadata {
     const p = this.profile;
     return {
       // openid-client needs an issuer; the explicit mode never holds anything to this placeholder.
@@ -86,16 +87,17 @@ export class ProviderClient {
     };
   }
 
-  private async discover(): Promise<oidc.ServerMetadata> {
+  private async discover(): Promise<OIDC.ServerMetadata> {
     const p = this.profile;
-    const found = await oidc.discovery(new URL(p.issuer!), p.clientId, undefined, clientAuth(p), {
+    const oidc = await openidClient();
+    const found = await oidc.discovery(new URL(p.issuer!), p.clientId, undefined, clientAuth(oidc, p), {
       execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
       timeout: PROVIDER_TIMEOUT_SECONDS,
       [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
     });
     const { supportsPKCE: _helper, ...discovered } = found.serverMetadata();
     // Endpoints set explicitly in the profile win over discovered ones.
-    const server: oidc.ServerMetadata = {
+    const server: OIDC.ServerMetadata = {
       ...discovered,
       ...(p.authorizeUrl ? { authorization_endpoint: p.authorizeUrl } : {}),
       ...(p.tokenUrl ? { token_endpoint: p.tokenUrl } : {}),
@@ -108,7 +110,7 @@ export class ProviderClient {
   }
 
   /** The provider's endpoints: discovered once (a failure is retried on the next call), or the profile's. */
-  metadata(): Promise<oidc.ServerMetadata> {
+  metadata(): Promise<OIDC.ServerMetadata> {
     if (!this.profile.issuer) return Promise.resolve(this.explicitMetadata());
     if (!this.discovered) {
       this.discovered = this.discover();
@@ -118,10 +120,11 @@ export class ProviderClient {
   }
 
   /** A configuration for one request; `stash` receives the id_token lifted out of a token response. */
-  private async configuration(stash?: { idToken?: string }): Promise<oidc.Configuration> {
+  private async configuration(stash?: { idToken?: string }): Promise<OIDC.Configuration> {
     const p = this.profile;
+    const oidc = await openidClient();
     const server = { ...(await this.metadata()), authorization_response_iss_parameter_supported: false };
-    const config = new oidc.Configuration(server, p.clientId, undefined, clientAuth(p));
+    const config = new oidc.Configuration(server, p.clientId, undefined, clientAuth(oidc, p));
     config.timeout = PROVIDER_TIMEOUT_SECONDS;
     if (p.allowHttp) oidc.allowInsecureRequests(config);
     const lift = stash ? liftIdToken(stash) : undefined;
@@ -148,15 +151,17 @@ export class ProviderClient {
       if (value === '') delete params[name];
       else params[name] = value;
     }
-    return oidc.buildAuthorizationUrl(await this.configuration(), params);
+    const config = await this.configuration();
+    return (await openidClient()).buildAuthorizationUrl(config, params);
   }
 
   /** Exchanges the code, after holding an RFC 9207 `iss` to the issuer the agent knows (if it knows one). */
   async exchangeCode(callbackUrl: URL, checks: { codeVerifier: string; state: string; knownIssuer: string | undefined }): Promise<ProviderTokens> {
     const callback = authorizationResponseIssuer(callbackUrl, checks.knownIssuer, (await this.metadata()).authorization_response_iss_parameter_supported === true);
     const stash: { idToken?: string } = {};
-    const response = await oidc.authorizationCodeGrant(
-      await this.configuration(stash),
+    const config = await this.configuration(stash);
+    const response = await (await openidClient()).authorizationCodeGrant(
+      config,
       callback,
       { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state },
       this.targetParams(),
@@ -167,7 +172,8 @@ export class ProviderClient {
   /** A refresh for the profile's main token, or for a scope/audience target with the same refresh token. */
   async refresh(refreshToken: string, target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
-    const response = await oidc.refreshTokenGrant(await this.configuration(stash), refreshToken, this.targetParams(target));
+    const config = await this.configuration(stash);
+    const response = await (await openidClient()).refreshTokenGrant(config, refreshToken, this.targetParams(target));
     return { response, idToken: stash.idToken };
   }
 
@@ -175,7 +181,7 @@ export class ProviderClient {
   async revoke(refreshToken: string): Promise<boolean> {
     const config = await this.configuration();
     if (!config.serverMetadata().revocation_endpoint) return false;
-    await oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
+    await (await openidClient()).tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
     return true;
   }
 
@@ -183,14 +189,15 @@ export class ProviderClient {
   async startDevice(): Promise<DeviceStart> {
     const config = await this.configuration();
     if (!config.serverMetadata().device_authorization_endpoint) throw new DeviceFlowUnsupportedError(this.profile.name);
-    const response = await oidc.initiateDeviceAuthorization(config, { scope: this.profile.scopes.join(' '), ...this.targetParams() });
+    const response = await (await openidClient()).initiateDeviceAuthorization(config, { scope: this.profile.scopes.join(' '), ...this.targetParams() });
     return { response, url: response.verification_uri_complete ?? response.verification_uri };
   }
 
   /** Polls at the provider's interval (honouring slow_down) until the user approves, denies or the code expires. */
   async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
-    const response = await oidc.pollDeviceAuthorizationGrant(await this.configuration(stash), start.response, this.targetParams(), { signal });
+    const config = await this.configuration(stash);
+    const response = await (await openidClient()).pollDeviceAuthorizationGrant(config, start.response, this.targetParams(), { signal });
     return { response, idToken: stash.idToken };
   }
 }

@@ -1,6 +1,7 @@
-import * as oidc from 'openid-client';
+import type * as OIDC from 'openid-client';
 import { failedBodyOf, ResponseTooLargeError } from './boundedFetch.js';
 import { IdTokenRefusedError } from './idTokenRules.js';
+import { openidClientIfLoaded } from './openidClient.js';
 import { providerText } from './providerText.js';
 
 /** Provider text without control characters, not yet cut: secrets are scrubbed first (a cut could split one). */
@@ -65,7 +66,9 @@ export function classifyProviderError(err: unknown, secrets: ReadonlyArray<strin
 }
 
 function classify(err: unknown): ProviderFailure {
-  if (err instanceof oidc.ResponseBodyError) {
+  // openid-client is loaded on the first provider call: before it, none of its errors can exist.
+  const oidc = openidClientIfLoaded();
+  if (oidc && err instanceof oidc.ResponseBodyError) {
     const detail = oauthDetail(err.error, err.error_description);
     if (err.status >= 500 || err.status === 429) return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
     if (err.error === 'invalid_grant') return { kind: 'invalid_grant', detail };
@@ -73,8 +76,8 @@ function classify(err: unknown): ProviderFailure {
     if (err.error === 'expired_token') return { kind: 'expired', detail };
     return { kind: 'rejected', detail, error: err.error };
   }
-  if (err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
-  if (err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
+  if (oidc && err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
+  if (oidc && err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
   if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError || err instanceof ResponseTooLargeError) {
     return { kind: 'invalid', detail: whole(err.message) };
   }
@@ -82,11 +85,11 @@ function classify(err: unknown): ProviderFailure {
   if (response instanceof Response) return byStatus(response);
   const network = networkCause(err);
   if (network) return { kind: 'transient', detail: networkDetail(network) };
-  if (err instanceof oidc.ClientError && MALFORMED_ANSWER.has(err.code ?? '')) {
+  if (oidc && err instanceof oidc.ClientError && MALFORMED_ANSWER.has(err.code ?? '')) {
     // A success status whose body is no token response: a captive portal or a proxy, like an outage.
     return { kind: 'transient', detail: `no valid token response from the provider (${clientErrorDetail(err)})` };
   }
-  if (err instanceof oidc.ClientError) return { kind: 'invalid', detail: clientErrorDetail(err) };
+  if (oidc && err instanceof oidc.ClientError) return { kind: 'invalid', detail: clientErrorDetail(err) };
   return { kind: 'invalid', detail: whole((err as Error)?.message ?? String(err)) };
 }
 
@@ -102,7 +105,7 @@ function byStatus(response: Response): ProviderFailure {
 /** openid-client's codes for an answer that is not a well-formed OAuth response at all. */
 const MALFORMED_ANSWER = new Set(['OAUTH_PARSE_ERROR', 'OAUTH_INVALID_RESPONSE', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_RESPONSE_IS_NOT_CONFORM']);
 
-function clientErrorDetail(err: oidc.ClientError): string {
+function clientErrorDetail(err: OIDC.ClientError): string {
   const cause = (err as { cause?: unknown }).cause;
   const why = cause instanceof Error && cause.message !== err.message ? `: ${cause.message}` : '';
   return whole(`${err.message}${why}`);

@@ -3,6 +3,9 @@
  * talks to D-Bus synchronously: a frozen Secret Service blocked the whole event loop (every
  * profile, agent.status) for the library's own D-Bus timeout, out of reach of any AbortSignal.
  * Here only this thread waits; KeychainStore gives up on its own clock.
+ *
+ * CommonJS on purpose: without Node's ES module loader the thread starts in about two thirds of
+ * the time and leaves several MiB less behind in the daemon once it stops (bench/RESULTS.md).
  */
 import { parentPort } from 'node:worker_threads';
 import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
