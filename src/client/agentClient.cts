@@ -21,7 +21,7 @@ export function noAgent(socketPath: string, detail: string): AgentError {
   return new AgentError('NO_AGENT', `no agent is running on ${socketPath} (${detail}): start one with \`eval "$(kms-agent start)"\``);
 }
 
-/** A socket file nobody listens on: left by an agent that died, or by an ssh -R session that ended (README "Remote hosts over SSH"). */
+/** A socket file nobody listens on: left by an agent that died, or by an ssh -R session that ended (docs/tools.md). */
 function staleSocket(socketPath: string): AgentError {
   return new AgentError(
     'NO_AGENT',

@@ -1,5 +1,5 @@
 /**
- * `kms-agent exec --ckms -- ckms …` (README "Cosmian CLI"): the Cosmian CLI run with a fresh token
+ * `kms-agent exec --ckms -- ckms …` (docs/tools.md): the Cosmian CLI run with a fresh token
  * from the agent, given the way this ckms takes one, and never written where ckms keeps its config.
  */
 import { basename, dirname } from 'node:path';
@@ -12,7 +12,7 @@ import type { CliContext } from './commands/context.js';
 import { CONFIG_PATH_VARIABLES, writeConfigCopy, type ConfigCopy, type CosmianLayout } from './cosmianConfigCopy.js';
 import { TOKEN_TIMEOUT_MS } from './tokenFastPath.cjs';
 
-/** The profile made from the Cosmian CLI's own config (README "Reuse your Cosmian CLI config"). */
+/** The profile made from the Cosmian CLI's own config (docs/configuration.md, "The Cosmian CLI's file"). */
 const CKMS_PROFILE = 'ckms';
 
 type ProfileList = Result<'profiles.list'>;

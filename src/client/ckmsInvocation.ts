@@ -1,6 +1,6 @@
 /**
- * What `kms-agent exec --ckms -- ckms …` needs to know about the Cosmian CLI it runs (README
- * "Cosmian CLI"): which subcommand the arguments name, and how this ckms takes a token from outside.
+ * What `kms-agent exec --ckms -- ckms …` needs to know about the Cosmian CLI it runs (docs/tools.md):
+ * which subcommand the arguments name, and how this ckms takes a token from outside.
  */
 import { spawnSync } from 'node:child_process';
 

@@ -53,7 +53,7 @@ const COMMANDS = [
   registerCompletion,
 ];
 
-/** The full command line (README "Commands"). Returns the process exit code. */
+/** The full command line (docs/cli.md). Returns the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = new Command('kms-agent')
     .description('Keeps you logged in to an OAuth 2.0 / OpenID Connect provider and hands fresh tokens to any local tool, like ssh-agent does for SSH keys.')

@@ -53,7 +53,7 @@ export const GIT_FLAGS = {
 export const FAST_COMMANDS = ['token', 'kubectl-credential', 'git-credential'] as const;
 export type FastCommand = (typeof FAST_COMMANDS)[number];
 
-/** Flags that contradict each other (README "Commands"): refused on every route. */
+/** Flags that contradict each other (docs/cli.md): refused on every route. */
 const CONFLICTS: ReadonlyArray<readonly [keyof typeof TOKEN_FLAGS, keyof typeof TOKEN_FLAGS]> = [
   ['id', 'access'],
   ['json', 'header'],

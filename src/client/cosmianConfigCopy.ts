@@ -1,6 +1,6 @@
 /**
  * For a ckms that cannot take a header (before 5.17): a private copy of the user's Cosmian CLI
- * config with only its access token replaced by the agent's, for one command (README "Cosmian CLI").
+ * config with only its access token replaced by the agent's, for one command (docs/tools.md).
  * It lives in a 0700 directory next to the agent's socket, is 0600, and is removed when the command
  * ends; copies that a killed kms-agent left behind are removed by the next one.
  */

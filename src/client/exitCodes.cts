@@ -1,6 +1,6 @@
 import { AgentError, type Reason } from '../rpc/jsonRpc.cjs';
 
-/** The exit codes of README.md "Commands". */
+/** The exit codes of docs/cli.md. */
 export const Exit = {
   OK: 0,
   ERROR: 1,
@@ -36,7 +36,7 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   NO_AGENT: [NO_AGENT, NO_AGENT, NO_AGENT],
   AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],
   USAGE: [ERROR, ERROR, ERROR],
-  // Not "no agent": someone else's socket is no reason to start one (README "Files and environment").
+  // Not "no agent": someone else's socket is no reason to start one (docs/protocol.md).
   INSECURE_SOCKET: [ERROR, ERROR, ERROR],
   AGENT_FAILED: [ERROR, ERROR, ERROR],
 };

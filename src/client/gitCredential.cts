@@ -1,5 +1,5 @@
 /**
- * `kms-agent git-credential get|store|erase`: git's credential helper protocol (README "git"; git
+ * `kms-agent git-credential get|store|erase`: git's credential helper protocol (docs/tools.md; git
  * runs `get` whenever a server asks for credentials, then `store` or `erase`), on bin.cts's fast path.
  *
  * Which host gets which token is the config's business: the [git] table, or --profile given in the

@@ -1,5 +1,5 @@
 /**
- * `kms-agent kubectl-credential`: a client-go exec credential plugin (README "kubectl"). kubectl
+ * `kms-agent kubectl-credential`: a client-go exec credential plugin (docs/tools.md). kubectl
  * runs it before every command it sends (it keeps the answer only in its own process, until
  * expirationTimestamp), so it takes bin.cts's fast path, like `kms-agent token`.
  */
@@ -39,7 +39,7 @@ export function execCredential(apiVersion: string, reply: TokenReply): string {
 
 /**
  * Prints the ExecCredential, or one line on stderr (which kubectl shows) and the exit code of
- * README "Commands": kubectl then names that code and sends no request.
+ * docs/cli.md: kubectl then names that code and sends no request.
  */
 export function runKubectlCredential(args: readonly string[], done: (exitCode: number) => void): void {
   let options: ReturnType<typeof tokenOptions>;

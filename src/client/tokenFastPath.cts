@@ -70,7 +70,7 @@ export function print(text: string): void {
   }
 }
 
-/** Prints one token (or one line saying why not) and calls `done` with the exit code of README "Commands". */
+/** Prints one token (or one line saying why not) and calls `done` with the exit code of docs/cli.md. */
 export function runToken(args: readonly string[], done: (exitCode: number) => void): void {
   let options: TokenOptions;
   try {

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig, Profile } from './profile.js';
-import { AgentError } from '../rpc/reasons.js';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import { ConfigError } from './configError.js';
 import { noProfileChosen } from './defaultProfile.js';
 import { profileChanges } from './profileChanges.js';

@@ -1,5 +1,5 @@
 import type { Logger } from './logger.js';
-import { AgentError } from '../rpc/reasons.js';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 import type { TokenSet } from './tokenSet.js';
 

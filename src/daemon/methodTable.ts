@@ -8,8 +8,8 @@ import {
   optionalString,
   requiredString,
 } from '../rpc/paramChecks.js';
-import { VERSION } from './version.js';
-import { AgentError } from '../rpc/reasons.js';
+import { VERSION } from '../rpc/version.js';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import { DEFAULT_GIT_USERNAME } from './gitHosts.js';
 
 /** What a handler may learn about the connection it serves. */

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 import type { Profile } from './profile.js';
 import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
-import { AgentError } from '../rpc/reasons.js';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { refreshExpectations } from './idExpectations.js';
 import { ProviderClient } from './provider/providerClient.js';

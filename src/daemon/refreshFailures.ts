@@ -1,4 +1,4 @@
-import { AgentError } from '../rpc/reasons.js';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Profile } from './profile.js';
 import type { ProviderFailure } from './provider/providerErrors.js';
 import { describeTarget, type TokenTarget } from './tokenTarget.js';

@@ -1,4 +1,4 @@
-import { AgentError } from '../rpc/reasons.js';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import { isScopeToken } from './scopeSyntax.js';
 
 /**

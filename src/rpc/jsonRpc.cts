@@ -1,5 +1,5 @@
 /**
- * The one JSON-RPC 2.0 codec, for both sides of the socket (README.md, "Protocol"): the framing
+ * The one JSON-RPC 2.0 codec, for both sides of the socket (docs/protocol.md): the framing
  * (one message per line), the envelopes (the daemon checks requests and builds responses, the
  * clients build requests and read responses) and the error type with its mapping (an AgentError
  * travels as a JSON-RPC error whose `error.data.reason` carries its reason). CommonJS, so the

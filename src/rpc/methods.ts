@@ -1,9 +1,9 @@
-/** The protocol (README.md, "Protocol"): every method with its params and result, shared by daemon and client. */
+/** The protocol (docs/protocol.md): every method with its params and result, shared by daemon and client. */
 
 export type TokenKind = 'auto' | 'access' | 'id';
 export type LoginFlow = 'pkce' | 'device';
 export type StoreKind = 'keychain' | 'file' | 'memory';
-/** Where a profile was read from: the agent's own config, or one of the Cosmian CLI's layouts (README "Reuse your Cosmian CLI config"). */
+/** Where a profile was read from: the agent's own config, or one of the Cosmian CLI's layouts (docs/configuration.md, "The Cosmian CLI's file"). */
 export type ProfileSourceKind = 'config' | 'ckms.toml' | 'cosmian.toml' | 'kms.toml' | 'kms.json';
 
 export interface ProfileStatus {

@@ -1,5 +1,5 @@
 /**
- * Where things live (README.md, "Files and environment"), for the daemon and every client alike,
+ * Where things live (docs/protocol.md, "Where the socket is"; docs/configuration.md), for the daemon and every client alike,
  * and whether the agent's socket there can be trusted: the daemon checks its directory before it
  * binds, and every client checks the directory and the socket before it sends a byte, so a socket
  * that another user put there first never gets a request (or a login). CommonJS for the

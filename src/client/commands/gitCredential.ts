@@ -5,7 +5,7 @@ import type { CliContext } from './context.js';
 import { registerFastCommand } from './fastCommand.js';
 
 const GIT_HELP = `
-git runs it as a credential helper (README "git"); the "!" makes git run the command as written:
+git runs it as a credential helper (docs/tools.md); the "!" makes git run the command as written:
   git config --global credential.https://gitlab.example.com.helper ''
   git config --global --add credential.https://gitlab.example.com.helper '!kms-agent git-credential'
 

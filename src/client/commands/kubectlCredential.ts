@@ -5,7 +5,7 @@ import type { CliContext } from './context.js';
 import { registerFastCommand } from './fastCommand.js';
 
 const KUBECTL_HELP = `
-kubectl runs it as an exec credential plugin; in the kubeconfig (README "kubectl"):
+kubectl runs it as an exec credential plugin; in the kubeconfig (docs/tools.md):
   users:
   - name: me
     user:

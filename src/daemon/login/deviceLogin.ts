@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError } from '../../rpc/reasons.js';
+import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
 import { DeviceFlowUnsupportedError, type DeviceStart } from '../provider/providerClient.js';
