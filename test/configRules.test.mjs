@@ -6,11 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../dist/daemon/config.js';
-import { noProfileChosen } from '../dist/daemon/defaultProfile.js';
-import { endpointProblem, isLoopbackHost, isLoopbackHttp, REDIRECT_HOSTS } from '../dist/daemon/endpointRules.js';
-import { profileChanges } from '../dist/daemon/profileChanges.js';
-import { isScopeToken } from '../dist/daemon/scopeSyntax.js';
+import { loadConfig } from '../dist/config/config.js';
+import { noProfileChosen } from '../dist/config/defaultProfile.js';
+import { endpointProblem, isLoopbackHost, isLoopbackHttp, REDIRECT_HOSTS } from '../dist/config/endpointRules.js';
+import { profileChanges } from '../dist/config/profileChanges.js';
+import { isScopeToken } from '../dist/config/scopeSyntax.js';
 import { assertConfigError, COSMIAN_LAYOUTS, sandbox } from './support/configSandbox.mjs';
 
 /** The profiles of a config made of `[profiles.p]` with these keys (TOML values, as written). */

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { loadConfig } from '../dist/daemon/config.js';
+import { loadConfig } from '../dist/config/config.js';
 import { makeSandbox } from './support/harness.mjs';
 import { assertConfigError, COSMIAN_LAYOUTS, ENTRA, OWN_ENTRA, sandbox, seedSection } from './support/configSandbox.mjs';
 import { loginViaRpc, makeIsolatedSandbox, withSandbox } from './support/reliability.mjs';

@@ -1,11 +1,11 @@
-// What a provider's answer to a refresh means (src/daemon/provider/providerErrors.ts), in process:
+// What a provider's answer to a refresh means (src/provider/providerErrors.ts), in process:
 // the real ProviderClient (openid-client) against a loopback server that answers each way real
 // providers and broken networks do. The table is the contract of docs/protocol.md's reasons.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { ProviderClient } from '../dist/daemon/provider/providerClient.js';
-import { classifyProviderError } from '../dist/daemon/provider/providerErrors.js';
+import { ProviderClient } from '../dist/provider/providerClient.js';
+import { classifyProviderError } from '../dist/provider/providerErrors.js';
 import { freePort } from '../dist/demo/freePort.js';
 import { unitProfile } from './support/unitProfile.mjs';
 

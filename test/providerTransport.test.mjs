@@ -1,4 +1,4 @@
-// The daemon's HTTP transport to providers (src/daemon/provider/boundedFetch.ts), against real HTTP
+// The daemon's HTTP transport to providers (src/provider/boundedFetch.ts), against real HTTP
 // servers on loopback: the 1 MiB bound on answers (docs/SECURITY.md), compressed answers, and
 // failures that read as fetch's, so that the agent reports an unreachable or hung provider as such.
 import assert from 'node:assert/strict';
@@ -6,8 +6,8 @@ import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { boundedFetch, failedBodyOf, MAX_RESPONSE_BYTES, ResponseTooLargeError } from '../dist/daemon/provider/boundedFetch.js';
-import { classifyProviderError } from '../dist/daemon/provider/providerErrors.js';
+import { boundedFetch, failedBodyOf, MAX_RESPONSE_BYTES, ResponseTooLargeError } from '../dist/provider/boundedFetch.js';
+import { classifyProviderError } from '../dist/provider/providerErrors.js';
 
 let server;
 let base;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { AgentClient } from '../dist/client/agentClient.cjs';
 import { TargetCache } from '../dist/daemon/targetCache.js';
-import { tokenTarget } from '../dist/daemon/tokenTarget.js';
+import { tokenTarget } from '../dist/provider/tokenTarget.js';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../dist/demo/localProvider.js';
 import { jwtPayload, makeSandbox, profileToml } from './support/harness.mjs';
 

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { AgentClient } from '../dist/client/agentClient.cjs';
-import { loadConfig } from '../dist/daemon/config.js';
+import { loadConfig } from '../dist/config/config.js';
 import { makeSandbox } from './support/harness.mjs';
 
 const hasSecretService = Boolean(process.env.DBUS_SESSION_BUS_ADDRESS);

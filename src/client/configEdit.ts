@@ -2,7 +2,7 @@
  * `kms-agent add` writes one profile into the config file and leaves every other byte of it as it
  * was, comments included: the profile is a `[profiles.NAME]` section of text, appended, or (with
  * --force) put in place of that section's text. A new file is created 0600 in a 0700 directory,
- * as the daemon requires of a file that decides where logins are sent (src/daemon/fileTrust.ts).
+ * as the daemon requires of a file that decides where logins are sent (src/config/fileTrust.ts).
  */
 import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';

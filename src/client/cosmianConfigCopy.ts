@@ -14,7 +14,7 @@ import { processAlive } from '../rpc/processAlive.js';
 
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 
-/** Where each layout keeps the bearer token: beside its oauth2_conf (src/daemon/cosmianConfig.ts reads that). */
+/** Where each layout keeps the bearer token: beside its oauth2_conf (src/config/cosmianConfig.ts reads that). */
 const TOKEN_PLACE: Record<CosmianLayout, { table: string[]; key: string }> = {
   'ckms.toml': { table: ['http_config'], key: 'access_token' },
   'cosmian.toml': { table: ['kms_config', 'http_config'], key: 'access_token' },

@@ -4,7 +4,7 @@
  * comes from the provider and is shown on terminals, so it is cleaned of control characters.
  * The token itself is never part of the result.
  */
-import { providerText } from '../daemon/provider/providerText.js';
+import { providerText } from '../provider/providerText.js';
 import type { TokenReply } from '../rpc/methods.js';
 
 export interface TokenFacts {

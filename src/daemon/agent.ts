@@ -1,10 +1,10 @@
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
-import type { AgentConfig, Profile } from './profile.js';
+import type { AgentConfig, Profile } from '../config/profile.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
-import { ConfigError } from './configError.js';
-import { noProfileChosen } from './defaultProfile.js';
-import { profileChanges } from './profileChanges.js';
+import { ConfigError } from '../config/configError.js';
+import { noProfileChosen } from '../config/defaultProfile.js';
+import { profileChanges } from '../config/profileChanges.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
 import { openStore } from './stores/fallbackStore.js';

@@ -1,6 +1,6 @@
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
-import type { WatchedFile } from './profile.js';
+import type { WatchedFile } from '../config/profile.js';
 
 /** Editors write a file in several steps (temp file, rename, chmod): wait for them to settle. */
 const SETTLE_MS = 150;

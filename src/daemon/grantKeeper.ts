@@ -1,7 +1,7 @@
 import type { Logger } from './logger.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
-import type { TokenSet } from './tokenSet.js';
+import type { TokenSet } from '../provider/tokenSet.js';
 
 /**
  * The stored login of one profile: read from the store once, then kept in memory; every use and

@@ -1,5 +1,5 @@
-import type { Profile } from './profile.js';
-import type { IdTokenExpectations } from './provider/idTokenRules.js';
+import type { Profile } from '../config/profile.js';
+import type { IdTokenExpectations } from '../provider/idTokenRules.js';
 import type { StoredGrant } from './stores/tokenStore.js';
 
 /** The configured (and discovered) issuer, else the one a previous login's id_token named. */

@@ -10,7 +10,7 @@ import {
 } from '../rpc/paramChecks.js';
 import { VERSION } from '../rpc/version.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
-import { DEFAULT_GIT_USERNAME } from './gitHosts.js';
+import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
 
 /** What a handler may learn about the connection it serves. */
 export interface ConnectionContext {

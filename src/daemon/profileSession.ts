@@ -1,12 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './logger.js';
-import type { Profile } from './profile.js';
+import type { Profile } from '../config/profile.js';
 import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { refreshExpectations } from './idExpectations.js';
-import { ProviderClient } from './provider/providerClient.js';
-import { classifyProviderError } from './provider/providerErrors.js';
+import { ProviderClient } from '../provider/providerClient.js';
+import { classifyProviderError } from '../provider/providerErrors.js';
 import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, noOpenidScope, noRefreshTokenHint, targetRefused } from './refreshFailures.js';
 import { profileStatus } from './profileStatus.js';
 import { backgroundDelayMs, RefreshTimer } from './refreshSchedule.js';
@@ -15,8 +15,8 @@ import { revokeGrant } from './revocation.js';
 import { TargetCache } from './targetCache.js';
 import type { TokenFiles } from './tokenFiles.js';
 import { cacheTokens, firstToExpire, servable, type CachedTokens } from './tokenCache.js';
-import { toTokenSet, type ProviderTokens, type TokenSet } from './tokenSet.js';
-import { MAIN_TARGET, tokenTarget, type TokenTarget } from './tokenTarget.js';
+import { toTokenSet, type ProviderTokens, type TokenSet } from '../provider/tokenSet.js';
+import { MAIN_TARGET, tokenTarget, type TokenTarget } from '../provider/tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
 
 export interface TokenRequest {

@@ -1,6 +1,6 @@
 import type { ProfileStatus } from '../rpc/methods.js';
 import type { ProfileSession } from './profileSession.js';
-import { providerText } from './provider/providerText.js';
+import { providerText } from '../provider/providerText.js';
 import type { StoredGrant } from './stores/tokenStore.js';
 import type { CachedTokens } from './tokenCache.js';
 

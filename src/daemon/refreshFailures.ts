@@ -1,7 +1,7 @@
 import { AgentError } from '../rpc/jsonRpc.cjs';
-import type { Profile } from './profile.js';
-import type { ProviderFailure } from './provider/providerErrors.js';
-import { describeTarget, type TokenTarget } from './tokenTarget.js';
+import type { Profile } from '../config/profile.js';
+import type { ProviderFailure } from '../provider/providerErrors.js';
+import { describeTarget, type TokenTarget } from '../provider/tokenTarget.js';
 
 /** The command that logs a profile in again. */
 export function loginCommandFor(profile: string): string {

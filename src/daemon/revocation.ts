@@ -1,7 +1,7 @@
 import type { LogoutOutcome } from '../rpc/methods.js';
-import type { Profile } from './profile.js';
-import type { ProviderClient } from './provider/providerClient.js';
-import { classifyProviderError } from './provider/providerErrors.js';
+import type { Profile } from '../config/profile.js';
+import type { ProviderClient } from '../provider/providerClient.js';
+import { classifyProviderError } from '../provider/providerErrors.js';
 import type { StoredGrant } from './stores/tokenStore.js';
 
 /**

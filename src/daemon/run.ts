@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig } from './config.js';
+import { loadConfig } from '../config/config.js';
 import { createLogger, type Logger } from './logger.js';
 import { Agent } from './agent.js';
 import { keepMemoryOutOfCoreDumps } from './coreDumps.js';
 import { methodTable } from './methodTable.js';
-import type { AgentConfig } from './profile.js';
+import type { AgentConfig } from '../config/profile.js';
 import { configReloading } from './configReloading.js';
 import { isSocketActivated, SocketServer } from './socketServer.js';
 import { claimSocketPath, type SocketClaim } from './startLock.js';

@@ -1,5 +1,5 @@
 import type { TokenReply } from '../rpc/methods.js';
-import type { TokenSet } from './tokenSet.js';
+import type { TokenSet } from '../provider/tokenSet.js';
 
 /** One token ready to serve: the reply object is built once so that serving it allocates nothing. */
 export interface ServedToken {

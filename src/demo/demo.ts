@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentClient } from '../client/agentClient.cjs';
 import { openBrowser } from '../client/browserOpener.js';
 import { noDisplayReason } from '../client/displayCheck.js';
-import { jwtPayload } from '../daemon/provider/idTokenRules.js';
+import { jwtPayload } from '../provider/idTokenRules.js';
 import { DemoRun } from './demoRun.js';
 import { freePort } from './freePort.js';
 import type { TokenReply } from '../rpc/methods.js';

@@ -12,7 +12,7 @@ import { makeSandbox, startForeground, storeFileOf } from '../support/harness.mj
 import { freePort, httpResponse, loginViaRpc, percentile, sleep, startFaultProxy, stopChild, timed, withSandbox } from '../support/reliability.mjs';
 
 /**
- * The daemon's provider timeout (src/daemon/providerClient.ts), and what a bounded call may take
+ * The daemon's provider timeout (src/provider/providerClient.ts), and what a bounded call may take
  * beyond it (the CLI's own start included, on a loaded machine).
  */
 const PROVIDER_TIMEOUT_MS = 10_000;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ConfigError } from '../../dist/daemon/config.js';
+import { ConfigError } from '../../dist/config/config.js';
 
 /** A throwaway HOME; env holds only what a test passes explicitly. */
 export function sandbox(t) {

@@ -8,7 +8,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
 import { AgentClient } from '../../dist/client/agentClient.cjs';
-import { loadConfig } from '../../dist/daemon/config.js';
+import { loadConfig } from '../../dist/config/config.js';
 import { startGlewlwyd } from './glewlwyd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));

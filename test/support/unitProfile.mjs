@@ -1,7 +1,7 @@
 // Small in-process tests build the daemon's parts by hand: a profile as the config loader makes it,
 // a silent logger, a fake provider and store whose timing the test controls.
 import { pino } from 'pino';
-import { storeKeyOf } from '../../dist/daemon/storeKey.js';
+import { storeKeyOf } from '../../dist/config/storeKey.js';
 
 export const silentLog = pino({ level: 'silent' });
 

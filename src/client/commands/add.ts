@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { resolveConfigPath } from '../../daemon/configPaths.js';
-import { PROFILE_NAME } from '../../daemon/configSchema.js';
-import { exposedSecretWarning, readTrustedFile } from '../../daemon/configText.js';
-import { untrustedBecause } from '../../daemon/fileTrust.js';
-import { readOwnConfig } from '../../daemon/ownConfig.js';
+import { resolveConfigPath } from '../../config/configPaths.js';
+import { PROFILE_NAME } from '../../config/configSchema.js';
+import { exposedSecretWarning, readTrustedFile } from '../../config/configText.js';
+import { untrustedBecause } from '../../config/fileTrust.js';
+import { readOwnConfig } from '../../config/ownConfig.js';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { usage } from '../commandLine.cjs';
 import { profileSection, withProfile, writeConfig, type ProfileKeys } from '../configEdit.js';

@@ -1,5 +1,5 @@
 import { Argument, Option, type Command } from 'commander';
-import { loadConfig } from '../../daemon/config.js';
+import { loadConfig } from '../../config/config.js';
 import { usage } from '../commandLine.cjs';
 import { bashScript, completionModel, fishScript, zshScript } from '../completionScripts.js';
 import { Exit } from '../exitCodes.cjs';

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
-import { DeviceFlowUnsupportedError, type DeviceStart } from '../provider/providerClient.js';
-import { providerText } from '../provider/providerText.js';
-import { toTokenSet } from '../tokenSet.js';
+import { DeviceFlowUnsupportedError, type DeviceStart } from '../../provider/providerClient.js';
+import { providerText } from '../../provider/providerText.js';
+import { toTokenSet } from '../../provider/tokenSet.js';
 import { deviceCodeExpired, loginFailed } from './loginErrors.js';
 import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
 

@@ -1,6 +1,6 @@
 import type { LoginFlow } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
-import { classifyProviderError } from '../provider/providerErrors.js';
+import { classifyProviderError } from '../../provider/providerErrors.js';
 
 /** The command that starts the same login again. */
 export function loginCommand(profile: string, flow: LoginFlow = 'pkce'): string {

@@ -2,7 +2,7 @@ import type { LoginFlow, Result } from '../../rpc/methods.js';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
-import { providerText } from '../provider/providerText.js';
+import { providerText } from '../../provider/providerText.js';
 import { noRefreshTokenHint } from '../refreshFailures.js';
 import { startDeviceLogin } from './deviceLogin.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';

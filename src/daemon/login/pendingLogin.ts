@@ -1,5 +1,5 @@
 import type { LoginFlow } from '../../rpc/methods.js';
-import type { TokenSet } from '../tokenSet.js';
+import type { TokenSet } from '../../provider/tokenSet.js';
 
 /** A completed login: its tokens, and who the profile's previous login was. */
 export interface LoginResult {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { knownIssuer, loginExpectations } from '../idExpectations.js';
-import { openidClient } from '../provider/openidClient.js';
+import { openidClient } from '../../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';
-import { providerText } from '../provider/providerText.js';
-import { toTokenSet } from '../tokenSet.js';
+import { providerText } from '../../provider/providerText.js';
+import { toTokenSet } from '../../provider/tokenSet.js';
 import { writeBrowserPage, type BrowserPage } from './browserPage.js';
 import { loginFailed } from './loginErrors.js';
 import { LoopbackListener, type CallbackOutcome } from './loopbackListener.js';

@@ -1,8 +1,8 @@
 import type * as OIDC from 'openid-client';
-import { discoveredEndpointProblem } from '../endpointRules.js';
-import type { Profile } from '../profile.js';
-import type { ProviderTokens } from '../tokenSet.js';
-import { MAIN_TARGET, type TokenTarget } from '../tokenTarget.js';
+import { discoveredEndpointProblem } from '../config/endpointRules.js';
+import type { Profile } from '../config/profile.js';
+import type { ProviderTokens } from './tokenSet.js';
+import { MAIN_TARGET, type TokenTarget } from './tokenTarget.js';
 import { boundedFetch } from './boundedFetch.js';
 import { authorizationResponseIssuer } from './issuerCheck.js';
 import { openidClient, type OpenidClient } from './openidClient.js';

@@ -6,7 +6,7 @@ import { providerText } from './providerText.js';
 
 /** Provider text without control characters, not yet cut: secrets are scrubbed first (a cut could split one). */
 const whole = (value: unknown): string => providerText(value, Number.POSITIVE_INFINITY);
-import { TokenTooLargeError } from '../tokenSet.js';
+import { TokenTooLargeError } from './tokenSet.js';
 
 /**
  * What a failed provider call means for the agent:

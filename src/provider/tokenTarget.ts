@@ -1,5 +1,5 @@
 import { AgentError } from '../rpc/jsonRpc.cjs';
-import { isScopeToken } from './scopeSyntax.js';
+import { isScopeToken } from '../config/scopeSyntax.js';
 
 /**
  * What a scoped or audience token is for (`token --scope S --audience A`). It is obtained with the

@@ -1,5 +1,5 @@
 import type { TokenEndpointResponse } from 'openid-client';
-import { checkIdToken, IdTokenRefusedError, type IdTokenClaims, type IdTokenExpectations } from './provider/idTokenRules.js';
+import { checkIdToken, IdTokenRefusedError, type IdTokenClaims, type IdTokenExpectations } from './idTokenRules.js';
 
 /** What one successful token response gave us, checked and bounded: what the agent serves and stores. */
 export interface TokenSet {
