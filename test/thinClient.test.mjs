@@ -213,7 +213,7 @@ test('kms-agent token: an agent that hangs up, or talks garbage first, gets a cl
 });
 
 test("token's command line: one parser, so every route accepts and refuses the same things", async (t) => {
-  const TOKEN = '{"token":"t0k3n","token_type":"Bearer","expires_at":1,"profile":"p"}';
+  const TOKEN = '{"token":"t0k3n","token_type":"Bearer","expires_at":4102444800,"profile":"p"}';
   const agent = await fakeAgent((socket, line) => socket.write(`{"jsonrpc":"2.0","id":${JSON.parse(line).id},"result":${TOKEN}}\n`));
   const env = { PATH: process.env.PATH, KMS_AGENT_SOCK: agent.socketPath, KMS_AGENT_NO_AUTOSTART: '1', KMS_AGENT_PROFILE: 'from-env' };
   /** The routes to `token`: as argv[2], and after global options (which commander used to parse). */
