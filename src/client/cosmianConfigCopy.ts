@@ -5,12 +5,13 @@
  * ends; copies that a killed kms-agent left behind are removed by the next one.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
 import type { ProfileSourceKind } from '../rpc/methods.js';
 import { processAlive } from '../rpc/processAlive.js';
+import { privateDirectory } from '../rpc/paths.cjs';
 
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 
@@ -96,13 +97,7 @@ export function configWithToken(text: string, layout: CosmianLayout, token: stri
 
 /** `<socket dir>/ckms`, 0700 and ours; a copy of another process that is gone is removed on the way. */
 function copiesDirectory(socketDir: string): string {
-  const dir = join(socketDir, 'ckms');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const info = lstatSync(dir);
-  const uid = process.getuid?.();
-  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || (info.mode & 0o077) !== 0) {
-    throw new Error(`refusing ${dir}: it must be a directory of yours with mode 0700`);
-  }
+  const dir = privateDirectory(join(socketDir, 'ckms'));
   for (const entry of readdirSync(dir)) {
     const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
     if (pid && pid !== process.pid && !processAlive(pid)) rmSync(join(dir, entry), { recursive: true, force: true });

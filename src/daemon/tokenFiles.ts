@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { privateDirectory } from '../rpc/paths.cjs';
 import type { Logger } from './logger.js';
 
 /**
@@ -23,7 +24,7 @@ export class TokenFiles {
 
   write(profile: string, token: string, tokenType: string): void {
     try {
-      this.ensureDir();
+      privateDirectory(this.dir);
       const { token: tokenPath, header } = this.paths(profile);
       replace(tokenPath, token);
       replace(header, `Authorization: ${tokenType} ${token}\n`);
@@ -36,16 +37,6 @@ export class TokenFiles {
     const { token, header } = this.paths(profile);
     rmSync(token, { force: true });
     rmSync(header, { force: true });
-  }
-
-  /** The directory is made 0700 and must be ours and a real directory, like the socket's. */
-  private ensureDir(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const info = lstatSync(this.dir);
-    const uid = process.getuid?.();
-    if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || (info.mode & 0o077) !== 0) {
-      throw new Error(`refusing ${this.dir}: it must be a directory of yours with mode 0700`);
-    }
   }
 }
 

@@ -5,7 +5,7 @@
  * that another user put there first never gets a request (or a login). CommonJS for the
  * `kms-agent token` fast path: lstat only (microseconds), node:os only when HOME is unset (0.3 ms).
  */
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { AgentError } from './jsonRpc.cjs';
 
@@ -97,4 +97,18 @@ export function checkAgentSocket(socketPath: string): boolean {
     throw refuse(`refusing socket ${socketPath}: it is owned by uid ${stat.uid}, not you (uid ${me}); it is not your agent`);
   }
   return true;
+}
+
+/**
+ * Creates `dir` 0700 if missing and checks it is a real directory of the user's that nobody else
+ * can even read: for files holding tokens (token files, the ckms config copy). Returns `dir`.
+ */
+export function privateDirectory(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const info = lstatSync(dir);
+  const me = uid();
+  if (!info.isDirectory() || (me !== undefined && info.uid !== me) || (info.mode & 0o077) !== 0) {
+    throw new Error(`refusing ${dir}: it must be a directory of yours with mode 0700`);
+  }
+  return dir;
 }
