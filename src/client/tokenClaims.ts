@@ -4,6 +4,7 @@
  * comes from the provider and is shown on terminals, so it is cleaned of control characters.
  * The token itself is never part of the result.
  */
+import { jwtPart } from '../provider/idTokenRules.js';
 import { providerText } from '../provider/providerText.js';
 import type { TokenReply } from '../rpc/methods.js';
 
@@ -21,18 +22,6 @@ export interface TokenFacts {
   expires_at: number;
 }
 
-type Claims = Record<string, unknown>;
-
-function decodeJson(part: string | undefined): Claims | undefined {
-  if (!part) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Claims) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const text = (value: unknown, max = 320): string | undefined => (typeof value === 'string' && value !== '' ? providerText(value, max) : undefined);
 const number = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
@@ -46,10 +35,10 @@ function list(value: unknown): string[] | undefined {
 /** The facts of one token; scopes from its claims, else as the provider reported them (token.get's `scope`). */
 export function tokenFacts(reply: TokenReply): TokenFacts {
   const parts = reply.token.split('.');
-  const header = decodeJson(parts[0]);
+  const header = jwtPart(parts[0]);
   const facts: TokenFacts = { format: 'opaque', expires_at: reply.expires_at };
   if (parts.length === 5 && header?.enc !== undefined) facts.format = 'encrypted';
-  const claims = parts.length === 3 && typeof header?.alg === 'string' ? decodeJson(parts[1]) : undefined;
+  const claims = parts.length === 3 && typeof header?.alg === 'string' ? jwtPart(parts[1]) : undefined;
   if (claims) {
     facts.format = 'jwt';
     const fields: { [K in keyof TokenFacts]?: TokenFacts[K] | undefined } = {

@@ -46,14 +46,21 @@ const HMAC_ALG = /^HS(?:256|384|512)$/;
 
 type Claims = Record<string, unknown>;
 
-function decodePart(part: string | undefined, what: string): Claims {
+/** One part of a JWT (header or payload) as the JSON object it encodes, or undefined when it is none. */
+export function jwtPart(part: string | undefined): Claims | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'));
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Claims;
   } catch {
-    // reported below
+    // not JSON
   }
-  throw new IdTokenRefusedError(`its ${what} is not a JSON object`);
+  return undefined;
+}
+
+function decodePart(part: string | undefined, what: string): Claims {
+  const claims = jwtPart(part);
+  if (claims === undefined) throw new IdTokenRefusedError(`its ${what} is not a JSON object`);
+  return claims;
 }
 
 function checkAlg(header: Claims, allowHmac: boolean): void {
@@ -91,11 +98,7 @@ function checkNonce(claims: Claims, expect: IdTokenExpectations): void {
 
 /** A JWT's claims without any check, for showing who a token names; undefined when it is no JWT. */
 export function jwtPayload(jwt: string): Claims | undefined {
-  try {
-    return decodePart(jwt.split('.')[1], 'payload');
-  } catch {
-    return undefined;
-  }
+  return jwtPart(jwt.split('.')[1]);
 }
 
 /** Checks an id_token against the rules above; returns its claims, or throws IdTokenRefusedError saying which rule failed. */
