@@ -69,8 +69,10 @@ function readStream(start: string, then: (text: string) => void): void {
   stdin.once('error', finish);
 }
 
-/** Loopback hosts, where plain http keeps the token on this machine (as for the agent's own endpoints). */
-const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i;
+/** The host of git's `host=` (`name`, `name:port`, `[v6]:port`), without its port. */
+function hostname(host: string): string {
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+}
 
 /**
  * Why this request gets no token: a line for stderr, or '' to pass quietly (no host, or a protocol
@@ -80,7 +82,9 @@ function refusal(request: CredentialRequest): string | undefined {
   const protocol = request.get('protocol');
   const host = request.get('host');
   if (!host || (protocol !== 'https' && protocol !== 'http')) return '';
-  if (protocol === 'http' && !LOOPBACK_HOST.test(host)) return `refusing to send a token over plain http to ${host}: use an https:// URL for it`;
+  // Plain http keeps the token on this machine only: the rule of the agent's own endpoints, loaded
+  // only for http, so the https path loads no file beyond its own.
+  if (protocol === 'http' && !(require('../config/endpointRules.cjs') as typeof import('../config/endpointRules.cjs')).isLoopbackHost(hostname(host))) return `refusing to send a token over plain http to ${host}: use an https:// URL for it`;
   return undefined;
 }
 
