@@ -54,11 +54,6 @@ export class ProviderClient {
 
   constructor(readonly profile: Profile) {}
 
-  /** The issuer the provider is known by: configured (and confirmed by discovery), else unknown. */
-  get configuredIssuer(): string | undefined {
-    return this.profile.issuer;
-  }
-
   /**
    * Parameters for authorization and token requests. The profile's `resource` (RFC 8707) and
    * `audience` (Auth0's parameter) go on every request, so that a refresh token is bound to them
