@@ -5,10 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Script } from 'node:vm';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
 
 /** Runs the built CLI with a preload that reports, at exit, every module the process loaded. */
@@ -34,15 +35,11 @@ function runTraced(args, env, input) {
 
 const ours = (loaded) => loaded.files.map((f) => relative(ROOT, f)).sort();
 
-/** The token path's files: the bin, the fast path, its command line, the one client, the codec, the paths. */
-const FAST_PATH_FILES = [
-  'dist/client/agentClient.cjs',
-  'dist/client/bin.cjs',
-  'dist/client/commandLine.cjs',
-  'dist/client/tokenFastPath.cjs',
-  'dist/rpc/jsonRpc.cjs',
-  'dist/rpc/paths.cjs',
-];
+/**
+ * The only file of ours the fast commands load through Node's module loader: the bin. Their modules
+ * come from one script, dist/client/fastPath.bundle.cjs, read and compiled by the bin itself.
+ */
+const FAST_PATH_FILES = ['dist/client/bin.cjs'];
 
 /**
  * A stand-in agent on a socket of its own, in a private directory: `behaviour(socket, line)` answers
@@ -86,16 +83,16 @@ test('kms-agent token loads only node:net and the fast path; other commands load
         assert.equal(r.loaded.esmLoader, false, `no ES module loader for ${args.join(' ')}`);
       }
     });
-    await t.test("the credential helpers kubectl and git run take the same path, each with its own file", async () => {
-      for (const [args, input, file] of [
-        [['kubectl-credential'], undefined, 'dist/client/kubectlCredential.cjs'],
-        [['--no-autostart', 'git-credential', '--profile', 'local', 'get'], 'protocol=https\nhost=git.example.com\n\n', 'dist/client/gitCredential.cjs'],
+    await t.test("the credential helpers kubectl and git run take the same path", async () => {
+      for (const [args, input] of [
+        [['kubectl-credential'], undefined],
+        [['--no-autostart', 'git-credential', '--profile', 'local', 'get'], 'protocol=https\nhost=git.example.com\n\n'],
       ]) {
         const r = await runTraced(args, sb.env, input);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /"token":"|password=/);
         sb.rememberSecret(/"token":"([^"]+)"|password=(\S+)/.exec(r.stdout).slice(1).find(Boolean));
-        assert.deepEqual(ours(r.loaded), [...FAST_PATH_FILES, file].sort(), args.join(' '));
+        assert.deepEqual(ours(r.loaded), FAST_PATH_FILES, args.join(' '));
         assert.equal(r.loaded.esmLoader, false, `no ES module loader for ${args.join(' ')}`);
       }
     });
@@ -143,12 +140,11 @@ test('kms-agent token with no agent starts one through the same client, still wi
       const r = await runTraced(['token', '--no-autostart'], sb.env);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^kms-agent: no agent is running on .*agent\.sock \(no socket there\): start one with `eval "\$\(kms-agent start\)"`\n$/);
-      assert.ok(!ours(r.loaded).includes('dist/client/daemonLauncher.cjs'), 'the launcher is loaded only to start an agent');
     });
     await t.test('autostart: the agent comes up, and the answer is the one it gives (not logged in yet)', async () => {
       const r = await runTraced(['token'], sb.env);
       assert.equal(r.code, 5, r.stderr);
-      assert.deepEqual(ours(r.loaded), [...FAST_PATH_FILES, 'dist/client/connectAgent.cjs', 'dist/client/daemonLauncher.cjs', 'dist/client/exitCodes.cjs'].sort());
+      assert.deepEqual(ours(r.loaded), FAST_PATH_FILES);
       assert.equal(r.loaded.esmLoader, false, 'no second client, no commander, no ES modules to start the agent');
       assert.equal((await sb.rpc('agent.status')).socket, sb.socketPath);
     });
@@ -285,5 +281,37 @@ test("token's command line: one parser, so every route accepts and refuses the s
     });
   } finally {
     agent.close();
+  }
+});
+
+test("the fast path's bundle and its code cache: accepted by this node, and a cache it rejects changes nothing", async (t) => {
+  const bundle = join(ROOT, 'dist', 'client', 'fastPath.bundle.cjs');
+  await t.test('the build made a cache this node accepts (compiled as bin.cts compiles it)', () => {
+    const script = new Script(readFileSync(bundle, 'utf8'), { filename: bundle, cachedData: readFileSync(`${bundle}.cache`) });
+    assert.equal(script.cachedDataRejected, false);
+  });
+  const agent = await fakeAgent((socket) => socket.end('{"jsonrpc":"2.0","id":1,"result":{"token":"t0k3n","token_type":"Bearer","expires_at":1,"profile":"p"}}\n'));
+  // A copy of dist/ whose cache is garbage, then missing: the token path needs no package of node_modules.
+  const copy = mkdtempSync(join(tmpdir(), 'kms-agent-dist-'));
+  try {
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    const env = { PATH: process.env.PATH, KMS_AGENT_SOCK: agent.socketPath, KMS_AGENT_NO_AUTOSTART: '1' };
+    for (const [what, change] of [
+      ['a cache from another V8', (file) => writeFileSync(file, Buffer.alloc(4096, 7))],
+      ['no cache', (file) => rmSync(file)],
+    ]) {
+      await t.test(what, async () => {
+        change(join(copy, 'dist', 'client', 'fastPath.bundle.cjs.cache'));
+        const r = await new Promise((resolve) =>
+          execFile(process.execPath, [join(copy, 'dist', 'client', 'bin.cjs'), 'token', '--json'], { env }, (error, stdout, stderr) =>
+            resolve({ code: error ? error.code : 0, stdout, stderr }),
+          ),
+        );
+        assert.deepEqual(r, { code: 0, stdout: '{"token":"t0k3n","token_type":"Bearer","expires_at":1,"profile":"p"}\n', stderr: '' });
+      });
+    }
+  } finally {
+    agent.close();
+    rmSync(copy, { recursive: true, force: true });
   }
 });

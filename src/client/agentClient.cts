@@ -2,7 +2,7 @@
  * The one client of the agent's socket, for `kms-agent token`'s fast path, the full CLI, the demo,
  * the tests and the bench: the JSON-RPC codec of src/rpc/ over one connection, any number of
  * (pipelined) calls on it. Callbacks underneath (the fast path allocates no promise), promises on
- * top. It checks the socket before it connects (src/rpc/socketSafety.cts). CommonJS, for the fast path.
+ * top. It checks the socket before it connects (src/rpc/paths.cts). CommonJS, for the fast path.
  */
 import { connect, type Socket } from 'node:net';
 import { AgentError, encode, LineSplitter, readReply, request } from '../rpc/jsonRpc.cjs';
@@ -112,7 +112,7 @@ export class AgentClient {
 
   /** Hangs up, as Ctrl-C would: calls still waiting fail, and the agent cancels what they waited for (a login). */
   close(): void {
-    this.failAll(new AgentError('AGENT_FAILED', 'the connection was closed before the agent answered'));
+    if (this.pending.size > 0) this.failAll(new AgentError('AGENT_FAILED', 'the connection was closed before the agent answered'));
     this.socket.destroy();
   }
 

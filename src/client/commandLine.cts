@@ -4,7 +4,7 @@
  * with `exec`), the one parser of their command lines, and what the environment chooses (profile,
  * config, autostart). The commander CLI builds its options and help from these tables; these
  * commands are parsed here on every route, so they accept and refuse the same things whatever
- * route they take. CommonJS, and no commander: bin.cts loads this on its fast path.
+ * route they take. CommonJS, and no commander: the fast path (fastCommands.cts) runs this.
  */
 import { resolve } from 'node:path';
 import { AgentError } from '../rpc/jsonRpc.cjs';
@@ -49,8 +49,18 @@ export const GIT_FLAGS = {
   profile: { flags: '-p, --profile <name>', description: 'profile for every host (default: the one the [git] table names for the host)' },
 } satisfies Record<string, FlagSpec>;
 
-/** Commands that run without commander (bin.cts): those tools run over and over. */
-export const FAST_COMMANDS = ['token', 'kubectl-credential', 'git-credential'] as const;
+/** `start`: how to print the exports, or become the agent (which only the full CLI can). */
+export const START_FLAGS = {
+  foreground: { flags: '-f, --foreground', description: 'stay in the foreground and log to stderr (for service managers)' },
+  csh: { flags: '-c, --csh', description: 'print csh syntax' },
+  sh: { flags: '-s, --sh', description: 'print sh syntax (the default unless $SHELL is a csh)' },
+} satisfies Record<string, FlagSpec>;
+
+/**
+ * Commands that run without commander (fastCommands.cts): the tools run `token` and the credential
+ * helpers over and over, and every new shell may run `eval "$(kms-agent start)"`.
+ */
+export const FAST_COMMANDS = ['token', 'kubectl-credential', 'git-credential', 'start'] as const;
 export type FastCommand = (typeof FAST_COMMANDS)[number];
 
 /** Flags that contradict each other (docs/cli.md): refused on every route. */
@@ -84,20 +94,28 @@ interface Flag {
 /** Every spelling of each flag (`-p`, `--profile`), read from the specs themselves. */
 function lookup(specs: Record<string, FlagSpec>): Map<string, Flag> {
   const names = new Map<string, Flag>();
-  for (const [key, { flags }] of Object.entries(specs)) {
-    const takesValue = flags.includes('<');
-    for (const name of flags.replace(/ <.*$/, '').split(', ')) names.set(name, { key, takesValue, negated: name.startsWith('--no-') });
+  for (const key in specs) {
+    const [spellings = '', value] = specs[key]!.flags.split(' <');
+    for (const name of spellings.split(', ')) names.set(name, { key, takesValue: value !== undefined, negated: name.startsWith('--no-') });
   }
   return names;
 }
 const BEFORE_COMMAND = lookup(GLOBAL_FLAGS);
-const AFTER_COMMAND: Record<FastCommand, Map<string, Flag>> = {
-  token: lookup({ ...GLOBAL_FLAGS, ...TOKEN_FLAGS }),
-  'kubectl-credential': lookup({ ...GLOBAL_FLAGS, ...KUBECTL_FLAGS }),
-  'git-credential': lookup({ ...GLOBAL_FLAGS, ...GIT_FLAGS }),
+const COMMAND_FLAGS: Record<FastCommand, Record<string, FlagSpec>> = {
+  token: TOKEN_FLAGS,
+  'kubectl-credential': KUBECTL_FLAGS,
+  'git-credential': GIT_FLAGS,
+  start: START_FLAGS,
 };
+/** The flags after the command: built for the one command a process runs. */
+const afterCommand = new Map<FastCommand, Map<string, Flag>>();
+function flagsAfter(command: FastCommand): Map<string, Flag> {
+  let flags = afterCommand.get(command);
+  if (flags === undefined) afterCommand.set(command, (flags = lookup({ ...GLOBAL_FLAGS, ...COMMAND_FLAGS[command] })));
+  return flags;
+}
 /** How many operands each takes: git names the action (get, store, erase) last. */
-const OPERANDS: Record<FastCommand, number> = { token: 0, 'kubectl-credential': 0, 'git-credential': 1 };
+const OPERANDS: Record<FastCommand, number> = { token: 0, 'kubectl-credential': 0, 'git-credential': 1, start: 0 };
 
 /** The fast command these arguments (argv after the script) run, global options first; undefined for any other. */
 export function fastCommandOf(args: readonly string[]): FastCommand | undefined {
@@ -132,7 +150,7 @@ export function parseCommandLine(args: readonly string[], command: FastCommand):
     }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq === -1 ? arg : arg.slice(0, eq);
-    const flag = (seen ? AFTER_COMMAND[command] : BEFORE_COMMAND).get(name);
+    const flag = (seen ? flagsAfter(command) : BEFORE_COMMAND).get(name);
     if (flag === undefined) {
       if (seen && !arg.startsWith('-') && operands.length < OPERANDS[command]) {
         operands.push(arg);

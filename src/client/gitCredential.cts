@@ -1,6 +1,6 @@
 /**
  * `kms-agent git-credential get|store|erase`: git's credential helper protocol (docs/tools.md; git
- * runs `get` whenever a server asks for credentials, then `store` or `erase`), on bin.cts's fast path.
+ * runs `get` whenever a server asks for credentials, then `store` or `erase`), on the fast path (fastCommands.cts).
  *
  * Which host gets which token is the config's business: the [git] table, or --profile given in the
  * helper line. KMS_AGENT_PROFILE does not apply here: with it, every host that asked git for a

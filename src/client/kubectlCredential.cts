@@ -1,7 +1,7 @@
 /**
  * `kms-agent kubectl-credential`: a client-go exec credential plugin (docs/tools.md). kubectl
  * runs it before every command it sends (it keeps the answer only in its own process, until
- * expirationTimestamp), so it takes bin.cts's fast path, like `kms-agent token`.
+ * expirationTimestamp), so it takes the fast path (fastCommands.cts), like `kms-agent token`.
  */
 import type { TokenReply } from '../rpc/methods.js';
 import { parseCommandLine, tokenOptions } from './commandLine.cjs';

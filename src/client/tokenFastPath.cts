@@ -15,9 +15,9 @@ import { autostartAllowed, chosenConfig, parseTokenCommandLine, type TokenOption
 /** Exit.OK; exitCodes.cts is loaded only when there is an error to report. */
 export const OK = 0;
 
-/** The error's line on stderr, and its exit code. */
-export function fail(err: unknown): number {
-  return (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err);
+/** The error's line on stderr, and its exit code for this kind of command. */
+export function fail(err: unknown, kind?: import('./exitCodes.cjs').CommandKind): number {
+  return (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err, kind);
 }
 
 /** Provider calls are bounded in the daemon; this only guards against a wedged agent. */

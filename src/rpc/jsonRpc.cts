@@ -3,7 +3,7 @@
  * (one message per line), the envelopes (the daemon checks requests and builds responses, the
  * clients build requests and read responses) and the error type with its mapping (an AgentError
  * travels as a JSON-RPC error whose `error.data.reason` carries its reason). CommonJS, so the
- * `kms-agent token` fast path can load it; one file, because each file costs that path ~0.25 ms.
+ * `kms-agent token` fast path can load it (from its bundle, scripts/bundleFastPath.mjs).
  */
 
 // ---- errors -------------------------------------------------------------------------------------

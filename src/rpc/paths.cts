@@ -91,7 +91,7 @@ export function checkAgentSocket(socketPath: string): boolean {
   if (problem) throw problem;
   const stat = lstatSync(socketPath, { throwIfNoEntry: false });
   if (stat === undefined) return false;
-  if (!stat.isSocket()) throw refuse(`refusing socket ${socketPath}: it is not a socket`);
+  if (!stat.isSocket()) throw refuse(`refusing socket ${socketPath}: it is not a socket: remove it or choose another path with --socket`);
   const me = uid();
   if (me !== undefined && stat.uid !== me) {
     throw refuse(`refusing socket ${socketPath}: it is owned by uid ${stat.uid}, not you (uid ${me}); it is not your agent`);

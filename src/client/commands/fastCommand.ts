@@ -8,12 +8,12 @@ export interface FastCommandSpec {
   description: string;
   flags: Record<string, FlagSpec>;
   help: string;
-  /** The command's own runner on bin.cts's fast path. */
+  /** The command's own runner on the fast path (fastCommands.cts). */
   run: (args: readonly string[], done: (exitCode: number) => void) => void;
 }
 
 /**
- * A command bin.cts runs without commander: here it only has its help. Its options are declared for
+ * A command fastCommands.cts runs without commander: here it only has its help. Its options are declared for
  * the help text; were its action ever reached, it hands the raw command line to the fast path's
  * own parser, so no second parser decides what the command accepts.
  */

@@ -1,42 +1,28 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { START_FLAGS } from '../commandLine.cjs';
 import { Exit } from '../exitCodes.cjs';
-import { detectShell, shellExports } from '../shellExports.js';
+import { runStart } from '../startCommand.cjs';
 import type { CliContext } from './context.js';
 
+/**
+ * `start`: fastCommands.cts runs it without commander (startCommand.cts), except `--foreground`,
+ * which makes this process the agent: the one place the client loads the daemon.
+ */
 export function registerStart(program: Command, cli: CliContext): void {
-  program
+  const command = program
     .command('start')
-    .description('start the agent; prints shell commands that export KMS_AGENT_SOCK, for eval "$(kms-agent start)"')
-    .option('-f, --foreground', 'stay in the foreground and log to stderr (for service managers)')
-    .option('-c, --csh', 'print csh syntax')
-    .option('-s, --sh', 'print sh syntax (the default unless $SHELL is a csh)')
-    .action(
-      cli.run(async (opts: { foreground?: boolean; csh?: boolean; sh?: boolean }) => {
-        const socketPath = cli.socketPath();
-        if (opts.foreground) {
-          // This process becomes the agent: the one place the client loads the daemon.
-          const { runDaemon } = await import('../../daemon/run.js');
-          await runDaemon({ socketPath, configPath: cli.configPath() });
-          return Exit.OK;
-        }
-        const { launchDaemon } = await import('../daemonLauncher.cjs');
-        const configPath = cli.configPath();
-        const outcome = await launchDaemon({ socketPath, configPath });
-        let pid: number;
-        if (outcome.state === 'started') {
-          pid = outcome.pid;
-        } else {
-          const running = await cli.withAgent((c) => c.call('agent.status', {}), false);
-          pid = running.pid;
-          // The running agent keeps its own config: a --config it never reads must not pass unnoticed.
-          if (configPath !== undefined && running.config !== configPath) {
-            process.stderr.write(
-              `kms-agent: warning: the agent already running reads ${running.config}, not ${configPath}: to use that file, run \`kms-agent stop\` first\n`,
-            );
-          }
-        }
-        process.stdout.write(shellExports(detectShell(opts), socketPath, pid));
-        return Exit.OK;
-      }, 'start'),
-    );
+    .description('start the agent; prints shell commands that export KMS_AGENT_SOCK, for eval "$(kms-agent start)"');
+  for (const { flags, description } of Object.values(START_FLAGS)) command.addOption(new Option(flags, description));
+  command.action(
+    cli.run(async (opts: { foreground?: boolean }) => {
+      if (!opts.foreground) {
+        return new Promise<number>((resolve) => {
+          runStart(cli.argv.slice(2), resolve);
+        });
+      }
+      const { runDaemon } = await import('../../daemon/run.js');
+      await runDaemon({ socketPath: cli.socketPath(), configPath: cli.configPath() });
+      return Exit.OK;
+    }, 'start'),
+  );
 }

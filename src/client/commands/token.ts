@@ -16,7 +16,7 @@ Examples:
 Exit codes: 0 ok, 2 no agent (after autostart failed), 5 login required,
 6 provider unreachable and no valid token cached, 1 other.`;
 
-/** `token` here only has its help: bin.cts runs every other `token` command line through tokenFastPath.cts. */
+/** `token` here only has its help: fastCommands.cts runs every other `token` command line through tokenFastPath.cts. */
 export function registerToken(program: Command, cli: CliContext): void {
   registerFastCommand(program, cli, {
     name: 'token',

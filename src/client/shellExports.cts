@@ -5,7 +5,7 @@ function shQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function detectShell(flags: { csh?: boolean; sh?: boolean }, env: NodeJS.ProcessEnv = process.env): ShellSyntax {
+export function detectShell(flags: { csh?: unknown; sh?: unknown }, env: NodeJS.ProcessEnv = process.env): ShellSyntax {
   if (flags.csh) return 'csh';
   if (flags.sh) return 'sh';
   return /csh$/.test(env.SHELL ?? '') ? 'csh' : 'sh';

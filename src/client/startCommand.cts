@@ -1,0 +1,58 @@
+/**
+ * `kms-agent start` on the fast path: the agent that answers, else a new one (daemonLauncher.cts),
+ * printed as the shell exports `eval "$(kms-agent start)"` runs, as ssh-agent prints them. Every new
+ * shell may run it, so it loads neither commander nor an ES module. `start --foreground`, which
+ * makes this process the agent, is the full CLI's (commands/start.ts).
+ */
+import type { AgentError } from '../rpc/jsonRpc.cjs';
+import type { Result } from '../rpc/methods.js';
+import { resolveSocketPath } from '../rpc/paths.cjs';
+import { agentRoute, chosenConfig, parseCommandLine } from './commandLine.cjs';
+import { detectShell, shellExports, type ShellSyntax } from './shellExports.cjs';
+import { askAgent, fail, OK, print, type AgentRoute } from './tokenFastPath.cjs';
+
+interface StartRequest {
+  route: AgentRoute;
+  socketPath: string;
+  configPath: string | undefined;
+  syntax: ShellSyntax;
+}
+
+/** Runs `start` and returns true, unless it asks for --foreground: then false, and the full CLI runs it. */
+export function runStart(args: readonly string[], done: (exitCode: number) => void): boolean {
+  let request: StartRequest;
+  try {
+    const { values } = parseCommandLine(args, 'start');
+    if (values.foreground) return false;
+    const route = { ...agentRoute(values), autostart: false };
+    request = { route, socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), syntax: detectShell(values) };
+  } catch (err) {
+    done(fail(err, 'start'));
+    return true;
+  }
+  askStatus(request, done, (noAgent) => {
+    if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
+    const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
+    // Started, or another start won the race: either way the agent now answers.
+    launchDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
+      () => askStatus(request, done, (err) => done(fail(err, 'start'))),
+      (err: unknown) => done(fail(err, 'start')),
+    );
+  });
+  return true;
+}
+
+/** Asks the agent for its status and prints the exports; `otherwise` gets the error when none answers. */
+function askStatus(request: StartRequest, done: (exitCode: number) => void, otherwise: (err: AgentError) => void): void {
+  askAgent(request.route, 'agent.status', {}, (err, status?: Result<'agent.status'>) => {
+    if (err !== undefined) return otherwise(err as AgentError);
+    // The running agent keeps its own config: a --config it never reads must not pass unnoticed.
+    if (request.configPath !== undefined && status!.config !== request.configPath) {
+      process.stderr.write(
+        `kms-agent: warning: the agent already running reads ${status!.config}, not ${request.configPath}: to use that file, run \`kms-agent stop\` first\n`,
+      );
+    }
+    print(shellExports(request.syntax, request.socketPath, status!.pid));
+    done(OK);
+  });
+}
