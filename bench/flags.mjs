@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compares sets of Node/V8 flags (and environment) for the daemon's spawn, side by side in one run
-// (issue 15): each set gets its own logged-in daemon (`node FLAGS dist/daemon/main.js`, file store),
+// (issue 15): each set gets its own logged-in daemon (`node FLAGS dist/daemon/daemon.cjs`, file store),
 // and the sets take turns for every measurement. Per set: pipelined and one-request-per-connection
 // tokens/s (8 clients), RSS growth over 3 × 1,000,000 pipelined requests, then idle RSS and threads.
 // Prints Markdown on stdout. Build first (`npm run build`); needs cc (bench/setup.sh).

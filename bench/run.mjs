@@ -636,7 +636,7 @@ async function bench() {
     mkdirSync(profDir);
     const daemon = spawn(
       process.execPath,
-      ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', join(ROOT, 'dist', 'daemon', 'main.js'), '--socket', kms.socket, '--config', kms.configPath, '--log-file', join(dir, 'profiled-daemon.log')],
+      ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '250', join(ROOT, 'dist', 'daemon', 'daemon.cjs'), '--socket', kms.socket, '--config', kms.configPath, '--log-file', join(dir, 'profiled-daemon.log')],
       { env: kms.env, stdio: 'ignore', detached: true },
     );
     cleanups.push(() => stopPid(daemon.pid));
@@ -715,7 +715,7 @@ async function bench() {
     mkdirSync(cwd);
     const daemon = spawn(
       process.execPath,
-      ['--trace-gc', '--heapsnapshot-signal=SIGUSR2', join(ROOT, 'dist', 'daemon', 'main.js'), '--socket', kms.socket, '--config', kms.configPath, '--log-file', join(dir, 'trace-gc-daemon.log')],
+      ['--trace-gc', '--heapsnapshot-signal=SIGUSR2', join(ROOT, 'dist', 'daemon', 'daemon.cjs'), '--socket', kms.socket, '--config', kms.configPath, '--log-file', join(dir, 'trace-gc-daemon.log')],
       { env: kms.env, cwd, stdio: ['ignore', 'pipe', 'ignore'], detached: true },
     );
     cleanups.push(() => stopPid(daemon.pid));

@@ -58,7 +58,7 @@ test('scripts/install.sh --prefix DIR: a copy independent of the clone serves to
     sb.rememberSecret(r.stdout.trim());
     const { pid } = await sb.rpc('agent.status', {});
     const daemon = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    assert.equal(daemon.find((arg) => arg.endsWith('main.js')), join(prefix, 'lib', 'node_modules', 'kms-agent', 'dist', 'daemon', 'main.js'), 'the agent runs from the installed copy');
+    assert.equal(daemon.find((arg) => arg.endsWith('daemon.cjs')), join(prefix, 'lib', 'node_modules', 'kms-agent', 'dist', 'daemon', 'daemon.cjs'), 'the agent runs from the installed copy');
 
     r = await withCloneHidden(bin, ['install-service', '--dry-run'], sb.env);
     assert.equal(r.code, 0, r.stderr);

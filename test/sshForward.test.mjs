@@ -112,7 +112,7 @@ test('ssh -R forwards the agent to a remote host: same token there, no agent of 
       assert.equal(JSON.parse(status.stdout).pid, localAgent.pid, 'the remote status is the local agent');
       assert.ok(!existsSync(join(remote.home, '.local', 'state', 'kms-agent')), 'no remote agent state or log');
       assert.deepEqual(readdirSync(remote.socketDir), ['agent.sock'], 'only the forwarded socket in the remote socket dir');
-      const remoteAgents = allCommandLines().filter((p) => p.args.some((a) => a.endsWith('daemon/main.js')) && p.args.includes(remote.socketPath));
+      const remoteAgents = allCommandLines().filter((p) => p.args.some((a) => a.endsWith('daemon/daemon.cjs')) && p.args.includes(remote.socketPath));
       assert.deepEqual(remoteAgents, [], 'no daemon listens on the remote path');
     });
 

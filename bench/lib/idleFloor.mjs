@@ -13,7 +13,7 @@ import { median } from './stats.mjs';
 import { residentProfile } from './residentPages.mjs';
 
 const BARE = join(ROOT, 'bench', 'probes', 'bare-server.cjs');
-const DAEMON = join(ROOT, 'dist', 'daemon', 'main.js');
+const DAEMON = join(ROOT, 'dist', 'daemon', 'daemon.cjs');
 
 /**
  * What the bench recommends for the daemon's spawn (src/client/daemonLauncher.ts) and the service
@@ -90,10 +90,13 @@ export function ask(socketPath, lines) {
 const STATUS = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'agent.status', params: {} }) + '\n';
 const TOKEN = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'token.get', params: {} }) + '\n';
 
-/** The bare server: spawned, and ready once it printed "listening". */
-async function startBare(socket) {
+/**
+ * The bare server: spawned, and ready once it printed "listening". `env` is the agent's: the same
+ * clean environment (an inherited NODE_EXTRA_CA_CERTS alone adds ~30 ms and ~2 MiB to a Node start).
+ */
+async function startBare(socket, env) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BARE, socket, '150'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [BARE, socket, '150'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise((resolve, reject) => {
     child.stdout.once('data', resolve);
     child.once('exit', () => reject(new Error('bench/probes/bare-server.cjs exited')));
@@ -103,7 +106,7 @@ async function startBare(socket) {
   return { pid: child.pid, readyMs: performance.now() - t0, stop: () => stopPid(child.pid) };
 }
 
-/** The daemon as the launcher starts it (node FLAGS dist/daemon/main.js), ready once it reports on fd 3. */
+/** The daemon as the launcher starts it (node FLAGS dist/daemon/daemon.cjs), ready once it reports on fd 3. */
 export async function startDaemon(kms, { flags = [], env = {}, logFile }) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [...flags, DAEMON, '--socket', kms.socket, '--config', kms.configPath, '--log-file', logFile], {
@@ -140,7 +143,7 @@ async function startupTimes({ dir, kms, rounds }) {
   const bareSocket = join(dir, 'bare-start.sock');
   for (let round = 0; round < rounds; round++) {
     let t = performance.now();
-    const bare = await startBare(bareSocket);
+    const bare = await startBare(bareSocket, kms.env);
     await ask(bareSocket, [TOKEN]);
     times.bare.push(performance.now() - t);
     await bare.stop();
@@ -206,7 +209,7 @@ export async function measureFloor({ dir, provider, redirectUrl, keyring, idleMs
     running.push({ ...v, kms, pid });
   }
   const bareSocket = join(base, 'bare.sock');
-  const bare = await startBare(bareSocket);
+  const bare = await startBare(bareSocket, running[0].kms.env);
   cleanups.push(bare.stop);
   say(`floor: bare node ${bare.pid}, agents ${running.map((r) => `${r.key} ${r.pid}`).join(', ')}; serving 200 requests each, then ${(4 * idleMs) / 1000} s idle`);
 

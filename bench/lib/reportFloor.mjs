@@ -90,7 +90,7 @@ export function floorSection(R, line, table) {
     `Each process below served 200 requests on one connection at the same moment (kms-agent: token.get, logged in on the bench's provider), then nothing: ` +
       `RSS, PSS and its parts are read ${fmt(F.idleMs / 1000)} s later (/proc/PID/smaps_rollup and status) and RSS again at ${fmt((3 * F.idleMs) / 1000)} s, threads from /proc/PID/task, ` +
       `wake-ups are the voluntary context switches of all threads in three windows after the last request. ` +
-      `"Recommended flags": the daemon started as \`node ${[...rec.flags, 'dist/daemon/main.js'].join(' ')}\`${Object.keys(rec.env).length ? ` with ${Object.entries(rec.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}, what bench/lib/idleFloor.mjs recommends for the launcher and the service units.`,
+      `"Recommended flags": the daemon started directly as \`node ${[...rec.flags, 'dist/daemon/daemon.cjs'].join(' ')}\`${Object.keys(rec.env).length ? ` with ${Object.entries(rec.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}, the flags the launcher and the service units pass (bench/lib/idleFloor.mjs), without the CLI in between.`,
   );
   line();
   const s = (n) => fmt((n * F.idleMs) / 1000);
@@ -113,7 +113,7 @@ export function floorSection(R, line, table) {
   line();
   table(['what', 'median', 'vs bare'], [
     ['bare `node` server (spawn, "listening", one answer)', `${fmt(S.bare.medianMs, 1)} ms`, '1.00×'],
-    ['kms-agent daemon: `node dist/daemon/main.js` (spawn, ready on fd 3, agent.status)', `${fmt(S.daemon.medianMs, 1)} ms`, x(ratio(S.daemon.medianMs, S.bare.medianMs))],
+    ['kms-agent daemon: `node dist/daemon/daemon.cjs` (spawn, ready on fd 3, agent.status)', `${fmt(S.daemon.medianMs, 1)} ms`, x(ratio(S.daemon.medianMs, S.bare.medianMs))],
     ['the same with the recommended flags', `${fmt(S.daemonRecommended.medianMs, 1)} ms`, x(ratio(S.daemonRecommended.medianMs, S.bare.medianMs))],
     ['`kms-agent start` (the CLI, which spawns the daemon) until agent.status answers', `${fmt(S.cli.medianMs, 1)} ms`, x(ratio(S.cli.medianMs, S.bare.medianMs))],
     ['… of which `kms-agent start` until it returns', `${fmt(S.cliOnly.medianMs, 1)} ms`, x(ratio(S.cliOnly.medianMs, S.bare.medianMs))],
@@ -136,28 +136,29 @@ function explanation(F, line) {
   const unused = I.fileUnused;
   line(
     `**So, memory:** after a login and 200 tokens, settled (${fmt((3 * F.idleMs) / 1000)} s), the file-store agent holds ${mib(I.file.settledRssMiB - I.bare.settledRssMiB)} more than the bare process. ` +
-      `${mib(binary)} of it are pages of the node binary that the bare process never touches: ${mib(turbofan)} of V8's optimizing compiler (its first optimizations, of the ES module loader's path and URL helpers), ` +
-      `${mib(sources)} of the sources of Node's built-in modules that an ES-module daemon and its provider stack compile (the ES module loader, node:http, crypto, and undici's Response and Headers classes, which openid-client needs), and ICU data; ` +
-      `${mib(anon)} are anonymous, mostly the V8 heap (${mib(heap)}: the bytecode and sources of openid-client, oauth4webapi, jose, pino and the agent's own modules). ` +
+      `${mib(binary)} of it are pages of the node binary that the bare process never touches: ${mib(turbofan)} of V8's optimizing compiler, paged in by its first optimization ` +
+      "(here the only function hot enough is the log redaction's path parser: @pinojs/redact parses each of the logger's 30 redact paths again for every log line that carries fields, and the login writes a few; " +
+      'a long-running agent reaches the optimizing compiler anyway, a few thousand token.get do), ' +
+      `${mib(sources)} of the sources of Node's built-in modules that the login and the provider stack compile (node:http and node:https, crypto, zlib, and undici's Response and Headers classes, which openid-client needs), and ICU data; ` +
+      `${mib(anon)} are anonymous, mostly the V8 heap (${mib(heap)}: the bytecode of openid-client, oauth4webapi, jose, pino and the agent's own code). ` +
       (unused
-        ? `Before its first provider call the same agent is at ${x(ratio(unused.settledRssMiB, I.bare.settledRssMiB))} (the row "no provider call yet"): the provider stack, loaded on first use since issue 15, accounts for ${mib(I.file.settledRssMiB - unused.settledRssMiB)}. `
+        ? `Before its first provider call the same agent is at ${x(ratio(unused.settledRssMiB, I.bare.settledRssMiB))} (the row "no provider call yet"): the login and the provider stack, both loaded on first use, account for ${mib(I.file.settledRssMiB - unused.settledRssMiB)}. `
         : '') +
-      'An ES module cannot be unloaded, so in one process that is the floor after a refresh. The lever left is a design one: provider calls in a short-lived helper process, so the daemon stays near the "no provider call yet" row, at the price of a Node start and an openid-client import (tens of ms) per refresh or login. ' +
+      'Compiled code is never unloaded from a V8 isolate, so in one process that is the floor after a login or a refresh. The lever left is a design one: logins and refreshes in a short-lived helper process, so the daemon stays near the "no provider call yet" row, at the price of a Node start and an openid-client load (tens of ms) per refresh or login. ' +
       (I.keychain ? `The keychain store adds ${mib(I.keychain.settledRssMiB - I.file.settledRssMiB)}: its native library stays mapped, and its thread's malloc arena stays behind when the thread stops after 10 s idle.` : ''),
   );
   line();
-  const rec = I.fileRecommended;
   line(
-    `**So, threads:** the bare process has ${I.bare.threads} (the main thread, V8's 4 helpers, its delayed-task thread, the inspector's signal thread). The agent has ${I.file.threads}: ` +
-      `libuv's pool of 4, started by Node's ES module loader, which reads module files asynchronously, before the daemon's first line runs (a bare node whose entry is an ES module has 11 too). ` +
-      `None belongs to a store: the keychain thread starts on the first keychain call and stops after 10 s without one, and never runs for a file-store profile. Only the daemon's spawn can size the pools: ` +
-      `with the recommended flags the agent runs ${rec?.threads ?? 'n/a'} threads, fewer than the bare process.`,
+    `**So, threads:** the bare process has ${I.bare.threads} (the main thread, V8's 4 helpers, its delayed-task thread, the inspector's signal thread). The agent, started with the flags the launcher and the units pass, has ${I.file.threads}: ` +
+      "the main thread, one V8 helper (`--v8-pool-size=1`), V8's delayed-task thread, the inspector's signal thread, and libuv's pool of 2 (`UV_THREADPOOL_SIZE=2`), started by the first asynchronous file operation. " +
+      'None belongs to a store: the keychain thread starts on the first keychain call and stops after 10 s without one, and never runs for a file-store profile.',
   );
   line();
   line(
-    `**So, start-up:** \`kms-agent start\` is two Node processes in series: the CLI (${S.cliOnly.medianMs > S.daemon.medianMs ? `${fmt(S.cliOnly.medianMs - S.daemon.medianMs, 1)} ms of Node start, commander and the launcher before and around the spawn` : 'Node start, commander and the launcher; this run was too noisy to split the two'}) and the daemon it waits for, which alone is ${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
-      'A second Node start alone is about one bare start: below 1.5× is out of reach for any launcher written in Node; socket activation (systemd) has only the daemon\'s share. ' +
-      'What the daemon adds over the bare server is loading its ES modules (about 60 files of its own, smol-toml, and pino: about 8 ms of the start, measured by hand with a stub logger in its place).',
+    `**So, start-up:** the daemon runs from one bundle (esbuild over tsc's output, scripts/bundleDaemon.mjs) compiled with V8's code cache (src/daemon/daemon.cts): no ES module loader, and the functions a start runs already compiled. Alone it is ${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
+      "What it adds: the Node built-ins the bare server never loads (crypto for the store key; assert and worker_threads, which pino's sonic-boom and thread-stream require; fs/promises, timers/promises), reading the 0.5 MB bundle and its 0.3 MB cache, the config's ownership checks on every directory above it, the start lock and the log file. " +
+      `\`kms-agent start\` is two Node processes in series: the CLI (${S.cliOnly.medianMs > S.daemon.medianMs ? `${fmt(S.cliOnly.medianMs - S.daemon.medianMs, 1)} ms: Node's start, the fast-path bundle and the launcher around the spawn` : 'Node start, the fast-path bundle and the launcher; this run was too noisy to split the two'}) and the daemon it waits for. ` +
+      'A second Node start alone is about one bare start: below 1.5× is out of reach for any launcher written in Node; socket activation (systemd) has only the daemon\'s share. With an agent already running, `start` (what every new shell with `eval "$(kms-agent start)"` runs) only asks it for its status.',
   );
   line();
   line(

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import { resolveStateDir } from '../rpc/paths.cjs';
 
-const DAEMON_MAIN = join(__dirname, '..', 'daemon', 'main.js');
+const DAEMON_MAIN = join(__dirname, '..', 'daemon', 'daemon.cjs');
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 

@@ -1,7 +1,7 @@
 /**
  * The commands that run without commander or ES modules: `kms-agent token`, which scripts call over
  * and over, the credential helpers kubectl and git run for every command (tokenFastPath.cts), and
- * `start`, which every new shell may run (startCommand.cts).
+ * `start`, which every new shell may run and service managers run in the foreground (startCommand.cts).
  * bin.cts runs this module from the fast-path bundle; every other command is the full CLI.
  */
 import { fastCommandOf } from './commandLine.cjs';
@@ -13,7 +13,7 @@ export function runFastCommand(args: readonly string[], done: (exitCode: number)
   if (command === 'token') runToken(args, done);
   else if (command === 'kubectl-credential') (require('./kubectlCredential.cjs') as typeof import('./kubectlCredential.cjs')).runKubectlCredential(args, done);
   else if (command === 'git-credential') (require('./gitCredential.cjs') as typeof import('./gitCredential.cjs')).runGitCredential(args, done);
-  else if (command === 'start') return (require('./startCommand.cjs') as typeof import('./startCommand.cjs')).runStart(args, done);
+  else if (command === 'start') (require('./startCommand.cjs') as typeof import('./startCommand.cjs')).runStart(args, done);
   else return false;
   return true;
 }

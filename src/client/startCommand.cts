@@ -1,9 +1,11 @@
 /**
  * `kms-agent start` on the fast path: the agent that answers, else a new one (daemonLauncher.cts),
  * printed as the shell exports `eval "$(kms-agent start)"` runs, as ssh-agent prints them. Every new
- * shell may run it, so it loads neither commander nor an ES module. `start --foreground`, which
- * makes this process the agent, is the full CLI's (commands/start.ts).
+ * shell may run it, so it loads neither commander nor an ES module. `start --foreground` makes this
+ * process the agent (service managers run it): the one place the client loads the daemon
+ * (src/daemon/daemon.cts).
  */
+import { join } from 'node:path';
 import type { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Result } from '../rpc/methods.js';
 import { resolveSocketPath } from '../rpc/paths.cjs';
@@ -18,17 +20,24 @@ interface StartRequest {
   syntax: ShellSyntax;
 }
 
-/** Runs `start` and returns true, unless it asks for --foreground: then false, and the full CLI runs it. */
-export function runStart(args: readonly string[], done: (exitCode: number) => void): boolean {
+/** Runs `start`; `done` gets the exit code (for --foreground, once the agent has stopped). */
+export function runStart(args: readonly string[], done: (exitCode: number) => void): void {
   let request: StartRequest;
   try {
     const { values } = parseCommandLine(args, 'start');
-    if (values.foreground) return false;
     const route = { ...agentRoute(values), autostart: false };
     request = { route, socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), syntax: detectShell(values) };
+    if (values.foreground) {
+      // An absolute path: the fast-path bundle hands it to Node's require.
+      const { loadDaemon } = require(join(__dirname, '..', 'daemon', 'daemon.cjs')) as typeof import('../daemon/daemon.cjs');
+      loadDaemon().runDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
+        () => done(OK),
+        (err: unknown) => done(fail(err, 'start')),
+      );
+      return;
+    }
   } catch (err) {
-    done(fail(err, 'start'));
-    return true;
+    return done(fail(err, 'start'));
   }
   askStatus(request, done, (noAgent) => {
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
@@ -39,7 +48,6 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
       (err: unknown) => done(fail(err, 'start')),
     );
   });
-  return true;
 }
 
 /** Asks the agent for its status and prints the exports; `otherwise` gets the error when none answers. */

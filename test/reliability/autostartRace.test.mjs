@@ -19,7 +19,7 @@ const ROUNDS = 10;
 
 /** The daemon processes serving this socket, as /proc shows them. */
 function daemonsOn(socketPath) {
-  return allCommandLines().filter((p) => p.args.some((a) => a.endsWith('dist/daemon/main.js')) && p.args[p.args.indexOf('--socket') + 1] === socketPath);
+  return allCommandLines().filter((p) => p.args.some((a) => a.endsWith('dist/daemon/daemon.cjs')) && p.args[p.args.indexOf('--socket') + 1] === socketPath);
 }
 
 /** Waits (bounded) until no more than one daemon is left: the losers exit right after reporting. */

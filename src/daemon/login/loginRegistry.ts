@@ -4,9 +4,7 @@ import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
 import { noRefreshTokenHint } from '../refreshFailures.js';
-import { startDeviceLogin } from './deviceLogin.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';
-import { startPkceLogin } from './pkceLogin.js';
 
 /** A browser login gives up after this long unless login.wait asks for less. */
 export const LOGIN_LIFETIME_SECONDS = 300;
@@ -32,7 +30,11 @@ export class LoginRegistry {
         entry.login.cancel(new AgentError('LOGIN_DENIED', `login to profile ${session.name} was replaced by a newer one`));
       }
     }
-    const login = flow === 'device' ? await startDeviceLogin(session) : await startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
+    // Loaded on the first login: an agent that starts logged in never needs them, nor node:http.
+    const login =
+      flow === 'device'
+        ? await (await import('./deviceLogin.js')).startDeviceLogin(session)
+        : await (await import('./pkceLogin.js')).startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
     this.logins.set(login.id, { login, session });
     this.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
     const forget = (): void => void setTimeout(() => this.logins.delete(login.id), KEEP_FINISHED_MS).unref();
