@@ -11,6 +11,7 @@ import { ROOT, CLI, sleep, setupKms, stopPid } from './agents.mjs';
 import { alive } from './procstat.mjs';
 import { median } from './stats.mjs';
 import { residentProfile } from './residentPages.mjs';
+import { profilesIn, summarise } from './cpuprofile.mjs';
 
 const BARE = join(ROOT, 'bench', 'probes', 'bare-server.cjs');
 const DAEMON = join(ROOT, 'dist', 'daemon', 'daemon.cjs');
@@ -168,6 +169,26 @@ async function startupTimes({ dir, kms, rounds }) {
 }
 
 /**
+ * Where a daemon start goes: `rounds` starts as the launcher runs it, under `node --cpu-prof`, each
+ * stopped once it has answered agent.status (the profile is written at exit); self time by
+ * category and function, the idle time between the answer and the stop left out.
+ */
+async function startupProfile({ dir, kms, rounds }) {
+  const profDir = join(dir, 'start-profiles');
+  mkdirSync(profDir);
+  for (let round = 0; round < rounds; round++) {
+    const flags = ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100', ...RECOMMENDED.flags];
+    const daemon = await startDaemon(kms, { flags, env: RECOMMENDED.env, logFile: join(dir, 'start-profile.log') });
+    await ask(kms.socket, [STATUS]);
+    await stopDaemon(daemon.pid);
+  }
+  const summary = summarise(profilesIn(profDir));
+  const idle = summary.categories.find((c) => c.name.startsWith('idle'))?.ms ?? 0;
+  const busy = (list) => list.filter((c) => !c.name.startsWith('idle') && !c.name.startsWith('(idle)'));
+  return { profiles: summary.profiles, busyMs: summary.totalMs - idle, categories: busy(summary.categories), functions: busy(summary.functions) };
+}
+
+/**
  * The whole comparison. `provider` is the bench's long-lived provider; `keyring` its private
  * Secret Service (null: the keychain rows are left out). Returns plain data for the report.
  */
@@ -252,5 +273,6 @@ export async function measureFloor({ dir, provider, redirectUrl, keyring, idleMs
   await bare.stop();
   say(`floor: start-up, ${startupRounds} rounds of bare node, daemon, daemon with the recommended flags, kms-agent start`);
   const startup = await startupTimes({ dir: base, kms: running[0].kms, rounds: startupRounds });
+  startup.profile = await startupProfile({ dir: base, kms: running[0].kms, rounds: startupRounds });
   return { recommended: RECOMMENDED, idleMs, idle, profiles, startup, cli: CLI };
 }

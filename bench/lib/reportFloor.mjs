@@ -118,6 +118,15 @@ export function floorSection(R, line, table) {
     ['`kms-agent start` (the CLI, which spawns the daemon) until agent.status answers', `${fmt(S.cli.medianMs, 1)} ms`, x(ratio(S.cli.medianMs, S.bare.medianMs))],
     ['… of which `kms-agent start` until it returns', `${fmt(S.cliOnly.medianMs, 1)} ms`, x(ratio(S.cliOnly.medianMs, S.bare.medianMs))],
   ]);
+  if (S.profile) {
+    const P = S.profile;
+    line(
+      `Where the daemon's start goes: \`node --cpu-prof --cpu-prof-interval 100\` of ${P.profiles} starts as the launcher runs them, each until agent.status answered, then stopped (${fmt(P.busyMs, 1)} ms of samples per start: the idle wait before the stop left out, the stop itself, with pino's last flush, counted; the profiler slows what it measures). Self time:`,
+    );
+    line();
+    table(['category', 'ms per start'], P.categories.slice(0, 8).map((c) => [c.name, fmt(c.ms, 2)]));
+    table(['top functions (self time)', 'ms per start'], P.functions.slice(0, 10).map((f) => [`\`${f.name}\``, fmt(f.ms, 2)]));
+  }
   profileTables(F, line, table);
   explanation(F, line);
 }
@@ -156,7 +165,7 @@ function explanation(F, line) {
   line();
   line(
     `**So, start-up:** the daemon runs from one bundle (esbuild over tsc's output, scripts/bundleDaemon.mjs) compiled with V8's code cache (src/daemon/daemon.cts): no ES module loader, and the functions a start runs already compiled. Alone it is ${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
-      "What it adds: the Node built-ins the bare server never loads (crypto for the store key; assert and worker_threads, which pino's sonic-boom and thread-stream require; fs/promises, timers/promises), reading the 0.5 MB bundle and its 0.3 MB cache, the config's ownership checks on every directory above it, the start lock and the log file. " +
+      "What it adds, per the profile above (compileForInternalLoader is Node compiling its own modules, Script the bundle's code cache): the Node built-ins the bare server never loads (crypto for the store key; assert and worker_threads, which pino's sonic-boom and thread-stream require; fs/promises, timers/promises), reading the 0.5 MB bundle and its 0.3 MB cache, the config's ownership checks on every directory above it, the start lock and the log file. " +
       `\`kms-agent start\` is two Node processes in series: the CLI (${S.cliOnly.medianMs > S.daemon.medianMs ? `${fmt(S.cliOnly.medianMs - S.daemon.medianMs, 1)} ms: Node's start, the fast-path bundle and the launcher around the spawn` : 'Node start, the fast-path bundle and the launcher; this run was too noisy to split the two'}) and the daemon it waits for. ` +
       'A second Node start alone is about one bare start: below 1.5× is out of reach for any launcher written in Node; socket activation (systemd) has only the daemon\'s share. With an agent already running, `start` (what every new shell with `eval "$(kms-agent start)"` runs) only asks it for its status.',
   );
