@@ -49,7 +49,7 @@ export const GIT_FLAGS = {
   profile: { flags: '-p, --profile <name>', description: 'profile for every host (default: the one the [git] table names for the host)' },
 } satisfies Record<string, FlagSpec>;
 
-/** `start`: how to print the exports, or become the agent (which only the full CLI can). */
+/** `start`: how to print the exports, or to become the agent itself (service managers). */
 export const START_FLAGS = {
   foreground: { flags: '-f, --foreground', description: 'stay in the foreground and log to stderr (for service managers)' },
   csh: { flags: '-c, --csh', description: 'print csh syntax' },
