@@ -8,8 +8,37 @@ if [ -z "${KMS_AGENT_TEST_IN_SESSION:-}" ] && command -v dbus-run-session >/dev/
   # The keyring lives under a throwaway data dir so a test run never writes the developer's keyrings.
   keyring_data=$(mktemp -d)
   trap 'rm -rf "$keyring_data"' EXIT
+  # A session bus that starts nothing on demand: the standard one would answer a keyring that is
+  # gone by starting a locked one, and every keychain test after that would fail.
+  cat >"$keyring_data/session.conf" <<'CONF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+  # gnome-keyring-daemon can abort when a client disconnects in the middle of a call, and the tests
+  # kill agents in the middle of calls: while the tests run (this shell's pid, after the exec), a
+  # keyring that exits is started again, unlocked with the same password.
   KMS_AGENT_TEST_IN_SESSION=1 XDG_DATA_HOME="$keyring_data" \
-    dbus-run-session -- sh -c 'echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" "$@"' "$0" "$@" \
+    dbus-run-session --config-file="$keyring_data/session.conf" -- sh -c '
+      tests=$$
+      (while kill -0 "$tests" 2>/dev/null; do
+        printf test | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1
+        sleep 0.2
+      done) &
+      for i in $(seq 200); do
+        dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true && break
+        sleep 0.05
+      done
+      exec "$0" "$@"' "$0" "$@" \
     2> >(grep -v 'Failed to set fd limit' >&2)
   exit $?
 fi
