@@ -33,7 +33,7 @@ CONF
       (while kill -0 "$tests" 2>/dev/null; do
         printf test | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1
         sleep 0.2
-      done) &
+      done) 2>/dev/null &
       for i in $(seq 200); do
         dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true && break
         sleep 0.05

@@ -66,7 +66,11 @@ export function watchForToken(secret, { roots = WATCHED_ROOTS, environAllowed = 
       if (cmdline.includes(secret)) found.commandLines.push(args.join(' ').replaceAll(secret, '<TOKEN>'));
       if (environAllowed(args)) continue;
       const environ = readProc(pid, 'environ');
-      if (environ?.includes(secret)) found.environments.push(args.join(' '));
+      if (!environ?.includes(secret)) continue;
+      // A process caught in execve shows its new environment before its new command line (empty
+      // in between): name it by the command line read after the environment.
+      const after = readProc(pid, 'cmdline')?.toString('utf8').split('\0').filter(Boolean) ?? args;
+      if (!environAllowed(after)) found.environments.push(after.join(' '));
     }
   };
   let running = true;
