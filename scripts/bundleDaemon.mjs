@@ -11,7 +11,7 @@
 // against Node's own floor"). openid-client is still initialised on the first provider call. The
 // ES modules in dist/ stay what the tests import.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -97,7 +97,6 @@ const dir = mkdtempSync(join(tmpdir(), 'kms-agent-build-'));
 try {
   const configPath = join(dir, 'config.toml');
   writeFileSync(configPath, '[profiles.warm-up]\nissuer = "https://warm-up.invalid"\nclient_id = "warm-up"\nstore = "memory"\n', { mode: 0o600 });
-  chmodSync(dir, 0o700);
   const env = { PATH: process.env.PATH, HOME: dir, XDG_STATE_HOME: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config') };
   // Its log (a foreground daemon's, on stderr) is shown only when the warm-up fails.
   const run = spawnSync(process.execPath, ['-e', WARM_UP, BUNDLE, join(dir, 'agent.sock'), configPath], { env, encoding: 'utf8', timeout: 30_000 });

@@ -7,7 +7,8 @@ export interface FastCommandSpec {
   arguments?: string;
   description: string;
   flags: Record<string, FlagSpec>;
-  help: string;
+  /** Text after the options in `--help`. */
+  help?: string;
   /** The command's own runner on the fast path (fastCommands.cts). */
   run: (args: readonly string[], done: (exitCode: number) => void) => void;
 }
@@ -22,8 +23,8 @@ export function registerFastCommand(program: Command, cli: CliContext, spec: Fas
     .command(spec.arguments ? `${spec.name} ${spec.arguments}` : spec.name)
     .description(spec.description)
     .allowUnknownOption()
-    .allowExcessArguments()
-    .addHelpText('after', spec.help);
+    .allowExcessArguments();
+  if (spec.help) command.addHelpText('after', spec.help);
   for (const { flags, description } of Object.values(spec.flags)) command.addOption(new Option(flags, description));
   command.action(
     () =>
