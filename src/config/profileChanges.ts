@@ -10,6 +10,14 @@ export interface ProfileChanges {
   dropsLogin: boolean;
 }
 
+/** Fields a reload may change without touching the session: where the profile came from, and how its login listens. */
+const SESSION_NEUTRAL: readonly (keyof Profile)[] = ['source', 'sourceKind', 'redirectUrl', 'tokenFile'];
+
+/** Only fields the session does not depend on changed: the running session adopts the new profile as it is. */
+export function keepsSession(changes: ProfileChanges): boolean {
+  return changes.changed.every((field) => SESSION_NEUTRAL.includes(field));
+}
+
 /** Fields that shape the tokens a profile gets: a change to any makes its cached tokens wrong. */
 const TOKEN_FIELDS: readonly (keyof Profile)[] = [
   ...PROFILE_ENDPOINTS,

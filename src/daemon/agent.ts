@@ -4,15 +4,12 @@ import type { AgentConfig, Profile } from '../config/profile.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import { ConfigError } from '../config/configError.js';
 import { noProfileChosen } from '../config/defaultProfile.js';
-import { profileChanges } from '../config/profileChanges.js';
+import { keepsSession, profileChanges } from '../config/profileChanges.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
 import { openStore } from './stores/fallbackStore.js';
 import type { TokenStore } from './stores/tokenStore.js';
 import { TokenFiles } from './tokenFiles.js';
-
-/** Fields a reload may change without touching the session: where the profile came from, and how its login listens. */
-const SESSION_NEUTRAL: ReadonlySet<keyof Profile> = new Set(['source', 'sourceKind', 'redirectUrl', 'tokenFile']);
 
 /** The daemon's state: one session per profile, the logins in progress, and how to reach each. */
 export class Agent {
@@ -30,7 +27,7 @@ export class Agent {
     public config: AgentConfig,
     readonly socketPath: string,
     readonly log: Logger,
-    private readonly loadConfig?: () => AgentConfig,
+    private readonly loadConfig: () => AgentConfig,
   ) {
     this.logins = new LoginRegistry(dirname(socketPath), log);
     this.tokenFiles = new TokenFiles(dirname(socketPath), log);
@@ -74,7 +71,6 @@ export class Agent {
    * and keeps its login only if its store key is unchanged.
    */
   reload(): string[] {
-    if (!this.loadConfig) throw new AgentError('INVALID_PARAMS', 'this agent was started without a config to reload');
     let next: AgentConfig;
     try {
       next = this.loadConfig();
@@ -105,7 +101,7 @@ export class Agent {
       const session = this.sessions.get(profile.name);
       const changes = session ? profileChanges(session.profile, profile) : undefined;
       if (session && changes!.changed.length === 0) continue;
-      if (session && changes!.changed.every((field) => SESSION_NEUTRAL.has(field)) && previous.storeDir === next.storeDir) {
+      if (session && keepsSession(changes!) && previous.storeDir === next.storeDir) {
         session.adoptProfile(profile);
       } else {
         if (session) {

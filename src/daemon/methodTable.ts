@@ -24,7 +24,7 @@ export type MethodTable = { [M in MethodName]: Handler<M> };
 const ONE_DAY = 86_400;
 
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
-export function methodTable(agent: Agent, shutdown: () => void, onReload: () => string[] = () => agent.reload()): MethodTable {
+export function methodTable(agent: Agent, shutdown: () => void, onReload: () => string[]): MethodTable {
   return {
     'agent.status': async (params) => {
       asParams('agent.status', params, []);

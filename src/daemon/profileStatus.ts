@@ -2,12 +2,12 @@ import type { ProfileStatus } from '../rpc/methods.js';
 import type { ProfileSession } from './profileSession.js';
 import { providerText } from '../provider/providerText.js';
 import type { StoredGrant } from './stores/tokenStore.js';
-import type { CachedTokens } from './tokenCache.js';
+import { servable, type CachedTokens } from './tokenCache.js';
 
 /** One profile as `status` shows it: who is logged in, until when, where the login is kept, what went wrong last. */
 export function profileStatus(session: ProfileSession, grant: StoredGrant | null, main: CachedTokens | undefined, lastError: string | undefined): ProfileStatus {
   const served = main && (session.profile.servedKind === 'id' ? main.id : main.access);
-  const valid = served !== undefined && served.expiresAt > Date.now() / 1000;
+  const valid = main !== undefined && servable(main, session.profile.servedKind) !== undefined;
   const status: ProfileStatus = { name: session.name, logged_in: grant !== null || valid, has_refresh_token: grant !== null, store: session.store.kind };
   const subject = main?.set.subject ?? grant?.subject;
   const email = main?.set.email ?? grant?.email;
