@@ -114,8 +114,8 @@ export class ProviderClient {
     return this.discovered;
   }
 
-  /** A configuration for one request; `stash` receives the id_token lifted out of a token response. */
-  private async configuration(stash?: { idToken?: string }): Promise<OIDC.Configuration> {
+  /** openid-client and a configuration for one request; `stash` receives the id_token lifted out of a token response. */
+  private async configuration(stash?: { idToken?: string }): Promise<{ oidc: OpenidClient; config: OIDC.Configuration }> {
     const p = this.profile;
     const oidc = await openidClient();
     const server = { ...(await this.metadata()), authorization_response_iss_parameter_supported: false };
@@ -125,7 +125,7 @@ export class ProviderClient {
     const lift = stash ? liftIdToken(stash) : undefined;
     config[oidc.customFetch] = (url, options) =>
       boundedFetch(url, options as RequestInit, lift && url === server.token_endpoint ? lift : undefined);
-    return config;
+    return { oidc, config };
   }
 
   /** The authorization request: PKCE S256, state, a nonce when it asks for openid, and the profile's extra parameters. */
@@ -146,16 +146,16 @@ export class ProviderClient {
       if (value === '') delete params[name];
       else params[name] = value;
     }
-    const config = await this.configuration();
-    return (await openidClient()).buildAuthorizationUrl(config, params);
+    const { oidc, config } = await this.configuration();
+    return oidc.buildAuthorizationUrl(config, params);
   }
 
   /** Exchanges the code, after holding an RFC 9207 `iss` to the issuer the agent knows (if it knows one). */
   async exchangeCode(callbackUrl: URL, checks: { codeVerifier: string; state: string; knownIssuer: string | undefined }): Promise<ProviderTokens> {
     const callback = authorizationResponseIssuer(callbackUrl, checks.knownIssuer, (await this.metadata()).authorization_response_iss_parameter_supported === true);
     const stash: { idToken?: string } = {};
-    const config = await this.configuration(stash);
-    const response = await (await openidClient()).authorizationCodeGrant(
+    const { oidc, config } = await this.configuration(stash);
+    const response = await oidc.authorizationCodeGrant(
       config,
       callback,
       { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state },
@@ -167,32 +167,32 @@ export class ProviderClient {
   /** A refresh for the profile's main token, or for a scope/audience target with the same refresh token. */
   async refresh(refreshToken: string, target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
-    const config = await this.configuration(stash);
-    const response = await (await openidClient()).refreshTokenGrant(config, refreshToken, this.targetParams(target));
+    const { oidc, config } = await this.configuration(stash);
+    const response = await oidc.refreshTokenGrant(config, refreshToken, this.targetParams(target));
     return { response, idToken: stash.idToken };
   }
 
   /** RFC 7009. Resolves false when the provider has no revocation endpoint; throws when it refuses or cannot be asked. */
   async revoke(refreshToken: string): Promise<boolean> {
-    const config = await this.configuration();
+    const { oidc, config } = await this.configuration();
     if (!config.serverMetadata().revocation_endpoint) return false;
-    await (await openidClient()).tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
+    await oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
     return true;
   }
 
   /** RFC 8628: asks for a user code. */
   async startDevice(): Promise<DeviceStart> {
-    const config = await this.configuration();
+    const { oidc, config } = await this.configuration();
     if (!config.serverMetadata().device_authorization_endpoint) throw new DeviceFlowUnsupportedError(this.profile.name);
-    const response = await (await openidClient()).initiateDeviceAuthorization(config, { scope: this.profile.scopes.join(' '), ...this.targetParams() });
+    const response = await oidc.initiateDeviceAuthorization(config, { scope: this.profile.scopes.join(' '), ...this.targetParams() });
     return { response, url: response.verification_uri_complete ?? response.verification_uri };
   }
 
   /** Polls at the provider's interval (honouring slow_down) until the user approves, denies or the code expires. */
   async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
-    const config = await this.configuration(stash);
-    const response = await (await openidClient()).pollDeviceAuthorizationGrant(config, start.response, this.targetParams(), { signal });
+    const { oidc, config } = await this.configuration(stash);
+    const response = await oidc.pollDeviceAuthorizationGrant(config, start.response, this.targetParams(), { signal });
     return { response, idToken: stash.idToken };
   }
 }
