@@ -42,9 +42,13 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
   askStatus(request, done, (noAgent) => {
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
     const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
-    // Started, or another start won the race: either way the agent now answers.
+    // Started: it reports its pid. Another start won the race: ask the winner, which may read another config.
     launchDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
-      () => askStatus(request, done, (err) => done(fail(err, 'start'))),
+      (outcome) => {
+        if (outcome.state === 'running') return askStatus(request, done, (err) => done(fail(err, 'start')));
+        print(shellExports(request.syntax, request.socketPath, outcome.pid));
+        done(OK);
+      },
       (err: unknown) => done(fail(err, 'start')),
     );
   });

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import type { TokenReply } from '../../rpc/methods.js';
+import { timeText } from '../../provider/providerText.js';
 import type { AgentClient } from '../agentClient.cjs';
 import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
 import { Exit } from '../exitCodes.cjs';
@@ -61,7 +62,7 @@ async function describe(get: () => Promise<TokenReply>): Promise<Described> {
 function when(seconds: number): string {
   const left = Math.round(seconds - Date.now() / 1000);
   const span = Math.abs(left) < 120 ? `${Math.abs(left)} s` : Math.abs(left) < 7200 ? `${Math.round(Math.abs(left) / 60)} min` : `${Math.round(Math.abs(left) / 3600)} h`;
-  return `${new Date(seconds * 1000).toISOString()} (${left >= 0 ? `in ${span}` : `${span} ago`})`;
+  return `${timeText(seconds)} (${left >= 0 ? `in ${span}` : `${span} ago`})`;
 }
 
 function factLines(name: string, facts: TokenFacts): string[] {
