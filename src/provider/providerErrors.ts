@@ -6,7 +6,7 @@ import { providerText } from './providerText.js';
 
 /** Provider text without control characters, not yet cut: secrets are scrubbed first (a cut could split one). */
 const whole = (value: unknown): string => providerText(value, Number.POSITIVE_INFINITY);
-import { TokenTooLargeError } from './tokenSet.js';
+import { UnservableTokenError } from './tokenSet.js';
 
 /**
  * What a failed provider call means for the agent:
@@ -40,14 +40,19 @@ function oauthDetail(error: string, description?: string): string {
 
 /**
  * The forms a value takes in a URL, a form body or JSON text (a 5xx body is quoted raw), where a
- * provider may echo it back: percent-encoding in either case, JSON with or without "\/".
+ * provider may echo it back: percent-encoding in either case, JSON, hex in either case, base64 and
+ * base64url with or without padding; each also with "/" written "\/", as JSON may.
  */
 function encodings(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
   const url = encodeURIComponent(secret);
   const form = new URLSearchParams({ v: secret }).toString().slice(2);
   const json = JSON.stringify(secret).slice(1, -1);
-  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
-  return [...new Set([secret, url, form, lowerHex(url), lowerHex(form), json, json.replaceAll('/', '\\/')])];
+  const hex = bytes.toString('hex');
+  const base64 = bytes.toString('base64');
+  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+  const forms = [secret, url, form, lowerHex(url), lowerHex(form), json, hex, hex.toUpperCase(), base64, base64.replace(/=+$/, ''), bytes.toString('base64url')];
+  return [...new Set(forms.flatMap((text) => [text, text.replaceAll('/', '\\/')]))];
 }
 
 /**
@@ -78,7 +83,7 @@ function classify(err: unknown): ProviderFailure {
   }
   if (oidc && err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
   if (oidc && err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
-  if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError || err instanceof ResponseTooLargeError) {
+  if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof UnservableTokenError || err instanceof ResponseTooLargeError) {
     return { kind: 'invalid', detail: whole(err.message) };
   }
   const response = (err as { cause?: unknown })?.cause;
