@@ -1,4 +1,5 @@
 import { AgentError, type Reason } from '../rpc/jsonRpc.cjs';
+import { terminalLines } from '../rpc/terminalText.cjs';
 
 /** The exit codes of docs/cli.md. */
 export const Exit = {
@@ -41,8 +42,12 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   AGENT_FAILED: [ERROR, ERROR, ERROR],
 };
 
-/** Prints the error as one line on stderr and returns the command's exit code for it. */
+/**
+ * Prints the error on stderr and returns the command's exit code for it. The message may quote
+ * what someone else wrote (a host git named, a provider's words): no control character of theirs
+ * reaches the terminal.
+ */
 export function reportError(err: unknown, kind: CommandKind = 'command'): number {
-  process.stderr.write(`kms-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`kms-agent: ${terminalLines(err instanceof Error ? err.message : String(err))}\n`);
   return err instanceof AgentError ? EXIT_CODES[err.reason][COLUMN[kind]]! : Exit.ERROR;
 }
