@@ -294,3 +294,42 @@ test('tokens with CR/LF or escape codes (issue 20, finding 2): a provider error,
     });
   }, () => provider.close());
 });
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+test('device flow (issue 20, finding 4): polls at most once a second, 5 s without an interval; only https or loopback pages shown; no device endpoint is exit 3', { timeout: 90_000 }, async (t) => {
+  const provider = await startHostileProvider();
+  const sb = await hostileSandbox({ p: provider.profileKeys('explicit'), disc: provider.profileKeys('issuer') });
+  const verify = `${provider.origin}/device/verify`;
+  const deviceAnswer = (fields) => () => ({ json: { device_code: 'dc-1', user_code: 'WDJB-MJHT', verification_uri: verify, expires_in: 3, ...fields } });
+  provider.answerToken = (request) => (request.grantType === DEVICE_GRANT ? { status: 400, json: { error: 'authorization_pending' } } : undefined);
+  const polls = () => provider.tokenRequests(DEVICE_GRANT).length;
+  await withSandbox(sb, t, async () => {
+    for (const [what, fields, most] of [['interval 0.001', { interval: 0.001 }, 3], ['no interval', {}, 0]]) {
+      await t.test(`${what}: at most ${most} polls while a 3 s code lasts`, async (t) => {
+        provider.answerDevice = deviceAnswer(fields);
+        const before = polls();
+        const r = await sb.cli(['login', '--device', '--profile', 'p']);
+        assert.equal(r.code, 4, `the code expired: ${r.stderr}`);
+        const made = polls() - before;
+        t.diagnostic(`${what}: ${made} polls in 3 s`);
+        assert.ok(made <= most, `${what}: ${made} polls`);
+      });
+    }
+    for (const [field, url] of [['verification_uri', 'javascript:alert(1)'], ['verification_uri', 'http://evil.example/device'], ['verification_uri_complete', 'javascript:alert(document.cookie)']]) {
+      await t.test(`${field} ${url}: refused, never shown`, async () => {
+        provider.answerDevice = deviceAnswer({ [field]: url, interval: 1 });
+        const r = await sb.cli(['login', '--device', '--profile', 'p']);
+        const line = errorLine(r, 3);
+        assert.match(line, new RegExp(`the provider's ${field} ".*" is not a page to send a user to: expected an`), line);
+        assert.doesNotMatch(r.stderr.replace(line, ''), /javascript:|evil\.example/, 'the link is not shown');
+      });
+    }
+    await t.test('a provider whose discovery document has no device endpoint: exit 3, "offers no device flow"', async () => {
+      provider.discovery = { device_authorization_endpoint: undefined };
+      const line = errorLine(await sb.cli(['login', '--device', '--profile', 'disc']), 3);
+      assert.match(line, /the provider of profile disc offers no device flow \(the discovery document of http:\/\/127\.0\.0\.1:\d+\/realms\/hostile names no device_authorization_endpoint\)/, line);
+      assert.doesNotMatch(line, /set device_authorization_url/, 'no advice to set what is set');
+    });
+  }, () => provider.close());
+});
