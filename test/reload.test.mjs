@@ -2,7 +2,7 @@
 // `agent.reload`; a broken edit keeps the config that runs and says why (docs/configuration.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeSandbox, profileToml } from './support/harness.mjs';
 
@@ -168,6 +168,31 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
     r = await sb.cli(['--no-autostart', 'reload']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /no agent is running/);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('reload says what start says (issue 20): a client_secret others can read, several profiles and no default', async () => {
+  const sb = await makeSandbox();
+  const issuer = sb.provider.issuer;
+  try {
+    const start = await sb.cli(['start']);
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal(start.stderr, '');
+    // A second profile by hand, with a secret, in a file others can read: both things to say.
+    writeFileSync(sb.configPath, `${profileToml('local', issuer)}\n${profileToml('second', issuer, { client_secret: 'a-secret-value' })}`, { mode: 0o644 });
+    chmodSync(sb.configPath, 0o644);
+    const r = await sb.cli(['reload']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'config reloaded: profiles local, second\n');
+    assert.equal(
+      r.stderr,
+      `kms-agent: warning: ${sb.configPath} holds a client_secret and is readable by group or others: run chmod 600 ${sb.configPath}\n` +
+        `kms-agent: warning: several profiles (local, second) and no default_profile: commands without --profile now fail; set default_profile in ${sb.configPath}\n`,
+    );
+    const restarted = await sb.cli(['stop']).then(() => sb.cli(['start']));
+    assert.match(restarted.stderr, /holds a client_secret and is readable by group or others/, 'the same words as start');
   } finally {
     await sb.close();
   }

@@ -70,6 +70,14 @@ export function withProfile(text: string, name: string, section: string, exists:
 }
 
 /**
+ * The config text with `default_profile = "NAME"` as its first line (a top-level key must come
+ * before every table), the rest of the text as it was.
+ */
+export function withDefaultProfile(text: string, name: string): string {
+  return `default_profile = ${tomlString(name)}   # set by kms-agent add when it added a second profile\n${text}`;
+}
+
+/**
  * Replaces the file in one step (a temporary file renamed over it, once `check` accepted it), keeping
  * its mode; a new file is 0600 and its missing directories 0700. The running agent's watcher sees
  * the rename as an edit.

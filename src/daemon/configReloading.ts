@@ -1,6 +1,7 @@
 import type { Agent } from './agent.js';
 import { ConfigWatcher } from './configWatcher.js';
 import type { Logger } from './logger.js';
+import type { Result } from '../rpc/methods.js';
 
 /**
  * The config is read again when one of its files changes, on SIGHUP and on `kms-agent reload`
@@ -8,12 +9,12 @@ import type { Logger } from './logger.js';
  * `reloadQuietly` is for the watcher and the signal (Agent.reload has logged the error, and status
  * and the next command that needs the profile show it).
  */
-export function configReloading(agent: Agent, log: Logger): { reload(why: string): string[]; reloadQuietly(why: string): void; close(): void } {
-  const reload = (why: string): string[] => {
+export function configReloading(agent: Agent, log: Logger): { reload(why: string): Result<'agent.reload'>; reloadQuietly(why: string): void; close(): void } {
+  const reload = (why: string): Result<'agent.reload'> => {
     try {
-      const profiles = agent.reload();
-      log.info({ why, profiles }, 'config reloaded');
-      return profiles;
+      const reloaded = agent.reload();
+      log.info({ why, profiles: reloaded.profiles }, 'config reloaded');
+      return reloaded;
     } finally {
       watcher.watch(agent.config.files);
     }

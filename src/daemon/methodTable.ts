@@ -24,7 +24,7 @@ export type MethodTable = { [M in MethodName]: Handler<M> };
 const ONE_DAY = 86_400;
 
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
-export function methodTable(agent: Agent, shutdown: () => void, onReload: () => string[]): MethodTable {
+export function methodTable(agent: Agent, shutdown: () => void, onReload: () => Result<'agent.reload'>): MethodTable {
   return {
     'agent.status': async (params) => {
       asParams('agent.status', params, []);
@@ -113,7 +113,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
 
     'agent.reload': (params) => {
       asParams('agent.reload', params, []);
-      return { profiles: onReload() };
+      return onReload();
     },
 
     'agent.shutdown': (params) => {

@@ -111,7 +111,8 @@ export interface Methods {
   };
   'agent.reload': {
     params: Record<string, never>;
-    result: { profiles: string[] };
+    /** `warnings`: what `start` would warn about this config, and a default profile it left ambiguous. */
+    result: { profiles: string[]; warnings?: string[] };
   };
   'agent.shutdown': {
     params: Record<string, never>;
