@@ -185,6 +185,11 @@ test('add refuses a provider it could not use, saying why, and writes nothing', 
     }
     const badName = await sb.cli(['add', '-bad', '--issuer', 'https://idp.example.com', '--client-id', 'c']);
     assert.equal(badName.code, 1);
+    // Issue 20, trap 2: one scope named "openid,email,offline_access" made a login fail later.
+    const commas = await sb.cli(['add', 'work', '--issuer', `${broken.base}/none`, '--client-id', 'c', '--scopes', 'openid,email,offline_access']);
+    assert.equal(commas.code, 1);
+    assert.equal(commas.stderr, 'kms-agent: --scopes "openid,email,offline_access" is not a list of scopes: scopes are separated by spaces ("openid email offline_access") or, in the config, written one per string (["openid", "email", "offline_access"])\n');
+    assert.equal(existsSync(configPath), false, 'nothing written');
   } finally {
     await broken.close();
     await sb.close();

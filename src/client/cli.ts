@@ -13,6 +13,7 @@ import { registerLogin } from './commands/login.js';
 import { registerLogout } from './commands/logout.js';
 import { registerProfiles } from './commands/profiles.js';
 import { registerReload } from './commands/reload.js';
+import { registerRemove } from './commands/remove.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
@@ -47,6 +48,7 @@ const COMMANDS = [
   registerGitCredential,
   registerProfiles,
   registerAdd,
+  registerRemove,
   registerReload,
   registerInstallService,
   registerDemo,

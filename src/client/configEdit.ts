@@ -60,13 +60,26 @@ export function withProfile(text: string, name: string, section: string, exists:
     return text + separator + section;
   }
   const lines = text.split('\n');
+  const { start, end } = sectionOf(lines, name, file, '--force cannot replace it');
+  return [...lines.slice(0, start), ...section.replace(/\n$/, '').split('\n'), ...lines.slice(end + 1)].join('\n');
+}
+
+/**
+ * The config text without the profile's section (for `kms-agent remove`), every other byte kept:
+ * what `add` appended (the blank line before the section too) goes, so a remove undoes an add.
+ */
+export function withoutProfile(text: string, name: string, file: string): string {
+  const lines = text.split('\n');
+  const at = sectionOf(lines, name, file, 'remove cannot take it out');
+  const start = at.start > 0 && lines[at.start - 1] === '' ? at.start - 1 : at.start;
+  return [...lines.slice(0, start), ...lines.slice(at.end + 1)].join('\n');
+}
+
+/** The section's lines, with its own leading comment (written by a previous `add`); a USAGE error when it is not a section. */
+function sectionOf(lines: string[], name: string, file: string, consequence: string): { start: number; end: number } {
   const at = sectionLines(lines, name);
-  if (!at) {
-    throw new AgentError('USAGE', `profile ${name} in ${file} is not written as a [profiles.${name}] section, so --force cannot replace it: edit the file by hand`);
-  }
-  // The old section's own leading comment (written by a previous `add`) goes with it.
-  const start = at.start > 0 && lines[at.start - 1]!.startsWith(ADDED_BY) ? at.start - 1 : at.start;
-  return [...lines.slice(0, start), ...section.replace(/\n$/, '').split('\n'), ...lines.slice(at.end + 1)].join('\n');
+  if (!at) throw new AgentError('USAGE', `profile ${name} in ${file} is not written as a [profiles.${name}] section, so ${consequence}: edit the file by hand`);
+  return { start: at.start > 0 && lines[at.start - 1]!.startsWith(ADDED_BY) ? at.start - 1 : at.start, end: at.end };
 }
 
 /**
@@ -83,6 +96,15 @@ export function withDefaultProfile(text: string, name: string): string {
  * the rename as an edit.
  */
 export function writeConfig(file: string, text: string, existingMode: number | undefined, check: (written: string) => void): void {
+  stagedConfig(file, text, existingMode, check).commit();
+}
+
+/**
+ * The new text written beside the file and checked, not yet in its place: `commit` renames it over
+ * the file, `discard` removes it. What must happen between the two (a logout) happens while the
+ * agent still reads the old file.
+ */
+export function stagedConfig(file: string, text: string, existingMode: number | undefined, check: (written: string) => void): { commit(): void; discard(): void } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
   const fd = openSync(temp, 'wx', 0o600);
@@ -98,5 +120,5 @@ export function writeConfig(file: string, text: string, existingMode: number | u
     throw err;
   }
   closeSync(fd);
-  renameSync(temp, file);
+  return { commit: () => renameSync(temp, file), discard: () => rmSync(temp, { force: true }) };
 }

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { resolveConfigPath } from '../../config/configPaths.js';
 import { PROFILE_NAME } from '../../config/configSchema.js';
+import { commaListHint } from '../../config/scopeSyntax.js';
 import { exposedSecretWarning, readTrustedFile } from '../../config/configText.js';
 import { untrustedBecause } from '../../config/fileTrust.js';
 import { loadConfig } from '../../config/config.js';
@@ -40,6 +41,14 @@ export function registerAdd(program: Command, cli: CliContext): void {
     .action(cli.run((name: string, opts: AddOptions) => addProfile(cli, name, opts)));
 }
 
+/** `--scopes "openid email"`; a comma-separated list is refused before anything is asked or written. */
+function scopeList(text: string): string[] {
+  const names = text.split(/\s+/).filter(Boolean);
+  const hint = names.map(commaListHint).find((h) => h !== undefined);
+  if (hint !== undefined) throw usage(`--scopes ${hint}`);
+  return names;
+}
+
 async function addProfile(cli: CliContext, name: string, opts: AddOptions): Promise<number> {
   if (!PROFILE_NAME.test(name)) throw usage(`invalid profile name "${name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`);
   const file = resolveConfigPath(cli.configPath());
@@ -47,10 +56,11 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
   const exists = current !== undefined && definesProfile(file, name);
   if (exists && !opts.force) throw usage(`profile ${name} already exists in ${file}: add --force to replace it, or choose another name`);
 
+  const scopes = opts.scopes === undefined ? undefined : scopeList(opts.scopes);
   const support = await discoverProvider(opts.issuer);
   for (const line of describeSupport(opts.issuer, support)) say(line);
   const keys: ProfileKeys = { client_id: opts.clientId, issuer: opts.issuer };
-  if (opts.scopes !== undefined) keys.scopes = opts.scopes.split(/\s+/).filter(Boolean);
+  if (scopes !== undefined) keys.scopes = scopes;
   if (opts.clientSecret !== undefined) keys.client_secret = opts.clientSecret === '-' ? await secretFromStdin() : opts.clientSecret;
   for (const warning of warnings(support, keys)) process.stderr.write(`kms-agent: warning: ${warning}\n`);
 
