@@ -418,6 +418,20 @@ describe('bad input: one clear line naming file, profile and key', () => {
     assertConfigError(() => loadConfig({ env: s.env }), { file, says: /invalid TOML at line 3, column \d+/ });
   });
 
+  test('a missing closing quote: the parser\'s words, and a hint (issue 20, trap 4)', (t) => {
+    const s = sandbox(t);
+    for (const [text, line] of [
+      ['[profiles.entra]\nclient_id = "x\ntoken_url = "https://idp.example.com/token"\n', 2],
+      ["[profiles.entra]\r\nclient_id = 'x\r\n", 2],
+      ['[profiles.entra]\nclient_id = "x', 2],
+    ]) {
+      const file = s.writeConfig(text);
+      assertConfigError(() => loadConfig({ env: s.env }), { file, says: new RegExp(`invalid TOML at line ${line}, column \\d+: .* \\(an unclosed quote on line ${line}\\?\\)$`) });
+    }
+    s.writeConfig('[profiles.entra]\nclient_id = "x\u0001y"\n');
+    assert.throws(() => loadConfig({ env: s.env }), (err) => /control characters/.test(err.message) && !err.message.includes('unclosed quote'), 'a control character inside a closed string is no missing quote');
+  });
+
   test('an unreadable config file is a ConfigError', (t) => {
     const s = sandbox(t);
     mkdirSync(s.configPath, { recursive: true }); // a directory where the file should be: EISDIR

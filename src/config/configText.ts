@@ -52,8 +52,19 @@ export function parseTomlText(file: string, source: string): Table {
   } catch (err) {
     if (!(err instanceof TomlError)) throw err;
     const reason = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-    throw new ConfigError(`invalid TOML at line ${err.line}, column ${err.column}: ${reason}`, { file });
+    throw new ConfigError(`invalid TOML at line ${err.line}, column ${err.column}: ${reason}${unclosedQuoteHint(source, err)}`, { file });
   }
+}
+
+/**
+ * A string that runs to the end of its line (smol-toml: a control character in a string, the line
+ * break) or of the file is, nearly always, a closing quote forgotten: said, since the parser's
+ * words point elsewhere.
+ */
+function unclosedQuoteHint(source: string, err: TomlError): string {
+  const line = (source.split('\n')[err.line - 1] ?? '').replace(/\r$/, '');
+  const atLineEnd = /control characters are not allowed in strings/.test(err.message) && err.column > line.length;
+  return atLineEnd || /unfinished string/.test(err.message) ? ` (an unclosed quote on line ${err.line}?)` : '';
 }
 
 export function parseJsonText(file: string, source: string): Table {
