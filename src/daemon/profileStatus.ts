@@ -16,6 +16,8 @@ export function profileStatus(session: ProfileSession, grant: StoredGrant | null
   if (email) status.email = providerText(email, 320);
   if (served) status.expires_at = served.expiresAt;
   if (session.store.warning) status.store_warning = session.store.warning;
+  // Where they are depends on XDG_RUNTIME_DIR: said, so that `curl -H @file` is given a file that exists.
+  if (session.profile.tokenFile && session.tokenFiles) status.token_files = session.tokenFiles.paths(session.name);
   if (lastError) status.last_error = lastError;
   return status;
 }

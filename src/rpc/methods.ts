@@ -19,6 +19,8 @@ export interface ProfileStatus {
   store_warning?: string;
   last_error?: string;
   login_pending?: boolean;
+  /** With `token_file = true`: the token file and its `Authorization:` header file. */
+  token_files?: { token: string; header: string };
 }
 
 export interface TokenReply {
