@@ -1,4 +1,5 @@
 import { ConfigError } from './configError.js';
+import { noProfileConfigured } from './configPaths.cjs';
 import type { AgentConfig, Profile } from './profile.js';
 
 /**
@@ -28,8 +29,6 @@ export function ambiguousDefault(config: Pick<AgentConfig, 'configPath' | 'profi
 /** The one-line error for a command that named no profile when the config has no default one. */
 export function noProfileChosen(config: Pick<AgentConfig, 'configPath' | 'profiles'>): string {
   const names = [...config.profiles.keys()];
-  if (names.length === 0) {
-    return `no profile is configured in ${config.configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`;
-  }
+  if (names.length === 0) return noProfileConfigured(config.configPath);
   return `several profiles (${names.join(', ')}): pick one with --profile or set default_profile in ${config.configPath}`;
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { resolveConfigPath } from '../../config/configPaths.js';
+import { resolveConfigPath } from '../../config/configPaths.cjs';
 import { PROFILE_NAME } from '../../config/configSchema.js';
 import { commaListHint } from '../../config/scopeSyntax.js';
 import { exposedSecretWarning, readTrustedFile } from '../../config/configText.js';

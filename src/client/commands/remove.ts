@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { resolveConfigPath } from '../../config/configPaths.js';
+import { resolveConfigPath } from '../../config/configPaths.cjs';
 import { COSMIAN_PROFILE } from '../../config/configSchema.js';
 import { readTrustedFile } from '../../config/configText.js';
 import { readOwnConfig } from '../../config/ownConfig.js';

@@ -1,6 +1,10 @@
+/**
+ * Where the config files are (docs/configuration.md). CommonJS, so that a client about to start an
+ * agent (src/client/nothingToServe.cts) looks where the agent will.
+ */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProfileSourceKind } from './profile.js';
+import type { ProfileSourceKind } from '../rpc/methods.js';
 import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.cjs';
 
 /** Home and the state directory are shared with the client (src/rpc/paths.cts); re-exported for the daemon. */
@@ -36,4 +40,9 @@ export function findCosmianConfig(env: Env = process.env): { path: string; named
   }
   const path = cosmianDefaultPaths(env).find((candidate) => existsSync(candidate));
   return path === undefined ? null : { path, named: false };
+}
+
+/** What a command that needs a profile is told when the config has none. */
+export function noProfileConfigured(file: string): string {
+  return `no profile is configured in ${file}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`;
 }
