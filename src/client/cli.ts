@@ -19,6 +19,7 @@ import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
+import { exitCodesHelp } from './commandExits.js';
 import { Exit, reportError } from './exitCodes.cjs';
 
 const HELP_FOOTER = `
@@ -64,6 +65,10 @@ export async function runCli(argv: string[]): Promise<number> {
   program.addHelpText('after', HELP_FOOTER).showSuggestionAfterError().exitOverride();
   const cli = new CliContext(program, argv);
   for (const register of COMMANDS) register(program, cli);
+  for (const command of program.commands) {
+    const exits = exitCodesHelp(command.name());
+    if (exits) command.addHelpText('after', exits);
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -35,7 +35,8 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   INVALID_PARAMS: [ERROR, LOGIN_FAILED, ERROR],
   BUSY: [ERROR, LOGIN_FAILED, ERROR],
   CONFIG_ERROR: [ERROR, ERROR, ERROR],
-  NO_AGENT: [NO_AGENT, NO_AGENT, NO_AGENT],
+  // For start, an agent that vanished while it looked for one: it could not start one either.
+  NO_AGENT: [NO_AGENT, NO_AGENT, ERROR],
   AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],
   USAGE: [ERROR, ERROR, ERROR],
   // Not "no agent": someone else's socket is no reason to start one (docs/protocol.md).
