@@ -224,10 +224,10 @@ test('listener flood: 20,000 connections that never send; fds and memory stay bo
         assert.ok(user.calls >= 4, `the user was served all along (${user.calls} calls)`);
         assert.ok(figures.fdsMax <= figures.fdsBefore + 100, `the daemon's fds stayed bounded: ${figures.fdsBefore} before, ${figures.fdsMax} at most`);
         assert.ok(figures.rssMaxMiB - figures.rssBeforeMiB < 64, `RSS stayed bounded: ${figures.rssBeforeMiB.toFixed(0)} → ${figures.rssMaxMiB.toFixed(0)} MiB`);
-        // Beyond the cap (16 per address) a connection is closed at once; the few held are closed by the timeouts.
-        assert.ok(figures.held.length <= 2 * 32, `at most a few dozen connections were held open (${figures.held.length})`);
-        assert.ok(figures.closedWithinSecond >= figures.connected - figures.held.length, 'all others were closed within a second');
-        for (const ms of figures.held) assert.ok(ms <= 12_000, `a held connection was closed by the timeout (${ms} ms)`);
+        // Beyond the cap (16) the oldest silent connection is closed as each new one comes; what is
+        // left when the flood stops is closed by the 2 s first-byte deadline. On a busy machine a
+        // connection may wait a moment for newer ones, never past the deadline.
+        for (const ms of figures.held) assert.ok(ms <= 4000, `a connection was closed by eviction or the first-byte deadline (${ms} ms)`);
         assert.equal(reports.reduce((n, r) => n + r.stillOpen, 0), 0, 'no connection outlived the timeouts');
       },
     });
