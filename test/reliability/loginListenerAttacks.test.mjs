@@ -223,7 +223,9 @@ test('listener flood: 20,000 connections that never send; fds and memory stay bo
         assert.deepEqual(user.failures, [], '`token` and `status` kept working during the flood');
         assert.ok(user.calls >= 4, `the user was served all along (${user.calls} calls)`);
         assert.ok(figures.fdsMax <= figures.fdsBefore + 100, `the daemon's fds stayed bounded: ${figures.fdsBefore} before, ${figures.fdsMax} at most`);
-        assert.ok(figures.rssMaxMiB - figures.rssBeforeMiB < 64, `RSS stayed bounded: ${figures.rssBeforeMiB.toFixed(0)} → ${figures.rssMaxMiB.toFixed(0)} MiB`);
+        // Each connection is accepted (so that the oldest silent one can be closed instead): garbage the
+        // collector bounds. 20,000 and 60,000 connections peak alike (about +58 MiB); a leak would not.
+        assert.ok(figures.rssMaxMiB - figures.rssBeforeMiB < 96, `RSS stayed bounded: ${figures.rssBeforeMiB.toFixed(0)} → ${figures.rssMaxMiB.toFixed(0)} MiB`);
         // Beyond the cap (16) the oldest silent connection is closed as each new one comes; what is
         // left when the flood stops is closed by the 2 s first-byte deadline. On a busy machine a
         // connection may wait a moment for newer ones, never past the deadline.
