@@ -16,17 +16,18 @@ const STEPS = [
   [join(ROOT, 'scripts', 'bundleDaemon.mjs')],
 ];
 
-/** Removes group and other write permission from `path` and everything under it (links left alone). */
+/** Removes group and other write permission from `path` and all under it (links left alone). */
 function withoutSharedWrite(path) {
   const stat = lstatSync(path);
   if (stat.isSymbolicLink()) return;
   if (stat.mode & 0o022) chmodSync(path, stat.mode & 0o7755);
-  if (stat.isDirectory()) for (const name of readdirSync(path)) withoutSharedWrite(join(path, name));
+  if (!stat.isDirectory()) return;
+  for (const name of readdirSync(path)) withoutSharedWrite(join(path, name));
 }
 
 process.umask(0o022);
 for (const [script, ...args] of STEPS) {
-  const { status } = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, stdio: 'inherit' });
-  if (status !== 0) process.exit(status ?? 1);
+  const run = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
 }
 withoutSharedWrite(join(ROOT, 'dist'));

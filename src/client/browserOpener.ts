@@ -5,7 +5,11 @@ import { spawn } from 'node:child_process';
  * browser), else xdg-open / open. Resolves with an error message, or undefined when launched;
  * `failed` is told later if the command then exits with an error (xdg-open finding no browser).
  */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env, failed: (why: string) => void = () => undefined): Promise<string | undefined> {
+export function openBrowser(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  failed: (why: string) => void = () => undefined,
+): Promise<string | undefined> {
   const command = env.BROWSER || (process.platform === 'darwin' ? 'open' : 'xdg-open');
   return new Promise((resolve) => {
     const child = spawn(command, [url], { detached: true, stdio: 'ignore', env });

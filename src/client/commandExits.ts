@@ -1,15 +1,16 @@
 import { Exit } from './exitCodes.cjs';
 
-const { OK, ERROR, NO_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE } = Exit;
+const { OK, ERROR, NO_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT, LOGIN_REQUIRED } = Exit;
+const { PROVIDER_UNREACHABLE } = Exit;
 
-/** What a command can exit with: its own codes, and for `exec` also whatever its command exits with. */
+/** What a command can exit with: its own codes, and for `exec` whatever its command exits with. */
 export interface CommandExits {
   codes: readonly number[];
   /** The command it runs passes its exit code through (any code). */
   child?: true;
 }
 
-/** A command that needs the agent can always fail to find one (2) or be refused (1, e.g. a usage error). */
+/** A command that needs the agent may find none (2) or be refused (1, a usage error for one). */
 const NEEDS_AGENT = [OK, ERROR, NO_AGENT];
 const SERVES_TOKENS = [...NEEDS_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE];
 /** exec's own: a token it could not get, a command that cannot run (126) or is not found (127). */

@@ -18,7 +18,9 @@ export async function connectAgent(options: ConnectOptions): Promise<AgentClient
   } catch (err) {
     if (!(err instanceof AgentError && err.reason === 'NO_AGENT') || !options.autostart) throw err;
   }
-  const idle = (require('./nothingToServe.cjs') as typeof import('./nothingToServe.cjs')).nothingToServe(options.configPath);
+  type Check = typeof import('./nothingToServe.cjs');
+  const { nothingToServe } = require('./nothingToServe.cjs') as Check;
+  const idle = nothingToServe(options.configPath);
   if (idle) throw idle;
   const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
   await launchDaemon({ socketPath: options.socketPath, configPath: options.configPath });

@@ -14,7 +14,8 @@ export const Exit = {
 
 /**
  * How a command maps reasons to exit codes: most commands one way; `login` exits 3 for any login
- * that was denied, failed or cannot be done (also when the provider is unreachable, which `token` reports as 6) and
+ * that was denied, failed or cannot be done (also when the provider is unreachable, which `token`
+ * reports as 6) and
  * 4 when it timed out; `start` exits 1 when the agent cannot start (2 is for commands that need one).
  */
 export type CommandKind = 'command' | 'login' | 'start';
@@ -31,7 +32,7 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   STORE_UNAVAILABLE: [ERROR, LOGIN_FAILED, ERROR],
   LOGIN_TIMEOUT: [LOGIN_TIMEOUT, LOGIN_TIMEOUT, LOGIN_TIMEOUT],
   LOGIN_DENIED: [LOGIN_FAILED, LOGIN_FAILED, LOGIN_FAILED],
-  // For login: a flow the profile cannot do (`--device` without a device endpoint): no way to log in so.
+  // For login: a flow the profile cannot do (`--device`, no device endpoint): no way to log in.
   INVALID_PARAMS: [ERROR, LOGIN_FAILED, ERROR],
   BUSY: [ERROR, LOGIN_FAILED, ERROR],
   CONFIG_ERROR: [ERROR, ERROR, ERROR],
@@ -50,6 +51,7 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
  * reaches the terminal.
  */
 export function reportError(err: unknown, kind: CommandKind = 'command'): number {
-  process.stderr.write(`kms-agent: ${terminalLines(err instanceof Error ? err.message : String(err))}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`kms-agent: ${terminalLines(message)}\n`);
   return err instanceof AgentError ? EXIT_CODES[err.reason][COLUMN[kind]]! : Exit.ERROR;
 }

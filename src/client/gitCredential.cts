@@ -17,7 +17,7 @@ export type CredentialRequest = Map<string, string>;
 
 /**
  * The lines, in order. A `url` stands for its parts, as in git: it replaces the protocol and host
- * read before it, and those after it replace its own (an unparsable url leaves a host that is refused).
+ * read before it, and those after it replace its own (an unparsable url leaves a host to refuse).
  */
 export function parseCredentialRequest(text: string): CredentialRequest {
   const request: CredentialRequest = new Map();
@@ -88,14 +88,17 @@ function readStream(start: string, then: (text: string) => void): void {
  * (WHATWG URL, as browsers and curl read it); undefined when it is not one host and port alone.
  */
 function parsedHost(protocol: string, host: string): URL | undefined {
-  const url = URL.canParse(`${protocol}://${host}/`) ? new URL(`${protocol}://${host}/`) : undefined;
-  const hostAlone = url && url.pathname === '/' && !url.username && !url.password && !url.search && !url.hash;
-  return hostAlone ? url : undefined;
+  const text = `${protocol}://${host}/`;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const hostAlone = url && url.pathname === '/' && !url.username && !url.password;
+  return hostAlone && !url.search && !url.hash ? url : undefined;
 }
 
 /** A line for stderr quoting git's text: control characters removed (src/rpc/terminalText.cts). */
 function quoted(text: string): string {
-  return JSON.stringify((require('../rpc/terminalText.cjs') as typeof import('../rpc/terminalText.cjs')).terminalLine(text));
+  type TerminalText = typeof import('../rpc/terminalText.cjs');
+  const { terminalLine } = require('../rpc/terminalText.cjs') as TerminalText;
+  return JSON.stringify(terminalLine(text));
 }
 
 /**
@@ -107,10 +110,14 @@ function destination(request: CredentialRequest): { host: string } | string {
   const host = request.get('host');
   if (!host || (protocol !== 'https' && protocol !== 'http')) return '';
   const url = parsedHost(protocol, host);
-  if (url === undefined) return `git's host ${quoted(host)} is not a host name or address: no token for it`;
+  if (url === undefined) {
+    return `git's host ${quoted(host)} is not a host name or address: no token for it`;
+  }
   // Plain http keeps the token on this machine only: the rule of the agent's own endpoints, held to
   // the host as parsed, and loaded only for http, so the https path loads no file beyond its own.
-  if (protocol === 'http' && !(require('../config/endpointRules.cjs') as typeof import('../config/endpointRules.cjs')).isLoopbackHost(url.hostname)) {
+  type Rules = typeof import('../config/endpointRules.cjs');
+  const rules = (): Rules => require('../config/endpointRules.cjs');
+  if (protocol === 'http' && !rules().isLoopbackHost(url.hostname)) {
     return `refusing to send a token over plain http to ${url.host}: use an https:// URL for it`;
   }
   return { host: url.host };

@@ -7,18 +7,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { AgentError } from '../rpc/jsonRpc.cjs';
-import { findCosmianConfig, noProfileConfigured, resolveConfigPath } from '../config/configPaths.cjs';
+import { findCosmianConfig, noProfileConfigured } from '../config/configPaths.cjs';
+import { resolveConfigPath as configFile } from '../config/configPaths.cjs';
 
 /** UNKNOWN_PROFILE when the config surely holds no profile; undefined otherwise. */
 export function nothingToServe(configPath: string | undefined): AgentError | undefined {
   if (findCosmianConfig() !== null) return undefined;
-  const file = resolveConfigPath(configPath);
+  const file = configFile(configPath);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    // The default file may be missing (no profiles yet); a named one that is missing is the agent's error.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || configPath !== undefined) return undefined;
+    // The default file may be missing (no profiles yet); a named one missing is the agent's error.
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    if (!missing || configPath !== undefined) return undefined;
     text = '';
   }
   let profiles: unknown;
@@ -27,7 +29,9 @@ export function nothingToServe(configPath: string | undefined): AgentError | und
   } catch {
     return undefined;
   }
-  const none = profiles === undefined || (typeof profiles === 'object' && profiles !== null && Object.keys(profiles).length === 0);
-  if (!none) return undefined;
-  return new AgentError('UNKNOWN_PROFILE', `${noProfileConfigured(file)} (no agent was started: it would have nothing to serve)`);
+  const table = typeof profiles === 'object' && profiles !== null ? profiles : undefined;
+  const empty = table !== undefined && Object.keys(table).length === 0;
+  if (profiles !== undefined && !empty) return undefined;
+  const why = 'no agent was started: it would have nothing to serve';
+  return new AgentError('UNKNOWN_PROFILE', `${noProfileConfigured(file)} (${why})`);
 }

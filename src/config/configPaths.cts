@@ -7,13 +7,13 @@ import { join, resolve } from 'node:path';
 import type { ProfileSourceKind } from '../rpc/methods.js';
 import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.cjs';
 
-/** Home and the state directory are shared with the client (src/rpc/paths.cts); re-exported for the daemon. */
+/** Home and the state directory are the client's too (src/rpc/paths.cts); re-exported here. */
 export { homeDir, resolveStateDir };
 
 type Env = NodeJS.ProcessEnv;
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 
-/** docs/configuration.md: --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
+/** --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
 export function resolveConfigPath(flag?: string, env: Env = process.env): string {
   const chosen = flag || env.KMS_AGENT_CONFIG;
   if (chosen) return resolve(chosen);
@@ -22,7 +22,9 @@ export function resolveConfigPath(flag?: string, env: Env = process.env): string
 
 /** The Cosmian CLI's own lookup order: its env vars (newest tool first), then ~/.cosmian. */
 const COSMIAN_ENV_VARS = ['CKMS_CONF', 'COSMIAN_CLI_CONF', 'KMS_CLI_CONF'];
-export const COSMIAN_DEFAULT_FILES: CosmianLayout[] = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'];
+export const COSMIAN_DEFAULT_FILES: CosmianLayout[] = [
+  'ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json',
+];
 
 /** The default places of the Cosmian CLI config, in the order it looks at them. */
 export function cosmianDefaultPaths(env: Env = process.env): string[] {
@@ -44,5 +46,7 @@ export function findCosmianConfig(env: Env = process.env): { path: string; named
 
 /** What a command that needs a profile is told when the config has none. */
 export function noProfileConfigured(file: string): string {
-  return `no profile is configured in ${file}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`;
+  const add = '`kms-agent add NAME --issuer URL --client-id ID`';
+  const cosmian = "the Cosmian CLI's ckms.toml";
+  return `no profile is configured in ${file}: add one with ${add}, or set up ${cosmian}`;
 }

@@ -52,7 +52,9 @@ export function parseTomlText(file: string, source: string): Table {
   } catch (err) {
     if (!(err instanceof TomlError)) throw err;
     const reason = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-    throw new ConfigError(`invalid TOML at line ${err.line}, column ${err.column}: ${reason}${unclosedQuoteHint(source, err)}`, { file });
+    const hint = unclosedQuoteHint(source, err);
+    const where = `line ${err.line}, column ${err.column}`;
+    throw new ConfigError(`invalid TOML at ${where}: ${reason}${hint}`, { file });
   }
 }
 
@@ -63,8 +65,10 @@ export function parseTomlText(file: string, source: string): Table {
  */
 function unclosedQuoteHint(source: string, err: TomlError): string {
   const line = (source.split('\n')[err.line - 1] ?? '').replace(/\r$/, '');
-  const atLineEnd = /control characters are not allowed in strings/.test(err.message) && err.column > line.length;
-  return atLineEnd || /unfinished string/.test(err.message) ? ` (an unclosed quote on line ${err.line}?)` : '';
+  const controlAtEnd = /control characters are not allowed in strings/.test(err.message);
+  const unfinished = /unfinished string/.test(err.message);
+  const unclosed = (controlAtEnd && err.column > line.length) || unfinished;
+  return unclosed ? ` (an unclosed quote on line ${err.line}?)` : '';
 }
 
 export function parseJsonText(file: string, source: string): Table {

@@ -56,8 +56,10 @@ export function oneOf<T extends string>(...allowed: T[]): Check<T> {
 }
 
 export const scopes: Check<string[]> = (v) => {
-  if (Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && isScopeToken(s))) return v as string[];
-  const withCommas = Array.isArray(v) ? v.find((s) => typeof s === 'string' && s.includes(',')) : undefined;
+  const names: unknown[] = Array.isArray(v) ? v : [];
+  const valid = names.length > 0 && names.every((s) => typeof s === 'string' && isScopeToken(s));
+  if (valid) return v as string[];
+  const withCommas = names.find((s) => typeof s === 'string' && s.includes(','));
   const hint = withCommas === undefined ? '' : `: ${commaListHint(withCommas as string)}`;
   return fail(`a non-empty array of scope names (strings without spaces or commas)${hint}`, v);
 };

@@ -20,10 +20,12 @@ export function chooseDefaultProfile(named: string | undefined, profiles: Map<st
  * What a reload says when it leaves several profiles and no default: commands that name none would
  * now fail, where they may have worked before the edit.
  */
-export function ambiguousDefault(config: Pick<AgentConfig, 'configPath' | 'profiles' | 'defaultProfile'>): string | undefined {
+export function ambiguousDefault(config: AgentConfig) {
   if (config.defaultProfile !== undefined || config.profiles.size < 2) return undefined;
   const names = [...config.profiles.keys()].join(', ');
-  return `several profiles (${names}) and no default_profile: commands without --profile now fail; set default_profile in ${config.configPath}`;
+  const fix = `set default_profile in ${config.configPath}`;
+  const fail = 'commands without --profile now fail';
+  return `several profiles (${names}) and no default_profile: ${fail}; ${fix}`;
 }
 
 /** The one-line error for a command that named no profile when the config has no default one. */

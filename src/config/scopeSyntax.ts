@@ -5,7 +5,7 @@
  */
 const SCOPE_TOKEN = /^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+$/;
 
-/** True when `name` is one scope name the provider can receive as is (no space, comma, quote or backslash). */
+/** True when `name` is one scope name a provider can take as is (no space, comma, quote, \\). */
 export function isScopeToken(name: string): boolean {
   return SCOPE_TOKEN.test(name);
 }
@@ -14,5 +14,8 @@ export function isScopeToken(name: string): boolean {
 export function commaListHint(name: string): string | undefined {
   if (!name.includes(',')) return undefined;
   const list = name.split(',').map((part) => part.trim()).filter(Boolean);
-  return `"${name}" is not a list of scopes: scopes are separated by spaces ("${list.join(' ')}") or, in the config, written one per string ([${list.map((s) => `"${s}"`).join(', ')}])`;
+  const strings = list.map((s) => `"${s}"`).join(', ');
+  const spaced = `separated by spaces ("${list.join(' ')}")`;
+  const how = `${spaced} or, in the config, written one per string ([${strings}])`;
+  return `"${name}" is not a list of scopes: scopes are ${how}`;
 }

@@ -87,7 +87,8 @@ export class Agent {
     this.configError = undefined;
     this.applyProfiles(previous, next);
     this.log.level = next.logLevel;
-    const warnings = [...next.warnings, ambiguousDefault(next)].filter((w): w is string => w !== undefined);
+    const ambiguous = ambiguousDefault(next);
+    const warnings = ambiguous === undefined ? next.warnings : [...next.warnings, ambiguous];
     for (const warning of warnings) this.log.warn(warning);
     const profiles = [...next.profiles.keys()];
     return warnings.length > 0 ? { profiles, warnings } : { profiles };

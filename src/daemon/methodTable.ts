@@ -23,8 +23,10 @@ export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
 
+type Reload = () => Result<'agent.reload'>;
+
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
-export function methodTable(agent: Agent, shutdown: () => void, onReload: () => Result<'agent.reload'>): MethodTable {
+export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload): MethodTable {
   return {
     'agent.status': async (params) => {
       asParams('agent.status', params, []);

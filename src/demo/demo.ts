@@ -81,11 +81,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 async function logIn(client: AgentClient, options: DemoOptions): Promise<void> {
   const login = await client.call('login.start', { profile: 'demo' });
   // --no-browser leaves the login to the user, display or not: the URL is what they asked for.
-  const auto = options.auto ?? (options.browser !== false && noDisplayReason(process.env) !== undefined);
+  const headless = noDisplayReason(process.env) !== undefined;
+  const auto = options.auto ?? (options.browser !== false && headless);
   say('3. Logging in with Authorization Code + PKCE. The login page is:');
   say(`   ${login.url}`);
   if (options.browser === false && !auto) {
-    say(`   Open it in a browser here, or on another machine connected with \`${tunnelCommand(login.url)}\`; log in with any name and password.`);
+    const elsewhere = `on another machine connected with \`${tunnelCommand(login.url)}\``;
+    say(`   Open it in a browser here, or ${elsewhere}; log in with any name and password.`);
   } else if (auto) {
     say('   No browser here (or --auto): playing the login pages as user "alice".');
     const { playAuthorization, deliverCallback } = await import('./browserPlayer.js');

@@ -3,6 +3,8 @@ import { endpointProblem } from '../config/endpointRules.cjs';
 import { ProviderRefusedError } from './providerErrors.js';
 import { providerText } from './providerText.js';
 
+type DeviceResponse = OIDC.DeviceAuthorizationResponse;
+
 /**
  * What the agent holds a device authorization response to (RFC 8628), whatever the provider says:
  * - it polls at most once a second, and every 5 s when the provider names no interval (§3.2);
@@ -13,16 +15,19 @@ import { providerText } from './providerText.js';
 export const MIN_POLL_SECONDS = 1;
 export const DEFAULT_POLL_SECONDS = 5;
 
-export function checkedDeviceResponse(response: OIDC.DeviceAuthorizationResponse): OIDC.DeviceAuthorizationResponse {
+export function checkedDeviceResponse(response: DeviceResponse): DeviceResponse {
   for (const field of ['verification_uri', 'verification_uri_complete'] as const) {
     const url = response[field];
-    if (url === undefined) continue;
-    const problem = endpointProblem(url);
-    if (problem) throw new ProviderRefusedError(`the provider's ${field} "${providerText(url, 200)}" is not a page to send a user to: expected ${problem}`);
+    const problem = url === undefined ? undefined : endpointProblem(url);
+    if (problem) {
+      const page = `the provider's ${field} "${providerText(url, 200)}"`;
+      throw new ProviderRefusedError(`${page} is no page to send a user to: expected ${problem}`);
+    }
   }
-  const interval = response.interval;
-  const seconds = typeof interval === 'number' && Number.isFinite(interval) ? Math.max(MIN_POLL_SECONDS, interval) : DEFAULT_POLL_SECONDS;
-  return { ...response, interval: seconds };
+  const given = response.interval;
+  const known = typeof given === 'number' && Number.isFinite(given);
+  const interval = known ? Math.max(MIN_POLL_SECONDS, given) : DEFAULT_POLL_SECONDS;
+  return { ...response, interval };
 }
 
 /** `login --device` for a profile whose provider has no device endpoint: what the user can do. */
@@ -30,8 +35,11 @@ export class DeviceFlowUnsupportedError extends Error {
   constructor(profile: string, issuer: string | undefined) {
     super(
       issuer === undefined
-        ? `profile ${profile} has no device authorization endpoint: set device_authorization_url (or issuer, for discovery) in its config`
-        : `the provider of profile ${profile} offers no device flow (the discovery document of ${issuer} names no device_authorization_endpoint): log in with the browser, here or through \`kms-agent login --no-browser\` and ssh -L`,
+        ? `profile ${profile} has no device authorization endpoint: ` +
+            'set device_authorization_url (or issuer, for discovery) in its config'
+        : `the provider of profile ${profile} offers no device flow (the discovery document of ` +
+            `${issuer} names no device_authorization_endpoint): log in with the browser, ` +
+            'here or through `kms-agent login --no-browser` and ssh -L',
     );
     this.name = 'DeviceFlowUnsupportedError';
   }

@@ -184,13 +184,15 @@ export class ProviderClient {
   /** RFC 8628: asks for a user code; the answer is held to deviceRules.ts. */
   async startDevice(): Promise<DeviceStart> {
     const { oidc, config } = await this.configuration();
-    if (!config.serverMetadata().device_authorization_endpoint) throw new DeviceFlowUnsupportedError(this.profile.name, this.profile.issuer);
+    if (!config.serverMetadata().device_authorization_endpoint) {
+      throw new DeviceFlowUnsupportedError(this.profile.name, this.profile.issuer);
+    }
     const params = { scope: this.profile.scopes.join(' '), ...this.targetParams() };
     const response = checkedDeviceResponse(await oidc.initiateDeviceAuthorization(config, params));
     return { response, url: response.verification_uri_complete ?? response.verification_uri };
   }
 
-  /** Polls at the checked interval (slow_down adds to it) until the user approves, denies or the code expires. */
+  /** Polls at the checked interval (slow_down adds to it) until approved, denied or expired. */
   async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);

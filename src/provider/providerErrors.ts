@@ -50,8 +50,11 @@ function encodings(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
   const hex = bytes.toString('hex');
   const base64 = bytes.toString('base64');
-  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
-  const forms = [secret, url, form, lowerHex(url), lowerHex(form), json, hex, hex.toUpperCase(), base64, base64.replace(/=+$/, ''), bytes.toString('base64url')];
+  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+  const encoded = [url, form, lowerHex(url), lowerHex(form), json];
+  const unpadded = base64.replace(/=+$/, '');
+  const binary = [hex, hex.toUpperCase(), base64, unpadded, bytes.toString('base64url')];
+  const forms = [secret, ...encoded, ...binary];
   return [...new Set(forms.flatMap((text) => [text, text.replaceAll('/', '\\/')]))];
 }
 
@@ -83,8 +86,9 @@ function classify(err: unknown): ProviderFailure {
   }
   if (oidc && err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
   if (oidc && err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
-  if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof UnservableTokenError || err instanceof ResponseTooLargeError) {
-    return { kind: 'invalid', detail: whole(err.message) };
+  const refusals = [ProviderRefusedError, IdTokenRefusedError, UnservableTokenError];
+  if ([...refusals, ResponseTooLargeError].some((kind) => err instanceof kind)) {
+    return { kind: 'invalid', detail: whole((err as Error).message) };
   }
   const response = (err as { cause?: unknown })?.cause;
   if (response instanceof Response) return byStatus(response);

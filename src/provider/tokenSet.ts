@@ -66,7 +66,8 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 function checkAccessToken(token: string): void {
   if (!B64TOKEN.test(token)) {
-    throw new UnservableTokenError('the provider\'s access token holds characters a bearer token cannot have (RFC 6750 b64token): it is not served');
+    const why = 'holds characters a bearer token cannot have (RFC 6750 b64token): it is not served';
+    throw new UnservableTokenError(`the provider's access token ${why}`);
   }
 }
 
@@ -118,7 +119,8 @@ export function toTokenSet(
   try {
     addIdToken(set, checkIdToken(tokens.idToken, expect), expect.now);
   } catch (err) {
-    if (idTokenFailure === 'throw' || !(err instanceof IdTokenRefusedError || err instanceof UnservableTokenError)) throw err;
+    const refused = err instanceof IdTokenRefusedError || err instanceof UnservableTokenError;
+    if (idTokenFailure === 'throw' || !refused) throw err;
     set.idRefused = err.message;
   }
   return set;

@@ -25,7 +25,9 @@ export function tokenTarget(scope: string | undefined, audience: string | undefi
     const bad = names.find((name) => !isScopeToken(name));
     if (names.length === 0 || bad !== undefined) {
       const hint = bad === undefined ? undefined : commaListHint(bad);
-      throw new AgentError('INVALID_PARAMS', `token.get: "scope" must be scope names separated by spaces${hint ? `: ${hint}` : bad ? `, got "${bad}"` : ''}`);
+      const got = hint ? `: ${hint}` : bad ? `, got "${bad}"` : '';
+      const rule = 'token.get: "scope" must be scope names separated by spaces';
+      throw new AgentError('INVALID_PARAMS', `${rule}${got}`);
     }
     normalised = names.join(' ');
   }

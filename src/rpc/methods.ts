@@ -113,7 +113,7 @@ export interface Methods {
   };
   'agent.reload': {
     params: Record<string, never>;
-    /** `warnings`: what `start` would warn about this config, and a default profile it left ambiguous. */
+    /** `warnings`: what `start` would say of this config; a default profile it left ambiguous. */
     result: { profiles: string[]; warnings?: string[] };
   };
   'agent.shutdown': {

@@ -321,7 +321,7 @@ test('device flow (issue 20, finding 4): polls at most once a second, 5 s withou
         provider.answerDevice = deviceAnswer({ [field]: url, interval: 1 });
         const r = await sb.cli(['login', '--device', '--profile', 'p']);
         const line = errorLine(r, 3);
-        assert.match(line, new RegExp(`the provider's ${field} ".*" is not a page to send a user to: expected an`), line);
+        assert.match(line, new RegExp(`the provider's ${field} ".*" is no page to send a user to: expected an`), line);
         assert.doesNotMatch(r.stderr.replace(line, ''), /javascript:|evil\.example/, 'the link is not shown');
       });
     }

@@ -12,7 +12,8 @@ import { readOwnConfig } from '../../config/ownConfig.js';
 import type { AgentConfig } from '../../config/profile.js';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { usage } from '../commandLine.cjs';
-import { profileSection, withDefaultProfile, withProfile, writeConfig, type ProfileKeys } from '../configEdit.js';
+import { profileSection, withDefaultProfile, withProfile, writeConfig } from '../configEdit.js';
+import type { ProfileKeys } from '../configEdit.js';
 import { Exit, reportError } from '../exitCodes.cjs';
 import { describeSupport, discoverProvider } from '../providerDiscovery.js';
 import type { CliContext } from './context.js';
@@ -41,7 +42,7 @@ export function registerAdd(program: Command, cli: CliContext): void {
     .action(cli.run((name: string, opts: AddOptions) => addProfile(cli, name, opts)));
 }
 
-/** `--scopes "openid email"`; a comma-separated list is refused before anything is asked or written. */
+/** `--scopes "openid email"`; a comma-separated list is refused before anything is asked. */
 function scopeList(text: string): string[] {
   const names = text.split(/\s+/).filter(Boolean);
   const hint = names.map(commaListHint).find((h) => h !== undefined);
@@ -79,7 +80,8 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
   if (exposed) process.stderr.write(`kms-agent: warning: ${exposed}\n`);
   const profiles = readOwnConfig(file, { explicit: true });
   if (keepDefault !== undefined) {
-    say(`Commands without --profile still use profile ${keepDefault}: default_profile = "${keepDefault}" was added at the top of ${file}.`);
+    const added = `default_profile = "${keepDefault}" was added at the top of ${file}`;
+    say(`Commands without --profile still use profile ${keepDefault}: ${added}.`);
   } else if (profiles.profiles.size > 1 && profiles.top.default_profile === undefined) {
     say(`With several profiles, commands need --profile (or KMS_AGENT_PROFILE), or a default_profile = "${name}" line at the top of ${file}.`);
   }
@@ -95,7 +97,8 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
 function defaultLost(file: string, name: string): string | undefined {
   let config: AgentConfig;
   try {
-    if (readOwnConfig(file, { explicit: false }).top.default_profile !== undefined) return undefined;
+    const named = readOwnConfig(file, { explicit: false }).top.default_profile;
+    if (named !== undefined) return undefined;
     config = loadConfig({ configPath: file, explicit: false });
   } catch {
     return undefined;

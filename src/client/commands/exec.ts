@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { runChild } from '../childProcess.js';
-import { GLOBAL_FLAGS, SELECTION_FLAGS, tokenOptions, usage, type FlagValues } from '../commandLine.cjs';
+import { GLOBAL_FLAGS, SELECTION_FLAGS, tokenOptions, usage } from '../commandLine.cjs';
+import type { FlagValues } from '../commandLine.cjs';
 import { TOKEN_TIMEOUT_MS } from '../tokenFastPath.cjs';
 import type { CliContext } from './context.js';
 
@@ -24,7 +25,8 @@ their config file, which must never receive the agent's token.`;
  */
 function commandBefore(argv: readonly string[], option: string): string | undefined {
   const args = argv.slice(argv.indexOf('exec') + 1);
-  const takesValue = Object.values({ ...GLOBAL_FLAGS, ...SELECTION_FLAGS, env: { flags: '--env <name>' } })
+  const flags = { ...GLOBAL_FLAGS, ...SELECTION_FLAGS, env: { flags: '--env <name>' } };
+  const takesValue = Object.values(flags)
     .filter(({ flags }) => flags.includes('<'))
     .flatMap(({ flags }) => flags.split(' <')[0]!.split(', '));
   for (let i = 0; i < args.length && args[i] !== option; i++) {
@@ -42,7 +44,8 @@ export function registerExec(program: Command, cli: CliContext): void {
       const option = /unknown option '([^']+)'/.exec(text)?.[1];
       const typed = option === undefined ? undefined : commandBefore(cli.argv, option);
       if (typed === undefined) return write(text);
-      write(`${text.trimEnd()}: put -- before the command, so that its options are its own: \`kms-agent exec -- ${typed} ${option} …\`\n`);
+      const how = `\`kms-agent exec -- ${typed} ${option} …\``;
+      write(`${text.trimEnd()}: put -- before the command, so its options are its own: ${how}\n`);
     },
   });
   for (const { flags, description } of Object.values(SELECTION_FLAGS)) command.addOption(new Option(flags, description));

@@ -84,12 +84,13 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
 /** Opens the browser on the private page that forwards to the provider, or prints the URL. */
 async function showLoginPage(started: Started, options: LoginOptions, env: NodeJS.ProcessEnv): Promise<void> {
   // The browser gets a private file forwarding to the URL: a command line is visible to every user.
-  // A browser command that fails after it started (xdg-open with no browser) is said at once, with the URL.
+  // A browser command that fails once started (xdg-open, no browser): said at once, with the URL.
   const failedLater = (why: string): void => {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     printUrl(started, `the browser command failed (${why}), so no browser may have opened`);
   };
-  const problem = options.browser ? await openBrowser(started.browser_url ?? started.url, env, failedLater) : undefined;
+  const page = started.browser_url ?? started.url;
+  const problem = options.browser ? await openBrowser(page, env, failedLater) : undefined;
   if (options.browser && !problem) {
     say(`Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`);
     return;

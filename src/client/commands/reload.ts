@@ -9,7 +9,8 @@ export function registerReload(program: Command, cli: CliContext): void {
     .action(
       cli.run(async () => {
         // No autostart: a new agent would read the config anyway, and exit 2 tells a script none ran.
-        const { profiles, warnings = [] } = await cli.withAgent((c) => c.call('agent.reload', {}), false);
+        const reloaded = await cli.withAgent((c) => c.call('agent.reload', {}), false);
+        const { profiles, warnings = [] } = reloaded;
         process.stdout.write(`config reloaded: ${profiles.length === 0 ? 'no profiles' : `profiles ${profiles.join(', ')}`}\n`);
         for (const warning of warnings) process.stderr.write(`kms-agent: warning: ${warning}\n`);
         return Exit.OK;

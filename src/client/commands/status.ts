@@ -12,7 +12,8 @@ export function registerStatus(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       cli.run(async (opts: { json?: boolean }) => {
-        const status = await cli.withAgent((c) => c.call('agent.status', {}), false).catch((err: unknown) => {
+        const asked = cli.withAgent((c) => c.call('agent.status', {}), false);
+        const status = await asked.catch((err: unknown) => {
           throw noAgentBecause(err, cli.configPath());
         });
         process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
@@ -33,6 +34,7 @@ function noAgentBecause(err: unknown, configPath: string | undefined): unknown {
   } catch (problem) {
     if (!(problem instanceof ConfigError)) return err;
     const noAgent = err.message.replace(/: start one with .*$/, '');
-    return new AgentError('NO_AGENT', `${noAgent}, and none can start: ${problem.message}: fix the file, then run \`eval "$(kms-agent start)"\``);
+    const fix = 'fix the file, then run `eval "$(kms-agent start)"`';
+    return new AgentError('NO_AGENT', `${noAgent}, and none can start: ${problem.message}: ${fix}`);
   }
 }

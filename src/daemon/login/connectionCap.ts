@@ -70,7 +70,7 @@ export class ConnectionCap {
     );
   }
 
-  /** Closes connections until at most `limit` are open: first those that sent nothing, then partial requests. */
+  /** Closes connections until `limit` are left: those that sent nothing, then partial requests. */
   private evict(limit: number): void {
     for (const silentOnly of [true, false]) {
       for (const tracked of this.open) {

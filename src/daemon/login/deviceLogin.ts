@@ -20,7 +20,8 @@ async function requestCode(session: ProfileSession): Promise<DeviceStart> {
 
 /**
  * RFC 8628: the user enters a code on another device while the daemon polls the provider, at its
- * interval (at least 1 s: deviceRules.ts) and slowing down when told to (openid-client). Polling stops when the user
+ * interval (at least 1 s: deviceRules.ts) and slowing down when told to (openid-client). Polling
+ * stops when the user
  * approves or denies, when the provider says the code expired, or when the code's own lifetime
  * is over: a provider that keeps answering `authorization_pending` cannot keep the login open.
  */
