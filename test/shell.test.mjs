@@ -119,7 +119,7 @@ test('kms-agent exec: token in the environment, --env, exit codes and signals pa
     // The command's own option without -- (issue 20, trap 5): the hint says where -- goes.
     r = await sb.cli(['exec', '--env', 'MY_TOKEN', 'sh', '-c', 'exit 7']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, "error: unknown option '-c': put -- before the command, so that its options are its own: `kms-agent exec -- sh -c …`\n");
+    assert.equal(r.stderr, "error: unknown option '-c': put -- before the command, so its options are its own: `kms-agent exec -- sh -c …`\n");
     r = await sb.cli(['exec', '--evn', 'X', '--', 'true']);
     assert.equal(r.stderr, "error: unknown option '--evn'\n(Did you mean --env?)\n", 'a typo of exec\'s own option gets no such hint');
 
