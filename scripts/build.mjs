@@ -2,10 +2,11 @@
 // `npm run build`: tsc writes dist/, then the two bundles and their code caches
 // (scripts/bundleFastPath.mjs, scripts/bundleDaemon.mjs). Whatever the caller's umask, nothing it
 // writes is group- or world-writable: the agent executes these files, so another user who could
-// change one would run code as this user. Every step runs under umask 022, and what an earlier
-// build left writable (a file tsc rewrites keeps its mode) loses that bit.
+// change one would run code as this user. Every step runs under umask 022, into a dist/ made
+// afresh: a file tsc rewrites keeps its old mode, and tsc leaves the output of a source that is
+// gone (a renamed module would stay importable).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,18 +17,9 @@ const STEPS = [
   [join(ROOT, 'scripts', 'bundleDaemon.mjs')],
 ];
 
-/** Removes group and other write permission from `path` and all under it (links left alone). */
-function withoutSharedWrite(path) {
-  const stat = lstatSync(path);
-  if (stat.isSymbolicLink()) return;
-  if (stat.mode & 0o022) chmodSync(path, stat.mode & 0o7755);
-  if (!stat.isDirectory()) return;
-  for (const name of readdirSync(path)) withoutSharedWrite(join(path, name));
-}
-
 process.umask(0o022);
+rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 for (const [script, ...args] of STEPS) {
   const run = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
-withoutSharedWrite(join(ROOT, 'dist'));
