@@ -10,9 +10,13 @@
 // Writes bench/RESULTS.md, bench/tokens-per-second.svg, bench/results.json, bench/hyperfine.json.
 // BENCH_QUICK=1 shortens every phase (a smoke run of the bench; numbers not for RESULTS.md).
 // BENCH_DIAGNOSE=1 profiles even the targets that are met. BENCH_KEEP=1 keeps the directory.
+// BENCH_BASELINE=1 (3efa9f9) or =REV also measures this build against a build of that revision,
+// interleaved (bench/compare/; the baseline is built once, outside the repository).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compareBuilds } from './compare/compareBuilds.mjs';
+import { baselineRevision, prepareBaseline } from './lib/baselineBuild.mjs';
 import { startAgents, startKeyringIfAny, startProviders } from './lib/benchAgents.mjs';
 import { benchRun } from './lib/benchRun.mjs';
 import { CURRENT, entryNames, ROOT } from './lib/buildEntries.mjs';
@@ -20,7 +24,7 @@ import { startAccounting } from './lib/cpuAccounting.mjs';
 import { issue5Targets } from './lib/issue5Targets.mjs';
 import { loadTools } from './lib/loadTools.mjs';
 import { describeMachine } from './lib/machineInfo.mjs';
-import { DIAGNOSE, PARAMETERS, QUICK } from './lib/parameters.mjs';
+import { COMPARE_PARAMETERS, DIAGNOSE, PARAMETERS, QUICK } from './lib/parameters.mjs';
 import { alive } from './lib/procstat.mjs';
 import { quietGate, waitForQuietStart } from './lib/quietMachine.mjs';
 import { ensureTools } from './lib/requiredTools.mjs';
@@ -40,7 +44,11 @@ import { tokenFilesPhase } from './phases/tokenFiles.mjs';
 import { writeReport } from './report/writeReport.mjs';
 
 const BENCH = join(ROOT, 'bench');
-const P = PARAMETERS;
+const BASELINE = baselineRevision();
+const P = {
+  ...PARAMETERS,
+  budgetMs: PARAMETERS.budgetMs + (BASELINE ? COMPARE_PARAMETERS.budgetMs : 0),
+};
 
 /** The diagnoses of targets missed (or all, with BENCH_DIAGNOSE=1), and the one-shot ceiling. */
 async function diagnose(ctx, met) {
@@ -64,7 +72,7 @@ async function diagnose(ctx, met) {
   return { profiles, syscalls, ceiling };
 }
 
-async function bench(run) {
+async function bench(run, baseline) {
   const { say, cleanups, cleanup } = run;
   await ensureTools(say);
   const dir = mkdtempSync(join(tmpdir(), 'kms-bench-'));
@@ -121,6 +129,9 @@ async function bench(run) {
   const { targets, met } = issue5Targets({ P, throughput, cli, stormRuns, memory });
   const { profiles, syscalls, ceiling } = await diagnose(ctx, met);
   const cold = await measureColdStart(ctx);
+  const builds = [{ ...CURRENT, commit: machine.commit }, ...(baseline ? [baseline] : [])];
+  const compareCtx = { ...ctx, C: COMPARE_PARAMETERS, provider, redirectUrl };
+  const compare = await compareBuilds(compareCtx, builds);
 
   const finalKmsPid = kms.pid;
   await cleanup();
@@ -151,6 +162,7 @@ async function bench(run) {
     cold,
     wallS: run.wallSeconds(),
     entries: entryNames(CURRENT),
+    ...(compare ? { compare } : {}),
   };
   writeFileSync(join(BENCH, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeReport(results, BENCH);
@@ -158,9 +170,12 @@ async function bench(run) {
   say(`done in ${results.wallS.toFixed(0)} s: ${written}`);
 }
 
+const early = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+// Built before the run's clock starts: the first build of a baseline takes a minute or two.
+const baseline = BASELINE ? await prepareBaseline(BASELINE, early) : null;
 const run = benchRun({ budgetMs: P.budgetMs });
 try {
-  await bench(run);
+  await bench(run, baseline);
 } catch (err) {
   run.say(`failed: ${err?.stack ?? err}`);
   await run.cleanup();

@@ -26,3 +26,13 @@ export const PARAMETERS = {
   clientProfiles: QUICK ? 3 : 15,
   budgetMs: 9.5 * 60_000,
 };
+
+/** The comparison of builds (bench/compare/), when a baseline is asked for. */
+export const COMPARE_PARAMETERS = {
+  reps: QUICK ? 1 : 3,
+  startRounds: QUICK ? 2 : 5,
+  idleMs: QUICK ? 3000 : 10_000,
+  concurrency: [8, 50],
+  /** What the comparison adds to the run's budget. */
+  budgetMs: 4 * 60_000,
+};

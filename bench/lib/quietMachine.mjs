@@ -4,10 +4,14 @@
 import { startAccounting } from './cpuAccounting.mjs';
 import { sleep } from './processControl.mjs';
 
-/** The pids whose CPU is this run's own are given once the agents run (setOurPids). */
+/**
+ * The pids whose CPU is this run's own are given once the agents run (setOurPids), and more for
+ * a while (addPids, which returns the function that takes them away again).
+ */
 export function quietGate(say, allowanceMs = 120_000) {
   let base = () => [];
-  const ourPids = () => base();
+  const extra = new Set();
+  const ourPids = () => [...base(), ...[...extra].flatMap((fn) => fn())];
   let left = allowanceMs;
 
   /** Waits while other processes keep more than 20% of a core busy; returns the last share. */
@@ -54,6 +58,10 @@ export function quietGate(say, allowanceMs = 120_000) {
     ourPids,
     setOurPids(fn) {
       base = fn;
+    },
+    addPids(fn) {
+      extra.add(fn);
+      return () => extra.delete(fn);
     },
   };
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliSection } from './cliSection.mjs';
 import { coldStartSection } from './coldStartSection.mjs';
+import { compareSection } from './compareSection.mjs';
 import { costOverTimeSection } from './costOverTimeSection.mjs';
 import { diagnosesSection } from './diagnosesSection.mjs';
 import { floorSection } from './floorSection.mjs';
@@ -20,6 +21,7 @@ export function resultsMarkdown(R) {
   const { line, table, text } = markdownText();
   headerSection(R, line, table);
   targetsSection(R, line, table);
+  if (R.compare) compareSection(R, line, table);
   throughputSection(R, line, table);
   cliSection(R, line, table);
   if (R.tokenFiles) tokenFilesSection(R.tokenFiles, line, table);
