@@ -33,7 +33,8 @@ export async function startRealPinentry(program, terminal, { viaOption = false }
  * The keys that press a CONFIRM button of a real pinentry. pinentry-tty lists the buttons and
  * reads one letter: a label's initial (or the letter after its `_`), lower-cased; two labels with
  * the same initial make that letter press the last one. pinentry-curses (and pinentry-gnome3's
- * curses fallback) focuses OK first: Enter presses it, Tab moves to Cancel. Neither answers Escape.
+ * curses fallback) focuses OK first: Enter presses it, Tab moves to Cancel. Neither answered
+ * Escape or Ctrl-C within 2 s here (pinentry 1.2.1); SETTIMEOUT ends a prompt instead.
  */
 export function confirmKeys(program, answer, labels = { ok: 'OK', cancel: 'Cancel' }) {
   if (basename(program) === 'pinentry-tty') {
