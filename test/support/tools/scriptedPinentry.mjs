@@ -5,7 +5,7 @@
 // it received (and its start, answers and end) to the log file as JSON lines, so a test can count
 // prompts and read what the user was shown.
 //
-// KMS_TEST_PINENTRY_LOG        the log file (JSON lines: {pid, at, start|line|answer|end})
+// KMS_TEST_PINENTRY_LOG        the log file (required): JSON lines {pid, at, start|line|answer|end}
 // KMS_TEST_PINENTRY_BEHAVIOUR  a JSON file, read at each CONFIRM/GETPIN (a test may change it):
 //   { "confirm": ANSWER or [ANSWER…], "getpin": ANSWER or [ANSWER…], "delayMs": 0 }
 //   ANSWER: "allow" (CONFIRM only), "passphrase TEXT" (GETPIN only), "deny", "no-tty", "hang".
@@ -23,7 +23,6 @@ const HANG_LIMIT_MS = 5 * 60_000;
 
 const ERR = {
   cancelled: 'ERR 83886179 Operation cancelled <Pinentry>',
-  notConfirmed: 'ERR 83886194 Not confirmed <Pinentry>',
   noTty: 'ERR 83918950 Inappropriate ioctl for device <Pinentry>',
   timeout: 'ERR 83886142 Timeout <Pinentry>',
   unknown: 'ERR 536871187 Unknown IPC command <User defined source 1>',
