@@ -11,6 +11,7 @@ import { discover } from './support/relyingParty.mjs';
 import {
   oidcProviderClient,
   serviceClient,
+  serviceClientsOfEveryKind,
   serviceConfig,
   SERVICE_SCOPE,
 } from './support/serviceClients.mjs';
@@ -19,20 +20,15 @@ const API = 'https://kms.example.test/';
 const FOR_API = { scope: SERVICE_SCOPE, resource: API };
 let provider;
 let services;
+let bound;
 
 before(async () => {
-  services = {
-    basic: await serviceClient('svcBasic', 'client_secret_basic'),
-    post: await serviceClient('svcPost', 'client_secret_post'),
-    RS256: await serviceClient('svcRsa', 'private_key_jwt', { alg: 'RS256' }),
-    ES256: await serviceClient('svcEc', 'private_key_jwt', { alg: 'ES256' }),
-    EdDSA: await serviceClient('svcEd', 'private_key_jwt', { alg: 'EdDSA' }),
-  };
+  ({ bound, ...services } = await serviceClientsOfEveryKind());
   provider = await startLocalProvider({
     clientCredentialsTtl: 120,
     resources: [API],
     resourceScopes: [SERVICE_SCOPE],
-    clients: Object.values(services).map(oidcProviderClient),
+    clients: [...Object.values(services), bound].map(oidcProviderClient),
   });
 });
 
@@ -110,6 +106,14 @@ test('a wrong secret or an assertion signed by another key is invalid_client; oi
   });
   assert.equal(response.status, 400);
   assert.equal((await response.json()).error, 'invalid_request');
+});
+
+test('a DPoP-bound service client gets nothing without a proof, and a DPoP token with one', async () => {
+  const config = await serviceConfig(provider.issuer, bound);
+  await assert.rejects(oidc.clientCredentialsGrant(config, FOR_API), { error: 'invalid_grant' });
+  const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+  const tokens = await oidc.clientCredentialsGrant(config, FOR_API, { DPoP });
+  assert.equal(tokens.token_type, 'dpop');
 });
 
 test('a provider started without the new options offers none of them (its defaults are unchanged)', async () => {

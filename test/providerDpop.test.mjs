@@ -2,9 +2,8 @@
 // to openid-client's DPoP handle, and test/support/dpopResourceServer.mjs takes a bound token only
 // with a proof for that very request, made with the key the token is bound to.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
+import { calculateJwkThumbprint, exportJWK } from 'jose';
 import * as oidc from 'openid-client';
 
 import { playAuthorization } from '../dist/demo/browserPlayer.js';
@@ -15,9 +14,9 @@ import {
   LOCAL_PUBLIC_CLIENT_ID,
   startLocalProvider,
 } from '../dist/demo/localProvider.js';
-import { sha256 } from './support/dpopProof.mjs';
+import { makeDpopProof as proof, sha256 } from './support/dpopProof.mjs';
 import { startDpopResourceServer } from './support/dpopResourceServer.mjs';
-import { claimsOf, discover, logIn } from './support/relyingParty.mjs';
+import { claimsOf, discover, getWithDpop, logIn } from './support/relyingParty.mjs';
 
 const API = 'https://kms.example.test/';
 const play = (url) => playAuthorization(url, { login: 'alice' });
@@ -44,21 +43,6 @@ after(async () => {
   await resource?.close();
   await provider?.close();
 });
-
-/** A DPoP proof made by hand, for the cases openid-client would never produce. */
-async function proof(keyPair, claims, header = {}) {
-  const jwk = await exportJWK(keyPair.publicKey);
-  return new SignJWT({ jti: randomUUID(), ...claims })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk, ...header })
-    .setIssuedAt(claims.iat)
-    .sign(keyPair.privateKey);
-}
-
-/** A GET as openid-client makes it with a DPoP handle (it retries once on use_dpop_nonce). */
-function getWithProof(config, token, url, DPoP) {
-  const options = { DPoP };
-  return oidc.fetchProtectedResource(config, token, new URL(url), 'GET', null, null, options);
-}
 
 async function callResource(url, { method = 'GET', scheme = 'DPoP', token, dpop } = {}) {
   const headers = { authorization: `${scheme} ${token}`, ...(dpop ? { dpop } : {}) };
@@ -125,7 +109,7 @@ test('the resource server takes the bound token with its proof, and refuses anot
   const url = `${resource.url}keys/k1?version=2`;
 
   for (const token of [jwtToken, opaqueToken]) {
-    const response = await getWithProof(config, token, url, DPoP);
+    const response = await getWithDpop(config, token, url, DPoP);
     const body = await response.json();
     assert.equal(response.status, 200, body.reason);
     const seen = [body.accepted, body.scheme, body.jkt, body.sub];
@@ -201,7 +185,7 @@ test('a resource server that requires its nonce: the first call gets use_dpop_no
     const config = await discover(provider.issuer, LOCAL_DPOP_CLIENT_ID);
     const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
     const token = (await logIn(config, play, { ...forApi, DPoP })).access_token;
-    const response = await getWithProof(config, token, strict.url, DPoP);
+    const response = await getWithDpop(config, token, strict.url, DPoP);
     assert.equal(response.status, 200);
     assert.deepEqual(
       strict.requests.map((r) => [r.status, r.error]),

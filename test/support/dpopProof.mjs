@@ -1,7 +1,15 @@
 // Checks a DPoP proof (RFC 9449) as a resource server must (§4.3, §7.1): the checks of
 // test/support/dpopResourceServer.mjs, one reason per refusal.
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
+import { randomUUID } from 'node:crypto';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  exportJWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 
 /** Asymmetric JWS algorithms only (§4.3 item 5): never `none`, never an HMAC. */
 export const PROOF_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA', 'Ed25519'];
@@ -65,6 +73,18 @@ export class ReplayCache {
     this.#seen.set(jti, until);
     return true;
   }
+}
+
+/**
+ * A proof made by hand (ES256 key pair), for what openid-client would never send: `claims` are
+ * htm, htu and the like (a fresh jti and iat unless given), `header` overrides typ, alg or jwk.
+ */
+export async function makeDpopProof(keyPair, claims, header = {}) {
+  const jwk = await exportJWK(keyPair.publicKey);
+  return new SignJWT({ jti: randomUUID(), ...claims })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk, ...header })
+    .setIssuedAt(claims.iat)
+    .sign(keyPair.privateKey);
 }
 
 /** base64url(SHA-256(value)), as `ath` carries the access token (§4.2). */

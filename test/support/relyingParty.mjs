@@ -38,6 +38,12 @@ export async function logIn(config, play, options = {}) {
   });
 }
 
+/** A GET to a resource as openid-client makes it with a DPoP handle (one retry on a nonce). */
+export function getWithDpop(config, accessToken, url, DPoP) {
+  const options = { DPoP };
+  return oidc.fetchProtectedResource(config, accessToken, new URL(url), 'GET', null, null, options);
+}
+
 /** A JWT's payload, unverified (the tests verify signatures where it matters). */
 export function claimsOf(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));

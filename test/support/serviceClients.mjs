@@ -37,6 +37,21 @@ export async function serviceClient(clientId, auth, options = {}) {
   return { clientId, auth, alg, privateKeyPem, publicJwk, dpopBound };
 }
 
+/**
+ * One service client per way to authenticate: {basic, post, RS256, ES256, EdDSA} (svcBasic,
+ * svcPost, svcRsa, svcEc, svcEd), and `bound` (svcBound, client_secret_basic, DPoP required).
+ */
+export async function serviceClientsOfEveryKind() {
+  return {
+    bound: await serviceClient('svcBound', 'client_secret_basic', { dpopBound: true }),
+    basic: await serviceClient('svcBasic', 'client_secret_basic'),
+    post: await serviceClient('svcPost', 'client_secret_post'),
+    RS256: await serviceClient('svcRsa', 'private_key_jwt', { alg: 'RS256' }),
+    ES256: await serviceClient('svcEc', 'private_key_jwt', { alg: 'ES256' }),
+    EdDSA: await serviceClient('svcEd', 'private_key_jwt', { alg: 'EdDSA' }),
+  };
+}
+
 /** Its metadata for the local oidc-provider (startLocalProvider's `clients`). */
 export function oidcProviderClient(service) {
   return {
