@@ -3,8 +3,9 @@
 // in the id_token; checked with openid-client as a relying party.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as oidc from 'openid-client';
 
-import { playAuthorization } from '../dist/demo/browserPlayer.js';
+import { playAuthorization, playDeviceLogin } from '../dist/demo/browserPlayer.js';
 import { LOCAL_PUBLIC_CLIENT_ID, startLocalProvider } from '../dist/demo/localProvider.js';
 import { discover, logIn } from './support/relyingParty.mjs';
 
@@ -31,8 +32,17 @@ test('acrValues: discovery lists them; a login gets the acr asked for (else the 
     assert.equal(plain.acr, LOW);
     // The refreshed id_token keeps the login's acr.
     const tokens = await logIn(config, play, { params: { acr_values: HIGH } });
-    const { refreshTokenGrant } = await import('openid-client');
-    assert.equal((await refreshTokenGrant(config, tokens.refresh_token)).claims().acr, HIGH);
+    assert.equal((await oidc.refreshTokenGrant(config, tokens.refresh_token)).claims().acr, HIGH);
+  });
+});
+
+test('acrValues: a device login gets the acr asked for as well', async () => {
+  await withProvider({ acrValues: [LOW, HIGH], deviceInterval: 1 }, async (config) => {
+    const scope = 'openid email offline_access';
+    const device = await oidc.initiateDeviceAuthorization(config, { scope, acr_values: HIGH });
+    await playDeviceLogin(device.verification_uri_complete, { login: 'bob' });
+    const claims = (await oidc.pollDeviceAuthorizationGrant(config, device)).claims();
+    assert.deepEqual([claims.sub, claims.acr, claims.amr], ['bob', HIGH, ['pwd']]);
   });
 });
 
