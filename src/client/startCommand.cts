@@ -6,9 +6,10 @@
  * (src/daemon/daemon.cts).
  */
 import { join } from 'node:path';
-import type { AgentError } from '../rpc/jsonRpc.cjs';
+import { agentRunsElsewhere } from '../rpc/agentLockFile.cjs';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Result } from '../rpc/methods.js';
-import { resolveSocketPath } from '../rpc/paths.cjs';
+import { resolveSocketPath, socketNamed } from '../rpc/paths.cjs';
 import { agentRoute, chosenConfig, parseCommandLine } from './commandLine.cjs';
 import { detectShell, shellExports, type ShellSyntax } from './shellExports.cjs';
 import { askAgent, fail, OK, print, type AgentRoute } from './tokenFastPath.cjs';
@@ -39,15 +40,21 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
   } catch (err) {
     return done(fail(err, 'start'));
   }
+  // An agent that answers, here or (on the default socket) where the user's agent lock names one.
   askStatus(request, done, (noAgent) => {
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
     const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
     // Started: it reports its pid. Another start won the race: ask the winner, which may read another config.
     launchDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
       (outcome) => {
-        if (outcome.state === 'running') return askStatus(request, done, (err) => done(fail(err, 'start')));
-        print(shellExports(request.syntax, request.socketPath, outcome.pid));
-        done(OK);
+        if (outcome.state === 'started') {
+          print(shellExports(request.syntax, request.socketPath, outcome.pid));
+          return done(OK);
+        }
+        if (outcome.state === 'elsewhere' && socketNamed(request.route.socket)) {
+          return done(fail(new AgentError('AGENT_START_FAILED', `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`), 'start'));
+        }
+        askStatus(request, done, (err) => done(fail(err, 'start')));
       },
       (err: unknown) => done(fail(err, 'start')),
     );
@@ -56,7 +63,7 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
 
 /** Asks the agent for its status and prints the exports; `otherwise` gets the error when none answers. */
 function askStatus(request: StartRequest, done: (exitCode: number) => void, otherwise: (err: AgentError) => void): void {
-  askAgent(request.route, 'agent.status', {}, (err, status?: Result<'agent.status'>) => {
+  askAgent(request.route, 'agent.status', {}, (err, status?: Result<'agent.status'>, via?: string) => {
     if (err !== undefined) return otherwise(err as AgentError);
     // The running agent keeps its own config: a --config it never reads must not pass unnoticed.
     if (request.configPath !== undefined && status!.config !== request.configPath) {
@@ -64,7 +71,7 @@ function askStatus(request: StartRequest, done: (exitCode: number) => void, othe
         `kms-agent: warning: the agent already running reads ${status!.config}, not ${request.configPath}: to use that file, run \`kms-agent stop\` first\n`,
       );
     }
-    print(shellExports(request.syntax, request.socketPath, status!.pid));
+    print(shellExports(request.syntax, via!, status!.pid));
     done(OK);
   });
 }

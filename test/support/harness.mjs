@@ -99,8 +99,8 @@ export async function makeSandbox(options = {}) {
     return result;
   }
 
-  async function token(args = []) {
-    const result = await cli(['token', ...args]);
+  async function token(args = [], options = {}) {
+    const result = await cli(['token', ...args], options);
     if (result.code === 0) rememberSecret(result.stdout.replace(/^Authorization: \S+ /, '').replace(/^\{.*"token":"([^"]+)".*$/s, '$1'));
     return result;
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveSocketPath } from '../../rpc/paths.cjs';
+import { resolveSocketPath, socketNamed } from '../../rpc/paths.cjs';
 import type { AgentClient } from '../agentClient.cjs';
 import { autostartAllowed, chosenConfig } from '../commandLine.cjs';
 import { connectAgent } from '../connectAgent.cjs';
@@ -44,6 +44,7 @@ export class CliContext {
   async withAgent<T>(use: (client: AgentClient) => Promise<T>, autostart = true): Promise<T> {
     const client = await connectAgent({
       socketPath: this.socketPath(),
+      named: socketNamed(this.globals.socket),
       configPath: this.configPath(),
       autostart: autostart && autostartAllowed(this.globals.autostart),
     });

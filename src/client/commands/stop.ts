@@ -14,11 +14,11 @@ export function registerStop(program: Command, cli: CliContext): void {
     .option('-s, --sh', 'print sh syntax (the default unless $SHELL is a csh)')
     .action(
       cli.run(async (opts: { csh?: boolean; sh?: boolean }) => {
-        const socketPath = cli.socketPath();
-        const pid = await cli.withAgent(async (c) => {
+        // The socket of the agent that answers: the user's agent may be elsewhere (its lock says where).
+        const { pid, socketPath } = await cli.withAgent(async (c) => {
           const { pid } = await c.call('agent.status', {});
           await c.call('agent.shutdown', {});
-          return pid;
+          return { pid, socketPath: c.socketPath };
         }, false);
         // Return only once the socket is gone, so a command right after `stop` never meets the old agent.
         // Under socket activation the socket is systemd's and stays: there, wait for the process to exit.
