@@ -6,11 +6,14 @@
 // first shell's agent through the lock in the state directory, and the login survives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
 import { storeFileOf, storeKeyOf } from './support/harness.mjs';
 import { daemonsUnder } from './support/processes.mjs';
-import { loginViaRpc, makeIsolatedSandbox, withSandbox } from './support/reliability.mjs';
+import { loginViaRpc, makeIsolatedSandbox, sleep, withSandbox } from './support/reliability.mjs';
+import { processAlive } from '../dist/rpc/processAlive.js';
 
 const SECONDS = 60;
 /** Access and id tokens live 2 s: a token call refreshes at least once a second. */
@@ -74,4 +77,88 @@ test(`two shells, one with XDG_RUNTIME_DIR and one without, ${SECONDS} s of toke
     t.test('file store', (st) => twoShells(st, 'file')),
     t.test('keychain store', { skip: noKeychain }, (st) => twoShells(st, 'keychain')),
   ]);
+});
+
+test('the agent lock: one agent per state directory, found from any default socket, never from a named one', { timeout: 120_000 }, async (t) => {
+  const sb = await makeIsolatedSandbox({ profile: { store: 'memory' }, env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
+  const stateDir = join(sb.dir, 'state', 'kms-agent');
+  const lockPath = join(stateDir, 'agent.lock');
+  const noRuntime = { XDG_RUNTIME_DIR: undefined };
+  const stateSocket = join(stateDir, 'agent.sock');
+  const elsewhere = join(sb.dir, 'run', 'other', 'agent.sock');
+  const lockOf = () => JSON.parse(readFileSync(lockPath, 'utf8'));
+  await withSandbox(sb, t, async () => {
+    const started = await sb.cli(['start'], { env: noRuntime });
+    assert.equal(started.code, 0, started.stderr);
+    const pid = Number(/KMS_AGENT_PID=(\d+)/.exec(started.stdout)[1]);
+
+    await t.test('the lock: 0600 in a 0700 directory, naming pid, socket and config', () => {
+      assert.equal(statSync(lockPath).mode & 0o777, 0o600);
+      assert.equal(statSync(stateDir).mode & 0o777, 0o700);
+      assert.deepEqual(lockOf(), { pid, socket: stateSocket, config: sb.configPath });
+    });
+
+    await t.test('a second agent for the state directory refuses, naming the running one', async () => {
+      for (const args of [['--socket', elsewhere, 'start'], ['--socket', elsewhere, 'start', '--foreground'], ['start', '--foreground']]) {
+        const r = await sb.cli(args);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.ok(r.stderr.includes(`another agent (pid ${pid}) already runs for this user, on ${stateSocket}: set KMS_AGENT_SOCK=${stateSocket} or stop it`), r.stderr);
+      }
+      assert.deepEqual(daemonsUnder(sb.dir).map((d) => d.pid), [pid], 'still the one agent');
+    });
+
+    await t.test('a client on another default socket uses that agent; start prints its socket', async () => {
+      const r = await sb.cli(['status', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).pid, pid);
+      const again = await sb.cli(['start']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^KMS_AGENT_SOCK=${stateSocket}; export KMS_AGENT_SOCK;$`, 'm'));
+      assert.equal((await sb.token()).code, 5, 'token asks it too (not logged in)');
+      assert.equal(existsSync(sb.socketPath), false, 'nothing listens on the default socket of this shell');
+    });
+
+    await t.test('a named socket is never swapped: autostart there is refused, naming the running agent', async () => {
+      for (const [args, env] of [[['--socket', elsewhere, 'token'], {}], [['token'], { KMS_AGENT_SOCK: elsewhere }]]) {
+        const r = await sb.cli(args, { env });
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, new RegExp(`no agent answers on ${elsewhere}, and none may start there: another agent \\(pid ${pid}\\)`));
+        assert.ok(r.stderr.includes(`set KMS_AGENT_SOCK=${stateSocket}`), r.stderr);
+      }
+      const r = await sb.cli(['--no-autostart', '--socket', elsewhere, 'token']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /no agent is running on/);
+      assert.deepEqual(daemonsUnder(sb.dir).map((d) => d.pid), [pid], 'no second agent');
+    });
+
+    await t.test('a killed agent leaves no stale lock: the next client starts one at once', async () => {
+      process.kill(pid, 'SIGKILL');
+      for (let waited = 0; processAlive(pid) && waited < 5000; waited += 20) await sleep(20);
+      const r = await sb.token();
+      assert.equal(r.code, 5, r.stderr);
+      const { pid: now } = await sb.rpc('agent.status');
+      assert.notEqual(now, pid);
+      assert.deepEqual(lockOf(), { pid: now, socket: sb.socketPath, config: sb.configPath }, 'the lock names the new agent, on this shell\'s socket');
+      assert.equal((await sb.cli(['stop'])).code, 0);
+    });
+
+    await t.test('the socket a lock names gets the same checks as any socket', async () => {
+      const open = join(sb.dir, 'open');
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      let received = 0;
+      const fake = createServer((socket) => socket.on('data', (d) => (received += d.length)));
+      await new Promise((resolve) => fake.listen(join(open, 'agent.sock'), resolve));
+      try {
+        writeFileSync(lockPath, JSON.stringify({ pid: process.pid, socket: join(open, 'agent.sock'), config: sb.configPath }));
+        const r = await sb.cli(['--no-autostart', 'token']);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /refusing socket directory .*open: group or others can write to it/);
+        assert.equal(received, 0, 'not a byte sent');
+      } finally {
+        fake.close();
+        writeFileSync(lockPath, '');
+      }
+    });
+  });
 });
