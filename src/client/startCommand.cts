@@ -10,7 +10,7 @@ import { agentRunsElsewhere } from '../rpc/agentLockFile.cjs';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Result } from '../rpc/methods.js';
 import { resolveSocketPath, socketNamed } from '../rpc/paths.cjs';
-import { agentRoute, chosenConfig, parseCommandLine } from './commandLine.cjs';
+import { agentRoute, chosenConfig, configToCheck, parseCommandLine } from './commandLine.cjs';
 import { detectShell, shellExports, type ShellSyntax } from './shellExports.cjs';
 import { askAgent, fail, OK, print, type AgentRoute } from './tokenFastPath.cjs';
 
@@ -18,6 +18,8 @@ interface StartRequest {
   route: AgentRoute;
   socketPath: string;
   configPath: string | undefined;
+  /** The named config, links resolved, for a running agent to compare with its own. */
+  configCheck: string | undefined;
   syntax: ShellSyntax;
 }
 
@@ -27,7 +29,8 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
   try {
     const { values } = parseCommandLine(args, 'start');
     const route = { ...agentRoute(values), autostart: false };
-    request = { route, socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), syntax: detectShell(values) };
+    const configCheck = configToCheck(route);
+    request = { route, socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), configCheck, syntax: detectShell(values) };
     if (values.foreground) {
       // An absolute path: the fast-path bundle hands it to Node's require.
       const { loadDaemon } = require(join(__dirname, '..', 'daemon', 'daemon.cjs')) as typeof import('../daemon/daemon.cjs');
@@ -41,7 +44,7 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
     return done(fail(err, 'start'));
   }
   // An agent that answers, here or (on the default socket) where the user's agent lock names one.
-  askStatus(request, done, (noAgent) => {
+  askRunningAgent(request, done, (noAgent) => {
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
     const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
     // Started: it reports its pid. Another start won the race: ask the winner, which may read another config.
@@ -54,24 +57,24 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
         if (outcome.state === 'elsewhere' && socketNamed(request.route.socket)) {
           return done(fail(new AgentError('AGENT_START_FAILED', `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`), 'start'));
         }
-        askStatus(request, done, (err) => done(fail(err, 'start')));
+        askRunningAgent(request, done, (err) => done(fail(err, 'start')));
       },
       (err: unknown) => done(fail(err, 'start')),
     );
   });
 }
 
-/** Asks the agent for its status and prints the exports; `otherwise` gets the error when none answers. */
-function askStatus(request: StartRequest, done: (exitCode: number) => void, otherwise: (err: AgentError) => void): void {
-  askAgent(request.route, 'agent.status', {}, (err, status?: Result<'agent.status'>, via?: string) => {
+/**
+ * Asks the agent that answers which config it reads, and prints the exports; `otherwise` gets the
+ * error when none answers. The running agent keeps its own config: a --config it does not read is an error.
+ */
+function askRunningAgent(request: StartRequest, done: (exitCode: number) => void, otherwise: (err: AgentError) => void): void {
+  const params = request.configCheck === undefined ? {} : { config: request.configCheck };
+  askAgent(request.route, 'agent.config', params, (err, agent?: Result<'agent.config'>, via?: string) => {
     if (err !== undefined) return otherwise(err as AgentError);
-    // The running agent keeps its own config: a --config it never reads must not pass unnoticed.
-    if (request.configPath !== undefined && status!.config !== request.configPath) {
-      process.stderr.write(
-        `kms-agent: warning: the agent already running reads ${status!.config}, not ${request.configPath}: to use that file, run \`kms-agent stop\` first\n`,
-      );
-    }
-    print(shellExports(request.syntax, via!, status!.pid));
+    if (agent!.mismatch) return done(fail(new AgentError('CONFIG_ERROR', agent!.mismatch), 'start'));
+    if (agent!.warning) process.stderr.write(`kms-agent: warning: ${agent!.warning}\n`);
+    print(shellExports(request.syntax, via!, agent!.pid));
     done(OK);
   });
 }

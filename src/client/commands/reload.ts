@@ -9,7 +9,7 @@ export function registerReload(program: Command, cli: CliContext): void {
     .action(
       cli.run(async () => {
         // No autostart: a new agent would read the config anyway, and exit 2 tells a script none ran.
-        const { profiles } = await cli.withAgent((c) => c.call('agent.reload', {}), false);
+        const { profiles } = await cli.withAgent((c) => c.call('agent.reload', {}), { autostart: false, sayConfigError: false });
         process.stdout.write(`config reloaded: ${profiles.length === 0 ? 'no profiles' : `profiles ${profiles.join(', ')}`}\n`);
         return Exit.OK;
       }),

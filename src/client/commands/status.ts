@@ -10,7 +10,7 @@ export function registerStatus(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       cli.run(async (opts: { json?: boolean }) => {
-        const status = await cli.withAgent((c) => c.call('agent.status', {}), false);
+        const status = await cli.withAgent((c) => c.call('agent.status', {}), { autostart: false, otherConfig: 'warn' });
         process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
         return Exit.OK;
       }),

@@ -19,7 +19,7 @@ export function registerStop(program: Command, cli: CliContext): void {
           const { pid } = await c.call('agent.status', {});
           await c.call('agent.shutdown', {});
           return { pid, socketPath: c.socketPath };
-        }, false);
+        }, { autostart: false, otherConfig: 'warn', sayConfigError: false });
         // Return only once the socket is gone, so a command right after `stop` never meets the old agent.
         // Under socket activation the socket is systemd's and stays: there, wait for the process to exit.
         for (let waited = 0; existsSync(socketPath) && processAlive(pid) && waited < 5000; waited += 50) await delay(50);
