@@ -21,7 +21,9 @@ export const GLOBAL_FLAGS = {
   socket: { flags: '--socket <path>', description: 'agent socket (default: $KMS_AGENT_SOCK, else $XDG_RUNTIME_DIR/kms-agent/agent.sock)' },
   config: {
     flags: '--config <path>',
-    description: 'config file of the agent (default: $KMS_AGENT_CONFIG, else ~/.config/kms-agent/config.toml); a running agent that reads another is an error',
+    description:
+      'config file of the agent (default: $KMS_AGENT_CONFIG, ' +
+      'else ~/.config/kms-agent/config.toml); a running agent that reads another is an error',
   },
   autostart: { flags: '--no-autostart', description: 'fail instead of starting an agent when none answers (also KMS_AGENT_NO_AUTOSTART=1)' },
 } satisfies Record<string, FlagSpec>;
@@ -239,7 +241,10 @@ export function chosenConfig(flag: string | undefined, env: NodeJS.ProcessEnv = 
  * The config file this command names (--config, KMS_AGENT_CONFIG) with its links resolved, for the
  * agent to compare with its own; undefined when none is named. Throws when the file does not exist.
  */
-export function configToCheck(route: { config?: string | undefined }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function configToCheck(
+  route: { config?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   return namedConfigFile(chosenConfig(route.config, env));
 }
 

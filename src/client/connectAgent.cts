@@ -4,7 +4,7 @@ import { AgentClient } from './agentClient.cjs';
 
 export interface ConnectOptions {
   socketPath: string;
-  /** The socket was named (--socket, KMS_AGENT_SOCK, paths.cts socketNamed): no other agent is used. */
+  /** Named by --socket or KMS_AGENT_SOCK (paths.cts socketNamed): no other agent is used. */
   named: boolean;
   configPath?: string | undefined;
   /** Start a daemon when none answers (commandLine.cts, autostartAllowed). */
@@ -31,16 +31,23 @@ export async function connectAgent(options: ConnectOptions): Promise<AgentClient
  * autostart is allowed (like gpg-agent). A named socket gets an agent there or none: when the
  * user's agent runs elsewhere, the new one refuses to start, and so does this, naming it.
  */
-export async function findOrStartAgent(options: ConnectOptions, noAgent: AgentError): Promise<AgentClient> {
+export async function findOrStartAgent(
+  options: ConnectOptions,
+  noAgent: AgentError,
+): Promise<AgentClient> {
   if (!options.named) {
     const found = await agentOfLock(options.socketPath);
     if (found) return found;
   }
   if (!options.autostart) throw noAgent;
   const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
-  const outcome = await launchDaemon({ socketPath: options.socketPath, configPath: options.configPath });
-  if (outcome.state !== 'elsewhere') return AgentClient.connect(options.socketPath);
-  if (options.named) throw new AgentError('AGENT_START_FAILED', `no agent answers on ${options.socketPath}, and none may start there: ${agentRunsElsewhere(outcome)}`);
+  const { socketPath, configPath } = options;
+  const outcome = await launchDaemon({ socketPath, configPath });
+  if (outcome.state !== 'elsewhere') return AgentClient.connect(socketPath);
+  if (options.named) {
+    const why = `no agent answers on ${socketPath}, and none may start there`;
+    throw new AgentError('AGENT_START_FAILED', `${why}: ${agentRunsElsewhere(outcome)}`);
+  }
   // Started at the same moment from another shell: that one won.
   return AgentClient.connect(outcome.socket);
 }

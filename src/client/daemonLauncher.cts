@@ -13,8 +13,11 @@ const DAEMON_MAIN = join(__dirname, '..', 'daemon', 'daemon.cjs');
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 
-/** `running`: an agent listens on the socket asked for; `elsewhere`: the user's agent runs on another one. */
-export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'running' } | { state: 'elsewhere'; pid: number; socket: string };
+/** `running`: an agent listens on the socket asked for; `elsewhere`: the user's runs on another. */
+export type LaunchOutcome =
+  | { state: 'started'; pid: number }
+  | { state: 'running' }
+  | { state: 'elsewhere'; pid: number; socket: string };
 
 /**
  * Starts the daemon as a detached process (its own session, stdin closed, output to agent.log)
@@ -54,7 +57,10 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   throw new AgentError('AGENT_START_FAILED', `could not start the agent: ${detail}`);
 }
 
-/** The daemon's report lines: any `warning …` lines, then one `ready PID`, `running`, `elsewhere PID SOCKET` or `error …`. */
+/**
+ * The daemon's report lines: any `warning …` lines, then one `ready PID`, `running`,
+ * `elsewhere PID SOCKET` or `error …`.
+ */
 function readReport(stream: Readable, exitCode: () => number | null): Promise<string[]> {
   return new Promise((resolve) => {
     let text = '';

@@ -9,7 +9,13 @@
 import { readSync } from 'node:fs';
 import type { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Params, Result } from '../rpc/methods.js';
-import { agentRoute, configToCheck, parseCommandLine, usage, type FlagValues } from './commandLine.cjs';
+import {
+  agentRoute,
+  configToCheck,
+  parseCommandLine,
+  usage,
+  type FlagValues,
+} from './commandLine.cjs';
 import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
 
 /** What git sends: `key=value` lines (protocol, host, path, username…), up to a blank line. */
@@ -123,7 +129,8 @@ function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCo
   askAgent(agentRoute(values), 'git.credential', params, (err, credential) => {
     if (err === undefined) {
       try {
-        if (credential!.warning) process.stderr.write(`kms-agent: warning: ${credential!.warning}\n`);
+        const warning = credential!.warning;
+        if (warning) process.stderr.write(`kms-agent: warning: ${warning}\n`);
         print(credentialLines(credential!));
         return done(OK);
       } catch (problem) {

@@ -30,7 +30,13 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
     const { values } = parseCommandLine(args, 'start');
     const route = { ...agentRoute(values), autostart: false };
     const configCheck = configToCheck(route);
-    request = { route, socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), configCheck, syntax: detectShell(values) };
+    request = {
+      route,
+      socketPath: resolveSocketPath(route.socket),
+      configPath: chosenConfig(route.config),
+      configCheck,
+      syntax: detectShell(values),
+    };
     if (values.foreground) {
       // An absolute path: the fast-path bundle hands it to Node's require.
       const { loadDaemon } = require(join(__dirname, '..', 'daemon', 'daemon.cjs')) as typeof import('../daemon/daemon.cjs');
@@ -55,7 +61,9 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
           return done(OK);
         }
         if (outcome.state === 'elsewhere' && socketNamed(request.route.socket)) {
-          return done(fail(new AgentError('AGENT_START_FAILED', `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`), 'start'));
+          const why = `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`;
+          const refused = new AgentError('AGENT_START_FAILED', why);
+          return done(fail(refused, 'start'));
         }
         askRunningAgent(request, done, (err) => done(fail(err, 'start')));
       },
@@ -66,13 +74,19 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
 
 /**
  * Asks the agent that answers which config it reads, and prints the exports; `otherwise` gets the
- * error when none answers. The running agent keeps its own config: a --config it does not read is an error.
+ * error when none answers. The running agent keeps its own config: a --config it does not read is
+ * an error.
  */
-function askRunningAgent(request: StartRequest, done: (exitCode: number) => void, otherwise: (err: AgentError) => void): void {
+function askRunningAgent(
+  request: StartRequest,
+  done: (exitCode: number) => void,
+  otherwise: (err: AgentError) => void,
+): void {
   const params = request.configCheck === undefined ? {} : { config: request.configCheck };
-  askAgent(request.route, 'agent.config', params, (err, agent?: Result<'agent.config'>, via?: string) => {
+  askAgent(request.route, 'agent.config', params, (err, agent?: Result<'agent.config'>, via?) => {
     if (err !== undefined) return otherwise(err as AgentError);
-    if (agent!.mismatch) return done(fail(new AgentError('CONFIG_ERROR', agent!.mismatch), 'start'));
+    const mismatch = agent!.mismatch;
+    if (mismatch) return done(fail(new AgentError('CONFIG_ERROR', mismatch), 'start'));
     if (agent!.warning) process.stderr.write(`kms-agent: warning: ${agent!.warning}\n`);
     print(shellExports(request.syntax, via!, agent!.pid));
     done(OK);

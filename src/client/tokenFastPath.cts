@@ -101,8 +101,9 @@ export function askAgent<M extends MethodName>(route: AgentRoute, method: M, par
   try {
     client = AgentClient.open(resolveSocketPath(route.socket));
   } catch (err) {
-    if ((err as AgentError).reason === 'NO_AGENT') return findAgentThenAsk(route, method, params, err as AgentError, answer);
-    return answer(err);
+    const failed = err as AgentError;
+    if (failed.reason !== 'NO_AGENT') return answer(err);
+    return findAgentThenAsk(route, method, params, failed, answer);
   }
   client.request(
     method,
@@ -116,8 +117,17 @@ export function askAgent<M extends MethodName>(route: AgentRoute, method: M, par
   );
 }
 
-/** No agent answered on the socket: the user's agent elsewhere, or a new one (unless told not to), asked through the same client. */
-function findAgentThenAsk<M extends MethodName>(route: AgentRoute, method: M, params: Params<M>, noAgent: AgentError, answer: Answer<M>): void {
+/**
+ * No agent answered on the socket: the user's agent elsewhere, or a new one (unless told not to),
+ * asked through the same client.
+ */
+function findAgentThenAsk<M extends MethodName>(
+  route: AgentRoute,
+  method: M,
+  params: Params<M>,
+  noAgent: AgentError,
+  answer: Answer<M>,
+): void {
   const { findOrStartAgent } = require('./connectAgent.cjs') as typeof import('./connectAgent.cjs');
   const options = {
     socketPath: resolveSocketPath(route.socket),

@@ -8,7 +8,10 @@ import { AgentError } from '../rpc/jsonRpc.cjs';
 
 export function missingNamedConfig(file: string): string {
   const add = `kms-agent --config ${file} add NAME --issuer URL --client-id ID`;
-  return `the file does not exist (named by --config or KMS_AGENT_CONFIG): check the path, or write a profile there with \`${add}\``;
+  return (
+    'the file does not exist (named by --config or KMS_AGENT_CONFIG): ' +
+    `check the path, or write a profile there with \`${add}\``
+  );
 }
 
 /**

@@ -99,14 +99,20 @@ export class Agent {
    * served as if this agent read it, or undefined when it does.
    */
   configMismatch(named: string | undefined): string | undefined {
-    if (named === undefined || named === this.configFile || named === this.config.configPath) return undefined;
-    return `the running agent (pid ${process.pid}) reads ${this.config.configPath}, not ${named}: to use ${named}, run \`kms-agent stop\` first; to use the agent's, leave out --config and KMS_AGENT_CONFIG`;
+    const ours = this.config.configPath;
+    if (named === undefined || named === this.configFile || named === ours) return undefined;
+    return (
+      `the running agent (pid ${process.pid}) reads ${ours}, not ${named}: ` +
+      `to use ${named}, run \`kms-agent stop\` first; ` +
+      "to use the agent's, leave out --config and KMS_AGENT_CONFIG"
+    );
   }
 
   /** While the last reload failed: what every command that talks to the agent says once. */
   configWarning(): string | undefined {
     if (this.configError === undefined) return undefined;
-    return `${this.configError.message} (the agent still uses the config it had: fix the file, then run \`kms-agent reload\`)`;
+    const keeps = 'the agent still uses the config it had';
+    return `${this.configError.message} (${keeps}: fix the file, then run \`kms-agent reload\`)`;
   }
 
   private applyProfiles(previous: AgentConfig, next: AgentConfig): void {

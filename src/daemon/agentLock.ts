@@ -1,7 +1,22 @@
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { agentRunsElsewhere, formatAgentLock, readAgentLock, type AgentLockRecord } from '../rpc/agentLockFile.cjs';
+import {
+  agentRunsElsewhere,
+  formatAgentLock,
+  readAgentLock,
+  type AgentLockRecord,
+} from '../rpc/agentLockFile.cjs';
 import { processAlive } from '../rpc/processAlive.js';
 import { flock, LOCK_EX, LOCK_NB } from './libc.js';
 import { AgentAlreadyRunningError, socketAnswers } from './socketDirectory.js';
@@ -30,7 +45,10 @@ export interface AgentLock {
  * once), then throws AgentAlreadyRunningError (our socket: the caller reports "running") or
  * AgentRunningElsewhereError (another one). Runs before anything heavy, so losing costs little.
  */
-export async function takeAgentLock(lockPath: string, mine: Omit<AgentLockRecord, 'pid'>): Promise<AgentLock> {
+export async function takeAgentLock(
+  lockPath: string,
+  mine: Omit<AgentLockRecord, 'pid'>,
+): Promise<AgentLock> {
   const fd = openLockFile(lockPath);
   try {
     const deadline = Date.now() + WAIT_MS;
@@ -41,7 +59,10 @@ export async function takeAgentLock(lockPath: string, mine: Omit<AgentLockRecord
       if (live && (await socketAnswers(holder.socket))) throw runningError(holder, mine.socket);
       if (Date.now() > deadline) {
         if (live) throw runningError(holder, mine.socket);
-        throw new Error(`another process holds ${lockPath} and no agent it names answers: if no kms-agent runs, find what holds it with \`fuser ${lockPath}\``);
+        throw new Error(
+          `another process holds ${lockPath} and no agent it names answers: ` +
+            `if no kms-agent runs, find what holds it with \`fuser ${lockPath}\``,
+        );
       }
       await delay(POLL_MS);
     }
@@ -61,7 +82,8 @@ export async function takeAgentLock(lockPath: string, mine: Omit<AgentLockRecord
 }
 
 function runningError(holder: AgentLockRecord, socket: string): Error {
-  return holder.socket === socket ? new AgentAlreadyRunningError(socket) : new AgentRunningElsewhereError(holder);
+  if (holder.socket === socket) return new AgentAlreadyRunningError(socket);
+  return new AgentRunningElsewhereError(holder);
 }
 
 function tryLock(fd: number): boolean {
@@ -83,8 +105,12 @@ function openLockFile(lockPath: string): number {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const dirInfo = lstatSync(dir);
   const me = process.getuid?.();
-  if (!dirInfo.isDirectory() || (me !== undefined && dirInfo.uid !== me) || (dirInfo.mode & 0o022) !== 0) {
-    throw new Error(`refusing the state directory ${dir}: it must be a directory of yours that only you can write to; run \`chmod 700 ${dir}\``);
+  const ours = me === undefined || dirInfo.uid === me;
+  if (!dirInfo.isDirectory() || !ours || (dirInfo.mode & 0o022) !== 0) {
+    throw new Error(
+      `refusing the state directory ${dir}: it must be a directory of yours ` +
+        `that only you can write to; run \`chmod 700 ${dir}\``,
+    );
   }
   let fd: number;
   try {

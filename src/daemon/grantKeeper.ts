@@ -12,7 +12,7 @@ import type { TokenSet } from '../provider/tokenSet.js';
  * read it is adopted, never overwritten or deleted.
  */
 export class GrantKeeper {
-  /** What this agent last read from the store or wrote there: undefined until read; null: no login. */
+  /** What this agent last read from the store or wrote there (undefined: not read; null: none). */
   private grant: StoredGrant | null | undefined;
   private lock: Promise<unknown> = Promise.resolve();
   /** Set when the last save failed: the login then lives in memory only. */
@@ -43,7 +43,9 @@ export class GrantKeeper {
     const stored = await this.readStore();
     if (stored === undefined) return this.grant!;
     if (this.grant && stored?.refresh_token !== this.grant.refresh_token) {
-      this.log.info({ logged_in: stored !== null }, 'the stored login changed since this agent last read it (another agent refreshed, logged in or out): using the stored one');
+      const what = 'the stored login changed since this agent last read it (another agent ' +
+        'refreshed, logged in or out): using the stored one';
+      this.log.info({ logged_in: stored !== null }, what);
     }
     this.grant = stored;
     return stored;
@@ -52,7 +54,8 @@ export class GrantKeeper {
   /**
    * Stores `grant` in place of the login this agent knows, unless the store holds another one by
    * now (another agent's): that one is adopted and returned instead. The grant is kept in memory
-   * even when the store fails, so the agent keeps working; the user is told it won't survive a restart.
+   * even when the store fails, so the agent keeps working; the user is told it won't survive a
+   * restart.
    */
   async save(grant: StoredGrant): Promise<StoredGrant | null> {
     const stored = await this.readStore(false);
@@ -69,10 +72,15 @@ export class GrantKeeper {
     return grant;
   }
 
-  /** Deletes the login this agent knows; one that changed since it read it stays, adopted. Returns whether it is gone. */
+  /**
+   * Deletes the login this agent knows; one that changed since it read it stays, adopted. Returns
+   * whether the store holds no login now.
+   */
   async forget(): Promise<boolean> {
     const stored = await this.readStore(false);
-    if (stored !== undefined && this.changedTo(stored)) return this.adopt(stored, 'delete') === null;
+    if (stored !== undefined && this.changedTo(stored)) {
+      return this.adopt(stored, 'delete') === null;
+    }
     this.grant = null;
     this.saveProblem = undefined;
     try {
@@ -102,7 +110,8 @@ export class GrantKeeper {
     } catch (err) {
       const failure = this.storeFailed(err, 'read');
       if (required && this.grant === undefined) throw failure;
-      this.log.warn({ err: failure.message }, 'could not read the store again; going on with the login this agent knows');
+      const what = 'could not read the store again; going on with the login this agent knows';
+      this.log.warn({ err: failure.message }, what);
       return undefined;
     }
   }
@@ -113,7 +122,9 @@ export class GrantKeeper {
   }
 
   private adopt(stored: StoredGrant | null, action: string): StoredGrant | null {
-    this.log.warn({ logged_in: stored !== null }, `the stored login changed since this agent read it (another agent): not overwritten by a ${action}, adopted`);
+    const what = 'the stored login changed since this agent read it (another agent): ' +
+      `not overwritten by a ${action}, adopted`;
+    this.log.warn({ logged_in: stored !== null }, what);
     this.grant = stored;
     return stored;
   }

@@ -10,7 +10,10 @@ import koffi, { type LibraryHandle } from 'koffi';
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 
-/** Linux: the process's own symbols, which hold its libc whatever its file name (glibc, musl); macOS: libSystem. */
+/**
+ * Linux: the process's own symbols, which hold its libc whatever its file name (glibc, musl);
+ * macOS: libSystem.
+ */
 const LIBRARY = process.platform === 'darwin' ? '/usr/lib/libSystem.B.dylib' : null;
 
 type Bound = ReturnType<LibraryHandle['func']>;
@@ -31,11 +34,14 @@ function bound(name: string, prototype: string): Bound {
 /** errno as Node names it (`EWOULDBLOCK` is `EAGAIN` on Linux and macOS alike). */
 function errnoError(call: string): NodeJS.ErrnoException {
   const errno = koffi.errno();
-  const name = Object.entries(koffi.os.errno).find(([key, value]) => value === errno && key !== 'EWOULDBLOCK')?.[0];
-  return Object.assign(new Error(`${call} failed: ${name ?? `errno ${errno}`}`), { errno, code: name, syscall: call });
+  const names = Object.entries(koffi.os.errno);
+  const name = names.find(([key, value]) => value === errno && key !== 'EWOULDBLOCK')?.[0];
+  const error = new Error(`${call} failed: ${name ?? `errno ${errno}`}`);
+  return Object.assign(error, { errno, code: name, syscall: call });
 }
 
 /** flock(2) on an open descriptor; throws (code EAGAIN when LOCK_NB finds the lock held). */
 export function flock(fd: number, operation: number): void {
-  if ((bound('flock', 'int flock(int, int)')(fd, operation) as number) !== 0) throw errnoError('flock');
+  const result = bound('flock', 'int flock(int, int)')(fd, operation) as number;
+  if (result !== 0) throw errnoError('flock');
 }

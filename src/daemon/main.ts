@@ -1,9 +1,10 @@
 /**
  * The detached daemon process started by `kms-agent start` (and by autostart): `runMain` reports
  * readiness, or the reason it could not start, on file descriptor 3, then the process lives on its
- * own. It takes the user's agent lock (agentLock.ts) before it runs the rest of the agent: when many
- * clients autostart at once, the daemons that lose the race report `running` (the winner listens on
- * their socket) or `elsewhere PID SOCKET` (on another one), and exit, having logged nothing.
+ * own. It takes the user's agent lock (agentLock.ts) before it runs the rest of the agent: when
+ * many clients autostart at once, the daemons that lose the race report `running` (the winner
+ * listens on their socket) or `elsewhere PID SOCKET` (on another one), and exit, having logged
+ * nothing.
  * The launcher runs it from the daemon's bundle, dist/daemon/daemon.cjs (scripts/bundleDaemon.mjs).
  */
 import { writeSync, closeSync } from 'node:fs';
@@ -48,7 +49,8 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<n
   }
   try {
     const configPath = arg('--config');
-    const lock = await takeAgentLock(agentLockPath(process.env), { socket: socketPath, config: resolveConfigPath(configPath) });
+    const mine = { socket: socketPath, config: resolveConfigPath(configPath) };
+    const lock = await takeAgentLock(agentLockPath(process.env), mine);
     const { runDaemon } = await import('./run.js');
     await runDaemon({
       socketPath,

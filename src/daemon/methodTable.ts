@@ -22,6 +22,7 @@ type Handler<M extends MethodName> = (params: unknown, connection: ConnectionCon
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
+const TOKEN_PARAMS = ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config'];
 
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
 export function methodTable(agent: Agent, shutdown: () => void, onReload: () => string[]): MethodTable {
@@ -40,7 +41,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
       return status;
     },
 
-    // A client's config check: the file it names, its pid for `start`, and the error of a reload that failed.
+    // A client's config check: the file it names, the pid for `start`, a reload that failed.
     'agent.config': (params) => {
       const p = asParams('agent.config', params, ['config']);
       const result: Result<'agent.config'> = { pid: process.pid, config: agent.config.configPath };
@@ -52,7 +53,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
     },
 
     'token.get': (params) => {
-      const p = asParams('token.get', params, ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config']);
+      const p = asParams('token.get', params, TOKEN_PARAMS);
       refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
       const session = agent.session(optionalString('token.get', p, 'profile'));
       const reply = session.getToken({
@@ -63,7 +64,8 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
       });
       // Only while a reload failed: the client hears that its edit did not take.
       const warning = agent.configWarning();
-      return warning === undefined ? reply : Promise.resolve(reply).then((r) => ({ ...r, warning }));
+      if (warning === undefined) return reply;
+      return Promise.resolve(reply).then((r) => ({ ...r, warning }));
     },
 
     // git's credential helper (docs/tools.md): the [git] table names the profile and username per host.
@@ -78,7 +80,12 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
       }
       const session = agent.session(named ?? mapped!.profile);
       const reply = await session.getToken({});
-      const result: Result<'git.credential'> = { profile: session.name, username: mapped?.username ?? DEFAULT_GIT_USERNAME, token: reply.token, expires_at: reply.expires_at };
+      const result: Result<'git.credential'> = {
+        profile: session.name,
+        username: mapped?.username ?? DEFAULT_GIT_USERNAME,
+        token: reply.token,
+        expires_at: reply.expires_at,
+      };
       const warning = agent.configWarning();
       if (warning) result.warning = warning;
       return result;
@@ -142,7 +149,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
   };
 }
 
-/** A token for a client that names another config than the agent reads is refused (docs/configuration.md). */
+/** A client naming another config than the agent's gets no token (docs/configuration.md). */
 function refuseOtherConfig(agent: Agent, named: string | undefined): void {
   const mismatch = agent.configMismatch(named);
   if (mismatch !== undefined) throw new AgentError('CONFIG_ERROR', mismatch);

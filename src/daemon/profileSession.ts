@@ -147,7 +147,8 @@ export class ProfileSession {
   private async refreshWithGrant(target: TokenTarget): Promise<CachedTokens> {
     const waitMs = this.backoff.clientWaitMs();
     if (waitMs > 0) await delay(waitMs);
-    const outcome = await refreshStoredGrant({ grants: this.grants, provider: this.provider, profile: this.profile, log: this.log }, target);
+    const { grants, provider, profile, log } = this;
+    const outcome = await refreshStoredGrant({ grants, provider, profile, log }, target);
     if ('set' in outcome) {
       this.backoff.succeeded();
       return this.adoptRefresh(outcome.set, target);
@@ -170,7 +171,10 @@ export class ProfileSession {
     return entry;
   }
 
-  private async refreshFailed(failure: ProviderFailure | AgentError, target: TokenTarget): Promise<AgentError> {
+  private async refreshFailed(
+    failure: ProviderFailure | AgentError,
+    target: TokenTarget,
+  ): Promise<AgentError> {
     if (failure instanceof AgentError) return failure;
     this.log.warn({ failure: failure.kind, detail: failure.detail, scope: target.scope, audience: target.audience }, 'refresh failed');
     if (keepsLogin(failure)) this.backoff.failed();
@@ -179,7 +183,7 @@ export class ProfileSession {
       this.lastError = `refresh failed: ${failure.kind === 'transient' ? 'provider unreachable' : 'unacceptable answer'} (${failure.detail})`;
       return mainRefreshError(this.name, failure);
     }
-    // Gone from the store only if it still holds the refresh token the provider refused (compare before delete).
+    // Gone from the store only if it still holds the refresh token the provider refused.
     await this.forgetTokens();
     this.loginEnded = `the provider no longer accepts its refresh token (${failure.detail})`;
     this.lastError = `login ended at the provider (${failure.detail})`;
@@ -196,7 +200,8 @@ export class ProfileSession {
   /** Adopts a completed login: the grant is stored before the login is reported done. Returns the previous login's subject. */
   adoptLogin(set: TokenSet): Promise<string | undefined> {
     return this.grants.serialised(async () => {
-      const previous = (await this.grants.reread().catch(() => null))?.subject ?? this.main?.set.subject;
+      const stored = await this.grants.reread().catch(() => null);
+      const previous = stored?.subject ?? this.main?.set.subject;
       this.refreshTimer.cancel();
       this.targets.clear();
       this.setMain(cacheTokens(this.name, set, undefined, nowSeconds()));

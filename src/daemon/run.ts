@@ -32,7 +32,8 @@ export interface DaemonOptions {
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   keepMemoryOutOfCoreDumps();
   // Also under socket activation: a unit's agent and a hand-started one must not share a store.
-  const lock = options.lock ?? (await takeAgentLock(agentLockPath(process.env), { socket: options.socketPath, config: resolveConfigPath(options.configPath) }));
+  const mine = { socket: options.socketPath, config: resolveConfigPath(options.configPath) };
+  const lock = options.lock ?? (await takeAgentLock(agentLockPath(process.env), mine));
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   let log: Logger | undefined;

@@ -30,7 +30,10 @@ export interface RefreshParts {
  * (a 4xx) reads the store again first: a newer refresh token there (another agent refreshed while
  * this request was on its way) is tried once, instead of declaring the login dead.
  */
-export async function refreshStoredGrant(parts: RefreshParts, target: TokenTarget): Promise<RefreshOutcome> {
+export async function refreshStoredGrant(
+  parts: RefreshParts,
+  target: TokenTarget,
+): Promise<RefreshOutcome> {
   let grant = await parts.grants.reread();
   if (grant === null) return { grant };
   for (let retried = false; ; retried = true) {
@@ -43,15 +46,26 @@ export async function refreshStoredGrant(parts: RefreshParts, target: TokenTarge
     }
     const newer = retried || keepsLogin(failure) ? null : await parts.grants.reread();
     if (newer === null || newer.refresh_token === grant.refresh_token) return { grant, failure };
-    parts.log.info({ failure: failure.kind }, 'refresh refused, and the store holds a newer refresh token (another agent rotated it): trying that one');
+    parts.log.info(
+      { failure: failure.kind },
+      'refresh refused; the store holds a newer refresh token (another agent rotated it): tried',
+    );
     grant = newer;
   }
 }
 
-async function refreshWith(parts: RefreshParts, grant: StoredGrant, target: TokenTarget): Promise<TokenSet> {
+async function refreshWith(
+  parts: RefreshParts,
+  grant: StoredGrant,
+  target: TokenTarget,
+): Promise<TokenSet> {
   const tokens = await parts.provider.refresh(grant.refresh_token, target);
-  // A rotated refresh token reaches the store before anyone is answered, whatever else the answer holds.
+  // A rotated refresh token reaches the store before anyone is answered, whatever else the
+  // answer holds.
   const rotated = tokens.response.refresh_token;
-  if (rotated && rotated !== grant.refresh_token) await parts.grants.save({ ...grant, refresh_token: rotated, saved_at: Math.floor(Date.now() / 1000) });
+  if (rotated && rotated !== grant.refresh_token) {
+    const savedAt = Math.floor(Date.now() / 1000);
+    await parts.grants.save({ ...grant, refresh_token: rotated, saved_at: savedAt });
+  }
   return toTokenSet(tokens, refreshExpectations(parts.profile, grant), 'drop');
 }

@@ -1,9 +1,10 @@
 /**
  * The lock file of the user's agent, `$XDG_STATE_HOME/kms-agent/agent.lock` (docs/architecture.md,
  * "One agent per user"): the running agent holds a flock(2) on it (src/daemon/agentLock.ts) and
- * writes there, as one line of JSON, its pid, its socket and the config file it reads. A client that
- * finds no agent on the default socket reads it to find the user's agent elsewhere. CommonJS: the
- * client reads it without leaving its fast path's module format (only when no agent answered).
+ * writes there, as one line of JSON, its pid, its socket and the config file it reads. A client
+ * that finds no agent on the default socket reads it to find the user's agent elsewhere.
+ * CommonJS: the client reads it without leaving its fast path's module format (only when no agent
+ * answered).
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -32,10 +33,12 @@ export function readAgentLock(path: string): AgentLockRecord | undefined {
   try {
     const info = lstatSync(path, { throwIfNoEntry: false });
     const me = process.getuid?.();
-    if (info === undefined || !info.isFile() || (me !== undefined && info.uid !== me)) return undefined;
+    if (info === undefined || !info.isFile()) return undefined;
+    if (me !== undefined && info.uid !== me) return undefined;
     const record = JSON.parse(readFileSync(path, 'utf8')) as Partial<AgentLockRecord> | null;
     const { pid, socket, config } = record ?? {};
-    if (!Number.isInteger(pid) || pid! <= 0 || !absolute(socket) || !absolute(config)) return undefined;
+    if (!Number.isInteger(pid) || pid! <= 0) return undefined;
+    if (!absolute(socket) || !absolute(config)) return undefined;
     return { pid: pid!, socket, config };
   } catch {
     return undefined;
@@ -46,7 +49,11 @@ function absolute(value: unknown): value is string {
   return typeof value === 'string' && isAbsolute(value);
 }
 
-/** What a second agent, or a client told to use another socket, says about the user's running agent. */
+/** What a second agent, or a client told to use another socket, says of the running agent. */
 export function agentRunsElsewhere(record: Pick<AgentLockRecord, 'pid' | 'socket'>): string {
-  return `another agent (pid ${record.pid}) already runs for this user, on ${record.socket}: set KMS_AGENT_SOCK=${record.socket} or stop it (\`kms-agent --socket ${record.socket} stop\`)`;
+  const { pid, socket } = record;
+  return (
+    `another agent (pid ${pid}) already runs for this user, on ${socket}: ` +
+    `set KMS_AGENT_SOCK=${socket} or stop it (\`kms-agent --socket ${socket} stop\`)`
+  );
 }

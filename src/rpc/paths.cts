@@ -41,7 +41,7 @@ export function resolveSocketPath(flag?: string, env: Env = process.env): string
   return join(resolveStateDir(env), 'agent.sock');
 }
 
-/** Whether the socket was named (--socket, KMS_AGENT_SOCK): then no other agent is used in its place. */
+/** Whether the socket was named (--socket, KMS_AGENT_SOCK): then no other agent is used instead. */
 export function socketNamed(flag?: string, env: Env = process.env): boolean {
   return Boolean(flag || env.KMS_AGENT_SOCK);
 }

@@ -115,7 +115,11 @@ async function tellRunningAgent(cli: CliContext, file: string, name: string): Pr
     await cli.withAgent(async (c) => {
       const agent = await c.call('agent.config', { config: realpathSync.native(file) });
       if (agent.mismatch) {
-        say(`The running agent (pid ${agent.pid}) reads ${agent.config}, not ${file}: it will not see profile ${name}. To use it, run \`kms-agent stop\`, then \`kms-agent --config ${file} start\`.`);
+        say(
+          `The running agent (pid ${agent.pid}) reads ${agent.config}, not ${file}: ` +
+            `it will not see profile ${name}. To use it, run \`kms-agent stop\`, ` +
+            `then \`kms-agent --config ${file} start\`.`,
+        );
         return;
       }
       const { profiles } = await c.call('agent.reload', {});

@@ -47,7 +47,10 @@ export class CliContext {
    * exist; one the running agent does not read is an error (`otherConfig: 'warn'`: a warning), and
    * a reload that failed is said once on stderr.
    */
-  async withAgent<T>(use: (client: AgentClient) => Promise<T>, options: AgentOptions = {}): Promise<T> {
+  async withAgent<T>(
+    use: (client: AgentClient) => Promise<T>,
+    options: AgentOptions = {},
+  ): Promise<T> {
     const config = configToCheck({ config: this.globals.config });
     const client = await connectAgent({
       socketPath: this.socketPath(),
@@ -58,9 +61,11 @@ export class CliContext {
     try {
       const agent = await client.call('agent.config', config === undefined ? {} : { config });
       const otherConfig = options.otherConfig ?? 'fail';
-      if (agent.mismatch && otherConfig === 'fail') throw new AgentError('CONFIG_ERROR', agent.mismatch);
-      if (agent.mismatch && otherConfig === 'warn') process.stderr.write(`kms-agent: warning: ${agent.mismatch}\n`);
-      if (agent.warning && options.sayConfigError !== false) process.stderr.write(`kms-agent: warning: ${agent.warning}\n`);
+      if (agent.mismatch && otherConfig === 'fail') {
+        throw new AgentError('CONFIG_ERROR', agent.mismatch);
+      }
+      if (agent.mismatch && otherConfig === 'warn') warn(agent.mismatch);
+      if (agent.warning && options.sayConfigError !== false) warn(agent.warning);
       return await use(client);
     } finally {
       client.close();
@@ -68,10 +73,17 @@ export class CliContext {
   }
 }
 
+function warn(text: string): void {
+  process.stderr.write(`kms-agent: warning: ${text}\n`);
+}
+
 export interface AgentOptions {
   /** Start an agent when none answers (default true). */
   autostart?: boolean;
-  /** A running agent that reads another config than the one named: an error (default), a warning, or the caller's to say. */
+  /**
+   * A running agent that reads another config than the one named: an error (default), a warning,
+   * or the caller's to say.
+   */
   otherConfig?: 'fail' | 'warn' | 'ignore';
   /** Say a reload's config error (default true; `reload` says it as its own result). */
   sayConfigError?: boolean;

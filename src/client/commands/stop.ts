@@ -14,7 +14,7 @@ export function registerStop(program: Command, cli: CliContext): void {
     .option('-s, --sh', 'print sh syntax (the default unless $SHELL is a csh)')
     .action(
       cli.run(async (opts: { csh?: boolean; sh?: boolean }) => {
-        // The socket of the agent that answers: the user's agent may be elsewhere (its lock says where).
+        // The socket of the agent that answers: the user's agent may be elsewhere (the lock says).
         const { pid, socketPath } = await cli.withAgent(async (c) => {
           const { pid } = await c.call('agent.status', {});
           await c.call('agent.shutdown', {});
