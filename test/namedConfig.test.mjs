@@ -29,18 +29,30 @@ const ASKING = [
 
 const escaped = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-test('a config the running agent does not read: exit 1 naming both files; stop and status warn; links resolved; a missing file is an error', { timeout: 120_000 }, async (t) => {
+/** The rules, in order, against one agent started with the sandbox's config. */
+async function namedConfigRules(t) {
   const sb = await makeSandbox({ profile: { store: 'memory' } });
   const other = join(sb.dir, 'other.toml');
-  writeFileSync(other, profileToml('local', sb.provider.issuer, { store: 'memory' }), { mode: 0o600 });
+  const profile = profileToml('local', sb.provider.issuer, { store: 'memory' });
+  writeFileSync(other, profile, { mode: 0o600 });
   await withSandbox(sb, t, async () => {
     assert.equal((await sb.cli(['start'])).code, 0);
     const { pid } = await sb.rpc('agent.status');
-    const refusal = new RegExp(`^kms-agent: the running agent \\(pid ${pid}\\) reads ${escaped(sb.configPath)}, not ${escaped(other)}: to use ${escaped(other)}, run \`kms-agent stop\` first; to use the agent's, leave out --config and KMS_AGENT_CONFIG\\n`, 'm');
+    const agentFile = escaped(sb.configPath);
+    const reads = `the running agent \\(pid ${pid}\\) reads ${agentFile}, not ${escaped(other)}`;
+    const refusal = new RegExp(
+      `^kms-agent: ${reads}: to use ${escaped(other)}, run \`kms-agent stop\` first; ` +
+        "to use the agent's, leave out --config and KMS_AGENT_CONFIG\\n",
+      'm',
+    );
 
-    await t.test('every command that asks the agent fails with exit 1, by --config and by KMS_AGENT_CONFIG', async () => {
+    await t.test('every asking command exits 1, by --config and KMS_AGENT_CONFIG', async () => {
       for (const [args, options = {}] of ASKING) {
-        for (const [line, env] of [[['--config', other, ...args], {}], [args, { KMS_AGENT_CONFIG: other }]]) {
+        const ways = [
+          [['--config', other, ...args], {}],
+          [args, { KMS_AGENT_CONFIG: other }],
+        ];
+        for (const [line, env] of ways) {
           const r = await sb.cli(line, { ...options, env });
           assert.equal(r.code, 1, `${line.join(' ')}: ${r.stderr}`);
           assert.match(r.stderr, refusal, line.join(' '));
@@ -54,7 +66,8 @@ test('a config the running agent does not read: exit 1 naming both files; stop a
       const r = await sb.cli(['--config', link, 'profiles']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
-      assert.equal((await sb.cli(['token'], { env: { KMS_AGENT_CONFIG: link } })).code, 5, 'token is asked (not logged in)');
+      const token = await sb.cli(['token'], { env: { KMS_AGENT_CONFIG: link } });
+      assert.equal(token.code, 5, 'token is asked (not logged in)');
     });
 
     const typo = join(sb.dir, 'confg.toml');
@@ -62,25 +75,30 @@ test('a config the running agent does not read: exit 1 naming both files; stop a
       for (const args of commands) {
         const r = await sb.cli(['--config', typo, ...args]);
         assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
-        assert.match(r.stderr, new RegExp(`^kms-agent: config ${escaped(typo)}: the file does not exist \\(named by --config or KMS_AGENT_CONFIG\\)`), args.join(' '));
+        const missing = `config ${escaped(typo)}: the file does not exist \\(named by --config`;
+        assert.match(r.stderr, new RegExp(`^kms-agent: ${missing}`), args.join(' '));
       }
     };
-    await t.test('a typo in --config with an agent running: exit 1 saying the file does not exist', () =>
+    await t.test('a typo in --config with an agent running: exit 1, the file does not exist', () =>
       typoRefused([['token'], ['whoami'], ['status'], ['profiles'], ['stop'], ['start']]),
     );
 
-    await t.test('add --config with the agent on another file says the agent will not see the profile', async () => {
+    await t.test('add --config, the agent on another file: says it will not see it', async () => {
       const added = join(sb.dir, 'added.toml');
-      const r = await sb.cli(['--config', added, 'add', 'work', '--issuer', sb.provider.issuer, '--client-id', LOCAL_PUBLIC_CLIENT_ID]);
+      const provider = ['--issuer', sb.provider.issuer, '--client-id', LOCAL_PUBLIC_CLIENT_ID];
+      const r = await sb.cli(['--config', added, 'add', 'work', ...provider]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^The running agent \\(pid ${pid}\\) reads ${escaped(sb.configPath)}, not ${escaped(added)}: it will not see profile work\\.`, 'm'));
+      const notAdded = `reads ${agentFile}, not ${escaped(added)}`;
+      const unseen = `^The running agent \\(pid ${pid}\\) ${notAdded}: it will not see profile`;
+      assert.match(r.stdout, new RegExp(unseen, 'm'));
+      assert.ok(r.stdout.includes('it will not see profile work.'), r.stdout);
       assert.doesNotMatch(JSON.stringify(await sb.rpc('profiles.list')), /work/, 'and it does not');
     });
 
     await t.test('status and stop only warn', async () => {
       let r = await sb.cli(['--config', other, 'status']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`^kms-agent: warning: the running agent \\(pid ${pid}\\) reads ${escaped(sb.configPath)}, not ${escaped(other)}`));
+      assert.match(r.stderr, new RegExp(`^kms-agent: warning: ${reads}`));
       assert.match(r.stdout, new RegExp(`^agent pid ${pid}`));
       r = await sb.cli(['stop'], { env: { KMS_AGENT_CONFIG: other } });
       assert.equal(r.code, 0, r.stderr);
@@ -88,15 +106,24 @@ test('a config the running agent does not read: exit 1 naming both files; stop a
       assert.match(r.stdout, new RegExp(`Agent pid ${pid} killed`));
     });
 
-    await t.test('the same typo with no agent: still exit 1 (not 2: no agent), and none started', async () => {
+    await t.test('the same typo with no agent: exit 1 (not 2), and none started', async () => {
       await typoRefused([['--no-autostart', 'token'], ['token'], ['status'], ['start']]);
       assert.equal((await sb.cli(['--no-autostart', 'status'])).code, 2, 'no agent was started');
     });
   });
-});
+}
 
-test('a broken config the agent could not reload is said once on stderr by every command that asks it', { timeout: 120_000 }, async (t) => {
-  const good = (issuer) => `${profileToml('local', issuer, { store: 'memory' })}\n[git."git.example.com"]\nprofile = "local"\n`;
+test(
+  'a config the running agent does not read: exit 1 naming both files; stop and status warn; ' +
+    'links resolved; a missing file is an error',
+  { timeout: 120_000 },
+  namedConfigRules,
+);
+
+/** An edit that did not load, then every asking command once. */
+async function brokenConfigSaid(t) {
+  const git = '[git."git.example.com"]\nprofile = "local"\n';
+  const good = (issuer) => `${profileToml('local', issuer, { store: 'memory' })}\n${git}`;
   const sb = await makeSandbox({ config: good });
   await withSandbox(sb, t, async () => {
     await sb.login();
@@ -105,12 +132,32 @@ test('a broken config the agent could not reload is said once on stderr by every
     renameSync(broken, sb.configPath);
     const reload = await sb.cli(['reload']);
     assert.equal(reload.code, 1, 'the edit did not load');
-    const warning = new RegExp(`^kms-agent: warning: config ${escaped(sb.configPath)}: invalid TOML at line \\d+.*\\(the agent still uses the config it had: fix the file, then run \`kms-agent reload\`\\)$`, 'gm');
-    for (const [args, options] of [[['token']], [['exec', '--', 'true']], [['kubectl-credential']], [['git-credential', 'get'], GIT_GET], [['whoami']], [['profiles']], [['status']], [['status', '--json']]]) {
+    const keeps = 'the agent still uses the config it had';
+    const invalid = `config ${escaped(sb.configPath)}: invalid TOML at line \\d+`;
+    const fix = 'fix the file, then run `kms-agent reload`';
+    const warning = new RegExp(`^kms-agent: warning: ${invalid}.*\\(${keeps}: ${fix}\\)$`, 'gm');
+    const asking = [
+      [['token']],
+      [['exec', '--', 'true']],
+      [['kubectl-credential']],
+      [['git-credential', 'get'], GIT_GET],
+      [['whoami']],
+      [['profiles']],
+      [['status']],
+      [['status', '--json']],
+    ];
+    for (const [args, options] of asking) {
       const r = await sb.cli(args, options);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       if (args[0] === 'token') sb.rememberSecret(r.stdout.trim());
-      assert.equal(r.stderr.match(warning)?.length, 1, `${args.join(' ')} says it once: ${r.stderr}`);
+      const says = r.stderr.match(warning)?.length;
+      assert.equal(says, 1, `${args.join(' ')} says it once: ${r.stderr}`);
     }
   });
-});
+}
+
+test(
+  'a config that did not reload is said once on stderr by every command asking the agent',
+  { timeout: 120_000 },
+  brokenConfigSaid,
+);

@@ -226,7 +226,7 @@ test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming
   }
 });
 
-test('a relative --config is read from the caller\'s directory (start, and token with autostart); a running agent with another config is refused', async (t) => {
+test('a relative --config is the caller\'s; one the agent does not read is refused', async (t) => {
   const sb = await makeSandbox({ config: '', env: { KMS_AGENT_CONFIG: undefined } });
   try {
     const cwd = join(sb.dir, 'project');
@@ -236,12 +236,14 @@ test('a relative --config is read from the caller\'s directory (start, and token
     assert.equal(r.code, 0, r.stderr);
     r = await sb.cli(['profiles'], { cwd: sb.dir });
     assert.equal(r.stdout, `rel (default)\t${join(cwd, 'other.toml')}\n`);
-    // Another --config while that agent runs: it keeps its own file, and start refuses, naming both.
+    // Another --config while that agent runs: it keeps its own file; start refuses, naming both.
     writeFileSync(join(cwd, 'third.toml'), '', { mode: 0o600 });
     r = await sb.cli(['--config', 'third.toml', 'start'], { cwd });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '', 'nothing for eval');
-    assert.match(r.stderr, new RegExp(`^kms-agent: the running agent \\(pid \\d+\\) reads ${join(cwd, 'other.toml')}, not ${join(cwd, 'third.toml')}: to use ${join(cwd, 'third.toml')}, run \`kms-agent stop\` first`));
+    const [running, named] = [join(cwd, 'other.toml'), join(cwd, 'third.toml')];
+    const refusal = `reads ${running}, not ${named}: to use ${named}, run \`kms-agent stop\` first`;
+    assert.match(r.stderr, new RegExp(`^kms-agent: the running agent \\(pid \\d+\\) ${refusal}`));
     t.diagnostic(r.stderr.trim());
     assert.equal((await sb.cli(['stop'])).code, 0);
     // The token fast path's autostart resolves it from the caller's directory too.

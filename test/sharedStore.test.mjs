@@ -12,13 +12,12 @@ import { ProfileSession } from '../dist/daemon/profileSession.js';
 import { FileStore } from '../dist/daemon/stores/fileStore.js';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
 import { MemoryStore } from '../dist/daemon/stores/memoryStore.js';
-import { profileToml, storeKeyOf } from './support/harness.mjs';
+import { noKeychain, profileToml, storeKeyOf } from './support/harness.mjs';
 import { loginViaRpc, makeIsolatedSandbox, withSandbox } from './support/reliability.mjs';
 import { fakeJwt, silentLog, unitProfile } from './support/unitProfile.mjs';
 
 const REFRESHES = 200;
 const TOKEN_TTL = 60;
-const noKeychain = !process.env.DBUS_SESSION_BUS_ADDRESS && 'no D-Bus session (run inside dbus-run-session with gnome-keyring)';
 const now = () => Math.floor(Date.now() / 1000);
 
 /**
@@ -29,9 +28,15 @@ async function alternatingRefreshes(t, store) {
   const shared = mkdtempSync(join(tmpdir(), 'kms-agent-shared-store-'));
   const sb = await makeIsolatedSandbox({
     provider: { accessTokenTtl: TOKEN_TTL, idTokenTtl: TOKEN_TTL, rotateRefreshToken: true },
-    profiles: (issuer, redirectUrl) => `store_dir = "${shared}"\n\n${profileToml('local', issuer, { redirect_url: redirectUrl, store })}`,
+    profiles: (issuer, redirectUrl) => {
+      const profile = profileToml('local', issuer, { redirect_url: redirectUrl, store });
+      return `store_dir = "${shared}"\n\n${profile}`;
+    },
   });
-  const agentB = { XDG_STATE_HOME: join(sb.dir, 'state-b'), XDG_RUNTIME_DIR: join(sb.dir, 'run-b') };
+  const agentB = {
+    XDG_STATE_HOME: join(sb.dir, 'state-b'),
+    XDG_RUNTIME_DIR: join(sb.dir, 'run-b'),
+  };
   await withSandbox(sb, t, async () => {
     assert.equal((await sb.cli(['start'])).code, 0);
     const b = await sb.cli(['start'], { env: agentB });
@@ -40,14 +45,20 @@ async function alternatingRefreshes(t, store) {
     await loginViaRpc(sb);
     const failures = [];
     for (let i = 0; i < REFRESHES; i++) {
-      const r = await sb.token(['--min-valid', String(TOKEN_TTL)], { env: i % 2 === 0 ? {} : agentB });
+      const agent = i % 2 === 0 ? 'A' : 'B';
+      const env = agent === 'A' ? {} : agentB;
+      const r = await sb.token(['--min-valid', String(TOKEN_TTL)], { env });
       // The one line expected: the tokens live exactly --min-valid, so less is left once printed.
-      const said = r.stderr.split('\n').filter((line) => line && !line.includes('s --min-valid asked for'));
-      if (r.code !== 0 || said.length > 0) failures.push(`refresh ${i} (agent ${i % 2 === 0 ? 'A' : 'B'}): exit ${r.code}: ${r.stderr.trim()}`);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      const said = lines.filter((line) => !line.includes('s --min-valid asked for'));
+      if (r.code !== 0 || said.length > 0) {
+        failures.push(`refresh ${i} (agent ${agent}): exit ${r.code}: ${r.stderr.trim()}`);
+      }
     }
     const refreshes = sb.provider.stats.grants.refresh_token ?? 0;
-    t.diagnostic(`${store}: ${REFRESHES} calls, ${refreshes} refreshes at the provider, ${failures.length} failed`);
-    assert.deepEqual(failures.slice(0, 3), [], 'every call served, no error on stderr (no invalid_grant)');
+    const failed = failures.length;
+    t.diagnostic(`${store}: ${REFRESHES} calls, ${refreshes} refreshes, ${failed} failed`);
+    assert.deepEqual(failures.slice(0, 3), [], 'every call served, no error (no invalid_grant)');
     assert.ok(refreshes >= REFRESHES, `each call refreshed (${refreshes})`);
     for (const env of [{}, agentB]) {
       const status = JSON.parse((await sb.cli(['status', '--json'], { env })).stdout);
@@ -61,10 +72,15 @@ async function alternatingRefreshes(t, store) {
   });
 }
 
-test(`two agents of two state directories on one store: ${REFRESHES} alternating refreshes, no login lost`, { timeout: 240_000 }, async (t) => {
-  await t.test('file store (one store_dir)', (st) => alternatingRefreshes(st, 'file'));
-  await t.test('keychain', { skip: noKeychain }, (st) => alternatingRefreshes(st, 'keychain'));
-});
+test(
+  `two agents of two state directories on one store: ${REFRESHES} alternating refreshes, ` +
+    'no login lost',
+  { timeout: 240_000 },
+  async (t) => {
+    await t.test('file store (one store_dir)', (st) => alternatingRefreshes(st, 'file'));
+    await t.test('keychain', { skip: noKeychain }, (st) => alternatingRefreshes(st, 'keychain'));
+  },
+);
 
 /** Each store, as another agent writes it behind this one's back. */
 const stores = [
@@ -72,7 +88,7 @@ const stores = [
   ['file', (dir) => new FileStore(dir)],
   ['keychain', () => new KeychainStore(), noKeychain],
 ];
-const grant = (refreshToken) => ({ refresh_token: refreshToken, subject: 'alice', saved_at: now() });
+const grant = (token) => ({ refresh_token: token, subject: 'alice', saved_at: now() });
 
 test('GrantKeeper compares before it writes or deletes, for every store', async (t) => {
   for (const [kind, open, skip] of stores) {
@@ -87,14 +103,16 @@ test('GrantKeeper compares before it writes or deletes, for every store', async 
         await store.save(key, grant('rt-2-other-agent'));
         const kept = await keeper.save(grant('rt-1-rotated-here'));
         assert.equal(kept.refresh_token, 'rt-2-other-agent', 'the changed login is adopted');
-        assert.equal((await store.load(key)).refresh_token, 'rt-2-other-agent', 'and not overwritten');
+        const stored = await store.load(key);
+        assert.equal(stored.refresh_token, 'rt-2-other-agent', 'and not overwritten');
 
         await store.save(key, grant('rt-3-other-agent'));
-        assert.equal(await keeper.forget(), false, 'a login changed since it was read is not deleted');
+        assert.equal(await keeper.forget(), false, 'a login changed since read is not deleted');
         assert.equal((await store.load(key)).refresh_token, 'rt-3-other-agent');
         assert.equal(keeper.current.refresh_token, 'rt-3-other-agent');
 
-        assert.equal((await keeper.save(grant('rt-4'))).refresh_token, 'rt-4', 'unchanged since read: written');
+        const written = await keeper.save(grant('rt-4'));
+        assert.equal(written.refresh_token, 'rt-4', 'unchanged since read: written');
         assert.equal((await store.load(key)).refresh_token, 'rt-4');
         assert.equal(await keeper.forget(), true);
         assert.equal(await store.load(key), null, 'unchanged since written: deleted');
@@ -106,7 +124,7 @@ test('GrantKeeper compares before it writes or deletes, for every store', async 
   }
 });
 
-test('a refresh refused with a 4xx reads the store again and uses the newer refresh token found there', async () => {
+test('a refresh refused with a 4xx reads the store again, uses a newer refresh token', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kms-agent-grants-'));
   const store = new FileStore(dir);
   const profile = unitProfile();
@@ -118,10 +136,18 @@ test('a refresh refused with a 4xx reads the store again and uses the newer refr
       if (refreshToken === 'rt-old') {
         // Another agent rotated it while this request was on its way.
         await store.save(profile.storeKey, grant('rt-newer'));
-        throw Object.assign(new Error('unexpected HTTP response status code'), { cause: new Response('', { status: 400 }) });
+        const cause = new Response('', { status: 400 });
+        throw Object.assign(new Error('unexpected HTTP response status code'), { cause });
       }
-      const claims = { iss: 'https://idp.example', sub: 'alice', aud: 'unit-client', exp: now() + 3600, iat: now() };
-      return { response: { access_token: 'access-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-rotated' }, idToken: fakeJwt(claims) };
+      const [iat, exp] = [now(), now() + 3600];
+      const claims = { iss: 'https://idp.example', sub: 'alice', aud: 'unit-client', exp, iat };
+      const response = {
+        access_token: 'access-1',
+        token_type: 'Bearer',
+        expires_in: 3600,
+        refresh_token: 'rt-rotated',
+      };
+      return { response, idToken: fakeJwt(claims) };
     },
   };
   const session = new ProfileSession(profile, store, silentLog, undefined, provider);
@@ -129,7 +155,8 @@ test('a refresh refused with a 4xx reads the store again and uses the newer refr
     const reply = await session.getToken({ kind: 'access' });
     assert.equal(reply.token, 'access-1', 'served, not "login ended"');
     assert.deepEqual(sent, ['rt-old', 'rt-newer']);
-    assert.equal((await store.load(profile.storeKey)).refresh_token, 'rt-rotated', 'the login lives on in the store');
+    const stored = await store.load(profile.storeKey);
+    assert.equal(stored.refresh_token, 'rt-rotated', 'the login lives on in the store');
   } finally {
     session.close();
     rmSync(dir, { recursive: true, force: true });

@@ -93,7 +93,9 @@ async function holdAgentLock(sb) {
 await takeAgentLock(process.argv[1], { socket: process.argv[2], config: process.argv[3] });
 process.stdout.write('held\\n');
 setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, join(sb.dir, 'state', 'kms-agent', 'agent.lock'), sb.socketPath, sb.configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lockPath = join(sb.dir, 'state', 'kms-agent', 'agent.lock');
+  const args = ['--input-type=module', '-e', script, lockPath, sb.socketPath, sb.configPath];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     child.stdout.once('data', resolve);
     child.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
@@ -108,7 +110,8 @@ async function killed(child) {
   await exited;
 }
 
-test('the agent lock: starters wait for a holder that has not bound yet, a killed holder frees it, the losers are quiet', { timeout: 120_000 }, async (t) => {
+const lockTest = 'the agent lock: starters wait for its holder, free once it dies, losers quiet';
+test(lockTest, { timeout: 120_000 }, async (t) => {
   const sb = await makeIsolatedSandbox({ profile: { store: 'memory' }, env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
   const lockPath = join(sb.dir, 'state', 'kms-agent', 'agent.lock');
   const tokenInBackground = () => {
@@ -120,24 +123,27 @@ test('the agent lock: starters wait for a holder that has not bound yet, a kille
   await withSandbox(sb, t, async () => {
     mkdirSync(dirname(sb.socketPath), { mode: 0o700 });
 
-    await t.test('a holder that is alive: the starter waits and binds nothing; killed, its lock is free at once', async () => {
+    await t.test('a live holder: the starter waits, binds nothing; once killed, go', async () => {
       const holder = await holdAgentLock(sb);
       const client = tokenInBackground();
       await sleep(1500);
       assert.equal(client.done, false, 'the client is still waiting for its agent');
-      assert.equal(existsSync(sb.socketPath), false, 'no agent bound the socket while another process held the lock');
+      assert.equal(existsSync(sb.socketPath), false, 'nobody bound the socket while it was held');
       assert.equal(daemonsOn(sb.socketPath).length, 1, 'its daemon is waiting');
       await killed(holder);
       const r = await client;
       assert.equal(r.code, 5, `served by the agent once the lock was free (not logged in): ${r.stderr}`);
       const { pid } = await sb.rpc('agent.status', {});
-      assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).pid, pid, 'the lock names the new agent');
+      const lock = () => readFileSync(lockPath, 'utf8');
+      assert.equal(JSON.parse(lock()).pid, pid, 'the lock names the new agent');
       assert.equal((await sb.cli(['stop'])).code, 0);
-      assert.equal(readFileSync(lockPath, 'utf8'), '', 'a stopped agent leaves the lock file empty');
+      assert.equal(lock(), '', 'a stopped agent leaves the lock file empty');
     });
 
     await t.test('twenty starters released at once over a stale socket: one binds, the others find it and exit quietly', async () => {
-      const killedAgent = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sb.socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      const dies =
+        "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 9))";
+      const killedAgent = spawnSync(process.execPath, ['-e', dies, sb.socketPath]);
       assert.equal(killedAgent.signal, 'SIGKILL');
       assert.ok(lstatSync(sb.socketPath).isSocket(), 'a stale socket, nobody listening');
       const holder = await holdAgentLock(sb);
@@ -151,7 +157,8 @@ test('the agent lock: starters wait for a holder that has not bound yet, a kille
       assert.equal(daemons.length, 1, 'one agent left');
       assert.equal((await sb.rpc('agent.status', {})).pid, daemons[0].pid, 'and it owns the socket');
       const log = readFileSync(sb.logPath, 'utf8');
-      assert.equal(log.split('\n').filter((l) => l.includes('"msg":"agent started"')).length, 2, 'the losers loaded and logged nothing');
+      const started = log.split('\n').filter((l) => l.includes('"msg":"agent started"'));
+      assert.equal(started.length, 2, 'the losers loaded and logged nothing');
       assert.ok(log.split('\n').filter(Boolean).every((l) => l.startsWith('{')), 'no crash trace');
     });
   });

@@ -16,6 +16,11 @@ export const ROOT = join(here, '..', '..');
 export const CLI = join(ROOT, 'dist', 'client', 'bin.cjs');
 export const FAKE_BROWSER = join(here, 'browser.mjs');
 
+/** Why a test of the real keychain is skipped here, or false (scripts/test.sh provides one). */
+export const noKeychain =
+  !process.env.DBUS_SESSION_BUS_ADDRESS &&
+  'no D-Bus session (run inside dbus-run-session with gnome-keyring)';
+
 /** A TOML profile for the local provider; `extra` adds or overrides keys (undefined leaves one out). */
 export function profileToml(name, issuer, extra = {}) {
   const keys = { client_id: LOCAL_PUBLIC_CLIENT_ID, issuer, ...extra };
