@@ -13,14 +13,18 @@ import { withSandbox } from './support/reliability.mjs';
 
 const GIT_GET = { input: 'protocol=https\nhost=git.example.com\n\n' };
 
-/** Every command that asks the agent for something, as [args, options]; the CLI is the user's. */
-const ASKING = [
+/** The commands that get something from the agent, as [args, options]; the CLI is the user's. */
+const SERVED = [
   [['token']],
   [['exec', '--', 'true']],
   [['kubectl-credential']],
   [['git-credential', 'get'], GIT_GET],
   [['whoami']],
   [['profiles']],
+];
+/** Every command that asks the agent, but stop and status. */
+const ASKING = [
+  ...SERVED,
   [['login', '--no-browser', '--timeout', '5']],
   [['logout']],
   [['reload']],
@@ -136,17 +140,7 @@ async function brokenConfigSaid(t) {
     const invalid = `config ${escaped(sb.configPath)}: invalid TOML at line \\d+`;
     const fix = 'fix the file, then run `kms-agent reload`';
     const warning = new RegExp(`^kms-agent: warning: ${invalid}.*\\(${keeps}: ${fix}\\)$`, 'gm');
-    const asking = [
-      [['token']],
-      [['exec', '--', 'true']],
-      [['kubectl-credential']],
-      [['git-credential', 'get'], GIT_GET],
-      [['whoami']],
-      [['profiles']],
-      [['status']],
-      [['status', '--json']],
-    ];
-    for (const [args, options] of asking) {
+    for (const [args, options] of [...SERVED, [['status']], [['status', '--json']]]) {
       const r = await sb.cli(args, options);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       if (args[0] === 'token') sb.rememberSecret(r.stdout.trim());
