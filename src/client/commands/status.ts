@@ -10,7 +10,8 @@ export function registerStatus(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       cli.run(async (opts: { json?: boolean }) => {
-        const status = await cli.withAgent((c) => c.call('agent.status', {}), false);
+        const options = { autostart: false, otherConfig: 'warn' } as const;
+        const status = await cli.withAgent((c) => c.call('agent.status', {}), options);
         process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
         return Exit.OK;
       }),
