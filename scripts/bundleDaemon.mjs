@@ -54,8 +54,9 @@ await build({
   // import() of a built-in (boundedFetch's node:https) becomes a require: the bundle runs in a vm.Script, which has no ES module loader.
   supported: { 'dynamic-import': false },
   outfile: BUNDLE,
-  // The keychain library is loaded by its worker thread (a file of its own); the bundled provider only by the demo.
-  external: ['@napi-rs/keyring', 'oidc-provider'],
+  // The keychain library is loaded by its worker thread (a file of its own), koffi finds its binary
+  // package from its own directory; the bundled provider only by the demo.
+  external: ['@napi-rs/keyring', 'oidc-provider', 'koffi'],
   plugins: [moduleUrls],
   banner: {
     js: [

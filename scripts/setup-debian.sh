@@ -23,6 +23,9 @@ TEST_PACKAGES=(
   zsh fish                               # the completion scripts, checked by their shells
   python3                                # the launchd plist check, and the apt lock test
   procps util-linux bsdutils iproute2    # ps, setpriv, unshare, script, ip (tests run in a network namespace)
+  pinentry-tty pinentry-curses           # gpg-agent's prompt programs, driven for real on a tmux terminal
+  tmux                                   # a pseudo-terminal whose screen the pinentry tests read and type into
+  bubblewrap                             # bwrap: the sandbox that sees only one bound socket
 )
 DEMO_PACKAGES=()
 

@@ -7,21 +7,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CLI } from './support/harness.mjs';
-import { allCommandLines } from './support/processes.mjs';
+import { daemonsUnder } from './support/processes.mjs';
 
 const DEMO_TIMEOUT_MS = 90_000;
 const JWT_LOOKING = /eyJ[\w-]{8,}/;
-
-/** Processes running dist/daemon/daemon.cjs with a --socket inside `dir`, as [{pid, socket}]. */
-function daemonsUnder(dir) {
-  const found = [];
-  for (const { pid, args } of allCommandLines()) {
-    if (!args.some((a) => a.endsWith(join('dist', 'daemon', 'daemon.cjs')))) continue;
-    const socket = args[args.indexOf('--socket') + 1];
-    if (args.includes('--socket') && socket?.startsWith(dir + '/')) found.push({ pid, socket });
-  }
-  return found;
-}
 
 function isAlive(pid) {
   try {

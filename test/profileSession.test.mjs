@@ -27,7 +27,11 @@ function fakeProvider() {
 function tokens(n, { lifetime = 3600, rotate = true, idToken = true } = {}) {
   const response = { access_token: `access-${n}`, token_type: 'Bearer', expires_in: lifetime };
   if (rotate) response.refresh_token = `rt-${n}`;
-  const claims = { iss: 'https://idp.example', sub: 'alice', aud: 'unit-client', exp: now() + lifetime, iat: now(), email: 'alice@example.com' };
+  // One clock reading: a second boundary between two would make the id_token one second shorter.
+  const iat = now();
+  const exp = iat + lifetime;
+  const email = 'alice@example.com';
+  const claims = { iss: 'https://idp.example', sub: 'alice', aud: 'unit-client', exp, iat, email };
   return { response, idToken: idToken ? fakeJwt(claims) : undefined };
 }
 

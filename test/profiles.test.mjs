@@ -215,7 +215,8 @@ test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming
       assert.equal(start.code, 1, `${how}: start exits 1 (${start.stderr})`);
       assert.ok(start.stderr.trimEnd().endsWith(says), `${how}: ${start.stderr}`);
       const token = await sb.cli([...args, 'token'], { env });
-      assert.equal(token.code, 2, `${how}: token exits 2 (${token.stderr})`);
+      // Said before any agent is asked or started: the same error whether one runs or not.
+      assert.equal(token.code, 1, `${how}: token exits 1 (${token.stderr})`);
       assert.ok(token.stderr.includes(says), `${how}: ${token.stderr}`);
       assert.equal(token.stderr.trimEnd().split('\n').length, 1);
     }
@@ -225,7 +226,7 @@ test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming
   }
 });
 
-test('a relative --config is read from the caller\'s directory (start, and token with autostart); a running agent with another config is said', async (t) => {
+test('a relative --config is the caller\'s; one the agent does not read is refused', async (t) => {
   const sb = await makeSandbox({ config: '', env: { KMS_AGENT_CONFIG: undefined } });
   try {
     const cwd = join(sb.dir, 'project');
@@ -235,12 +236,15 @@ test('a relative --config is read from the caller\'s directory (start, and token
     assert.equal(r.code, 0, r.stderr);
     r = await sb.cli(['profiles'], { cwd: sb.dir });
     assert.equal(r.stdout, `rel (default)\t${join(cwd, 'other.toml')}\n`);
-    // Another --config while that agent runs: it keeps its own file, and start says so.
+    // Another --config while that agent runs: it keeps its own file; start refuses, naming both.
+    writeFileSync(join(cwd, 'third.toml'), '', { mode: 0o600 });
     r = await sb.cli(['--config', 'third.toml', 'start'], { cwd });
-    assert.equal(r.code, 0, r.stderr);
-    const says = `kms-agent: warning: the agent already running reads ${join(cwd, 'other.toml')}, not ${join(cwd, 'third.toml')}: to use that file, run \`kms-agent stop\` first\n`;
-    assert.equal(r.stderr, says);
-    t.diagnostic(says.trim());
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '', 'nothing for eval');
+    const [running, named] = [join(cwd, 'other.toml'), join(cwd, 'third.toml')];
+    const refusal = `reads ${running}, not ${named}: to use ${named}, run \`kms-agent stop\` first`;
+    assert.match(r.stderr, new RegExp(`^kms-agent: the running agent \\(pid \\d+\\) ${refusal}`));
+    t.diagnostic(r.stderr.trim());
     assert.equal((await sb.cli(['stop'])).code, 0);
     // The token fast path's autostart resolves it from the caller's directory too.
     r = await sb.cli(['--config', 'other.toml', 'token'], { cwd });

@@ -158,7 +158,11 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
     r = await sb.cli(['status']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^config ${configPath.replace(/[.]/g, '\\.')}$`, 'm'));
-    assert.match(r.stdout, /^config error: config .*: invalid TOML at line \d+.* \(the agent keeps the config it had: fix the file, then run `kms-agent reload`\)$/m);
+    const keeps =
+      /\(the agent still uses the config it had: fix the file, then run `kms-agent reload`\)/;
+    const invalid = 'config .*: invalid TOML at line \\d+';
+    assert.match(r.stderr, new RegExp(`^kms-agent: warning: ${invalid}.* ${keeps.source}\n$`));
+    assert.doesNotMatch(r.stdout, /invalid TOML/, 'said once, on stderr');
     const json = JSON.parse((await sb.cli(['status', '--json'])).stdout);
     assert.match(json.config_error, /invalid TOML/);
     assert.equal(json.config, configPath);

@@ -179,6 +179,26 @@ describe('KeychainStore against the real Secret Service', { skip: !process.env.D
     if (hasCommand('secret-tool')) assert.notEqual(lookup(KEY).status, 0, 'gone from the keyring');
   });
 
+  test('300 calls hold one D-Bus connection, not one each (a user may have 256)', async (t) => {
+    t.after(() => store.remove(KEY));
+    const bus = ['--dest=org.freedesktop.DBus', '/org/freedesktop/DBus'];
+    const listNames = ['--session', '--print-reply', ...bus, 'org.freedesktop.DBus.ListNames'];
+    const connections = () => {
+      const names = execFileSync('dbus-send', listNames, { encoding: 'utf8' });
+      return names.split('\n').filter((line) => line.includes('string ":')).length;
+    };
+    await store.save(KEY, grant());
+    const before = connections();
+    for (let i = 0; i < 100; i++) {
+      await store.load(KEY);
+      await store.save(KEY, grant());
+      await store.load(KEY);
+    }
+    const added = connections() - before;
+    t.diagnostic(`D-Bus connections added by 300 keychain calls: ${added}`);
+    assert.ok(added <= 1, `${added} connections`);
+  });
+
   test('missing entry: load is null, remove succeeds', async () => {
     const missing = `${KEY}-never-saved`;
     assert.equal(await store.load(missing), null);

@@ -3,9 +3,9 @@
 // while the agent's listen backlog is full (oidc-agent listens with a backlog of 5), so no retry
 // policy of ours shapes the result. The same binary drives both agents.
 //
-//   connload SOCKET AGENT(kms|oidc) REQUEST_JSON THREADS WARMUP_MS DURATION_MS   (closed loop)
-//   connload SOCKET AGENT REQUEST_JSON THREADS burst                             (one request each, all at once)
-//   connload SOCKET AGENT REQUEST_JSON THREADS count=N                           (closed loop until N answers)
+//   connload SOCKET AGENT(kms|oidc) REQUEST_JSON THREADS WARMUP_MS DURATION_MS   closed loop
+//   connload SOCKET AGENT REQUEST_JSON THREADS burst       one request each, all at once
+//   connload SOCKET AGENT REQUEST_JSON THREADS count=N     closed loop until N answers
 //
 // Prints one JSON line: requests, errors, elapsed_ms, p50_ms, p99_ms, max_ms, client_cpu_s.
 #define _GNU_SOURCE
@@ -49,7 +49,9 @@ static double now_ms(void) {
 }
 
 static void note_error(const char *what) {
-  if (atomic_fetch_add(&first_error_set, 1) == 0) snprintf(first_error, sizeof first_error, "%s", what);
+  if (atomic_fetch_add(&first_error_set, 1) == 0) {
+    snprintf(first_error, sizeof first_error, "%s", what);
+  }
 }
 
 /* kms-agent: one line. oidc-agent: one JSON object, no terminator; done when its braces close. */
@@ -113,7 +115,8 @@ static int one_request(char *buf, size_t cap) {
   close(fd);
   if (len == 0 || !reply_ok(buf)) {
     char what[200];
-    snprintf(what, sizeof what, "bad reply: %.150s", len ? buf : "(connection closed, nothing read)");
+    const char *got = len ? buf : "(connection closed, nothing read)";
+    snprintf(what, sizeof what, "bad reply: %.150s", got);
     note_error(what);
     return -1;
   }
@@ -135,7 +138,9 @@ static void *worker_main(void *arg) {
       if (atomic_fetch_add(&failed, 1) >= 1000) atomic_store(&running, 0);
       continue;
     }
-    if (count_target && atomic_fetch_add(&answered, 1) + 1 >= count_target) atomic_store(&running, 0);
+    if (count_target && atomic_fetch_add(&answered, 1) + 1 >= count_target) {
+      atomic_store(&running, 0);
+    }
     if (w->n == w->cap) {
       w->cap = w->cap ? w->cap * 2 : 4096;
       w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
@@ -163,12 +168,15 @@ static double pct(double *v, size_t n, double p) {
 static double cpu_s(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  double seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec;
+  return seconds + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: connload SOCKET kms|oidc REQUEST THREADS (WARMUP_MS DURATION_MS | burst)\n");
+    fprintf(stderr,
+            "usage: connload SOCKET kms|oidc REQUEST THREADS "
+            "(WARMUP_MS DURATION_MS | burst | count=N)\n");
     return 2;
   }
   socket_path = argv[1];
@@ -235,8 +243,10 @@ int main(int argc, char **argv) {
   }
   qsort(all, total, sizeof *all, cmp);
   double elapsed = t_end - t_start;
-  printf("{\"requests\":%zu,\"errors\":%ld,\"elapsedMs\":%.3f,\"tokensPerSec\":%.1f,\"p50Ms\":%.4f,\"p99Ms\":%.4f,\"maxMs\":%.4f,\"clientCpuSeconds\":%.3f",
-         total, errors, elapsed, total / (elapsed / 1000.0), pct(all, total, 50), pct(all, total, 99), total ? all[total - 1] : -1, cpu);
+  printf("{\"requests\":%zu,\"errors\":%ld,\"elapsedMs\":%.3f,\"tokensPerSec\":%.1f,",
+         total, errors, elapsed, total / (elapsed / 1000.0));
+  printf("\"p50Ms\":%.4f,\"p99Ms\":%.4f,\"maxMs\":%.4f,\"clientCpuSeconds\":%.3f",
+         pct(all, total, 50), pct(all, total, 99), total ? all[total - 1] : -1, cpu);
   if (first_error_set) {
     printf(",\"firstError\":\"");
     for (const char *p = first_error; *p; p++) {

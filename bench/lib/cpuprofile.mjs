@@ -9,14 +9,39 @@ import { join } from 'node:path';
 const CATEGORIES = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
   ['idle / native I/O in the poll phase', (f) => f.functionName === '(idle)'],
-  ['V8/Node native (compile, bootstrap)', (f) => f.functionName === '(program)' || f.functionName === '(root)'],
-  ['module loading (node:internal/modules)', (f) => /^node:internal\/modules\//.test(f.url) || /^(compileSourceTextModule|wrapSafe|compileForInternalLoader|internalBinding)$/.test(f.functionName)],
-  ['sockets and streams (node:net, streams)', (f) => /^node:(net|internal\/(streams|stream_base_commons|net))/.test(f.url) || /^(writeUtf8String|writeBuffer|writev|close|shutdown|readStart|readStop|getAsyncId)$/.test(f.functionName)],
-  ['events, timers, microtasks', (f) => /^node:(events|internal\/(process\/task_queues|timers|async_hooks))/.test(f.url) || f.functionName === 'runMicrotasks'],
+  [
+    'V8/Node native (compile, bootstrap)',
+    (f) => f.functionName === '(program)' || f.functionName === '(root)',
+  ],
+  [
+    'module loading (node:internal/modules)',
+    (f) =>
+      /^node:internal\/modules\//.test(f.url) ||
+      /^(compileSourceTextModule|wrapSafe|compileForInternalLoader|internalBinding)$/.test(
+        f.functionName,
+      ),
+  ],
+  [
+    'sockets and streams (node:net, streams)',
+    (f) =>
+      /^node:(net|internal\/(streams|stream_base_commons|net))/.test(f.url) ||
+      /^(writeUtf8String|writeBuffer|writev|close|shutdown|readStart|readStop|getAsyncId)$/.test(
+        f.functionName,
+      ),
+  ],
+  [
+    'events, timers, microtasks',
+    (f) =>
+      /^node:(events|internal\/(process\/task_queues|timers|async_hooks))/.test(f.url) ||
+      f.functionName === 'runMicrotasks',
+  ],
   ['json-rpc-2.0', (f) => f.url.includes('/node_modules/json-rpc-2.0/')],
   ['pino (logger)', (f) => /\/node_modules\/(pino|sonic-boom|thread-stream)/.test(f.url)],
   ['kms-agent code (dist/)', (f) => f.url.includes('/dist/')],
-  ['JSON.parse / stringify', (f) => /^(parse|stringify|JSONParse|JSONStringify)$/.test(f.functionName) && !f.url],
+  [
+    'JSON.parse / stringify',
+    (f) => /^(parse|stringify|JSONParse|JSONStringify)$/.test(f.functionName) && !f.url,
+  ],
   ['other Node internals', (f) => f.url.startsWith('node:')],
 ];
 
@@ -52,12 +77,21 @@ export function summarise(files) {
       total += us;
       const category = categorise(frame);
       byCategory.set(category, (byCategory.get(category) ?? 0) + us);
-      const key = `${frame.functionName || '(anonymous)'}${frame.url ? ` ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : ''}`;
+      const where = frame.url ? ` ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
+      const key = `${frame.functionName || '(anonymous)'}${where}`;
       byFunction.set(key, (byFunction.get(key) ?? 0) + us);
     }
   }
-  const sorted = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: us / 1000 / files.length, share: us / total }));
-  return { profiles: files.length, totalMs: total / 1000 / files.length, categories: sorted(byCategory), functions: sorted(byFunction) };
+  const sorted = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => ({ name, ms: us / 1000 / files.length, share: us / total }));
+  return {
+    profiles: files.length,
+    totalMs: total / 1000 / files.length,
+    categories: sorted(byCategory),
+    functions: sorted(byFunction),
+  };
 }
 
 export function profilesIn(dir, filter = () => true) {

@@ -23,15 +23,28 @@ const {
   keepLatencies = true,
   kms = { profile: 'main', kind: 'access' },
   oidc = { account: 'bench', minValid: 60 },
-  /** A Unix socket whose listen backlog is full refuses a non-blocking connect with EAGAIN (oidc-agent listens with a backlog of 5): wait this long and retry, as a blocking client would wait. */
+  /**
+   * A Unix socket whose listen backlog is full refuses a non-blocking connect with EAGAIN
+   * (oidc-agent listens with a backlog of 5): wait this long and retry, as a blocking client
+   * would wait.
+   */
   retryDelayMs = 1,
   maxRetries = 100_000,
 } = spec;
 
-const kmsParams = JSON.stringify({ profile: kms.profile, kind: kms.kind, ...(kms.minValid !== undefined ? { min_valid: kms.minValid } : {}) });
-const kmsRequest = (id) => `{"jsonrpc":"2.0","id":${id},"method":"token.get","params":${kmsParams}}\n`;
+const kmsParams = JSON.stringify({
+  profile: kms.profile,
+  kind: kms.kind,
+  ...(kms.minValid !== undefined ? { min_valid: kms.minValid } : {}),
+});
+const kmsRequest = (id) =>
+  `{"jsonrpc":"2.0","id":${id},"method":"token.get","params":${kmsParams}}\n`;
 const oidcRequest = Buffer.from(
-  JSON.stringify({ request: 'access_token', account: oidc.account, min_valid_period: oidc.minValid }),
+  JSON.stringify({
+    request: 'access_token',
+    account: oidc.account,
+    min_valid_period: oidc.minValid,
+  }),
 );
 
 // ---- counters, reset when the measured window opens -------------------------------------
@@ -61,7 +74,11 @@ function validKms(message) {
   return typeof message?.result?.token === 'string' && message.result.token.length > 0;
 }
 function validOidc(message) {
-  return message?.status === 'success' && typeof message.access_token === 'string' && message.access_token.length > 0;
+  return (
+    message?.status === 'success' &&
+    typeof message.access_token === 'string' &&
+    message.access_token.length > 0
+  );
 }
 
 // ---- one request on a fresh connection -------------------------------------------------
@@ -95,7 +112,10 @@ function oneShot() {
           } catch {
             return settle(false, 'unparsable reply');
           }
-          settle(validKms(message), validKms(message) ? undefined : `error reply: ${text.slice(0, 200)}`);
+          settle(
+            validKms(message),
+            validKms(message) ? undefined : `error reply: ${text.slice(0, 200)}`,
+          );
         } else {
           let message;
           try {
@@ -103,11 +123,19 @@ function oneShot() {
           } catch {
             return; // oidc-agent's reply is one JSON object without a terminator: wait for the rest
           }
-          settle(validOidc(message), validOidc(message) ? undefined : `error reply: ${text.slice(0, 200)}`);
+          settle(
+            validOidc(message),
+            validOidc(message) ? undefined : `error reply: ${text.slice(0, 200)}`,
+          );
         }
       });
       sock.on('error', (err) => {
-        if (!connected && (err.code === 'EAGAIN' || err.code === 'ECONNREFUSED') && attempts++ < maxRetries && running) {
+        if (
+          !connected &&
+          (err.code === 'EAGAIN' || err.code === 'ECONNREFUSED') &&
+          attempts++ < maxRetries &&
+          running
+        ) {
           settled = true;
           sock.destroy();
           retries++;
@@ -164,7 +192,11 @@ function pipeWorker() {
         }
         const t0 = sent.get(message.id);
         sent.delete(message.id);
-        record(t0, validKms(message), validKms(message) ? undefined : `error reply: ${line.slice(0, 200)}`);
+        record(
+          t0,
+          validKms(message),
+          validKms(message) ? undefined : `error reply: ${line.slice(0, 200)}`,
+        );
         if (totalRequests && completed >= totalRequests) running = false;
       }
       pending = pending.slice(start);
@@ -196,7 +228,8 @@ if (mode === 'burst' || totalRequests) {
   await new Promise((r) => setTimeout(r, durationMs));
   running = false;
 }
-const windowEnd = mode === 'burst' || totalRequests ? lastCompletion || performance.now() : performance.now();
+const windowEnd =
+  mode === 'burst' || totalRequests ? lastCompletion || performance.now() : performance.now();
 const cpu = process.cpuUsage(cpuAtWindow);
 measuring = false;
 await Promise.all(workers);

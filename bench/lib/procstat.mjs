@@ -18,7 +18,11 @@ export function alive(pid) {
 export function memory(pid) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024, threads: Number(/^Threads:\s+(\d+)/m.exec(text)?.[1]) };
+  return {
+    rssMiB: kb('VmRSS') / 1024,
+    hwmMiB: kb('VmHWM') / 1024,
+    threads: Number(/^Threads:\s+(\d+)/m.exec(text)?.[1]),
+  };
 }
 
 /** utime and stime (seconds) from a /proc/.../stat file: fields 14 and 15 of proc(5). */
@@ -97,5 +101,15 @@ export function snapshot(pids) {
     cpuNs += t.cpuNs;
     wakeups += t.wakeups;
   }
-  return { at: performance.now(), rssMiB, hwmMiB, threads, cpuSeconds: cpu, userSeconds, sysSeconds, cpuNs, wakeups };
+  return {
+    at: performance.now(),
+    rssMiB,
+    hwmMiB,
+    threads,
+    cpuSeconds: cpu,
+    userSeconds,
+    sysSeconds,
+    cpuNs,
+    wakeups,
+  };
 }

@@ -16,3 +16,7 @@ export function percentile(values, p) {
 }
 
 export const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : NaN);
+
+/** The median of one throughput cell's repetitions (`key@c`), of a field of the load's result. */
+export const cellMedian = (throughput, key, c, field = 'tokensPerSec') =>
+  median(throughput[`${key}@${c}`].map((r) => r[field]));

@@ -7,6 +7,7 @@
  * route they take. CommonJS, and no commander: the fast path (fastCommands.cts) runs this.
  */
 import { resolve } from 'node:path';
+import { namedConfigFile } from '../config/namedConfig.cjs';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Params, TokenKind } from '../rpc/methods.js';
 
@@ -25,7 +26,9 @@ export const GLOBAL_FLAGS = {
   },
   config: {
     flags: '--config <path>',
-    description: 'config file for an agent started by this command (default: $KMS_AGENT_CONFIG, else ~/.config/kms-agent/config.toml)',
+    description:
+      'config file of the agent (default: $KMS_AGENT_CONFIG, ' +
+      'else ~/.config/kms-agent/config.toml); a running agent that reads another is an error',
   },
   autostart: { flags: '--no-autostart', description: 'fail instead of starting an agent when none answers (also KMS_AGENT_NO_AUTOSTART=1)' },
 } satisfies Record<string, FlagSpec>;
@@ -197,7 +200,10 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   if (scope) params.scope = scope;
   const audience = text('audience');
   if (audience) params.audience = audience;
-  return { params, output: values.json ? 'json' : values.header ? 'header' : 'plain', ...agentRoute(values) };
+  const route = agentRoute(values);
+  const config = configToCheck(route);
+  if (config) params.config = config;
+  return { params, output: values.json ? 'json' : values.header ? 'header' : 'plain', ...route };
 }
 
 function textValue(values: FlagValues, key: string): string | undefined {
@@ -234,6 +240,17 @@ export function chosenConfig(flag: string | undefined, env: NodeJS.ProcessEnv = 
   const path = flag || env.KMS_AGENT_CONFIG;
   // The daemon runs from /: a relative path is the caller's.
   return path ? resolve(path) : undefined;
+}
+
+/**
+ * The config file this command names (--config, KMS_AGENT_CONFIG) with its links resolved, for the
+ * agent to compare with its own; undefined when none is named. Throws when the file does not exist.
+ */
+export function configToCheck(
+  route: { config?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return namedConfigFile(chosenConfig(route.config, env));
 }
 
 /** Start an agent when none answers (like gpg-agent), unless --no-autostart or KMS_AGENT_NO_AUTOSTART (other than 0). */

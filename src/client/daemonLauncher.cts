@@ -13,12 +13,17 @@ const DAEMON_MAIN = join(__dirname, '..', 'daemon', 'daemon.cjs');
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 
-export type LaunchOutcome = { state: 'started'; pid: number } | { state: 'running' };
+/** `running`: an agent listens on the socket asked for; `elsewhere`: the user's runs on another. */
+export type LaunchOutcome =
+  | { state: 'started'; pid: number }
+  | { state: 'running' }
+  | { state: 'elsewhere'; pid: number; socket: string };
 
 /**
  * Starts the daemon as a detached process (its own session, stdin closed, output to agent.log)
- * and waits for it to report on fd 3 that it listens, that another one does (`running`: several
- * clients autostarted at once, daemon/startLock.ts let one win), or why it could not start.
+ * and waits for it to report on fd 3 that it listens, that another one does (several clients
+ * autostarted at once and daemon/agentLock.ts let one win: on this socket, or `elsewhere` when the
+ * user's agent holds the lock with another one), or why it could not start.
  */
 export async function launchDaemon(options: { socketPath: string; configPath?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<LaunchOutcome> {
   const env = options.env ?? process.env;
@@ -46,11 +51,16 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   for (const line of lines) if (line.startsWith('warning ')) process.stderr.write(`kms-agent: warning: ${line.slice(8)}\n`);
   if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)) };
   if (report === 'running') return { state: 'running' };
+  const elsewhere = /^elsewhere (\d+) (.+)$/.exec(report);
+  if (elsewhere) return { state: 'elsewhere', pid: Number(elsewhere[1]), socket: elsewhere[2]! };
   const detail = report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`;
   throw new AgentError('AGENT_START_FAILED', `could not start the agent: ${detail}`);
 }
 
-/** The daemon's report lines: any `warning …` lines, then one `ready PID`, `running` or `error …`. */
+/**
+ * The daemon's report lines: any `warning …` lines, then one `ready PID`, `running`,
+ * `elsewhere PID SOCKET` or `error …`.
+ */
 function readReport(stream: Readable, exitCode: () => number | null): Promise<string[]> {
   return new Promise((resolve) => {
     let text = '';

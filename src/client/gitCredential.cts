@@ -9,7 +9,13 @@
 import { readSync } from 'node:fs';
 import type { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Params, Result } from '../rpc/methods.js';
-import { agentRoute, parseCommandLine, usage, type FlagValues } from './commandLine.cjs';
+import {
+  agentRoute,
+  configToCheck,
+  parseCommandLine,
+  usage,
+  type FlagValues,
+} from './commandLine.cjs';
 import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
 
 /** What git sends: `key=value` lines (protocol, host, path, username…), up to a blank line. */
@@ -149,9 +155,17 @@ function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCo
   const params: Params<'git.credential'> = { host: to.host };
   const profile = typeof values.profile === 'string' ? values.profile : undefined;
   if (profile !== undefined) params.profile = profile;
+  try {
+    const config = configToCheck(agentRoute(values));
+    if (config !== undefined) params.config = config;
+  } catch (err) {
+    return done(fail(err));
+  }
   askAgent(agentRoute(values), 'git.credential', params, (err, credential) => {
     if (err === undefined) {
       try {
+        const warning = credential!.warning;
+        if (warning) process.stderr.write(`kms-agent: warning: ${warning}\n`);
         print(credentialLines(credential!));
         return done(OK);
       } catch (problem) {

@@ -50,6 +50,7 @@ export function runKubectlCredential(args: readonly string[], done: (exitCode: n
   }
   askAgent(options, 'token.get', options.params, (err, reply) => {
     if (err !== undefined) return done(fail(err));
+    if (reply!.warning) process.stderr.write(`kms-agent: warning: ${reply!.warning}\n`);
     print(execCredential(requestedApiVersion(), reply!));
     done(OK);
   });

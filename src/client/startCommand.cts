@@ -6,10 +6,11 @@
  * (src/daemon/daemon.cts).
  */
 import { join } from 'node:path';
-import type { AgentError } from '../rpc/jsonRpc.cjs';
+import { agentRunsElsewhere } from '../rpc/agentLockFile.cjs';
+import { AgentError } from '../rpc/jsonRpc.cjs';
 import type { Result } from '../rpc/methods.js';
-import { resolveSocketPath } from '../rpc/paths.cjs';
-import { agentRoute, chosenConfig, parseCommandLine } from './commandLine.cjs';
+import { resolveSocketPath, socketNamed } from '../rpc/paths.cjs';
+import { agentRoute, chosenConfig, configToCheck, parseCommandLine } from './commandLine.cjs';
 import { detectShell, shellExports, type ShellSyntax } from './shellExports.cjs';
 import { askAgent, fail, OK, print, type AgentRoute } from './tokenFastPath.cjs';
 
@@ -17,6 +18,8 @@ interface StartRequest {
   route: AgentRoute;
   socketPath: string;
   configPath: string | undefined;
+  /** The named config, links resolved, for a running agent to compare with its own. */
+  configCheck: string | undefined;
   syntax: ShellSyntax;
 }
 
@@ -26,7 +29,14 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
   try {
     const { values } = parseCommandLine(args, 'start');
     const route = { ...agentRoute(values), autostart: false };
-    request = { route, socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), syntax: detectShell(values) };
+    const configCheck = configToCheck(route);
+    request = {
+      route,
+      socketPath: resolveSocketPath(route.socket),
+      configPath: chosenConfig(route.config),
+      configCheck,
+      syntax: detectShell(values),
+    };
     if (values.foreground) {
       // An absolute path: the fast-path bundle hands it to Node's require.
       const { loadDaemon } = require(join(__dirname, '..', 'daemon', 'daemon.cjs')) as typeof import('../daemon/daemon.cjs');
@@ -39,32 +49,46 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
   } catch (err) {
     return done(fail(err, 'start'));
   }
-  askStatus(request, done, (noAgent) => {
+  // An agent that answers, here or (on the default socket) where the user's agent lock names one.
+  askRunningAgent(request, done, (noAgent) => {
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
     const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
     // Started: it reports its pid. Another start won the race: ask the winner, which may read another config.
     launchDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
       (outcome) => {
-        if (outcome.state === 'running') return askStatus(request, done, (err) => done(fail(err, 'start')));
-        print(shellExports(request.syntax, request.socketPath, outcome.pid));
-        done(OK);
+        if (outcome.state === 'started') {
+          print(shellExports(request.syntax, request.socketPath, outcome.pid));
+          return done(OK);
+        }
+        if (outcome.state === 'elsewhere' && socketNamed(request.route.socket)) {
+          const why = `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`;
+          const refused = new AgentError('AGENT_START_FAILED', why);
+          return done(fail(refused, 'start'));
+        }
+        askRunningAgent(request, done, (err) => done(fail(err, 'start')));
       },
       (err: unknown) => done(fail(err, 'start')),
     );
   });
 }
 
-/** Asks the agent for its status and prints the exports; `otherwise` gets the error when none answers. */
-function askStatus(request: StartRequest, done: (exitCode: number) => void, otherwise: (err: AgentError) => void): void {
-  askAgent(request.route, 'agent.status', {}, (err, status?: Result<'agent.status'>) => {
+/**
+ * Asks the agent that answers which config it reads, and prints the exports; `otherwise` gets the
+ * error when none answers. The running agent keeps its own config: a --config it does not read is
+ * an error.
+ */
+function askRunningAgent(
+  request: StartRequest,
+  done: (exitCode: number) => void,
+  otherwise: (err: AgentError) => void,
+): void {
+  const params = request.configCheck === undefined ? {} : { config: request.configCheck };
+  askAgent(request.route, 'agent.config', params, (err, agent?: Result<'agent.config'>, via?) => {
     if (err !== undefined) return otherwise(err as AgentError);
-    // The running agent keeps its own config: a --config it never reads must not pass unnoticed.
-    if (request.configPath !== undefined && status!.config !== request.configPath) {
-      process.stderr.write(
-        `kms-agent: warning: the agent already running reads ${status!.config}, not ${request.configPath}: to use that file, run \`kms-agent stop\` first\n`,
-      );
-    }
-    print(shellExports(request.syntax, request.socketPath, status!.pid));
+    const mismatch = agent!.mismatch;
+    if (mismatch) return done(fail(new AgentError('CONFIG_ERROR', mismatch), 'start'));
+    if (agent!.warning) process.stderr.write(`kms-agent: warning: ${agent!.warning}\n`);
+    print(shellExports(request.syntax, via!, agent!.pid));
     done(OK);
   });
 }

@@ -29,7 +29,6 @@ export function formatStatus(status: Result<'agent.status'>): string {
     `agent pid ${status.pid}, version ${status.version}, up ${duration(now - status.started_at)}, socket ${status.socket}`,
     `config ${status.config}`,
   ];
-  if (status.config_error) lines.push(`config error: ${status.config_error} (the agent keeps the config it had: fix the file, then run \`kms-agent reload\`)`);
   // The profiles share their store: a keychain that could not be used is said once, not per profile.
   for (const warning of new Set(status.profiles.map((p) => p.store_warning))) if (warning) lines.push(`warning: ${warning}`);
   if (status.profiles.length === 0) lines.push('no profiles configured');

@@ -8,7 +8,7 @@
 import { writeSync } from 'node:fs';
 import type { AgentError } from '../rpc/jsonRpc.cjs';
 import type { MethodName, Params, Result, TokenReply } from '../rpc/methods.js';
-import { resolveSocketPath } from '../rpc/paths.cjs';
+import { resolveSocketPath, socketNamed } from '../rpc/paths.cjs';
 import { AgentClient } from './agentClient.cjs';
 import { autostartAllowed, chosenConfig, parseTokenCommandLine, type TokenOptions } from './commandLine.cjs';
 
@@ -89,43 +89,63 @@ export function runToken(args: readonly string[], done: (exitCode: number) => vo
 /** Which agent to ask: the socket (--socket), and the config and autostart choice for one started on the way. */
 export type AgentRoute = Pick<TokenOptions, 'socket' | 'config' | 'autostart'>;
 
-export type Answer<M extends MethodName> = (err: unknown, result?: Result<M>) => void;
+/** The reply, or the error; `via` is the socket of the agent that answered. */
+export type Answer<M extends MethodName> = (err: unknown, result?: Result<M>, via?: string) => void;
 
-/** One call to the agent, through one connection; when none answers, starts one (unless told not to) and asks it. */
+/**
+ * One call to the agent, through one connection. When none answers on the socket, the agent is
+ * found or started (connectAgent.cts, loaded only then) and asked through the same client.
+ */
 export function askAgent<M extends MethodName>(route: AgentRoute, method: M, params: Params<M>, answer: Answer<M>): void {
   let client: AgentClient;
   try {
     client = AgentClient.open(resolveSocketPath(route.socket));
   } catch (err) {
-    if ((err as AgentError).reason === 'NO_AGENT') return startAgentThenAsk(route, method, params, err as AgentError, answer);
-    return answer(err);
+    const failed = err as AgentError;
+    if (failed.reason !== 'NO_AGENT') return answer(err);
+    return findAgentThenAsk(route, method, params, failed, answer);
   }
   client.request(
     method,
     params,
     (err, result) => {
       client.close();
-      if (err?.reason === 'NO_AGENT') return startAgentThenAsk(route, method, params, err, answer);
-      answer(err, result);
+      if (err?.reason === 'NO_AGENT') return findAgentThenAsk(route, method, params, err, answer);
+      answer(err, result, client.socketPath);
     },
     TOKEN_TIMEOUT_MS,
   );
 }
 
-/** No agent answered: start one (unless told not to) and ask it, through the same client. */
-function startAgentThenAsk<M extends MethodName>(route: AgentRoute, method: M, params: Params<M>, noAgent: AgentError, answer: Answer<M>): void {
-  if (!autostartAllowed(route.autostart)) return answer(noAgent);
-  const { connectAgent } = require('./connectAgent.cjs') as typeof import('./connectAgent.cjs');
-  connectAgent({ socketPath: resolveSocketPath(route.socket), configPath: chosenConfig(route.config), autostart: true })
-    .then(async (client) => {
-      try {
-        return await client.call(method, params, TOKEN_TIMEOUT_MS);
-      } finally {
-        client.close();
-      }
-    })
-    .then(
-      (result) => answer(undefined, result),
-      (err: unknown) => answer(err),
-    );
+/**
+ * No agent answered on the socket: the user's agent elsewhere, or a new one (unless told not to),
+ * asked through the same client.
+ */
+function findAgentThenAsk<M extends MethodName>(
+  route: AgentRoute,
+  method: M,
+  params: Params<M>,
+  noAgent: AgentError,
+  answer: Answer<M>,
+): void {
+  const { findOrStartAgent } = require('./connectAgent.cjs') as typeof import('./connectAgent.cjs');
+  const options = {
+    socketPath: resolveSocketPath(route.socket),
+    named: socketNamed(route.socket),
+    configPath: chosenConfig(route.config),
+    autostart: autostartAllowed(route.autostart),
+  };
+  findOrStartAgent(options, noAgent).then(
+    (client) =>
+      client.request(
+        method,
+        params,
+        (err, result) => {
+          client.close();
+          answer(err, result, client.socketPath);
+        },
+        TOKEN_TIMEOUT_MS,
+      ),
+    (err: unknown) => answer(err),
+  );
 }

@@ -1,3 +1,4 @@
+import { missingNamedConfig } from './namedConfig.cjs';
 import { ConfigError, readFields, type Fields } from './configError.js';
 import { PROFILE_KEYS, PROFILE_NAME, TOP_LEVEL_KEYS } from './configSchema.js';
 import { parseTomlText, readTrustedFile, type FileText } from './configText.js';
@@ -19,10 +20,7 @@ export interface OwnConfig {
 export function readOwnConfig(file: string, { explicit }: { explicit: boolean }): OwnConfig {
   const read = readTrustedFile(file);
   if (read === undefined) {
-    if (explicit) {
-      const add = `kms-agent --config ${file} add NAME --issuer URL --client-id ID`;
-      throw new ConfigError(`the file does not exist (named by --config or KMS_AGENT_CONFIG): check the path, or write a profile there with \`${add}\``, { file });
-    }
+    if (explicit) throw new ConfigError(missingNamedConfig(file), { file });
     return { top: {}, profiles: new Map(), read };
   }
   const top = readFields(parseTomlText(file, read.text), TOP_LEVEL_KEYS, { file });

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig, Profile } from '../config/profile.js';
@@ -19,6 +20,8 @@ export class Agent {
   readonly logins: LoginRegistry;
   /** The last reload's error: the agent keeps the config it had, and says so where users look. */
   configError: ConfigError | undefined;
+  /** The config file with its links resolved: what a client's --config is compared with. */
+  private configFile: string;
   private readonly tokenFiles: TokenFiles;
   private serving = false;
   /** One store per kind and directory, shared by profiles and kept across reloads (a memory store holds logins). */
@@ -30,6 +33,7 @@ export class Agent {
     readonly log: Logger,
     private readonly loadConfig: () => AgentConfig,
   ) {
+    this.configFile = resolvedPath(config.configPath);
     this.logins = new LoginRegistry(dirname(socketPath), log);
     this.tokenFiles = new TokenFiles(dirname(socketPath), log);
     for (const profile of config.profiles.values()) this.sessions.set(profile.name, this.newSession(profile));
@@ -84,6 +88,7 @@ export class Agent {
     }
     const previous = this.config;
     this.config = next;
+    this.configFile = resolvedPath(next.configPath);
     this.configError = undefined;
     this.applyProfiles(previous, next);
     this.log.level = next.logLevel;
@@ -92,6 +97,27 @@ export class Agent {
     for (const warning of warnings) this.log.warn(warning);
     const profiles = [...next.profiles.keys()];
     return warnings.length > 0 ? { profiles, warnings } : { profiles };
+  }
+
+  /**
+   * Why a client that names `named` (its --config or KMS_AGENT_CONFIG, links resolved) must not be
+   * served as if this agent read it, or undefined when it does.
+   */
+  configMismatch(named: string | undefined): string | undefined {
+    const ours = this.config.configPath;
+    if (named === undefined || named === this.configFile || named === ours) return undefined;
+    return (
+      `the running agent (pid ${process.pid}) reads ${ours}, not ${named}: ` +
+      `to use ${named}, run \`kms-agent stop\` first; ` +
+      "to use the agent's, leave out --config and KMS_AGENT_CONFIG"
+    );
+  }
+
+  /** While the last reload failed: what every command that talks to the agent says once. */
+  configWarning(): string | undefined {
+    if (this.configError === undefined) return undefined;
+    const keeps = 'the agent still uses the config it had';
+    return `${this.configError.message} (${keeps}: fix the file, then run \`kms-agent reload\`)`;
   }
 
   private applyProfiles(previous: AgentConfig, next: AgentConfig): void {
@@ -122,5 +148,14 @@ export class Agent {
   close(): void {
     this.logins.cancelAll();
     for (const session of this.sessions.values()) session.close();
+  }
+}
+
+/** The path with its links resolved; a file that does not exist (yet) is compared as named. */
+function resolvedPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
   }
 }

@@ -4,12 +4,15 @@ import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stor
 import type { TokenSet } from '../provider/tokenSet.js';
 
 /**
- * The stored login of one profile: read from the store once, then kept in memory; every use and
- * change of the refresh token runs through `serialised`, because it is one credential and a
- * rotating provider kills the old one the moment it issues a new one.
+ * The stored login of one profile, and the one truth about it: the store. Every use and change of
+ * the refresh token runs through `serialised`, because it is one credential and a rotating
+ * provider kills the old one the moment it issues a new one. Another agent may share the store (one
+ * of another state directory, docs/architecture.md): so the store is read again before each use
+ * (`reread`), and compared before each write or delete: a login that changed since this agent last
+ * read it is adopted, never overwritten or deleted.
  */
 export class GrantKeeper {
-  /** undefined until read from the store; null when there is no login. */
+  /** What this agent last read from the store or wrote there (undefined: not read; null: none). */
   private grant: StoredGrant | null | undefined;
   private lock: Promise<unknown> = Promise.resolve();
   /** Set when the last save failed: the login then lives in memory only. */
@@ -27,18 +30,36 @@ export class GrantKeeper {
     return this.grant;
   }
 
+  /** The grant as last read (the store is read the first time only): for `status`. */
   async load(): Promise<StoredGrant | null> {
-    if (this.grant !== undefined) return this.grant;
-    try {
-      this.grant = await this.store.load(this.key);
-    } catch (err) {
-      throw this.storeFailed(err, 'read');
-    }
-    return this.grant;
+    return this.grant !== undefined ? this.grant : this.reread();
   }
 
-  /** Keeps the grant in memory even when the store fails, so the agent keeps working; the user is told it won't survive a restart. */
-  async save(grant: StoredGrant): Promise<void> {
+  /**
+   * The grant as the store holds it now, before a refresh token is used or the login replaced. A
+   * store that cannot be read now leaves the login this agent knows in use.
+   */
+  async reread(): Promise<StoredGrant | null> {
+    const stored = await this.readStore();
+    if (stored === undefined) return this.grant!;
+    if (this.grant && stored?.refresh_token !== this.grant.refresh_token) {
+      const what = 'the stored login changed since this agent last read it (another agent ' +
+        'refreshed, logged in or out): using the stored one';
+      this.log.info({ logged_in: stored !== null }, what);
+    }
+    this.grant = stored;
+    return stored;
+  }
+
+  /**
+   * Stores `grant` in place of the login this agent knows, unless the store holds another one by
+   * now (another agent's): that one is adopted and returned instead. The grant is kept in memory
+   * even when the store fails, so the agent keeps working; the user is told it won't survive a
+   * restart.
+   */
+  async save(grant: StoredGrant): Promise<StoredGrant | null> {
+    const stored = await this.readStore(false);
+    if (stored !== undefined && this.changedTo(stored)) return this.adopt(stored, 'save');
     this.grant = grant;
     try {
       await this.store.save(this.key, grant);
@@ -48,9 +69,18 @@ export class GrantKeeper {
       this.saveProblem = `${failure.message}; the login is kept in memory only and is lost when the agent stops`;
       this.log.error({ err: failure.message }, 'could not save the refresh token');
     }
+    return grant;
   }
 
-  async forget(): Promise<void> {
+  /**
+   * Deletes the login this agent knows; one that changed since it read it stays, adopted. Returns
+   * whether the store holds no login now.
+   */
+  async forget(): Promise<boolean> {
+    const stored = await this.readStore(false);
+    if (stored !== undefined && this.changedTo(stored)) {
+      return this.adopt(stored, 'delete') === null;
+    }
     this.grant = null;
     this.saveProblem = undefined;
     try {
@@ -58,12 +88,45 @@ export class GrantKeeper {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not remove the login from the store');
     }
+    return true;
   }
 
   serialised<T>(task: () => Promise<T>): Promise<T> {
     const run = this.lock.then(task, task);
     this.lock = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The store's login, or undefined when that says nothing: the store cannot be read (then
+   * `required` throws, if nothing is known yet), or it has just handed over to its fallback, which
+   * does not hold the login yet (fallbackStore.ts: it gets there with the next save).
+   */
+  private async readStore(required = true): Promise<StoredGrant | null | undefined> {
+    const kind = this.store.kind;
+    try {
+      const stored = await this.store.load(this.key);
+      return stored === null && this.grant && this.store.kind !== kind ? undefined : stored;
+    } catch (err) {
+      const failure = this.storeFailed(err, 'read');
+      if (required && this.grant === undefined) throw failure;
+      const what = 'could not read the store again; going on with the login this agent knows';
+      this.log.warn({ err: failure.message }, what);
+      return undefined;
+    }
+  }
+
+  /** Whether the store holds another login than the one this agent last read or wrote. */
+  private changedTo(stored: StoredGrant | null): boolean {
+    return this.grant !== undefined && stored?.refresh_token !== this.grant?.refresh_token;
+  }
+
+  private adopt(stored: StoredGrant | null, action: string): StoredGrant | null {
+    const what = 'the stored login changed since this agent read it (another agent): ' +
+      `not overwritten by a ${action}, adopted`;
+    this.log.warn({ logged_in: stored !== null }, what);
+    this.grant = stored;
+    return stored;
   }
 
   private storeFailed(err: unknown, action: string): AgentError {

@@ -1,13 +1,17 @@
 /**
  * The detached daemon process started by `kms-agent start` (and by autostart): `runMain` reports
  * readiness, or the reason it could not start, on file descriptor 3, then the process lives on its
- * own. It claims the socket path before it runs the rest of the agent: when many clients autostart
- * at once, the daemons that lose the race report `running` and exit, having logged nothing.
+ * own. It takes the user's agent lock (agentLock.ts) before it runs the rest of the agent: when
+ * many clients autostart at once, the daemons that lose the race report `running` (the winner
+ * listens on their socket) or `elsewhere PID SOCKET` (on another one), and exit, having logged
+ * nothing.
  * The launcher runs it from the daemon's bundle, dist/daemon/daemon.cjs (scripts/bundleDaemon.mjs).
  */
 import { writeSync, closeSync } from 'node:fs';
+import { resolveConfigPath } from '../config/configPaths.cjs';
+import { agentLockPath } from '../rpc/agentLockFile.cjs';
+import { AgentRunningElsewhereError, takeAgentLock } from './agentLock.js';
 import { AgentAlreadyRunningError } from './socketDirectory.js';
-import { claimSocketPath } from './startLock.js';
 
 const READY_FD = 3;
 function report(line: string): void {
@@ -22,6 +26,10 @@ function report(line: string): void {
 function fail(err: unknown): never {
   if (err instanceof AgentAlreadyRunningError) {
     report('running');
+    process.exit(0);
+  }
+  if (err instanceof AgentRunningElsewhereError) {
+    report(`elsewhere ${err.holder.pid} ${err.holder.socket}`);
     process.exit(0);
   }
   report(`error ${(err as Error).message}`);
@@ -40,13 +48,15 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<n
     process.exit(1);
   }
   try {
-    const claim = await claimSocketPath(socketPath);
+    const configPath = arg('--config');
+    const mine = { socket: socketPath, config: resolveConfigPath(configPath) };
+    const lock = await takeAgentLock(agentLockPath(process.env), mine);
     const { runDaemon } = await import('./run.js');
     await runDaemon({
       socketPath,
-      configPath: arg('--config'),
+      configPath,
       logFile: arg('--log-file'),
-      claim,
+      lock,
       // Warnings (e.g. a client_secret in a file others can read) go first, so `start` can show them.
       onReady: ({ pid, warnings }) => report([...warnings.map((w) => `warning ${w}`), `ready ${pid}`].join('\n')),
     });

@@ -1,5 +1,5 @@
 import type { Agent } from './agent.js';
-import type { MethodName, Result, TokenReply } from '../rpc/methods.js';
+import type { MethodName, Result } from '../rpc/methods.js';
 import {
   asParams,
   optionalBoolean,
@@ -22,6 +22,7 @@ type Handler<M extends MethodName> = (params: unknown, connection: ConnectionCon
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
+const TOKEN_PARAMS = ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config'];
 
 type Reload = () => Result<'agent.reload'>;
 
@@ -42,8 +43,20 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
       return status;
     },
 
+    // A client's config check: the file it names, the pid for `start`, a reload that failed.
+    'agent.config': (params) => {
+      const p = asParams('agent.config', params, ['config']);
+      const result: Result<'agent.config'> = { pid: process.pid, config: agent.config.configPath };
+      const mismatch = agent.configMismatch(optionalString('agent.config', p, 'config'));
+      if (mismatch) result.mismatch = mismatch;
+      const warning = agent.configWarning();
+      if (warning) result.warning = warning;
+      return result;
+    },
+
     'token.get': (params) => {
-      const p = asParams('token.get', params, ['profile', 'min_valid', 'kind', 'scope', 'audience']);
+      const p = asParams('token.get', params, TOKEN_PARAMS);
+      refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
       const session = agent.session(optionalString('token.get', p, 'profile'));
       const reply = session.getToken({
         min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
@@ -52,12 +65,15 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
         audience: optionalString('token.get', p, 'audience'),
       });
       // Only while a reload failed: the client hears that its edit did not take.
-      return agent.configError === undefined ? reply : withConfigWarning(reply, agent.configError.message);
+      const warning = agent.configWarning();
+      if (warning === undefined) return reply;
+      return Promise.resolve(reply).then((r) => ({ ...r, warning }));
     },
 
     // git's credential helper (docs/tools.md): the [git] table names the profile and username per host.
     'git.credential': async (params) => {
-      const p = asParams('git.credential', params, ['host', 'profile']);
+      const p = asParams('git.credential', params, ['host', 'profile', 'config']);
+      refuseOtherConfig(agent, optionalString('git.credential', p, 'config'));
       const host = requiredString('git.credential', p, 'host').toLowerCase();
       const named = optionalString('git.credential', p, 'profile');
       const mapped = agent.config.git.get(host);
@@ -66,7 +82,15 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
       }
       const session = agent.session(named ?? mapped!.profile);
       const reply = await session.getToken({});
-      return { profile: session.name, username: mapped?.username ?? DEFAULT_GIT_USERNAME, token: reply.token, expires_at: reply.expires_at };
+      const result: Result<'git.credential'> = {
+        profile: session.name,
+        username: mapped?.username ?? DEFAULT_GIT_USERNAME,
+        token: reply.token,
+        expires_at: reply.expires_at,
+      };
+      const warning = agent.configWarning();
+      if (warning) result.warning = warning;
+      return result;
     },
 
     'login.start': async (params) => {
@@ -127,7 +151,8 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
   };
 }
 
-function withConfigWarning(reply: TokenReply | Promise<TokenReply>, problem: string): Promise<TokenReply> {
-  const warning = `${problem} (the agent still uses the config it had: fix the file, then run \`kms-agent reload\`)`;
-  return Promise.resolve(reply).then((r) => ({ ...r, warning }));
+/** A client naming another config than the agent's gets no token (docs/configuration.md). */
+function refuseOtherConfig(agent: Agent, named: string | undefined): void {
+  const mismatch = agent.configMismatch(named);
+  if (mismatch !== undefined) throw new AgentError('CONFIG_ERROR', mismatch);
 }

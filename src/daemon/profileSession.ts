@@ -4,18 +4,18 @@ import type { Profile } from '../config/profile.js';
 import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
-import { refreshExpectations } from './idExpectations.js';
 import { ProviderClient } from '../provider/providerClient.js';
-import { classifyProviderError } from '../provider/providerErrors.js';
+import type { ProviderFailure } from '../provider/providerErrors.js';
 import { idTokenNotRenewed, keepsLogin, loginRequired, mainRefreshError, noOpenidScope, noRefreshTokenHint, targetRefused } from './refreshFailures.js';
 import { profileStatus } from './profileStatus.js';
 import { backgroundDelayMs, RefreshTimer } from './refreshSchedule.js';
 import { RetryBackoff } from './retryBackoff.js';
+import { refreshStoredGrant } from './storedRefresh.js';
 import { revokeGrant } from './revocation.js';
 import { TargetCache } from './targetCache.js';
 import type { TokenFiles } from './tokenFiles.js';
 import { cacheTokens, firstToExpire, servable, type CachedTokens } from './tokenCache.js';
-import { toTokenSet, type ProviderTokens, type TokenSet } from '../provider/tokenSet.js';
+import type { TokenSet } from '../provider/tokenSet.js';
 import { MAIN_TARGET, tokenTarget, type TokenTarget } from '../provider/tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
 
@@ -145,23 +145,16 @@ export class ProfileSession {
   }
 
   private async refreshWithGrant(target: TokenTarget): Promise<CachedTokens> {
-    const grant = await this.grants.load();
-    if (grant === null) throw loginRequired(this.name, this.loginEnded);
     const waitMs = this.backoff.clientWaitMs();
     if (waitMs > 0) await delay(waitMs);
-    let tokens: ProviderTokens;
-    let set: TokenSet;
-    try {
-      tokens = await this.provider.refresh(grant.refresh_token, target);
-      // A rotated refresh token reaches the store before anyone is answered, whatever else the answer holds.
-      const rotated = tokens.response.refresh_token;
-      if (rotated && rotated !== grant.refresh_token) await this.grants.save({ ...grant, refresh_token: rotated, saved_at: Math.floor(nowSeconds()) });
-      set = toTokenSet(tokens, refreshExpectations(this.profile, grant), 'drop');
-    } catch (err) {
-      throw await this.refreshFailed(err, grant, target);
+    const { grants, provider, profile, log } = this;
+    const outcome = await refreshStoredGrant({ grants, provider, profile, log }, target);
+    if ('set' in outcome) {
+      this.backoff.succeeded();
+      return this.adoptRefresh(outcome.set, target);
     }
-    this.backoff.succeeded();
-    return this.adoptRefresh(set, target);
+    if (outcome.grant === null) throw loginRequired(this.name, this.loginEnded);
+    throw await this.refreshFailed(outcome.failure, target);
   }
 
   private adoptRefresh(set: TokenSet, target: TokenTarget): CachedTokens {
@@ -178,9 +171,11 @@ export class ProfileSession {
     return entry;
   }
 
-  private async refreshFailed(err: unknown, grant: StoredGrant, target: TokenTarget): Promise<AgentError> {
-    if (err instanceof AgentError) return err;
-    const failure = classifyProviderError(err, [grant.refresh_token, this.profile.clientSecret]);
+  private async refreshFailed(
+    failure: ProviderFailure | AgentError,
+    target: TokenTarget,
+  ): Promise<AgentError> {
+    if (failure instanceof AgentError) return failure;
     this.log.warn({ failure: failure.kind, detail: failure.detail, scope: target.scope, audience: target.audience }, 'refresh failed');
     if (keepsLogin(failure)) this.backoff.failed();
     if (target !== MAIN_TARGET) return targetRefused(this.name, this.profile.scopes, failure, target);
@@ -188,7 +183,8 @@ export class ProfileSession {
       this.lastError = `refresh failed: ${failure.kind === 'transient' ? 'provider unreachable' : 'unacceptable answer'} (${failure.detail})`;
       return mainRefreshError(this.name, failure);
     }
-    if (this.grants.current?.refresh_token === grant.refresh_token) await this.forgetTokens();
+    // Gone from the store only if it still holds the refresh token the provider refused.
+    await this.forgetTokens();
     this.loginEnded = `the provider no longer accepts its refresh token (${failure.detail})`;
     this.lastError = `login ended at the provider (${failure.detail})`;
     return mainRefreshError(this.name, failure);
@@ -204,7 +200,8 @@ export class ProfileSession {
   /** Adopts a completed login: the grant is stored before the login is reported done. Returns the previous login's subject. */
   adoptLogin(set: TokenSet): Promise<string | undefined> {
     return this.grants.serialised(async () => {
-      const previous = (await this.grants.load().catch(() => null))?.subject ?? this.main?.set.subject;
+      const stored = await this.grants.reread().catch(() => null);
+      const previous = stored?.subject ?? this.main?.set.subject;
       this.refreshTimer.cancel();
       this.targets.clear();
       this.setMain(cacheTokens(this.name, set, undefined, nowSeconds()));
@@ -227,7 +224,7 @@ export class ProfileSession {
     return this.grants.serialised(async () => {
       let grant: StoredGrant | null = null;
       try {
-        grant = await this.grants.load();
+        grant = await this.grants.reread();
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'logout: store unreadable');
       }

@@ -8,8 +8,10 @@ import { keepMemoryOutOfCoreDumps } from './coreDumps.js';
 import { methodTable } from './methodTable.js';
 import type { AgentConfig } from '../config/profile.js';
 import { configReloading } from './configReloading.js';
-import { isSocketActivated, SocketServer } from './socketServer.js';
-import { claimSocketPath, type SocketClaim } from './startLock.js';
+import { SocketServer } from './socketServer.js';
+import { takeAgentLock, type AgentLock } from './agentLock.js';
+import { agentLockPath } from '../rpc/agentLockFile.cjs';
+import { resolveConfigPath } from '../config/configPaths.cjs';
 import { VERSION } from '../rpc/version.js';
 
 export interface DaemonOptions {
@@ -17,8 +19,8 @@ export interface DaemonOptions {
   configPath?: string | undefined;
   /** Detached daemons log here (0600); foreground ones to stderr. */
   logFile?: string | undefined;
-  /** The socket path, already claimed by the caller (main.ts); else claimed here, unless systemd passed the socket. */
-  claim?: SocketClaim | undefined;
+  /** The user's agent lock, already taken by the caller (main.ts); else taken here. */
+  lock?: AgentLock | undefined;
   /** Called once the socket accepts connections. */
   onReady?: (info: { pid: number; socketPath: string; warnings: string[] }) => void;
 }
@@ -29,7 +31,9 @@ export interface DaemonOptions {
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   keepMemoryOutOfCoreDumps();
-  const claim = options.claim ?? (isSocketActivated(process.env) ? undefined : await claimSocketPath(options.socketPath));
+  // Also under socket activation: a unit's agent and a hand-started one must not share a store.
+  const mine = { socket: options.socketPath, config: resolveConfigPath(options.configPath) };
+  const lock = options.lock ?? (await takeAgentLock(agentLockPath(process.env), mine));
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   let log: Logger | undefined;
@@ -40,12 +44,12 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     log = createLogger(config.logLevel, options.logFile);
     await serve(options, config, new Agent(config, options.socketPath, log, load), log, markStopped);
   } catch (err) {
+    lock.release();
     if (log) await destinationOpen(log);
     throw err;
-  } finally {
-    claim?.release();
   }
   await stopped;
+  lock.release();
 }
 
 /** Binds the socket and wires the signals; `markStopped` is called once a shutdown has finished. */

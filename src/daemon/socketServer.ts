@@ -30,7 +30,7 @@ export function isSocketActivated(env: NodeJS.ProcessEnv): boolean {
 /**
  * JSON-RPC over a Unix socket, one message per line (the codec is src/rpc/). Owns the socket file:
  * created 0600 in a 0700 directory, a stale one replaced, removed again on close (unless systemd
- * passed it in). The caller holds the start lock (startLock.ts) while it listens.
+ * passed it in). The caller holds the user's agent lock (agentLock.ts), so one agent binds.
  */
 export class SocketServer {
   private readonly handlers = new Map<string, Handler>();
@@ -68,7 +68,7 @@ export class SocketServer {
     try {
       await this.bind({ path: this.socketPath, exclusive: true });
     } catch (err) {
-      // Only a starter that bypassed the start lock gets here: the other one won.
+      // Only an agent of another state directory (another lock) gets here: the other one won.
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (await socketAnswers(this.socketPath))) throw new AgentAlreadyRunningError(this.socketPath);
       throw err;
     } finally {

@@ -1,21 +1,29 @@
 // A real OpenID Connect provider on loopback (oidc-provider), for tests and `kms-agent demo`.
-import { generateKeyPair, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
-import type { Configuration, ProviderContext } from 'oidc-provider';
+import type { GrantHandler, ProviderContext } from 'oidc-provider';
+import { configuration } from './localProviderConfig.js';
+import { answerStepUpLogin } from './localProviderLogin.js';
+import { silenceProviderNotices } from './providerNotices.js';
 
-export const LOCAL_PUBLIC_CLIENT_ID = 'kms-agent-test';
-export const LOCAL_CONFIDENTIAL_CLIENT_ID = 'kms-agent-confidential';
-export const LOCAL_CONFIDENTIAL_CLIENT_SECRET = 'test-secret-kms-agent-confidential';
-export const LOCAL_REDIRECT_URIS = [
-  'http://localhost:17899/authorization',
-  'http://127.0.0.1:17899/authorization',
-];
+export {
+  LOCAL_CONFIDENTIAL_CLIENT_ID,
+  LOCAL_CONFIDENTIAL_CLIENT_SECRET,
+  LOCAL_DPOP_CLIENT_ID,
+  LOCAL_PUBLIC_CLIENT_ID,
+  LOCAL_REDIRECT_URIS,
+} from './localProviderClients.js';
 
-const SCOPES = ['openid', 'email', 'profile', 'offline_access'];
-const GRANT_TYPES = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
-const DAY = 24 * 60 * 60;
+/** A grant type the provider does not have, added with `provider.registerGrantType`. */
+export interface CustomGrant {
+  /** The `grant_type` value, e.g. urn:ietf:params:oauth:grant-type:token-exchange. */
+  type: string;
+  handler: GrantHandler;
+  /** The request parameters it reads (others are dropped before the handler runs). */
+  parameters: string[];
+  /** Parameters that may appear more than once. */
+  duplicates?: string[];
+}
 
 export interface LocalProviderOptions {
   /** 0 (the default) picks a free port. */
@@ -29,10 +37,12 @@ export interface LocalProviderOptions {
   /** Issue a new refresh token on every refresh (the old one then gives invalid_grant); default true. */
   rotateRefreshToken?: boolean;
   redirectUris?: string[];
-  /** Client metadata appended to the two default clients. */
+  /** Client metadata appended to the built-in clients. */
   clients?: Record<string, unknown>[];
   /** RFC 8707 resource indicators; each gets JWT access tokens with that audience. */
   resources?: string[];
+  /** The scopes each of `resources` offers; default openid, email, profile, offline_access. */
+  resourceScopes?: string[];
   /** Seconds a device code lives; default 600. */
   deviceCodeTtl?: number;
   /**
@@ -52,6 +62,30 @@ export interface LocalProviderOptions {
    * explicit-endpoint profiles only. Default none.
    */
   issuerPath?: string;
+  /**
+   * Turns on the client credentials grant (features.clientCredentials); its access tokens live
+   * this many seconds (ttl.ClientCredentials). The clients come from `clients`. Default off.
+   */
+  clientCredentialsTtl?: number;
+  /**
+   * DPoP (RFC 9449). oidc-provider accepts proofs from every client anyway (bound tokens, bound
+   * refresh tokens for public clients); this adds the public native client LOCAL_DPOP_CLIENT_ID,
+   * whose every token request must carry a proof. requireNonce: every proof must also carry the
+   * server's nonce (the first request gets `use_dpop_nonce` and a DPoP-Nonce header).
+   */
+  dpop?: { requireNonce?: boolean };
+  /**
+   * Step-up: the acr values the provider supports (acr_values_supported). A login on the dev
+   * pages then gets an acr (see loginAcr) and amr ["pwd"], both in its id_tokens. Default none.
+   */
+  acrValues?: string[];
+  /**
+   * The acr every login gets, whatever was asked (a provider that cannot step up). Default: the
+   * first of the request's acr_values that acrValues has, else acrValues[0].
+   */
+  loginAcr?: string;
+  /** Grant types to add (test/support has RFC 8693 token exchange); all clients may use them. */
+  grants?: CustomGrant[];
   /** Hide oidc-provider's console notices; default true. */
   quiet?: boolean;
 }
@@ -89,14 +123,22 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
     const port = await listenOnLoopback(server, options.port ?? 0);
     const issuer = `http://127.0.0.1:${port}${options.issuerPath ?? ''}`;
     const provider = new Provider(issuer, await configuration(options, errors.InvalidTarget));
+    for (const grant of options.grants ?? []) {
+      provider.registerGrantType(grant.type, grant.handler, grant.parameters, grant.duplicates);
+    }
+    const stepUp = options.acrValues?.length
+      ? { acrValues: options.acrValues, loginAcr: options.loginAcr }
+      : undefined;
 
     let stats = emptyStats();
     let faultHook: FaultHook | null = null;
     provider.use(async (ctx, next) => {
       stats.requests += 1;
       stats.byPath[ctx.path] = (stats.byPath[ctx.path] ?? 0) + 1;
+      let form: URLSearchParams | undefined;
       if (ctx.method === 'POST' && ctx.path === '/token') {
-        const grantType = await readTokenRequestGrantType(ctx);
+        form = await readForm(ctx);
+        const grantType = form.get('grant_type') ?? '(none)';
         ctx.state.grantType = grantType;
         stats.grants[grantType] = (stats.grants[grantType] ?? 0) + 1;
       }
@@ -108,6 +150,9 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
         ctx.status = fault.status;
         ctx.body = fault.body ?? { error: 'server_error', error_description: 'fault injected by the test' };
         return;
+      }
+      if (stepUp && ctx.method === 'POST' && ctx.path.startsWith('/interaction/')) {
+        if (await answerStepUpLogin(provider, ctx, (form ??= await readForm(ctx)), stepUp)) return;
       }
       await next();
       if (options.deviceInterval !== undefined) advertiseDeviceInterval(ctx, options.deviceInterval);
@@ -138,93 +183,16 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
   }
 }
 
-async function configuration(
-  options: LocalProviderOptions,
-  InvalidTarget: new () => Error,
-): Promise<Configuration> {
-  const accessTokenTtl = options.accessTokenTtl ?? 3600;
-  const rotate = options.rotateRefreshToken ?? true;
-  return {
-    clients: clientsOf(options),
-    jwks: { keys: [await rsaSigningJwk()] },
-    // Dev interactions accept any login name: it becomes the subject.
-    findAccount: async (_ctx: unknown, sub: string) => ({
-      accountId: sub,
-      claims: async () => ({ sub, email: `${sub}@example.com`, email_verified: true, name: sub }),
-    }),
-    scopes: SCOPES,
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    // Put the scope's claims (email) in the id_token itself: the KMS reads the email from it.
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    ...(options.standardRefreshTokens ? {} : { issueRefreshToken: async () => true }),
-    rotateRefreshToken: () => rotate,
-    // The KMS also wants an email in the JWT access tokens issued for a resource.
-    extraTokenClaims: async (_ctx: unknown, token: { accountId?: string; resourceServer?: unknown }) =>
-      token.resourceServer && token.accountId ? { email: `${token.accountId}@example.com` } : undefined,
-    features: {
-      devInteractions: { enabled: true },
-      deviceFlow: { enabled: true },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
-      resourceIndicators: resourceIndicators(options.resources ?? [], accessTokenTtl, InvalidTarget),
-    },
-    // Every TTL is set so oidc-provider does not complain about its defaults.
-    ttl: {
-      AccessToken: accessTokenTtl,
-      IdToken: options.idTokenTtl ?? accessTokenTtl,
-      RefreshToken: options.refreshTokenTtl ?? 14 * DAY,
-      AuthorizationCode: 60,
-      DeviceCode: options.deviceCodeTtl ?? 600,
-      Interaction: 3600,
-      Session: 14 * DAY,
-      Grant: 14 * DAY,
-    },
-  };
-}
-
-/** A public (native) and a confidential client, with the test's extra ones. */
-function clientsOf(options: LocalProviderOptions): Record<string, unknown>[] {
-  const common = { grant_types: GRANT_TYPES, response_types: ['code'], redirect_uris: options.redirectUris ?? LOCAL_REDIRECT_URIS };
-  return [
-    { client_id: LOCAL_PUBLIC_CLIENT_ID, application_type: 'native', token_endpoint_auth_method: 'none', ...common },
-    {
-      client_id: LOCAL_CONFIDENTIAL_CLIENT_ID,
-      client_secret: LOCAL_CONFIDENTIAL_CLIENT_SECRET,
-      token_endpoint_auth_method: 'client_secret_basic',
-      ...common,
-    },
-    ...(options.clients ?? []),
-  ];
-}
-
-/** RFC 8707: each known resource gets JWT access tokens with that audience; any other is refused. */
-function resourceIndicators(resources: string[], accessTokenTtl: number, InvalidTarget: new () => Error): Record<string, unknown> {
-  return {
-    enabled: resources.length > 0,
-    getResourceServerInfo: async (_ctx: unknown, resource: string) => {
-      if (!resources.includes(resource)) throw new InvalidTarget();
-      return { scope: SCOPES.join(' '), audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: accessTokenTtl, jwt: { sign: { alg: 'RS256' } } };
-    },
-  };
-}
-
-/** A fresh RS256 key per start: the KMS requires a signed JWT with a `kid`. */
-async function rsaSigningJwk(): Promise<Record<string, unknown>> {
-  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
-}
-
 /**
- * Reads the form body of POST /token ahead of the provider, so grants can be counted and faults
- * chosen by grant type; the provider then parses `ctx.request.body` since the stream is consumed.
+ * Reads a form body ahead of the provider (to count grants, choose faults by grant type, answer
+ * a login); the provider then parses `ctx.request.body`, since the stream is consumed.
  */
-async function readTokenRequestGrantType(ctx: ProviderContext): Promise<string> {
+async function readForm(ctx: ProviderContext): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
   for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
   ctx.request.body = body;
-  return new URLSearchParams(body).get('grant_type') ?? '(none)';
+  return new URLSearchParams(body);
 }
 
 function advertiseDeviceInterval(ctx: ProviderContext, interval: number): void {
@@ -251,34 +219,4 @@ function closeServer(server: Server): Promise<void> {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeAllConnections();
   });
-}
-
-// oidc-provider prints its notices through console.warn/info, some once per process at import
-// (e.g. "Unsupported runtime" on Node 20) and some on first use; only those lines are dropped,
-// while at least one quiet provider is running.
-const NOTICE = /oidc-provider (NOTICE|WARNING):/;
-let quietProviders = 0;
-let restoreConsole = () => {};
-
-function silenceProviderNotices(): () => void {
-  if (quietProviders++ === 0) {
-    const { warn, info } = console;
-    const filtered =
-      (print: (...args: unknown[]) => void) =>
-      (...args: unknown[]) => {
-        if (!(typeof args[0] === 'string' && NOTICE.test(args[0]))) print.apply(console, args);
-      };
-    console.warn = filtered(warn);
-    console.info = filtered(info);
-    restoreConsole = () => {
-      console.warn = warn;
-      console.info = info;
-    };
-  }
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--quietProviders === 0) restoreConsole();
-  };
 }

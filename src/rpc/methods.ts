@@ -61,13 +61,33 @@ export interface Methods {
       config_error?: string;
     };
   };
+  'agent.config': {
+    /** `config`: the file the client was given (--config, KMS_AGENT_CONFIG), links resolved. */
+    params: { config?: string };
+    /** `mismatch`: why that is not the agent's config, what to do; `warning`: a failed reload. */
+    result: { pid: number; config: string; mismatch?: string; warning?: string };
+  };
   'token.get': {
-    params: { profile?: string; min_valid?: number; kind?: TokenKind; scope?: string; audience?: string };
+    /** `config` as for agent.config: a token for a client that names another file is refused. */
+    params: {
+      profile?: string;
+      min_valid?: number;
+      kind?: TokenKind;
+      scope?: string;
+      audience?: string;
+      config?: string;
+    };
     result: TokenReply;
   };
   'git.credential': {
-    params: { host: string; profile?: string };
-    result: { profile: string; username: string; token: string; expires_at: number };
+    params: { host: string; profile?: string; config?: string };
+    result: {
+      profile: string;
+      username: string;
+      token: string;
+      expires_at: number;
+      warning?: string;
+    };
   };
   'login.start': {
     params: { profile?: string; flow?: LoginFlow };

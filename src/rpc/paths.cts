@@ -41,6 +41,11 @@ export function resolveSocketPath(flag?: string, env: Env = process.env): string
   return join(resolveStateDir(env), 'agent.sock');
 }
 
+/** Whether the socket was named (--socket, KMS_AGENT_SOCK): then no other agent is used instead. */
+export function socketNamed(flag?: string, env: Env = process.env): boolean {
+  return Boolean(flag || env.KMS_AGENT_SOCK);
+}
+
 /** sun_path holds 108 bytes on Linux (104 on macOS) with the final NUL; a longer path is silently cut by bind. */
 export const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
 

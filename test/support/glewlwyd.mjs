@@ -4,6 +4,7 @@
 // client makes (discovery, authorize, token, revocation, device, jwks) is counted.
 import { startCountingProxy } from './countingProxy.mjs';
 import { approveDevice, playAuthorization } from './glewlwydBrowser.mjs';
+import { DPOP_CLIENT_ID } from './glewlwydGrants.mjs';
 import { runGlewlwyd } from './glewlwydProcess.mjs';
 import { adminSession, addUser, configureProvider, CLIENT_SECRET, CONFIDENTIAL_CLIENT_ID, PLUGIN, PUBLIC_CLIENT_ID } from './glewlwydSetup.mjs';
 
@@ -15,10 +16,12 @@ const DAY = 24 * 60 * 60;
  * accessTokenTtl (s, default 3600; the id_token's `exp` follows it too), refreshTokenTtl (s,
  * default 14 days, restarted by each refresh), rotateRefreshToken (default true: every refresh
  * returns a new refresh token and the old one is dead), deviceInterval (s, default 1, Glewlwyd's
- * smallest), iss9207 (default true: `iss` in every authorization response).
+ * smallest), iss9207 (default true: `iss` in every authorization response), serviceClients
+ * (client credentials clients from test/support/serviceClients.mjs; default none), dpop
+ * ({requireNonce}: DPoP on, and the public client dpopClientId that must use it; default off).
  *
  * Resolves with {issuer, jwksUri, port, kid, clientId (public, PKCE S256 required), confidentialClientId,
- * clientSecret (client_secret_basic), user: {login, password, email}, startupMs,
+ * clientSecret (client_secret_basic), dpopClientId, user: {login, password, email}, startupMs,
  * userNamed(login) (adds that user on first use), playAuthorization(url, {login}),
  * approveDevice(urlOrUserCode, {login}), stats, resetStats(),
  * setFault(hook), dir, log(), close()}: see test/support/countingProxy.mjs for stats and setFault.
@@ -32,6 +35,8 @@ export async function startGlewlwyd(options = {}) {
     rotateRefreshToken: options.rotateRefreshToken ?? true,
     deviceInterval: options.deviceInterval ?? 1,
     iss9207: options.iss9207 ?? true,
+    serviceClients: options.serviceClients ?? [],
+    dpop: options.dpop,
   };
   let server;
   let proxy;
@@ -55,14 +60,16 @@ export async function startGlewlwyd(options = {}) {
       return users.get(login);
     };
     const user = await userNamed('alice');
-    return providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs: Math.round(performance.now() - startedAt) });
+    const startupMs = Math.round(performance.now() - startedAt);
+    const dpopClientId = settings.dpop ? DPOP_CLIENT_ID : undefined;
+    return providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs, dpopClientId });
   } catch (error) {
     await shutDown(server, proxy);
     throw error;
   }
 }
 
-function providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs }) {
+function providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs, dpopClientId }) {
   let closing;
   return {
     issuer,
@@ -72,6 +79,8 @@ function providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs
     clientId: PUBLIC_CLIENT_ID,
     confidentialClientId: CONFIDENTIAL_CLIENT_ID,
     clientSecret: CLIENT_SECRET,
+    /** With the option `dpop`: the public client that must send DPoP proofs. */
+    dpopClientId,
     user,
     /** How long the start took: process, database and configuration. */
     startupMs,

@@ -2,6 +2,7 @@
 // an OpenID Connect plugin instance, a public and a confidential client, and users.
 import { generateKeyPair, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { addGrantClients, grantParameters, grantScopes } from './glewlwydGrants.mjs';
 
 /** The plugin instance's name: its endpoints live under /api/PLUGIN and its issuer is ORIGIN/api/PLUGIN. */
 export const PLUGIN = 'oidc';
@@ -36,7 +37,7 @@ export async function adminSession(base) {
 export async function configureProvider(call, settings) {
   // A scope without password_required could be had by naming a user: every scope needs the password.
   await call('PUT', '/api/scope/openid', { name: 'openid', display_name: 'Open ID', description: 'OpenID Connect', password_required: true, password_max_age: 0, scheme: {} });
-  for (const name of ['email', 'offline_access']) {
+  for (const name of ['email', 'offline_access', ...grantScopes(settings)]) {
     await call('POST', '/api/scope/', { name, display_name: name, description: name, password_required: true, password_max_age: 0, scheme: {} });
   }
   const kid = randomUUID();
@@ -49,6 +50,7 @@ export async function configureProvider(call, settings) {
     parameters: pluginParameters(settings, await signingJwks(kid), kid),
   });
   await addClients(call, settings.redirectUris);
+  await addGrantClients(call, settings);
   return kid;
 }
 
@@ -102,7 +104,7 @@ function pluginParameters(settings, jwks, kid) {
     'introspection-revocation-allow-target-client': true,
     'introspection-revocation-auth-scope': [],
     'secret-type': 'public',
-    'allowed-scope': SCOPES,
+    'allowed-scope': [...SCOPES, ...grantScopes(settings)],
     // The email claim goes into the id_token when the `email` scope was granted.
     'email-claim': 'on-demand',
     'email-claim-scope': ['email'],
@@ -118,6 +120,7 @@ function pluginParameters(settings, jwks, kid) {
     scope: [],
     claims: [],
     'additional-parameters': [],
+    ...grantParameters(settings),
   };
 }
 

@@ -17,6 +17,11 @@ export const ROOT = join(here, '..', '..');
 export const CLI = join(ROOT, 'dist', 'client', 'bin.cjs');
 export const FAKE_BROWSER = join(here, 'browser.mjs');
 
+/** Why a test of the real keychain is skipped here, or false (scripts/test.sh provides one). */
+export const noKeychain =
+  !process.env.DBUS_SESSION_BUS_ADDRESS &&
+  'no D-Bus session (run inside dbus-run-session with gnome-keyring)';
+
 /** A TOML profile for the local provider; `extra` adds or overrides keys (undefined leaves one out). */
 export function profileToml(name, issuer, extra = {}) {
   const keys = { client_id: LOCAL_PUBLIC_CLIENT_ID, issuer, ...extra };
@@ -120,8 +125,8 @@ export async function makeSandbox(options = {}) {
     return result;
   }
 
-  async function token(args = []) {
-    const result = await cli(['token', ...args]);
+  async function token(args = [], options = {}) {
+    const result = await cli(['token', ...args], options);
     if (result.code === 0) rememberSecret(result.stdout.replace(/^Authorization: \S+ /, '').replace(/^\{.*"token":"([^"]+)".*$/s, '$1'));
     return result;
   }

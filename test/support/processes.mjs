@@ -1,6 +1,7 @@
 // The machine's processes as /proc shows them to any user: what `ps` would list; and which commands it has.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** True when `name` is a command on the PATH. */
 export const hasCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
@@ -39,4 +40,15 @@ export async function waitForChild(parent, args, ms) {
     if (found) return found;
   }
   return undefined;
+}
+
+/** Processes running dist/daemon/daemon.cjs with a --socket inside `dir`, as [{pid, socket}]. */
+export function daemonsUnder(dir) {
+  const found = [];
+  for (const { pid, args } of allCommandLines()) {
+    if (!args.some((a) => a.endsWith(join('dist', 'daemon', 'daemon.cjs')))) continue;
+    const socket = args[args.indexOf('--socket') + 1];
+    if (args.includes('--socket') && socket?.startsWith(dir + '/')) found.push({ pid, socket });
+  }
+  return found;
 }

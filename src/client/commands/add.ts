@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { resolveConfigPath } from '../../config/configPaths.cjs';
@@ -85,7 +85,7 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
   } else if (profiles.profiles.size > 1 && profiles.top.default_profile === undefined) {
     say(`With several profiles, commands need --profile (or KMS_AGENT_PROFILE), or a default_profile = "${name}" line at the top of ${file}.`);
   }
-  await tellRunningAgent(cli, file);
+  await tellRunningAgent(cli, file, name);
   return offerLogin(cli, name);
 }
 
@@ -148,18 +148,25 @@ async function secretFromStdin(): Promise<string> {
   throw usage('--client-secret -: no secret on stdin');
 }
 
-/** An agent that runs loads the profile now (its watcher would, a moment later); none answering is fine. */
-async function tellRunningAgent(cli: CliContext, file: string): Promise<void> {
+/**
+ * An agent that runs loads the profile now (its watcher would, a moment later); none answering is
+ * fine. One that reads another file (compared with links resolved) will not see it: said.
+ */
+async function tellRunningAgent(cli: CliContext, file: string, name: string): Promise<void> {
   try {
     await cli.withAgent(async (c) => {
-      const status = await c.call('agent.status', {});
-      if (status.config !== file) {
-        say(`The running agent (pid ${status.pid}) reads ${status.config}, not this file: start it with --config ${file} to use the profile.`);
+      const agent = await c.call('agent.config', { config: realpathSync.native(file) });
+      if (agent.mismatch) {
+        say(
+          `The running agent (pid ${agent.pid}) reads ${agent.config}, not ${file}: ` +
+            `it will not see profile ${name}. To use it, run \`kms-agent stop\`, ` +
+            `then \`kms-agent --config ${file} start\`.`,
+        );
         return;
       }
       const { profiles } = await c.call('agent.reload', {});
-      say(`The running agent (pid ${status.pid}) loaded it: profiles ${profiles.join(', ')}.`);
-    }, false);
+      say(`The running agent (pid ${agent.pid}) loaded it: profiles ${profiles.join(', ')}.`);
+    }, { autostart: false, otherConfig: 'ignore', sayConfigError: false });
   } catch (err) {
     if (!(err instanceof AgentError && err.reason === 'NO_AGENT')) throw err;
   }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { resolveSocketPath } from '../../rpc/paths.cjs';
+import { resolveSocketPath, socketNamed } from '../../rpc/paths.cjs';
 import type { AgentClient } from '../agentClient.cjs';
-import { autostartAllowed, chosenConfig } from '../commandLine.cjs';
+import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { autostartAllowed, chosenConfig, configToCheck } from '../commandLine.cjs';
 import { connectAgent } from '../connectAgent.cjs';
 import { Exit, reportError, type CommandKind } from '../exitCodes.cjs';
 
@@ -40,17 +41,50 @@ export class CliContext {
     };
   }
 
-  /** Runs `use` on a connection to the agent, started first when none answers (unless `autostart` is false or turned off). */
-  async withAgent<T>(use: (client: AgentClient) => Promise<T>, autostart = true): Promise<T> {
+  /**
+   * Runs `use` on a connection to the agent, started first when none answers (unless `autostart` is
+   * false or turned off). First the config check (docs/configuration.md): a named config file must
+   * exist; one the running agent does not read is an error (`otherConfig: 'warn'`: a warning), and
+   * a reload that failed is said once on stderr.
+   */
+  async withAgent<T>(
+    use: (client: AgentClient) => Promise<T>,
+    options: AgentOptions = {},
+  ): Promise<T> {
+    const config = configToCheck({ config: this.globals.config });
     const client = await connectAgent({
       socketPath: this.socketPath(),
+      named: socketNamed(this.globals.socket),
       configPath: this.configPath(),
-      autostart: autostart && autostartAllowed(this.globals.autostart),
+      autostart: (options.autostart ?? true) && autostartAllowed(this.globals.autostart),
     });
     try {
+      const agent = await client.call('agent.config', config === undefined ? {} : { config });
+      const otherConfig = options.otherConfig ?? 'fail';
+      if (agent.mismatch && otherConfig === 'fail') {
+        throw new AgentError('CONFIG_ERROR', agent.mismatch);
+      }
+      if (agent.mismatch && otherConfig === 'warn') warn(agent.mismatch);
+      if (agent.warning && options.sayConfigError !== false) warn(agent.warning);
       return await use(client);
     } finally {
       client.close();
     }
   }
+}
+
+function warn(text: string): void {
+  process.stderr.write(`kms-agent: warning: ${text}\n`);
+}
+
+export interface AgentOptions {
+  /** Start an agent when none answers (default true). */
+  autostart?: boolean;
+  /**
+   * A running agent that reads another config than the one named: an error (default), a warning,
+   * or the caller's to say.
+   */
+  otherConfig?: 'fail' | 'warn' | 'ignore';
+  /** Say a reload's config error (default true; `reload` says it as its own result). */
+  sayConfigError?: boolean;
 }

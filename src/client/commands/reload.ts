@@ -9,7 +9,9 @@ export function registerReload(program: Command, cli: CliContext): void {
     .action(
       cli.run(async () => {
         // No autostart: a new agent would read the config anyway, and exit 2 tells a script none ran.
-        const reloaded = await cli.withAgent((c) => c.call('agent.reload', {}), false);
+        // No config-error notice first: reload's own answer says it.
+        const options = { autostart: false, sayConfigError: false };
+        const reloaded = await cli.withAgent((c) => c.call('agent.reload', {}), options);
         const { profiles, warnings = [] } = reloaded;
         process.stdout.write(`config reloaded: ${profiles.length === 0 ? 'no profiles' : `profiles ${profiles.join(', ')}`}\n`);
         for (const warning of warnings) process.stderr.write(`kms-agent: warning: ${warning}\n`);

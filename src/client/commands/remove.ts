@@ -96,7 +96,7 @@ async function reloadAgent(cli: CliContext, file: string): Promise<void> {
   try {
     await cli.withAgent(async (c) => {
       if ((await c.call('agent.status', {})).config === file) await c.call('agent.reload', {});
-    }, false);
+    }, { autostart: false });
   } catch (err) {
     if (!(err instanceof AgentError && err.reason === 'NO_AGENT')) throw err;
   }

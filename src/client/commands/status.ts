@@ -12,7 +12,8 @@ export function registerStatus(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       cli.run(async (opts: { json?: boolean }) => {
-        const asked = cli.withAgent((c) => c.call('agent.status', {}), false);
+        const options = { autostart: false, otherConfig: 'warn' } as const;
+        const asked = cli.withAgent((c) => c.call('agent.status', {}), options);
         const status = await asked.catch((err: unknown) => {
           throw noAgentBecause(err, cli.configPath());
         });

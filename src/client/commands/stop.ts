@@ -14,12 +14,12 @@ export function registerStop(program: Command, cli: CliContext): void {
     .option('-s, --sh', 'print sh syntax (the default unless $SHELL is a csh)')
     .action(
       cli.run(async (opts: { csh?: boolean; sh?: boolean }) => {
-        const socketPath = cli.socketPath();
-        const pid = await cli.withAgent(async (c) => {
+        // The socket of the agent that answers: the user's agent may be elsewhere (the lock says).
+        const { pid, socketPath } = await cli.withAgent(async (c) => {
           const { pid } = await c.call('agent.status', {});
           await c.call('agent.shutdown', {});
-          return pid;
-        }, false);
+          return { pid, socketPath: c.socketPath };
+        }, { autostart: false, otherConfig: 'warn', sayConfigError: false });
         // Return only once the socket is gone, so a command right after `stop` never meets the old agent.
         // Under socket activation the socket is systemd's and stays: there, wait for the process to exit.
         for (let waited = 0; existsSync(socketPath) && processAlive(pid) && waited < 5000; waited += 50) await delay(50);

@@ -26,9 +26,27 @@ export type KeychainResponse =
   | { id: number; ok: true; value: string | null }
   | { id: number; ok: false; name: string; message: string };
 
+/**
+ * One entry per key for the thread's life: on Linux each new entry opens a D-Bus connection of its
+ * own, held until the entry is collected (seen: 100 calls, 100 connections; the session bus lets a
+ * user have 256, for every program of the session), and the agent reads the store before every
+ * refresh. The thread stops when idle, and its connections with it.
+ */
+const entries = new Map<string, AsyncEntry>();
+
+function entryFor(request: KeychainRequest): AsyncEntry {
+  const id = `${request.service}\0${request.key}`;
+  let entry = entries.get(id);
+  if (entry === undefined) {
+    entry = new AsyncEntry(request.service, request.key, request.options);
+    entries.set(id, entry);
+  }
+  return entry;
+}
+
 async function run(request: KeychainRequest): Promise<string | null> {
   const signal = AbortSignal.timeout(request.timeoutMs);
-  const entry = new AsyncEntry(request.service, request.key, request.options);
+  const entry = entryFor(request);
   switch (request.op) {
     case 'get':
       return (await entry.getPassword(signal)) ?? null;

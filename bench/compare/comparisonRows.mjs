@@ -1,0 +1,32 @@
+// The rows of the comparison of builds, in the order they run. Each row is one module exporting
+//   { key, title, needsBaseline?, measure(subjects, ctx), lines(data) }
+// - measure: runs on every build of the run (subjects: [{ name, build, kms, keyring }], the
+//   current build first, the baseline second when BENCH_BASELINE asks for one), interleaved so
+//   that each build sees the same machine; returns plain data (results.json `compare.rows[key]`).
+//   ctx has P and C (bench/lib/parameters.mjs), dir, say, quiet, tools (the load generators),
+//   oidc (the run's oidc-agent), provider and redirectUrl, cleanups.
+// - lines: how the data reads, one figure per build (bench/compare/rowLines.mjs).
+// A row with needsBaseline runs only when there is a baseline; one without it runs in every
+// `npm run bench`, for the current build alone (a ratio within one build).
+//
+// Adding a row is one module and one entry here. Rows the issues ask for next:
+// - `token --dpop METHOD URL` against `token` (issue 23): a DPoP profile on a provider with
+//   dPoP enabled, hyperfine of both commands on the current build, goal atMost(1.1).
+// - a client-credentials profile's tokens/s against a cached login token (issue 23): two
+//   profiles of one agent, connload on each (tokenRequest(profile)), goal within(0.05).
+// - the peer-credential lookup per connection (issue 22): oneShotThroughput's daemon CPU per
+//   connection already differs by it between builds; a row of its own would time the lookup
+//   where it runs, against a daemon that skips it.
+import { idleRss } from './idleRss.mjs';
+import { oneShotThroughput } from './oneShotThroughput.mjs';
+import { pipelinedThroughput } from './pipelinedThroughput.mjs';
+import { startTimes } from './startTimes.mjs';
+import { tokenWallTime } from './tokenWallTime.mjs';
+
+export const COMPARISON_ROWS = [
+  { ...tokenWallTime, needsBaseline: true },
+  { ...startTimes, needsBaseline: true },
+  { ...idleRss, needsBaseline: true },
+  { ...pipelinedThroughput, needsBaseline: true },
+  { ...oneShotThroughput, needsBaseline: true },
+];
