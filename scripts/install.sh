@@ -5,6 +5,9 @@
 # prefix (`npm prefix -g`), e.g. --prefix ~/.local for a user without root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Whatever the caller's umask (000 would make every installed file world-writable, the code the
+# agent runs included), the build and the install write nothing others can change.
+umask 022
 
 usage() { echo "usage: scripts/install.sh [--prefix DIR]" >&2; }
 prefix=()

@@ -52,6 +52,20 @@ test('add on a fresh HOME: shows what the provider supports, creates the config 
     const token = await sb.token();
     assert.equal(token.code, 0, token.stderr);
     assert.match((await sb.cli(['whoami'])).stdout, /^ {2}subject {3}alice$/m);
+
+    // A second profile (issue 20, trap 1): the first stays the default, so a plain `token` still works.
+    const before = readFileSync(configPath, 'utf8');
+    const second = await sb.cli(['add', 'other', '--issuer', issuer, '--client-id', LOCAL_PUBLIC_CLIENT_ID]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`^Commands without --profile still use profile work: default_profile = "work" was added at the top of ${configPath}\\.$`, 'm'));
+    const after = readFileSync(configPath, 'utf8');
+    assert.ok(after.startsWith('default_profile = "work"   # set by kms-agent add when it added a second profile\n'), after);
+    assert.ok(after.includes(before), 'the rest of the file is kept byte for byte');
+    const plain = await sb.token();
+    assert.equal(plain.code, 0, `token without --profile after a second profile: ${plain.stderr}`);
+    const third = await sb.cli(['add', 'third', '--issuer', issuer, '--client-id', LOCAL_PUBLIC_CLIENT_ID]);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(readFileSync(configPath, 'utf8').match(/^default_profile/gm).length, 1, 'a default_profile that is set is left alone');
   } finally {
     await sb.close();
   }
@@ -76,9 +90,10 @@ test('add keeps the rest of the file byte for byte; an existing profile needs --
     assert.equal(r.code, 0, r.stderr);
     const section = (clientId, extra = '') =>
       `# added by kms-agent add on ${today}\n[profiles.work]\nclient_id = "${clientId}"\nissuer    = "${issuer}"\nscopes    = ["openid", "email"]\n${extra}`;
-    assert.equal(readFileSync(configPath, 'utf8'), `${HAND_WRITTEN}\n${section(LOCAL_PUBLIC_CLIENT_ID)}`);
+    const keptDefault = 'default_profile = "old"   # set by kms-agent add when it added a second profile\n';
+    assert.equal(readFileSync(configPath, 'utf8'), `${keptDefault}${HAND_WRITTEN}\n${section(LOCAL_PUBLIC_CLIENT_ID)}`);
     assert.equal(mode(configPath), 0o640, 'the file keeps its mode');
-    assert.match(r.stdout, /^With several profiles, commands need --profile \(or KMS_AGENT_PROFILE\), or a default_profile = "work" line at the top of /m);
+    assert.match(r.stdout, /^Commands without --profile still use profile old: default_profile = "old" was added at the top of /m);
 
     // A section written after it, with its own comment, must survive a --force of "work".
     const after = '\n# the next one\n[profiles.later]\nclient_id = "later"\nissuer = "https://later.example.com"\n';
@@ -96,7 +111,7 @@ test('add keeps the rest of the file byte for byte; an existing profile needs --
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Replaced profile work in /m);
     const secretLine = `client_secret = "${LOCAL_CONFIDENTIAL_CLIENT_SECRET}"\n`;
-    assert.equal(readFileSync(configPath, 'utf8'), `${HAND_WRITTEN}\n${section(LOCAL_CONFIDENTIAL_CLIENT_ID, secretLine)}${after}`);
+    assert.equal(readFileSync(configPath, 'utf8'), `${keptDefault}${HAND_WRITTEN}\n${section(LOCAL_CONFIDENTIAL_CLIENT_ID, secretLine)}${after}`);
     assert.ok(!(r.stdout + r.stderr).includes(LOCAL_CONFIDENTIAL_CLIENT_SECRET), 'the secret is never printed');
     assert.equal(r.stderr, `kms-agent: warning: ${configPath} holds a client_secret and is readable by group or others: run chmod 600 ${configPath}\n`);
     const login = await sb.cli(['login', '--profile', 'work']);
@@ -170,6 +185,11 @@ test('add refuses a provider it could not use, saying why, and writes nothing', 
     }
     const badName = await sb.cli(['add', '-bad', '--issuer', 'https://idp.example.com', '--client-id', 'c']);
     assert.equal(badName.code, 1);
+    // Issue 20, trap 2: one scope named "openid,email,offline_access" made a login fail later.
+    const commas = await sb.cli(['add', 'work', '--issuer', `${broken.base}/none`, '--client-id', 'c', '--scopes', 'openid,email,offline_access']);
+    assert.equal(commas.code, 1);
+    assert.equal(commas.stderr, 'kms-agent: --scopes "openid,email,offline_access" is not a list of scopes: scopes are separated by spaces ("openid email offline_access") or, in the config, written one per string (["openid", "email", "offline_access"])\n');
+    assert.equal(existsSync(configPath), false, 'nothing written');
   } finally {
     await broken.close();
     await sb.close();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadConfig } from '../dist/config/config.js';
-import { findCosmianConfig, resolveConfigPath, resolveStateDir } from '../dist/config/configPaths.js';
+import { findCosmianConfig, resolveConfigPath, resolveStateDir } from '../dist/config/configPaths.cjs';
 import { assertConfigError, AUTH0, COSMIAN_LAYOUTS, ENTRA, OWN_ENTRA, sandbox, seedSection } from './support/configSandbox.mjs';
 
 /** The documented defaults (README.md), as a profile with openid in its scopes, no audience and https endpoints gets them. */
@@ -416,6 +416,20 @@ describe('bad input: one clear line naming file, profile and key', () => {
     const s = sandbox(t);
     const file = s.writeConfig('[profiles.entra]\nclient_id = "x"\ntoken_url = \n');
     assertConfigError(() => loadConfig({ env: s.env }), { file, says: /invalid TOML at line 3, column \d+/ });
+  });
+
+  test('a missing closing quote: the parser\'s words, and a hint (issue 20, trap 4)', (t) => {
+    const s = sandbox(t);
+    for (const [text, line] of [
+      ['[profiles.entra]\nclient_id = "x\ntoken_url = "https://idp.example.com/token"\n', 2],
+      ["[profiles.entra]\r\nclient_id = 'x\r\n", 2],
+      ['[profiles.entra]\nclient_id = "x', 2],
+    ]) {
+      const file = s.writeConfig(text);
+      assertConfigError(() => loadConfig({ env: s.env }), { file, says: new RegExp(`invalid TOML at line ${line}, column \\d+: .* \\(an unclosed quote on line ${line}\\?\\)$`) });
+    }
+    s.writeConfig('[profiles.entra]\nclient_id = "x\u0001y"\n');
+    assert.throws(() => loadConfig({ env: s.env }), (err) => /control characters/.test(err.message) && !err.message.includes('unclosed quote'), 'a control character inside a closed string is no missing quote');
   });
 
   test('an unreadable config file is a ConfigError', (t) => {

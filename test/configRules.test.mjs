@@ -70,7 +70,18 @@ describe('where tokens may be sent: https, or plain http to this machine only', 
     for (const name of ['openid', 'offline_access', 'api://kms/.default', 'https://www.googleapis.com/auth/cloud-platform', '!#[]~']) {
       assert.equal(isScopeToken(name), true, name);
     }
-    for (const name of ['', 'openid email', 'a"b', 'a\\b', 'é', 'tab\there']) assert.equal(isScopeToken(name), false, JSON.stringify(name));
+    for (const name of ['', 'openid email', 'a"b', 'a\\b', 'é', 'tab\there', 'openid,email']) assert.equal(isScopeToken(name), false, JSON.stringify(name));
+  });
+
+  test('a comma-separated list is refused with the list as it should be written (issue 20, trap 2)', (t) => {
+    const s = sandbox(t);
+    const file = s.writeConfig(profileText('p', { ...BASE, scopes: '["openid,email,offline_access"]' }));
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: 'p',
+      key: 'scopes',
+      says: /"openid,email,offline_access" is not a list of scopes: scopes are separated by spaces \("openid email offline_access"\) or, in the config, written one per string \(\["openid", "email", "offline_access"\]\)/,
+    });
   });
 });
 

@@ -91,6 +91,13 @@ test('bad config: start and start --foreground exit 1 with one line naming file,
       assertOneLine(r, 'token with a bad config');
       assert.ok(r.stderr.includes(`key "${key}"`), r.stderr);
       assert.equal(existsSync(sb.socketPath), false);
+      // status (which starts nothing) names the error to fix, not a start that would fail on it (issue 20, trap 8).
+      const status = await sb.cli(['status']);
+      assert.equal(status.code, 2);
+      assertOneLine(status, 'status with a bad config');
+      assert.match(status.stderr, /^kms-agent: no agent is running on .*agent\.sock \(no socket there\), and none can start: config /);
+      assert.ok(status.stderr.includes(`key "${key}"`), status.stderr);
+      assert.match(status.stderr, /: fix the file, then run `eval "\$\(kms-agent start\)"`\n$/);
     } finally {
       await sb.close();
     }

@@ -27,7 +27,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Runs the demo with its own TMPDIR (so its temp dir is findable and removable whatever happens),
  * resolving with its exit code and output. `onStdout(text, child)` sees the output as it grows.
  */
-async function runDemo(onStdout = () => {}) {
+async function runDemo(onStdout = () => {}, args = ['--auto']) {
   const tmp = mkdtempSync(join(tmpdir(), 'kms-agent-demo-test-'));
   const home = join(tmp, 'home');
   const env = {
@@ -38,7 +38,7 @@ async function runDemo(onStdout = () => {}) {
     XDG_CONFIG_HOME: join(tmp, 'xdgconfig'),
     // No BROWSER, no DISPLAY: --auto plays the login pages itself.
   };
-  const child = spawn(process.execPath, [CLI, 'demo', '--auto'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
@@ -152,3 +152,30 @@ for (const [step, agents, afterMs] of [
     }
   });
 }
+
+test('kms-agent demo --no-browser without a display only prints the URL: it does not play the login (issue 20, trap 9)', { timeout: DEMO_TIMEOUT_MS + 20_000 }, async () => {
+  let tmp;
+  try {
+    let waited = false;
+    const run = await runDemo((stdout, child) => {
+      if (!waited && /^ {3}Open it in a browser here/m.test(stdout)) {
+        waited = true;
+        // Long enough for a played login to have been announced and done.
+        setTimeout(() => child.kill('SIGINT'), 2000);
+      }
+    }, ['--no-browser']);
+    tmp = run.tmp;
+    assert.ok(waited, `the demo printed where to log in (stdout: ${run.stdout}, stderr: ${run.stderr})`);
+    assert.match(run.stdout, /^ {3}http:\/\/127\.0\.0\.1:\d+\/auth\?/m, 'the URL');
+    assert.match(run.stdout, /^ {3}Open it in a browser here, or on another machine connected with `ssh -L \d+:localhost:\d+ \S+`; log in with any name and password\.$/m);
+    assert.doesNotMatch(run.stdout, /playing the login pages|Logged in as/, 'nobody logged in but the user');
+    assert.equal(run.code, 130, run.stderr);
+    const { socket, pids } = announced(run.stdout);
+    await assertNothingLeft(tmp, socket, pids);
+  } finally {
+    if (tmp) {
+      for (const { pid } of daemonsUnder(tmp)) process.kill(pid, 'SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+});

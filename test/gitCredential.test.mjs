@@ -8,6 +8,7 @@ import { jwtPayload, makeSandbox, profileToml } from './support/harness.mjs';
 import { kmsAgentOnPath } from './support/binDir.mjs';
 import { assertNoLeak, watchForToken } from './support/tokenWatch.mjs';
 import { runGit, startGitHttp } from './support/tools.mjs';
+import { terminalControls } from './support/hostileProvider.mjs';
 
 test('git ls-remote and clone get the token from `!kms-agent git-credential`; other helpers never see it', { timeout: 120_000 }, async (t) => {
   let token;
@@ -81,6 +82,31 @@ test('git ls-remote and clone get the token from `!kms-agent git-credential`; ot
       const r = await sb.cli(['git-credential', 'get'], { input: 'protocol=http\nhost=gitlab.example.com\n\n' });
       assert.deepEqual([r.code, r.stdout], [0, '']);
       assert.match(r.stderr, /refusing to send a token over plain http to gitlab\.example\.com/);
+    });
+
+    await t.test('git\'s protocol, host and url read as a URL parser reads them (issue 20, finding 3)', async () => {
+      const get = (input) => sb.cli(['git-credential', '--profile', 'local', 'get'], { input: `${input}\n\n` });
+      for (const input of [
+        'protocol=http\nhost=[::1].evil.example',
+        'url=http://[::1].evil.example/group/repo.git',
+        'protocol=https\nhost=evil.example/@good.example',
+        'protocol=http\nhost=\x1b[31mevil.example\x1b[0m',
+        'url=http://%1b[31mevil.example/',
+      ]) {
+        const r = await get(input);
+        assert.deepEqual([r.code, r.stdout], [0, ''], `no token for ${JSON.stringify(input)}: ${r.stderr}`);
+        assert.match(r.stderr, /^kms-agent: (git's host ".*" is not a host name or address: no token for it|refusing to send a token over plain http)/, JSON.stringify(input));
+        assert.deepEqual(terminalControls(r.stderr.slice(0, -1)), [], `no control character echoed: ${JSON.stringify(r.stderr)}`);
+      }
+      // The loopback rule holds for the host as parsed: 127.1 is 127.0.0.1, and a url's parts count like git's.
+      for (const input of ['protocol=http\nhost=127.1:8080', 'url=http://localhost:8080/repo.git', 'url=http://evil.example/\nhost=localhost']) {
+        const r = await get(input);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^username=oauth2\npassword=\S+\n/, `a token for ${JSON.stringify(input)}`);
+      }
+      const r = await get('protocol=http\nhost=localhost\nurl=http://evil.example/');
+      assert.equal(r.stdout, '', 'a url after the host replaces it');
+      assert.match(r.stderr, /refusing to send a token over plain http to evil\.example/);
     });
 
     await t.test('not logged in: git stops (quit), shows why, and sends no password', async () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, makeSandbox } from './support/harness.mjs';
@@ -16,6 +16,19 @@ function run(file, args, options = {}) {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** Paths under `root` (links aside) that group or others may write. */
+function sharedWritable(root) {
+  const found = [];
+  const walk = (path) => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return;
+    if (stat.mode & 0o022) found.push(`${path} ${(stat.mode & 0o777).toString(8)}`);
+    if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(root);
+  return found;
 }
 
 /** Whether this process may hide the clone behind a private mount (root, as the test runs in its own namespaces). */
@@ -34,10 +47,16 @@ test('scripts/install.sh --prefix DIR: a copy independent of the clone serves to
   try {
     // npm's own cache serves the dependencies (the tests run without a network); with one, npm fetches what is missing.
     const cache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();
-    const installed = await run('bash', [join(ROOT, 'scripts', 'install.sh'), '--prefix', prefix], {
+    // Under umask 000 (issue 20, finding 5): the build and the install still leave nothing that
+    // group or others could write.
+    const installed = await run('sh', ['-c', 'umask 000 && exec bash "$0" --prefix "$1"', join(ROOT, 'scripts', 'install.sh'), prefix], {
       env: { ...process.env, npm_config_cache: cache, npm_config_prefer_offline: 'true' },
     });
     assert.equal(installed.code, 0, `install.sh: ${installed.stderr}`);
+    for (const tree of [prefix, join(ROOT, 'dist')]) {
+      const writable = sharedWritable(tree);
+      assert.deepEqual(writable.slice(0, 5), [], `${writable.length} paths in ${tree} that group or others can write`);
+    }
     const bin = join(prefix, 'bin', 'kms-agent');
     assert.match(installed.stdout, new RegExp(`^installed ${bin} \\(\\d+\\.\\d+\\.\\d+\\)$`, 'm'));
     const real = realpathSync(bin);

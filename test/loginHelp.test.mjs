@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { playDeviceLogin } from '../dist/demo/browserPlayer.js';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../dist/demo/localProvider.js';
 import { loginDevice } from './support/deviceLogin.mjs';
@@ -107,6 +109,24 @@ test('on a terminal, a browser login that does not come back says after 20 s wha
     assert.equal(lines[at + 4], 'Fix the profile, then run `kms-agent login` again. Ctrl-C stops the wait.');
     assert.match(r.text, /the login to profile local was not completed within 23 s/);
     t.diagnostic(lines.slice(at, at + 5).join('\n'));
+  } finally {
+    await sb.close();
+  }
+});
+
+test('a $BROWSER that exits with an error: login says so at once, with the URL (issue 20, trap 3)', async () => {
+  const sb = await makeSandbox({ profile: { store: 'memory' } });
+  try {
+    const failing = join(sb.dir, 'failing-browser.sh');
+    writeFileSync(failing, '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const r = await sb.cli(['login', '--timeout', '5'], { env: { ...HEADLESS, BROWSER: failing } });
+    assert.equal(r.code, 4, r.stderr);
+    const lines = r.stderr.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('The browser command failed'));
+    assert.ok(at > 0, `said before the 5 s timeout: ${r.stderr}`);
+    assert.equal(lines[at], `The browser command failed (${failing} exited with code 3), so no browser may have opened.`);
+    assert.match(lines[at - 1], /^ {2}http:\/\/127\.0\.0\.1:\d+\/auth\?/, 'with the URL to open by hand');
+    assert.match(lines[at + 1], /^Open the URL above in a browser on this machine, or on another one connected with `ssh -L 17899:localhost:17899 /);
   } finally {
     await sb.close();
   }

@@ -2,7 +2,7 @@
 // `agent.reload`; a broken edit keeps the config that runs and says why (docs/configuration.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeSandbox, profileToml } from './support/harness.mjs';
 
@@ -36,6 +36,7 @@ test('reload: a config written after the agent started, an edit, a broken edit, 
   try {
     await t.test('a fresh HOME: no profile, then the user writes the config and the running agent sees it', async () => {
       rmSync(sb.env.XDG_CONFIG_HOME, { recursive: true, force: true });
+      assert.equal((await sb.cli(['start'])).code, 0, 'start starts an agent even with nothing to serve yet');
       const before = await sb.token();
       assert.equal(before.code, 1);
       assert.match(before.stderr, /no profile is configured/);
@@ -110,10 +111,21 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
   const configPath = join(sb.env.XDG_CONFIG_HOME, 'kms-agent', 'config.toml');
   const issuer = sb.provider.issuer;
   try {
-    // A fresh HOME: the first token autostarts an agent with no profile, which says how to add one.
+    // A fresh HOME: the first token starts no agent, which would have nothing to serve (issue 20,
+    // trap 7), and says how to add a profile; so do the credential helpers and whoami.
+    const noProfile = `no profile is configured in ${configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`;
+    for (const args of [['token'], ['kubectl-credential'], ['whoami'], ['exec', '--', 'true']]) {
+      const r = await sb.cli(args);
+      assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+      assert.equal(r.stderr, `kms-agent: ${noProfile} (no agent was started: it would have nothing to serve)\n`, args[0]);
+      assert.equal(existsSync(sb.socketPath), false, `${args[0]}: no agent started`);
+      assert.equal(existsSync(sb.logPath), false, `${args[0]}: no agent launched (it would have opened its log)`);
+    }
+    // An agent started on purpose waits for the config, and says the same.
+    assert.equal((await sb.cli(['start'])).code, 0);
     let r = await sb.token();
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `kms-agent: no profile is configured in ${configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml\n`);
+    assert.equal(r.stderr, `kms-agent: ${noProfile}\n`);
     const pid = (await sb.rpc('agent.status', {})).pid;
 
     // The user writes the config: the next token (no stop, no reload) knows the profile.
@@ -172,6 +184,31 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
     r = await sb.cli(['--no-autostart', 'reload']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /no agent is running/);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('reload says what start says (issue 20): a client_secret others can read, several profiles and no default', async () => {
+  const sb = await makeSandbox();
+  const issuer = sb.provider.issuer;
+  try {
+    const start = await sb.cli(['start']);
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal(start.stderr, '');
+    // A second profile by hand, with a secret, in a file others can read: both things to say.
+    writeFileSync(sb.configPath, `${profileToml('local', issuer)}\n${profileToml('second', issuer, { client_secret: 'a-secret-value' })}`, { mode: 0o644 });
+    chmodSync(sb.configPath, 0o644);
+    const r = await sb.cli(['reload']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'config reloaded: profiles local, second\n');
+    assert.equal(
+      r.stderr,
+      `kms-agent: warning: ${sb.configPath} holds a client_secret and is readable by group or others: run chmod 600 ${sb.configPath}\n` +
+        `kms-agent: warning: several profiles (local, second) and no default_profile: commands without --profile now fail; set default_profile in ${sb.configPath}\n`,
+    );
+    const restarted = await sb.cli(['stop']).then(() => sb.cli(['start']));
+    assert.match(restarted.stderr, /holds a client_secret and is readable by group or others/, 'the same words as start');
   } finally {
     await sb.close();
   }

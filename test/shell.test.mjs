@@ -116,6 +116,12 @@ test('kms-agent exec: token in the environment, --env, exit codes and signals pa
     r = await sb.cli(['exec', '--env', 'not a name', '--', 'true']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--env: "not a name" is not a valid variable name/);
+    // The command's own option without -- (issue 20, trap 5): the hint says where -- goes.
+    r = await sb.cli(['exec', '--env', 'MY_TOKEN', 'sh', '-c', 'exit 7']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "error: unknown option '-c': put -- before the command, so its options are its own: `kms-agent exec -- sh -c …`\n");
+    r = await sb.cli(['exec', '--evn', 'X', '--', 'true']);
+    assert.equal(r.stderr, "error: unknown option '--evn'\n(Did you mean --env?)\n", 'a typo of exec\'s own option gets no such hint');
 
     // Exit codes: plain, a signal (128 + 15 for SIGTERM, as shells report it), command not found.
     r = await sb.cli(['exec', '--', 'sh', '-c', 'exit 3']);

@@ -33,6 +33,15 @@ test('token files: the served token, 0600, replaced whole by background refreshe
       assert.equal(jwtPayload(readFileSync(tokenPath, 'utf8')).email, 'alice@example.com', 'the profile serves the id_token');
     });
 
+    await t.test('status and status --json name both files (issue 20, trap 6)', async () => {
+      const text = await sb.cli(['status']);
+      assert.match(text.stdout, new RegExp(`^ {2}token files: ${tokenPath} and ${headerPath}$`, 'm'));
+      const json = JSON.parse((await sb.cli(['status', '--json'])).stdout);
+      assert.deepEqual(json.profiles[0].token_files, { token: tokenPath, header: headerPath });
+      // Where the socket (and so the token files) go without XDG_RUNTIME_DIR, said where --socket is.
+      assert.match((await sb.cli(['--help'])).stdout, /else\s+\$XDG_STATE_HOME\/kms-agent\/agent\.sock/);
+    });
+
     await t.test('a reader racing the refreshes never sees half a file, and the agent refreshes with no client asking', async () => {
       const seen = new Set();
       let reads = 0;

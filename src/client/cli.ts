@@ -13,11 +13,13 @@ import { registerLogin } from './commands/login.js';
 import { registerLogout } from './commands/logout.js';
 import { registerProfiles } from './commands/profiles.js';
 import { registerReload } from './commands/reload.js';
+import { registerRemove } from './commands/remove.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
+import { exitCodesHelp } from './commandExits.js';
 import { Exit, reportError } from './exitCodes.cjs';
 
 const HELP_FOOTER = `
@@ -47,6 +49,7 @@ const COMMANDS = [
   registerGitCredential,
   registerProfiles,
   registerAdd,
+  registerRemove,
   registerReload,
   registerInstallService,
   registerDemo,
@@ -62,6 +65,10 @@ export async function runCli(argv: string[]): Promise<number> {
   program.addHelpText('after', HELP_FOOTER).showSuggestionAfterError().exitOverride();
   const cli = new CliContext(program, argv);
   for (const register of COMMANDS) register(program, cli);
+  for (const command of program.commands) {
+    const exits = exitCodesHelp(command.name());
+    if (exits) command.addHelpText('after', exits);
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

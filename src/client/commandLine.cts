@@ -18,7 +18,12 @@ export interface FlagSpec {
 }
 
 export const GLOBAL_FLAGS = {
-  socket: { flags: '--socket <path>', description: 'agent socket (default: $KMS_AGENT_SOCK, else $XDG_RUNTIME_DIR/kms-agent/agent.sock)' },
+  socket: {
+    flags: '--socket <path>',
+    description:
+      'agent socket (default: $KMS_AGENT_SOCK, else $XDG_RUNTIME_DIR/kms-agent/agent.sock, ' +
+      'else $XDG_STATE_HOME/kms-agent/agent.sock: ~/.local/state/…)',
+  },
   config: {
     flags: '--config <path>',
     description:

@@ -60,21 +60,72 @@ export function withProfile(text: string, name: string, section: string, exists:
     return text + separator + section;
   }
   const lines = text.split('\n');
+  const { start, end } = sectionOf(lines, name, file, '--force cannot replace it');
+  const replacement = section.replace(/\n$/, '').split('\n');
+  return [...lines.slice(0, start), ...replacement, ...lines.slice(end + 1)].join('\n');
+}
+
+/**
+ * The config text without the profile's section (for `kms-agent remove`), every other byte kept:
+ * what `add` appended (the blank line before the section too) goes, so a remove undoes an add.
+ */
+export function withoutProfile(text: string, name: string, file: string): string {
+  const lines = text.split('\n');
+  const at = sectionOf(lines, name, file, 'remove cannot take it out');
+  const start = at.start > 0 && lines[at.start - 1] === '' ? at.start - 1 : at.start;
+  return [...lines.slice(0, start), ...lines.slice(at.end + 1)].join('\n');
+}
+
+type Lines = { start: number; end: number };
+
+/**
+ * The section's lines, with its own leading comment (written by a previous `add`); a USAGE error,
+ * ending in `consequence`, when the profile is not written as a section.
+ */
+function sectionOf(lines: string[], name: string, file: string, consequence: string): Lines {
   const at = sectionLines(lines, name);
   if (!at) {
-    throw new AgentError('USAGE', `profile ${name} in ${file} is not written as a [profiles.${name}] section, so --force cannot replace it: edit the file by hand`);
+    const written = `is not written as a [profiles.${name}] section`;
+    const hint = `so ${consequence}: edit it by hand`;
+    throw new AgentError('USAGE', `profile ${name} in ${file} ${written}, ${hint}`);
   }
-  // The old section's own leading comment (written by a previous `add`) goes with it.
-  const start = at.start > 0 && lines[at.start - 1]!.startsWith(ADDED_BY) ? at.start - 1 : at.start;
-  return [...lines.slice(0, start), ...section.replace(/\n$/, '').split('\n'), ...lines.slice(at.end + 1)].join('\n');
+  const withComment = at.start > 0 && lines[at.start - 1]!.startsWith(ADDED_BY);
+  return { start: withComment ? at.start - 1 : at.start, end: at.end };
 }
+
+/**
+ * The config text with `default_profile = "NAME"` as its first line (a top-level key must come
+ * before every table), the rest of the text as it was.
+ */
+export function withDefaultProfile(text: string, name: string): string {
+  const why = '# set by kms-agent add when it added a second profile';
+  return `default_profile = ${tomlString(name)}   ${why}\n${text}`;
+}
+
+type Check = (written: string) => void;
+/** The existing file's mode, or undefined for a new file. */
+type Mode = number | undefined;
 
 /**
  * Replaces the file in one step (a temporary file renamed over it, once `check` accepted it), keeping
  * its mode; a new file is 0600 and its missing directories 0700. The running agent's watcher sees
  * the rename as an edit.
  */
-export function writeConfig(file: string, text: string, existingMode: number | undefined, check: (written: string) => void): void {
+export function writeConfig(file: string, text: string, mode: Mode, check: Check): void {
+  stagedConfig(file, text, mode, check).commit();
+}
+
+/**
+ * The new text written beside the file and checked, not yet in its place: `commit` renames it over
+ * the file, `discard` removes it. What must happen between the two (a logout) happens while the
+ * agent still reads the old file.
+ */
+export function stagedConfig(
+  file: string,
+  text: string,
+  existingMode: Mode,
+  check: Check,
+): { commit(): void; discard(): void } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
   const fd = openSync(temp, 'wx', 0o600);
@@ -90,5 +141,5 @@ export function writeConfig(file: string, text: string, existingMode: number | u
     throw err;
   }
   closeSync(fd);
-  renameSync(temp, file);
+  return { commit: () => renameSync(temp, file), discard: () => rmSync(temp, { force: true }) };
 }

@@ -40,6 +40,10 @@ export async function findOrStartAgent(
     if (found) return found;
   }
   if (!options.autostart) throw noAgent;
+  type Check = typeof import('./nothingToServe.cjs');
+  const { nothingToServe } = require('./nothingToServe.cjs') as Check;
+  const idle = nothingToServe(options.configPath);
+  if (idle) throw idle;
   const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
   const { socketPath, configPath } = options;
   const outcome = await launchDaemon({ socketPath, configPath });

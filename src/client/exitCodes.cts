@@ -1,4 +1,5 @@
 import { AgentError, type Reason } from '../rpc/jsonRpc.cjs';
+import { terminalLines } from '../rpc/terminalText.cjs';
 
 /** The exit codes of docs/cli.md. */
 export const Exit = {
@@ -13,7 +14,8 @@ export const Exit = {
 
 /**
  * How a command maps reasons to exit codes: most commands one way; `login` exits 3 for any login
- * that was denied or failed (also when the provider is unreachable, which `token` reports as 6) and
+ * that was denied, failed or cannot be done (also when the provider is unreachable, which `token`
+ * reports as 6) and
  * 4 when it timed out; `start` exits 1 when the agent cannot start (2 is for commands that need one).
  */
 export type CommandKind = 'command' | 'login' | 'start';
@@ -30,10 +32,12 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   STORE_UNAVAILABLE: [ERROR, LOGIN_FAILED, ERROR],
   LOGIN_TIMEOUT: [LOGIN_TIMEOUT, LOGIN_TIMEOUT, LOGIN_TIMEOUT],
   LOGIN_DENIED: [LOGIN_FAILED, LOGIN_FAILED, LOGIN_FAILED],
-  INVALID_PARAMS: [ERROR, ERROR, ERROR],
+  // For login: a flow the profile cannot do (`--device`, no device endpoint): no way to log in.
+  INVALID_PARAMS: [ERROR, LOGIN_FAILED, ERROR],
   BUSY: [ERROR, LOGIN_FAILED, ERROR],
   CONFIG_ERROR: [ERROR, ERROR, ERROR],
-  NO_AGENT: [NO_AGENT, NO_AGENT, NO_AGENT],
+  // For start, an agent that vanished while it looked for one: it could not start one either.
+  NO_AGENT: [NO_AGENT, NO_AGENT, ERROR],
   AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],
   USAGE: [ERROR, ERROR, ERROR],
   // Not "no agent": someone else's socket is no reason to start one (docs/protocol.md).
@@ -41,8 +45,13 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   AGENT_FAILED: [ERROR, ERROR, ERROR],
 };
 
-/** Prints the error as one line on stderr and returns the command's exit code for it. */
+/**
+ * Prints the error on stderr and returns the command's exit code for it. The message may quote
+ * what someone else wrote (a host git named, a provider's words): no control character of theirs
+ * reaches the terminal.
+ */
 export function reportError(err: unknown, kind: CommandKind = 'command'): number {
-  process.stderr.write(`kms-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`kms-agent: ${terminalLines(message)}\n`);
   return err instanceof AgentError ? EXIT_CODES[err.reason][COLUMN[kind]]! : Exit.ERROR;
 }

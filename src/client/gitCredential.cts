@@ -21,13 +21,27 @@ import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
 /** What git sends: `key=value` lines (protocol, host, path, username…), up to a blank line. */
 export type CredentialRequest = Map<string, string>;
 
+/**
+ * The lines, in order. A `url` stands for its parts, as in git: it replaces the protocol and host
+ * read before it, and those after it replace its own (an unparsable url leaves a host to refuse).
+ */
 export function parseCredentialRequest(text: string): CredentialRequest {
   const request: CredentialRequest = new Map();
   for (const line of text.split('\n')) {
     const entry = line.replace(/\r$/, '');
     if (entry === '') break;
     const eq = entry.indexOf('=');
-    if (eq > 0) request.set(entry.slice(0, eq), entry.slice(eq + 1));
+    if (eq <= 0) continue;
+    const [key, value] = [entry.slice(0, eq), entry.slice(eq + 1)];
+    if (key !== 'url') {
+      request.set(key, value);
+      continue;
+    }
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    // Unparsable: its scheme and what stands where the host would, for destination() to refuse.
+    const [, scheme = '', rest = ''] = /^([^:/]*):\/\/([^/]*)/.exec(value) ?? [];
+    request.set('protocol', url ? url.protocol.slice(0, -1) : scheme.toLowerCase());
+    request.set('host', url ? url.host : rest);
   }
   return request;
 }
@@ -75,23 +89,44 @@ function readStream(start: string, then: (text: string) => void): void {
   stdin.once('error', finish);
 }
 
-/** The host of git's `host=` (`name`, `name:port`, `[v6]:port`), without its port. */
-function hostname(host: string): string {
-  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+/**
+ * git's host (`name`, `name:port`, `[v6]:port`), parsed as the URL git will send the password to
+ * (WHATWG URL, as browsers and curl read it); undefined when it is not one host and port alone.
+ */
+function parsedHost(protocol: string, host: string): URL | undefined {
+  const text = `${protocol}://${host}/`;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const hostAlone = url && url.pathname === '/' && !url.username && !url.password;
+  return hostAlone && !url.search && !url.hash ? url : undefined;
+}
+
+/** A line for stderr quoting git's text: control characters removed (src/rpc/terminalText.cts). */
+function quoted(text: string): string {
+  type TerminalText = typeof import('../rpc/terminalText.cjs');
+  const { terminalLine } = require('../rpc/terminalText.cjs') as TerminalText;
+  return JSON.stringify(terminalLine(text));
 }
 
 /**
- * Why this request gets no token: a line for stderr, or '' to pass quietly (no host, or a protocol
- * other than http(s), such as smtp for send-email); undefined when it may be served.
+ * Where this request's token may go: the host as parsed, or a line for stderr saying why not, or ''
+ * to pass quietly (no host, or a protocol other than http(s), such as smtp for send-email).
  */
-function refusal(request: CredentialRequest): string | undefined {
+function destination(request: CredentialRequest): { host: string } | string {
   const protocol = request.get('protocol');
   const host = request.get('host');
   if (!host || (protocol !== 'https' && protocol !== 'http')) return '';
-  // Plain http keeps the token on this machine only: the rule of the agent's own endpoints, loaded
-  // only for http, so the https path loads no file beyond its own.
-  if (protocol === 'http' && !(require('../config/endpointRules.cjs') as typeof import('../config/endpointRules.cjs')).isLoopbackHost(hostname(host))) return `refusing to send a token over plain http to ${host}: use an https:// URL for it`;
-  return undefined;
+  const url = parsedHost(protocol, host);
+  if (url === undefined) {
+    return `git's host ${quoted(host)} is not a host name or address: no token for it`;
+  }
+  // Plain http keeps the token on this machine only: the rule of the agent's own endpoints, held to
+  // the host as parsed, and loaded only for http, so the https path loads no file beyond its own.
+  type Rules = typeof import('../config/endpointRules.cjs');
+  const rules = (): Rules => require('../config/endpointRules.cjs');
+  if (protocol === 'http' && !rules().isLoopbackHost(url.hostname)) {
+    return `refusing to send a token over plain http to ${url.host}: use an https:// URL for it`;
+  }
+  return { host: url.host };
 }
 
 /** One `key=value` line; git reads a newline or NUL inside a value as the start of another key. */
@@ -112,12 +147,12 @@ function credentialLines(credential: Result<'git.credential'>): string {
  * answer is `quit=1`, so git stops there rather than prompting for a password or trying a stale one.
  */
 function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCode: number) => void): void {
-  const refused = refusal(request);
-  if (refused !== undefined) {
-    if (refused !== '') process.stderr.write(`kms-agent: ${refused}\n`);
+  const to = destination(request);
+  if (typeof to === 'string') {
+    if (to !== '') process.stderr.write(`kms-agent: ${to}\n`);
     return done(OK);
   }
-  const params: Params<'git.credential'> = { host: request.get('host')! };
+  const params: Params<'git.credential'> = { host: to.host };
   const profile = typeof values.profile === 'string' ? values.profile : undefined;
   if (profile !== undefined) params.profile = profile;
   try {
@@ -139,7 +174,7 @@ function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCo
     }
     const reason = (err as AgentError).reason;
     if (profile === undefined && reason === 'UNKNOWN_PROFILE') {
-      process.stderr.write(`kms-agent: ${(err as Error).message}\n`);
+      (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err);
       return done(OK);
     }
     // Only a host that is ours stops git: without --profile, an agent that cannot be reached cannot say.

@@ -17,6 +17,8 @@ function profileLines(p: ProfileStatus, now: number): string[] {
     lines.push(`  token: ${left > 0 ? `valid for ${duration(left)}` : `expired ${duration(-left)} ago`} (until ${new Date(p.expires_at * 1000).toISOString()})`);
   }
   lines.push(`  refresh token: ${p.has_refresh_token ? 'yes' : 'no'}, store: ${p.store}`);
+  const files = p.token_files;
+  if (files) lines.push(`  token files: ${files.token} and ${files.header}`);
   if (p.last_error) lines.push(`  last error: ${p.last_error}`);
   return lines;
 }

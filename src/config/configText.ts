@@ -52,8 +52,23 @@ export function parseTomlText(file: string, source: string): Table {
   } catch (err) {
     if (!(err instanceof TomlError)) throw err;
     const reason = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-    throw new ConfigError(`invalid TOML at line ${err.line}, column ${err.column}: ${reason}`, { file });
+    const hint = unclosedQuoteHint(source, err);
+    const where = `line ${err.line}, column ${err.column}`;
+    throw new ConfigError(`invalid TOML at ${where}: ${reason}${hint}`, { file });
   }
+}
+
+/**
+ * A string that runs to the end of its line (smol-toml: a control character in a string, the line
+ * break) or of the file is, nearly always, a closing quote forgotten: said, since the parser's
+ * words point elsewhere.
+ */
+function unclosedQuoteHint(source: string, err: TomlError): string {
+  const line = (source.split('\n')[err.line - 1] ?? '').replace(/\r$/, '');
+  const controlAtEnd = /control characters are not allowed in strings/.test(err.message);
+  const unfinished = /unfinished string/.test(err.message);
+  const unclosed = (controlAtEnd && err.column > line.length) || unfinished;
+  return unclosed ? ` (an unclosed quote on line ${err.line}?)` : '';
 }
 
 export function parseJsonText(file: string, source: string): Table {

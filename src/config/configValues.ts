@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.cjs';
 import { DEFAULT_REDIRECT_URL } from './profile.js';
-import { isScopeToken } from './scopeSyntax.js';
+import { commaListHint, isScopeToken } from './scopeSyntax.js';
 
 /**
  * The validators of config values: each returns the value typed, or throws Invalid saying what it
@@ -55,10 +55,14 @@ export function oneOf<T extends string>(...allowed: T[]): Check<T> {
   return (v) => (allowed.includes(v as T) ? (v as T) : fail(expected, v));
 }
 
-export const scopes: Check<string[]> = (v) =>
-  Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && isScopeToken(s))
-    ? (v as string[])
-    : fail('a non-empty array of scope names (strings without spaces)', v);
+export const scopes: Check<string[]> = (v) => {
+  const names: unknown[] = Array.isArray(v) ? v : [];
+  const valid = names.length > 0 && names.every((s) => typeof s === 'string' && isScopeToken(s));
+  if (valid) return v as string[];
+  const withCommas = names.find((s) => typeof s === 'string' && s.includes(','));
+  const hint = withCommas === undefined ? '' : `: ${commaListHint(withCommas as string)}`;
+  return fail(`a non-empty array of scope names (strings without spaces or commas)${hint}`, v);
+};
 
 /** An endpoint that receives tokens or secrets (see endpointRules.cts). */
 export const httpUrl: Check<string> = (v) => {

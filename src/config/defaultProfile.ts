@@ -1,4 +1,5 @@
 import { ConfigError } from './configError.js';
+import { noProfileConfigured } from './configPaths.cjs';
 import type { AgentConfig, Profile } from './profile.js';
 
 /**
@@ -15,11 +16,21 @@ export function chooseDefaultProfile(named: string | undefined, profiles: Map<st
   return profiles.has('default') ? 'default' : undefined;
 }
 
+/**
+ * What a reload says when it leaves several profiles and no default: commands that name none would
+ * now fail, where they may have worked before the edit.
+ */
+export function ambiguousDefault(config: AgentConfig) {
+  if (config.defaultProfile !== undefined || config.profiles.size < 2) return undefined;
+  const names = [...config.profiles.keys()].join(', ');
+  const fix = `set default_profile in ${config.configPath}`;
+  const fail = 'commands without --profile now fail';
+  return `several profiles (${names}) and no default_profile: ${fail}; ${fix}`;
+}
+
 /** The one-line error for a command that named no profile when the config has no default one. */
 export function noProfileChosen(config: Pick<AgentConfig, 'configPath' | 'profiles'>): string {
   const names = [...config.profiles.keys()];
-  if (names.length === 0) {
-    return `no profile is configured in ${config.configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`;
-  }
+  if (names.length === 0) return noProfileConfigured(config.configPath);
   return `several profiles (${names.join(', ')}): pick one with --profile or set default_profile in ${config.configPath}`;
 }

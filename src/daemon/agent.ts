@@ -3,8 +3,9 @@ import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig, Profile } from '../config/profile.js';
 import { AgentError } from '../rpc/jsonRpc.cjs';
+import type { Result } from '../rpc/methods.js';
 import { ConfigError } from '../config/configError.js';
-import { noProfileChosen } from '../config/defaultProfile.js';
+import { ambiguousDefault, noProfileChosen } from '../config/defaultProfile.js';
 import { keepsSession, profileChanges } from '../config/profileChanges.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
@@ -72,9 +73,10 @@ export class Agent {
   /**
    * Reads the config again. A broken file keeps the config that runs and says why. A profile whose
    * endpoints, client or scopes changed starts afresh (its cached tokens were for the old ones),
-   * and keeps its login only if its store key is unchanged.
+   * and keeps its login only if its store key is unchanged. Returns the profiles, and what the user
+   * should know about the new config (the warnings `start` gives, an ambiguous default).
    */
-  reload(): string[] {
+  reload(): Result<'agent.reload'> {
     let next: AgentConfig;
     try {
       next = this.loadConfig();
@@ -90,8 +92,11 @@ export class Agent {
     this.configError = undefined;
     this.applyProfiles(previous, next);
     this.log.level = next.logLevel;
-    for (const warning of next.warnings) this.log.warn(warning);
-    return [...next.profiles.keys()];
+    const ambiguous = ambiguousDefault(next);
+    const warnings = ambiguous === undefined ? next.warnings : [...next.warnings, ambiguous];
+    for (const warning of warnings) this.log.warn(warning);
+    const profiles = [...next.profiles.keys()];
+    return warnings.length > 0 ? { profiles, warnings } : { profiles };
   }
 
   /**

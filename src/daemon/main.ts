@@ -8,7 +8,7 @@
  * The launcher runs it from the daemon's bundle, dist/daemon/daemon.cjs (scripts/bundleDaemon.mjs).
  */
 import { writeSync, closeSync } from 'node:fs';
-import { resolveConfigPath } from '../config/configPaths.js';
+import { resolveConfigPath } from '../config/configPaths.cjs';
 import { agentLockPath } from '../rpc/agentLockFile.cjs';
 import { AgentRunningElsewhereError, takeAgentLock } from './agentLock.js';
 import { AgentAlreadyRunningError } from './socketDirectory.js';

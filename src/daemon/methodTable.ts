@@ -24,8 +24,10 @@ export type MethodTable = { [M in MethodName]: Handler<M> };
 const ONE_DAY = 86_400;
 const TOKEN_PARAMS = ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config'];
 
+type Reload = () => Result<'agent.reload'>;
+
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
-export function methodTable(agent: Agent, shutdown: () => void, onReload: () => string[]): MethodTable {
+export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload): MethodTable {
   return {
     'agent.status': async (params) => {
       asParams('agent.status', params, []);
@@ -137,7 +139,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: () => 
 
     'agent.reload': (params) => {
       asParams('agent.reload', params, []);
-      return { profiles: onReload() };
+      return onReload();
     },
 
     'agent.shutdown': (params) => {

@@ -53,7 +53,7 @@ export class ProfileSession {
     public profile: Profile,
     store: TokenStore,
     private readonly log: Logger,
-    private readonly tokenFiles?: TokenFiles,
+    readonly tokenFiles?: TokenFiles,
     public provider = new ProviderClient(profile),
   ) {
     this.name = profile.name;

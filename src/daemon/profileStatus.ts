@@ -16,6 +16,9 @@ export function profileStatus(session: ProfileSession, grant: StoredGrant | null
   if (email) status.email = providerText(email, 320);
   if (served) status.expires_at = served.expiresAt;
   if (session.store.warning) status.store_warning = session.store.warning;
+  // Where they are depends on XDG_RUNTIME_DIR: said, so `curl -H @file` gets a file that exists.
+  const files = session.profile.tokenFile ? session.tokenFiles : undefined;
+  if (files) status.token_files = files.paths(session.name);
   if (lastError) status.last_error = lastError;
   return status;
 }

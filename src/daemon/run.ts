@@ -11,7 +11,7 @@ import { configReloading } from './configReloading.js';
 import { SocketServer } from './socketServer.js';
 import { takeAgentLock, type AgentLock } from './agentLock.js';
 import { agentLockPath } from '../rpc/agentLockFile.cjs';
-import { resolveConfigPath } from '../config/configPaths.js';
+import { resolveConfigPath } from '../config/configPaths.cjs';
 import { VERSION } from '../rpc/version.js';
 
 export interface DaemonOptions {

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentClient } from '../client/agentClient.cjs';
 import { openBrowser } from '../client/browserOpener.js';
 import { noDisplayReason } from '../client/displayCheck.js';
+import { tunnelCommand } from '../client/loginAdvice.js';
 import { jwtPayload } from '../provider/idTokenRules.js';
 import { DemoRun } from './demoRun.js';
 import { freePort } from './freePort.js';
@@ -79,10 +80,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 /** Step 3: the login, played by the demo itself when no browser can open here (or with --auto). */
 async function logIn(client: AgentClient, options: DemoOptions): Promise<void> {
   const login = await client.call('login.start', { profile: 'demo' });
-  const auto = options.auto ?? noDisplayReason(process.env) !== undefined;
+  // --no-browser leaves the login to the user, display or not: the URL is what they asked for.
+  const headless = noDisplayReason(process.env) !== undefined;
+  const auto = options.auto ?? (options.browser !== false && headless);
   say('3. Logging in with Authorization Code + PKCE. The login page is:');
   say(`   ${login.url}`);
-  if (auto) {
+  if (options.browser === false && !auto) {
+    const elsewhere = `on another machine connected with \`${tunnelCommand(login.url)}\``;
+    say(`   Open it in a browser here, or ${elsewhere}; log in with any name and password.`);
+  } else if (auto) {
     say('   No browser here (or --auto): playing the login pages as user "alice".');
     const { playAuthorization, deliverCallback } = await import('./browserPlayer.js');
     await deliverCallback(await playAuthorization(login.url, { login: 'alice' }));

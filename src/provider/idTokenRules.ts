@@ -43,6 +43,7 @@ export class IdTokenRefusedError extends Error {
 
 const ASYMMETRIC_ALG = /^(?:(?:RS|PS|ES)(?:256|384|512)|ES256K|EdDSA|Ed25519)$/;
 const HMAC_ALG = /^HS(?:256|384|512)$/;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 type Claims = Record<string, unknown>;
 
@@ -83,7 +84,14 @@ function checkAudience(claims: Claims, clientId: string): void {
   const aud = claims.aud;
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   if (!audiences.includes(clientId)) throw new IdTokenRefusedError(`its audience (aud) does not include this client_id ${clientId}`);
-  if (audiences.length > 1 && claims.azp !== undefined && claims.azp !== clientId) {
+  // OpenID Connect Core §3.1.3.7, items 4 and 5: with several audiences, azp names the client.
+  if (audiences.length > 1 && claims.azp === undefined) {
+    throw new IdTokenRefusedError(
+      'it names several audiences (aud) and no authorized party (azp): ' +
+        'it may have been issued to another of them',
+    );
+  }
+  if (claims.azp !== undefined && claims.azp !== clientId) {
     throw new IdTokenRefusedError(`it was issued to another client (azp "${providerText(claims.azp, 100)}")`);
   }
 }
@@ -103,8 +111,11 @@ export function jwtPayload(jwt: string): Claims | undefined {
 
 /** Checks an id_token against the rules above; returns its claims, or throws IdTokenRefusedError saying which rule failed. */
 export function checkIdToken(jwt: string, expect: IdTokenExpectations): IdTokenClaims {
+  // Compact JWS only (RFC 7515 §7.1): base64url parts, so nothing else can ride along with it.
+  if (!COMPACT_JWS.test(jwt)) {
+    throw new IdTokenRefusedError('it is not a JWT in compact form (base64url parts and dots)');
+  }
   const parts = jwt.split('.');
-  if (parts.length !== 3) throw new IdTokenRefusedError('it is not a JWT');
   checkAlg(decodePart(parts[0], 'header'), expect.allowHmac);
   if (!parts[2]) throw new IdTokenRefusedError('it carries no signature');
   const claims = decodePart(parts[1], 'payload');

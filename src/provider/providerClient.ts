@@ -4,6 +4,7 @@ import type { Profile } from '../config/profile.js';
 import type { ProviderTokens } from './tokenSet.js';
 import { MAIN_TARGET, type TokenTarget } from './tokenTarget.js';
 import { boundedFetch } from './boundedFetch.js';
+import { checkedDeviceResponse, DeviceFlowUnsupportedError } from './deviceRules.js';
 import { authorizationResponseIssuer } from './issuerCheck.js';
 import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
@@ -180,26 +181,22 @@ export class ProviderClient {
     return true;
   }
 
-  /** RFC 8628: asks for a user code. */
+  /** RFC 8628: asks for a user code; the answer is held to deviceRules.ts. */
   async startDevice(): Promise<DeviceStart> {
     const { oidc, config } = await this.configuration();
-    if (!config.serverMetadata().device_authorization_endpoint) throw new DeviceFlowUnsupportedError(this.profile.name);
-    const response = await oidc.initiateDeviceAuthorization(config, { scope: this.profile.scopes.join(' '), ...this.targetParams() });
+    if (!config.serverMetadata().device_authorization_endpoint) {
+      throw new DeviceFlowUnsupportedError(this.profile.name, this.profile.issuer);
+    }
+    const params = { scope: this.profile.scopes.join(' '), ...this.targetParams() };
+    const response = checkedDeviceResponse(await oidc.initiateDeviceAuthorization(config, params));
     return { response, url: response.verification_uri_complete ?? response.verification_uri };
   }
 
-  /** Polls at the provider's interval (honouring slow_down) until the user approves, denies or the code expires. */
+  /** Polls at the checked interval (slow_down adds to it) until approved, denied or expired. */
   async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
     const response = await oidc.pollDeviceAuthorizationGrant(config, start.response, this.targetParams(), { signal });
     return { response, idToken: stash.idToken };
-  }
-}
-
-export class DeviceFlowUnsupportedError extends Error {
-  constructor(profile: string) {
-    super(`profile ${profile} has no device authorization endpoint: set device_authorization_url (or issuer, for discovery) in its config`);
-    this.name = 'DeviceFlowUnsupportedError';
   }
 }

@@ -6,7 +6,7 @@ import { providerText } from './providerText.js';
 
 /** Provider text without control characters, not yet cut: secrets are scrubbed first (a cut could split one). */
 const whole = (value: unknown): string => providerText(value, Number.POSITIVE_INFINITY);
-import { TokenTooLargeError } from './tokenSet.js';
+import { UnservableTokenError } from './tokenSet.js';
 
 /**
  * What a failed provider call means for the agent:
@@ -40,14 +40,22 @@ function oauthDetail(error: string, description?: string): string {
 
 /**
  * The forms a value takes in a URL, a form body or JSON text (a 5xx body is quoted raw), where a
- * provider may echo it back: percent-encoding in either case, JSON with or without "\/".
+ * provider may echo it back: percent-encoding in either case, JSON, hex in either case, base64 and
+ * base64url with or without padding; each also with "/" written "\/", as JSON may.
  */
 function encodings(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
   const url = encodeURIComponent(secret);
   const form = new URLSearchParams({ v: secret }).toString().slice(2);
   const json = JSON.stringify(secret).slice(1, -1);
-  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
-  return [...new Set([secret, url, form, lowerHex(url), lowerHex(form), json, json.replaceAll('/', '\\/')])];
+  const hex = bytes.toString('hex');
+  const base64 = bytes.toString('base64');
+  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+  const encoded = [url, form, lowerHex(url), lowerHex(form), json];
+  const unpadded = base64.replace(/=+$/, '');
+  const binary = [hex, hex.toUpperCase(), base64, unpadded, bytes.toString('base64url')];
+  const forms = [secret, ...encoded, ...binary];
+  return [...new Set(forms.flatMap((text) => [text, text.replaceAll('/', '\\/')]))];
 }
 
 /**
@@ -78,8 +86,9 @@ function classify(err: unknown): ProviderFailure {
   }
   if (oidc && err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
   if (oidc && err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
-  if (err instanceof ProviderRefusedError || err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError || err instanceof ResponseTooLargeError) {
-    return { kind: 'invalid', detail: whole(err.message) };
+  const refusals = [ProviderRefusedError, IdTokenRefusedError, UnservableTokenError];
+  if ([...refusals, ResponseTooLargeError].some((kind) => err instanceof kind)) {
+    return { kind: 'invalid', detail: whole((err as Error).message) };
   }
   const response = (err as { cause?: unknown })?.cause;
   if (response instanceof Response) return byStatus(response);

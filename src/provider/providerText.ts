@@ -1,13 +1,11 @@
-/**
- * Text a provider sent (error descriptions, user codes, URLs, claim values) is shown to people on
- * terminals. Control characters would let a hostile provider drive the terminal (OSC 52 clipboard
- * writes, screen clears), and bidi overrides would make it lie about what it says: both are removed.
- */
-const LINE_BREAKS = /[\t\n\r\v\f]+/g;
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+import { terminalLine } from '../rpc/terminalText.cjs';
 
+/**
+ * Text a provider sent (error descriptions, user codes, URLs, claim values), as one line without
+ * control characters (src/rpc/terminalText.cts), cut at `maxLength`.
+ */
 export function providerText(value: unknown, maxLength = 500): string {
-  const text = (typeof value === 'string' ? value : String(value)).replace(LINE_BREAKS, ' ').replace(CONTROLS, '');
+  const text = terminalLine(typeof value === 'string' ? value : String(value));
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
 }
 

@@ -38,7 +38,15 @@ export const MAX_LIFETIME_SECONDS = 365 * 86_400;
 /** A reply line is at most 64 KiB: a larger token could not cross the socket. */
 export const MAX_TOKEN_BYTES = 60 * 1024;
 
-export class TokenTooLargeError extends Error {
+/** A token the agent will not serve, whatever else the answer holds: a provider error. */
+export class UnservableTokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnservableTokenError';
+  }
+}
+
+export class TokenTooLargeError extends UnservableTokenError {
   constructor(what: string, bytes: number) {
     super(`the provider's ${what} is ${Math.round(bytes / 1024)} KiB, more than the ${MAX_TOKEN_BYTES / 1024} KiB the agent can serve`);
     this.name = 'TokenTooLargeError';
@@ -47,6 +55,20 @@ export class TokenTooLargeError extends Error {
 
 function checkSize(what: string, token: string): void {
   if (token.length > MAX_TOKEN_BYTES) throw new TokenTooLargeError(what, Buffer.byteLength(token));
+}
+
+/**
+ * The access token goes into an `Authorization` header line, a token file and an environment
+ * variable: it must be an RFC 6750 b64token, so that no CR, LF or escape code of a provider's can
+ * add a header or drive a terminal. (openid-client refuses a token_type other than Bearer or DPoP.)
+ */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function checkAccessToken(token: string): void {
+  if (!B64TOKEN.test(token)) {
+    const why = 'holds characters a bearer token cannot have (RFC 6750 b64token): it is not served';
+    throw new UnservableTokenError(`the provider's access token ${why}`);
+  }
 }
 
 function accessLifetime(expiresIn: unknown): number {
@@ -83,6 +105,7 @@ export function toTokenSet(
 ): TokenSet {
   const { response } = tokens;
   checkSize('access token', response.access_token);
+  checkAccessToken(response.access_token);
   const lifetime = accessLifetime(response.expires_in);
   const set: TokenSet = {
     accessToken: response.access_token,
@@ -96,7 +119,8 @@ export function toTokenSet(
   try {
     addIdToken(set, checkIdToken(tokens.idToken, expect), expect.now);
   } catch (err) {
-    if (idTokenFailure === 'throw' || !(err instanceof IdTokenRefusedError || err instanceof TokenTooLargeError)) throw err;
+    const refused = err instanceof IdTokenRefusedError || err instanceof UnservableTokenError;
+    if (idTokenFailure === 'throw' || !refused) throw err;
     set.idRefused = err.message;
   }
   return set;

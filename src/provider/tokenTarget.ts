@@ -1,5 +1,5 @@
 import { AgentError } from '../rpc/jsonRpc.cjs';
-import { isScopeToken } from '../config/scopeSyntax.js';
+import { commaListHint, isScopeToken } from '../config/scopeSyntax.js';
 
 /**
  * What a scoped or audience token is for (`token --scope S --audience A`). It is obtained with the
@@ -24,7 +24,10 @@ export function tokenTarget(scope: string | undefined, audience: string | undefi
     const names = [...new Set(scope.split(/\s+/).filter(Boolean))].sort();
     const bad = names.find((name) => !isScopeToken(name));
     if (names.length === 0 || bad !== undefined) {
-      throw new AgentError('INVALID_PARAMS', `token.get: "scope" must be scope names separated by spaces${bad ? `, got "${bad}"` : ''}`);
+      const hint = bad === undefined ? undefined : commaListHint(bad);
+      const got = hint ? `: ${hint}` : bad ? `, got "${bad}"` : '';
+      const rule = 'token.get: "scope" must be scope names separated by spaces';
+      throw new AgentError('INVALID_PARAMS', `${rule}${got}`);
     }
     normalised = names.join(' ');
   }

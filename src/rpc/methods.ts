@@ -19,6 +19,8 @@ export interface ProfileStatus {
   store_warning?: string;
   last_error?: string;
   login_pending?: boolean;
+  /** With `token_file = true`: the token file and its `Authorization:` header file. */
+  token_files?: { token: string; header: string };
 }
 
 export interface TokenReply {
@@ -131,7 +133,8 @@ export interface Methods {
   };
   'agent.reload': {
     params: Record<string, never>;
-    result: { profiles: string[] };
+    /** `warnings`: what `start` would say of this config; a default profile it left ambiguous. */
+    result: { profiles: string[]; warnings?: string[] };
   };
   'agent.shutdown': {
     params: Record<string, never>;

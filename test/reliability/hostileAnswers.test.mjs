@@ -223,17 +223,21 @@ test('terminal controls from the provider never reach a terminal: denial, token 
 
 /**
  * Every form a value takes when a provider echoes it: as is, encodeURIComponent, form encoding (+ for
- * space), both with lower-case hex, and JSON-escaped (with "/" as "\/" too, as PHP writes it).
+ * space), both with lower-case hex, JSON-escaped, hex in either case, base64 and base64url (issue
+ * 20), each with "/" as "\/" too, as PHP writes it.
  */
 function echoedForms(value) {
   const lower = (text) => text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+  const bytes = Buffer.from(value);
   const url = encodeURIComponent(value);
   const form = new URLSearchParams({ v: value }).toString().slice(2);
   const json = JSON.stringify(value).slice(1, -1);
-  return [...new Set([value, url, form, lower(url), lower(form), json, json.replaceAll('/', '\\/')])];
+  const hex = bytes.toString('hex');
+  const forms = [value, url, form, lower(url), lower(form), json, hex, hex.toUpperCase(), bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url')];
+  return [...new Set(forms.flatMap((text) => [text, text.replaceAll('/', '\\/')]))];
 }
 
-test('echoed secrets: a provider that repeats the refresh token or client secret, URL-encoded or not, is not repeated', { timeout: 60_000 }, async (t) => {
+test('echoed secrets: a provider that repeats the refresh token or client secret, URL-encoded, hex or base64 or not, is not repeated', { timeout: 60_000 }, async (t) => {
   const provider = await startHostileProvider();
   // Characters that each encoding writes differently: space, +, /, =, &, %, ~, *, ', (, ), !, é, \, ".
   const special = " +/=&%~*'()!é\\\"";

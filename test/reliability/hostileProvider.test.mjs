@@ -7,11 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { jwtPayload, profileToml, storeFileOf } from '../support/harness.mjs';
 import { makeIsolatedSandbox, sleep, withSandbox } from '../support/reliability.mjs';
-import { errorLine, startHostileProvider } from '../support/hostileProvider.mjs';
+import { errorLine, HOSTILE_CLIENT_ID, startHostileProvider } from '../support/hostileProvider.mjs';
 
 const EVIL_ISSUER = 'https://evil.example';
 const now = () => Math.floor(Date.now() / 1000);
@@ -41,11 +42,18 @@ function answerGrant(provider, grantType, options = () => ({})) {
 
 const storedRefreshToken = (sb, profile) => JSON.parse(readFileSync(storeFileOf(sb, profile), 'utf8')).refresh_token;
 
+/** Several audiences (issue 20): the authorized party must be named, and be this client (OpenID Connect Core §3.1.3.7). */
+const AZP_CASES = [
+  { what: 'several audiences and no azp', id: () => ({ claims: { aud: [HOSTILE_CLIENT_ID, 'another-client'] } }), rule: /it names several audiences \(aud\) and no authorized party \(azp\)/ },
+  { what: 'several audiences and azp another client', id: () => ({ claims: { aud: [HOSTILE_CLIENT_ID, 'another-client'], azp: 'another-client' } }), rule: /it was issued to another client \(azp "another-client"\)/ },
+];
+
 /** Id_tokens a login must refuse, and the words that name the rule. `issuerKnown`: only where the issuer is configured. */
 const LOGIN_CASES = [
   { what: 'alg none', id: () => ({ alg: 'none' }), rule: /it is not signed \(alg "none"\)/ },
   { what: 'HS256 for a public client', id: () => ({ alg: 'HS256' }), rule: /alg HS256 is an HMAC keyed by the client secret, and this public client has none/ },
   { what: 'another audience', id: () => ({ claims: { aud: 'another-client' } }), rule: /its audience \(aud\) does not include this client_id/ },
+  ...AZP_CASES,
   { what: 'a foreign nonce', id: () => ({ claims: { nonce: 'the-nonce-of-another-login' } }), rule: /its nonce is not the one this login sent/ },
   { what: 'no nonce', id: () => ({ claims: { nonce: undefined } }), rule: /its nonce is not the one this login sent/ },
   { what: 'already expired', id: () => ({ claims: { exp: now() - 30 } }), rule: /it had already expired when it arrived/ },
@@ -57,6 +65,7 @@ const REFRESH_CASES = [
   { what: 'alg none', id: () => ({ alg: 'none' }), rule: /it is not signed \(alg "none"\)/ },
   { what: 'HS256 for a public client', id: () => ({ alg: 'HS256' }), rule: /alg HS256 is an HMAC/ },
   { what: 'another audience', id: () => ({ claims: { aud: 'another-client' } }), rule: /its audience \(aud\) does not include this client_id/ },
+  ...AZP_CASES,
   { what: 'another subject', id: () => ({ claims: { sub: 'mallory' } }), rule: /its subject is not the one of this login/ },
   { what: "another issuer than the login's", id: () => ({ claims: { iss: EVIL_ISSUER } }), rule: /its issuer "https:\/\/evil\.example" is not this provider's issuer/ },
   { what: 'a foreign nonce', id: () => ({ claims: { nonce: 'the-nonce-of-another-login' } }), rule: /its nonce is not the one of this login/ },
@@ -83,6 +92,13 @@ for (const mode of ['explicit', 'issuer']) {
         assert.equal(after.code, 5, `${c.what}: still not logged in (${after.stderr})`);
         assert.doesNotMatch(after.stdout + after.stderr, new RegExp(lastReply().id_token.split('.')[1]), `${c.what}: the bad id_token is not served`);
         t.diagnostic(line);
+      });
+
+      await t.test('login accepted: several audiences with azp this client', async () => {
+        answerGrant(provider, 'authorization_code', () => ({ claims: { aud: [HOSTILE_CLIENT_ID, 'another-client'], azp: HOSTILE_CLIENT_ID } }));
+        const r = await login();
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(jwtPayload((await token('--id')).stdout.trim()).aud, [HOSTILE_CLIENT_ID, 'another-client']);
       });
 
       /** A good login whose id_token expires within 2 s; then the case's id_token on the next refresh. */
@@ -213,4 +229,107 @@ test('discovery: a plain-http endpoint on another host is refused, and nothing i
     t.diagnostic(`refresh: ${line}`);
     assert.deepEqual(trap?.requests ?? [], [], 'nothing reached the plain-http endpoint');
   }, () => Promise.all([provider.close(), trap?.close()]));
+});
+
+/** Tokens that would add a header line or drive a terminal where they are printed (openid-client refuses the token_type itself). */
+const INJECTIONS = [
+  { what: 'CR LF and a header in the access token', fields: { access_token: 'at-x\r\nX-Injected: 1' } },
+  { what: 'an escape code in the access token', fields: { access_token: 'at-\x1b]52;c;cm0gLXJmIH4K\x07x' } },
+  { what: 'a space in the access token', fields: { access_token: 'at-x X-Injected' } },
+  { what: 'CR LF and a header in the token_type', fields: { token_type: 'Bearer\r\nX-Injected: 1' } },
+];
+
+test('tokens with CR/LF or escape codes (issue 20, finding 2): a provider error, never in --header, a token file or exec\'s environment', { timeout: 90_000 }, async (t) => {
+  const provider = await startHostileProvider();
+  const sb = await hostileSandbox({ p: provider.profileKeys('explicit', { token: 'access', token_file: true }), idp: provider.profileKeys('explicit') });
+  const headerFile = join(dirname(sb.socketPath), 'tokens', 'p.header');
+  /** Whatever the CLI printed, the token file holds and exec's command saw: never a line of the provider's. */
+  const assertNotServed = (what, ...texts) => {
+    for (const text of texts) assert.doesNotMatch(text, /X-Injected|\x1b|\r/, `${what}: ${JSON.stringify(text)}`);
+  };
+  const execSeen = () => sb.cli(['exec', '--profile', 'p', '--', process.execPath, '-e', 'process.stdout.write(process.env.KMS_ACCESS_TOKEN ?? "unset")']);
+  await withSandbox(sb, t, async () => {
+    for (const c of INJECTIONS) {
+      await t.test(`login refused: ${c.what}`, async () => {
+        assert.equal((await sb.cli(['logout', '--profile', 'p'])).code, 0);
+        answerGrant(provider, 'authorization_code', () => ({ fields: c.fields }));
+        const line = errorLine(await sb.cli(['login', '--profile', 'p']), 3);
+        assert.match(line, /login to profile p was refused by the agent: (the provider's access token holds characters a bearer token cannot have|unsupported operation: unsupported `token_type` value)/, line);
+        const header = await sb.token(['--profile', 'p', '--header']);
+        assert.equal(header.code, 5, header.stderr);
+        assertNotServed(c.what, header.stdout, (await execSeen()).stdout);
+      });
+      await t.test(`refresh refused: ${c.what}`, async () => {
+        // A login whose access token expires at once; every refresh after it (the background one too) brings the case's.
+        provider.answerToken = (request) =>
+          provider.tokenResponse(request, { fields: request.grantType === 'authorization_code' ? { expires_in: 1 } : c.fields });
+        assert.equal((await sb.cli(['login', '--profile', 'p'])).code, 0);
+        await sleep(1100);
+        const refreshes = provider.tokenRequests('refresh_token').length;
+        const header = await sb.token(['--profile', 'p', '--header']);
+        const line = errorLine(header, 1);
+        assert.match(line, /the identity provider of profile p answered, but not acceptably: (the provider's access token holds characters|unsupported operation: unsupported `token_type` value)/, line);
+        assert.ok(provider.tokenRequests('refresh_token').length > refreshes, 'the refresh was made');
+        const exec = await execSeen();
+        assert.notEqual(exec.code, 0, 'exec does not run its command without a token');
+        assertNotServed(c.what, header.stdout, exec.stdout, existsSync(headerFile) ? readFileSync(headerFile, 'utf8') : '');
+      });
+    }
+    await t.test('an id_token that is not compact JWS: login refused', async () => {
+      provider.answerToken = async (request) =>
+        request.grantType === 'authorization_code' ? provider.tokenResponse(request, { idToken: `${await provider.idToken(request)}\r\nX-Injected: 1` }) : undefined;
+      const line = errorLine(await sb.cli(['login', '--profile', 'idp']), 3);
+      assert.match(line, /the provider's id_token was refused: it is not a JWT in compact form/, line);
+      const id = await sb.token(['--profile', 'idp', '--header']);
+      assert.equal(id.code, 5, id.stderr);
+      assertNotServed('id_token', id.stdout);
+    });
+    await t.test('an id_token that is not compact JWS on refresh: never served', async () => {
+      provider.answerToken = async (request) =>
+        request.grantType === 'refresh_token' ? provider.tokenResponse(request, { idToken: `${await provider.idToken(request)}\x1b[2J` }) : provider.tokenResponse(request, { lifetime: 1 });
+      assert.equal((await sb.cli(['login', '--profile', 'idp'])).code, 0);
+      await sleep(1100);
+      const line = errorLine(await sb.token(['--profile', 'idp', '--header']), 5);
+      assert.match(line, /no valid id_token for profile idp: the provider's id_token was refused: it is not a JWT in compact form/, line);
+    });
+  }, () => provider.close());
+});
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+test('device flow (issue 20, finding 4): polls at most once a second, 5 s without an interval; only https or loopback pages shown; no device endpoint is exit 3', { timeout: 90_000 }, async (t) => {
+  const provider = await startHostileProvider();
+  const sb = await hostileSandbox({ p: provider.profileKeys('explicit'), disc: provider.profileKeys('issuer') });
+  const verify = `${provider.origin}/device/verify`;
+  const deviceAnswer = (fields) => () => ({ json: { device_code: 'dc-1', user_code: 'WDJB-MJHT', verification_uri: verify, expires_in: 3, ...fields } });
+  provider.answerToken = (request) => (request.grantType === DEVICE_GRANT ? { status: 400, json: { error: 'authorization_pending' } } : undefined);
+  const polls = () => provider.tokenRequests(DEVICE_GRANT).length;
+  await withSandbox(sb, t, async () => {
+    for (const [what, fields, most] of [['interval 0.001', { interval: 0.001 }, 3], ['no interval', {}, 0]]) {
+      await t.test(`${what}: at most ${most} polls while a 3 s code lasts`, async (t) => {
+        provider.answerDevice = deviceAnswer(fields);
+        const before = polls();
+        const r = await sb.cli(['login', '--device', '--profile', 'p']);
+        assert.equal(r.code, 4, `the code expired: ${r.stderr}`);
+        const made = polls() - before;
+        t.diagnostic(`${what}: ${made} polls in 3 s`);
+        assert.ok(made <= most, `${what}: ${made} polls`);
+      });
+    }
+    for (const [field, url] of [['verification_uri', 'javascript:alert(1)'], ['verification_uri', 'http://evil.example/device'], ['verification_uri_complete', 'javascript:alert(document.cookie)']]) {
+      await t.test(`${field} ${url}: refused, never shown`, async () => {
+        provider.answerDevice = deviceAnswer({ [field]: url, interval: 1 });
+        const r = await sb.cli(['login', '--device', '--profile', 'p']);
+        const line = errorLine(r, 3);
+        assert.match(line, new RegExp(`the provider's ${field} ".*" is no page to send a user to: expected an`), line);
+        assert.doesNotMatch(r.stderr.replace(line, ''), /javascript:|evil\.example/, 'the link is not shown');
+      });
+    }
+    await t.test('a provider whose discovery document has no device endpoint: exit 3, "offers no device flow"', async () => {
+      provider.discovery = { device_authorization_endpoint: undefined };
+      const line = errorLine(await sb.cli(['login', '--device', '--profile', 'disc']), 3);
+      assert.match(line, /the provider of profile disc offers no device flow \(the discovery document of http:\/\/127\.0\.0\.1:\d+\/realms\/hostile names no device_authorization_endpoint\)/, line);
+      assert.doesNotMatch(line, /set device_authorization_url/, 'no advice to set what is set');
+    });
+  }, () => provider.close());
 });

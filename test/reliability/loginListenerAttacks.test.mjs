@@ -223,11 +223,13 @@ test('listener flood: 20,000 connections that never send; fds and memory stay bo
         assert.deepEqual(user.failures, [], '`token` and `status` kept working during the flood');
         assert.ok(user.calls >= 4, `the user was served all along (${user.calls} calls)`);
         assert.ok(figures.fdsMax <= figures.fdsBefore + 100, `the daemon's fds stayed bounded: ${figures.fdsBefore} before, ${figures.fdsMax} at most`);
-        assert.ok(figures.rssMaxMiB - figures.rssBeforeMiB < 64, `RSS stayed bounded: ${figures.rssBeforeMiB.toFixed(0)} → ${figures.rssMaxMiB.toFixed(0)} MiB`);
-        // Beyond the cap (16 per address) a connection is closed at once; the few held are closed by the timeouts.
-        assert.ok(figures.held.length <= 2 * 32, `at most a few dozen connections were held open (${figures.held.length})`);
-        assert.ok(figures.closedWithinSecond >= figures.connected - figures.held.length, 'all others were closed within a second');
-        for (const ms of figures.held) assert.ok(ms <= 12_000, `a held connection was closed by the timeout (${ms} ms)`);
+        // Each connection is accepted (so that the oldest silent one can be closed instead): garbage the
+        // collector bounds. 20,000 and 60,000 connections peak alike (about +58 MiB); a leak would not.
+        assert.ok(figures.rssMaxMiB - figures.rssBeforeMiB < 96, `RSS stayed bounded: ${figures.rssBeforeMiB.toFixed(0)} → ${figures.rssMaxMiB.toFixed(0)} MiB`);
+        // Beyond the cap (16) the oldest silent connection is closed as each new one comes; what is
+        // left when the flood stops is closed by the 2 s first-byte deadline. On a busy machine a
+        // connection may wait a moment for newer ones, never past the deadline.
+        for (const ms of figures.held) assert.ok(ms <= 4000, `a connection was closed by eviction or the first-byte deadline (${ms} ms)`);
         assert.equal(reports.reduce((n, r) => n + r.stillOpen, 0), 0, 'no connection outlived the timeouts');
       },
     });
@@ -239,7 +241,79 @@ test('listener flood: 20,000 connections that never send; fds and memory stay bo
   });
 });
 
-test('an idle connection to the listener is closed by the header timeout', { timeout: 60_000 }, async (t) => {
+/**
+ * An attacker that holds `hold` connections to 127.0.0.1:port open at all times, none of which ever
+ * sends a byte: each one the listener closes is opened again at once. On each line of stdin it
+ * prints a report: how many are open and how many it has had to open again so far.
+ */
+const HOLD = `
+  import { connect } from 'node:net';
+  import { createInterface } from 'node:readline';
+  const [port, hold] = process.argv.slice(1).map(Number);
+  let open = 0, reopened = 0, stopping = false;
+  const one = (again) => {
+    if (stopping) return;
+    if (again) reopened++;
+    const socket = connect(port, '127.0.0.1').resume();
+    let connected = false;
+    socket.on('connect', () => { connected = true; open++; });
+    socket.on('error', () => undefined);
+    socket.on('close', () => { if (connected) open--; setImmediate(() => one(true)); });
+  };
+  for (let i = 0; i < hold; i++) one(false);
+  createInterface({ input: process.stdin }).on('line', () => console.log(JSON.stringify({ open, reopened })));
+  process.stdin.on('end', () => { stopping = true; process.exit(0); });
+`;
+
+function startHolder(port, hold) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', HOLD, String(port), String(hold)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = [];
+  let buffered = '';
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    for (let nl; (nl = buffered.indexOf('\n')) !== -1; buffered = buffered.slice(nl + 1)) lines.push(JSON.parse(buffered.slice(0, nl)));
+  });
+  const report = async () => {
+    const seen = lines.length;
+    child.stdin.write('\n');
+    while (lines.length === seen) await sleep(10);
+    return lines.at(-1);
+  };
+  return { child, report, stop: () => child.stdin.end() };
+}
+
+test('listener held by idle connections (issue 20, finding 1): the browser\'s callback still completes, during the flood', { timeout: 90_000 }, async (t) => {
+  const sb = await makeIsolatedSandbox({ profile: { store: 'memory' } });
+  let agent;
+  const holders = [];
+  await withSandbox(sb, t, async () => {
+    agent = await startForeground(sb);
+    const port = Number(new URL(sb.redirectUrl).port);
+    let before;
+    const done = await loginViaRpc(sb, 'local', {
+      beforeCallback: async () => {
+        // Two attackers, each holding four times the cap, reopening at once what the listener closes.
+        holders.push(startHolder(port, 64), startHolder(port, 64));
+        for (let waited = 0; (await Promise.all(holders.map((h) => h.report()))).some((r) => r.reopened < 64); waited += 50) {
+          assert.ok(waited < 20_000, 'the attackers got their connections');
+          await sleep(50);
+        }
+        before = await Promise.all(holders.map((h) => h.report()));
+        t.diagnostic(`attackers before the callback: ${JSON.stringify(before)}`);
+      },
+    });
+    const after = await Promise.all(holders.map((h) => h.report()));
+    t.diagnostic(`attackers after the callback: ${JSON.stringify(after)}`);
+    assert.equal(done.subject, 'alice', 'the real callback completed the login during the flood');
+    assert.ok(after.every((r, i) => r.reopened > before[i].reopened), 'the flood went on while the callback was delivered');
+    assert.equal(agent.child.exitCode, null, 'the daemon is still running');
+  }, async () => {
+    for (const h of holders) h.stop();
+    await stopChild(agent?.child);
+  });
+});
+
+test('an idle connection to the listener is closed: before its first byte within 2 s, a started request by the header timeout', { timeout: 60_000 }, async (t) => {
   const sb = await makeIsolatedSandbox({ profile: { store: 'memory' } });
   let agent;
   await withSandbox(sb, t, async () => {
@@ -256,7 +330,10 @@ test('an idle connection to the listener is closed by the header timeout', { tim
           assert.doesNotMatch(statusLine, /^HTTP\/1\.1 [23]/, `${what}: never a success`);
         }
         t.diagnostic(`idle connections closed after: ${JSON.stringify(timings)} ms`);
-        for (const [what, ms] of Object.entries(timings)) assert.ok(ms >= 3000 && ms <= 12_000, `${what}: closed by a timeout of a few seconds (${ms} ms)`);
+        const nothing = timings['nothing sent'];
+        assert.ok(nothing >= 1500 && nothing <= 4000, `nothing sent: closed by the first-byte deadline (${nothing} ms)`);
+        const started = timings['a request line, no end of headers'];
+        assert.ok(started >= 3000 && started <= 12_000, `a started request: closed by the header timeout (${started} ms)`);
       },
     });
   }, () => stopChild(agent?.child));
@@ -368,7 +445,7 @@ test('the browser gets a private page, never the URL: nothing in /proc; the page
   });
 });
 
-test('a login as another user says so: "now logged in as B, was A"', { timeout: 60_000 }, async (t) => {
+test('a login as another user says so, once: "as B (was A)"', { timeout: 60_000 }, async (t) => {
   const sb = await makeIsolatedSandbox({ profile: { store: 'file' } });
   await withSandbox(sb, t, async () => {
     const loginAs = (user) => sb.cli(['login'], { env: { FAKE_BROWSER_LOGIN: user } });
@@ -377,12 +454,12 @@ test('a login as another user says so: "now logged in as B, was A"', { timeout: 
     assert.equal(r.stdout, 'logged in to profile local as alice@example.com\n');
     r = await loginAs('bob');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'logged in to profile local as bob@example.com (now logged in as bob, was alice)\n');
+    assert.equal(r.stdout, 'logged in to profile local as bob@example.com (was alice)\n');
     r = await loginAs('bob');
     assert.equal(r.stdout, 'logged in to profile local as bob@example.com\n', 'the same user again: nothing to report');
     // Also across a restart: the previous subject comes from the store.
     await sb.cli(['stop']);
     r = await loginAs('alice');
-    assert.equal(r.stdout, 'logged in to profile local as alice@example.com (now logged in as alice, was bob)\n');
+    assert.equal(r.stdout, 'logged in to profile local as alice@example.com (was bob)\n');
   });
 });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
 import { AgentClient } from '../../dist/client/agentClient.cjs';
 import { loadConfig } from '../../dist/config/config.js';
+import { COMMAND_EXITS } from '../../dist/client/commandExits.js';
 import { startGlewlwyd } from './glewlwyd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,20 @@ export function profileToml(name, issuer, extra = {}) {
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
   return `[profiles.${name}]\n${lines.join('\n')}\n`;
+}
+
+/**
+ * The exit codes `args` (a kms-agent command line) may end with, as src/client/commandExits.ts
+ * states them: { command, codes, child }, or undefined for a line that names no command.
+ */
+export function statedExits(args) {
+  let i = 0;
+  while (i < args.length && args[i].startsWith('-')) i += ['--socket', '--config'].includes(args[i]) ? 2 : 1;
+  if (args[i] === undefined) return undefined;
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  const command = args[i] === 'exec' && args.slice(i + 1, end).includes('--ckms') ? 'exec --ckms' : args[i];
+  const exits = COMMAND_EXITS[command];
+  return exits && { command, ...exits };
 }
 
 /** The providers a sandbox can run; the fake browser is told which one's login pages to play. */
@@ -77,12 +92,18 @@ export async function makeSandbox(options = {}) {
   };
   const logPath = join(dir, 'state', 'kms-agent', 'agent.log');
 
+  /** Exit codes a command returned that src/client/commandExits.ts does not state for it: close() fails on any. */
+  const unstatedExits = [];
+
   /** Runs the built CLI; resolves with its exit code and output (never rejects). */
   function cli(args, { env: extraEnv = {}, input, cwd } = {}) {
     return new Promise((resolve) => {
       const child = execFile(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, cwd, timeout: 60_000 }, (error, stdout, stderr) => {
         logs.push(stderr);
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        const stated = statedExits(args);
+        if (stated && !stated.child && !stated.codes.includes(code)) unstatedExits.push(`\`${args.join(' ')}\` exited ${code}, not one of ${stated.command}'s ${stated.codes.join(', ')}`);
+        resolve({ code, stdout, stderr });
       });
       if (input !== undefined) child.stdin.end(input);
     });
@@ -144,6 +165,7 @@ export async function makeSandbox(options = {}) {
       rmSync(dir, { recursive: true, force: true });
     }
     if (leaked > 0) throw new Error(`${leaked} of ${checked} secrets seen in this test appeared in a log or on stderr`);
+    if (unstatedExits.length > 0) throw new Error(`exit codes not stated in src/client/commandExits.ts: ${unstatedExits.join('; ')}`);
     // 0 stopped, 2 no agent was running; anything else leaves an agent behind for later tests.
     if (stopped.code !== 0 && stopped.code !== 2) throw new Error(`could not stop this sandbox's agent (exit ${stopped.code}): ${stopped.stderr.trim()}`);
   }

@@ -1,14 +1,19 @@
 import { realpathSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { resolveConfigPath } from '../../config/configPaths.js';
+import { resolveConfigPath } from '../../config/configPaths.cjs';
 import { PROFILE_NAME } from '../../config/configSchema.js';
+import { commaListHint } from '../../config/scopeSyntax.js';
 import { exposedSecretWarning, readTrustedFile } from '../../config/configText.js';
 import { untrustedBecause } from '../../config/fileTrust.js';
+import { loadConfig } from '../../config/config.js';
+import { chooseDefaultProfile } from '../../config/defaultProfile.js';
 import { readOwnConfig } from '../../config/ownConfig.js';
+import type { AgentConfig } from '../../config/profile.js';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { usage } from '../commandLine.cjs';
-import { profileSection, withProfile, writeConfig, type ProfileKeys } from '../configEdit.js';
+import { profileSection, withDefaultProfile, withProfile, writeConfig } from '../configEdit.js';
+import type { ProfileKeys } from '../configEdit.js';
 import { Exit, reportError } from '../exitCodes.cjs';
 import { describeSupport, discoverProvider } from '../providerDiscovery.js';
 import type { CliContext } from './context.js';
@@ -37,6 +42,14 @@ export function registerAdd(program: Command, cli: CliContext): void {
     .action(cli.run((name: string, opts: AddOptions) => addProfile(cli, name, opts)));
 }
 
+/** `--scopes "openid email"`; a comma-separated list is refused before anything is asked. */
+function scopeList(text: string): string[] {
+  const names = text.split(/\s+/).filter(Boolean);
+  const hint = names.map(commaListHint).find((h) => h !== undefined);
+  if (hint !== undefined) throw usage(`--scopes ${hint}`);
+  return names;
+}
+
 async function addProfile(cli: CliContext, name: string, opts: AddOptions): Promise<number> {
   if (!PROFILE_NAME.test(name)) throw usage(`invalid profile name "${name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`);
   const file = resolveConfigPath(cli.configPath());
@@ -44,14 +57,19 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
   const exists = current !== undefined && definesProfile(file, name);
   if (exists && !opts.force) throw usage(`profile ${name} already exists in ${file}: add --force to replace it, or choose another name`);
 
+  const scopes = opts.scopes === undefined ? undefined : scopeList(opts.scopes);
   const support = await discoverProvider(opts.issuer);
   for (const line of describeSupport(opts.issuer, support)) say(line);
   const keys: ProfileKeys = { client_id: opts.clientId, issuer: opts.issuer };
-  if (opts.scopes !== undefined) keys.scopes = opts.scopes.split(/\s+/).filter(Boolean);
+  if (scopes !== undefined) keys.scopes = scopes;
   if (opts.clientSecret !== undefined) keys.client_secret = opts.clientSecret === '-' ? await secretFromStdin() : opts.clientSecret;
   for (const warning of warnings(support, keys)) process.stderr.write(`kms-agent: warning: ${warning}\n`);
 
-  const text = withProfile(current?.text ?? '', name, profileSection(name, keys), exists, file);
+  // A second profile must not make `kms-agent token` without --profile ambiguous: the one that was
+  // the default stays so (docs/configuration.md).
+  const keepDefault = exists ? undefined : defaultLost(file, name);
+  const added = withProfile(current?.text ?? '', name, profileSection(name, keys), exists, file);
+  const text = keepDefault === undefined ? added : withDefaultProfile(added, keepDefault);
   // The whole file is checked as the agent will read it before it replaces the old one.
   writeConfig(file, text, current?.stat.mode, (written) => checkAsTheAgentWill(written, file));
   say(`${exists ? 'Replaced' : 'Added'} profile ${name} in ${file}.`);
@@ -61,11 +79,35 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
   const exposed = keys.client_secret === undefined ? undefined : exposedSecretWarning(file, stat);
   if (exposed) process.stderr.write(`kms-agent: warning: ${exposed}\n`);
   const profiles = readOwnConfig(file, { explicit: true });
-  if (profiles.profiles.size > 1 && profiles.top.default_profile === undefined) {
+  if (keepDefault !== undefined) {
+    const added = `default_profile = "${keepDefault}" was added at the top of ${file}`;
+    say(`Commands without --profile still use profile ${keepDefault}: ${added}.`);
+  } else if (profiles.profiles.size > 1 && profiles.top.default_profile === undefined) {
     say(`With several profiles, commands need --profile (or KMS_AGENT_PROFILE), or a default_profile = "${name}" line at the top of ${file}.`);
   }
   await tellRunningAgent(cli, file, name);
   return offerLogin(cli, name);
+}
+
+/**
+ * The profile that commands without --profile use now, when adding `name` would leave them none
+ * (several profiles, no default_profile); else undefined. The Cosmian CLI's profile counts, as the
+ * agent counts it; a config the agent could not load has no default to keep.
+ */
+function defaultLost(file: string, name: string): string | undefined {
+  let config: AgentConfig;
+  try {
+    const named = readOwnConfig(file, { explicit: false }).top.default_profile;
+    if (named !== undefined) return undefined;
+    config = loadConfig({ configPath: file, explicit: false });
+  } catch {
+    return undefined;
+  }
+  const before = config.defaultProfile;
+  if (before === undefined) return undefined;
+  // Only the names count for the rule; the new name stands for a profile like the others.
+  const after = new Map(config.profiles).set(name, config.profiles.get(before)!);
+  return chooseDefaultProfile(undefined, after, file) === undefined ? before : undefined;
 }
 
 function checkAsTheAgentWill(written: string, file: string): void {

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { runChild } from '../childProcess.js';
-import { SELECTION_FLAGS, tokenOptions, usage, type FlagValues } from '../commandLine.cjs';
+import { GLOBAL_FLAGS, SELECTION_FLAGS, tokenOptions, usage } from '../commandLine.cjs';
+import type { FlagValues } from '../commandLine.cjs';
 import { TOKEN_TIMEOUT_MS } from '../tokenFastPath.cjs';
 import type { CliContext } from './context.js';
 
@@ -18,8 +19,35 @@ a private copy of their config with the token in it, removed when the command en
 is \`ckms\` when there is one. \`ckms login\`, \`logout\` and \`configure\` run untouched: they save
 their config file, which must never receive the agent's token.`;
 
+/**
+ * The command a user typed before an option commander did not know (`exec sh -c …`): that option
+ * was meant for the command, which needs `--` before it. Undefined when none came first.
+ */
+function commandBefore(argv: readonly string[], option: string): string | undefined {
+  const args = argv.slice(argv.indexOf('exec') + 1);
+  const flags = { ...GLOBAL_FLAGS, ...SELECTION_FLAGS, env: { flags: '--env <name>' } };
+  const takesValue = Object.values(flags)
+    .filter(({ flags }) => flags.includes('<'))
+    .flatMap(({ flags }) => flags.split(' <')[0]!.split(', '));
+  for (let i = 0; i < args.length && args[i] !== option; i++) {
+    if (args[i] === '--') return undefined;
+    if (takesValue.includes(args[i]!)) i++;
+    else if (!args[i]!.startsWith('-')) return args[i];
+  }
+  return undefined;
+}
+
 export function registerExec(program: Command, cli: CliContext): void {
   const command = program.command('exec').description('run a command with a fresh token in its environment; exits with its exit code');
+  command.configureOutput({
+    outputError: (text, write) => {
+      const option = /unknown option '([^']+)'/.exec(text)?.[1];
+      const typed = option === undefined ? undefined : commandBefore(cli.argv, option);
+      if (typed === undefined) return write(text);
+      const how = `\`kms-agent exec -- ${typed} ${option} …\``;
+      write(`${text.trimEnd()}: put -- before the command, so its options are its own: ${how}\n`);
+    },
+  });
   for (const { flags, description } of Object.values(SELECTION_FLAGS)) command.addOption(new Option(flags, description));
   command
     .option('--env <name>', `environment variable that receives the token (default: ${DEFAULT_ENV})`)

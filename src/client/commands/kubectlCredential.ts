@@ -16,7 +16,7 @@ kubectl runs it as an exec credential plugin; in the kubeconfig (docs/tools.md):
         interactiveMode: Never
 
 It prints an ExecCredential (the apiVersion kubectl asks for in KUBERNETES_EXEC_INFO)
-with the token and its expiry. Exit codes as for \`token\`: kubectl names the code and stops.`;
+with the token and its expiry. On an error kubectl names the exit code (below) and stops.`;
 
 export function registerKubectlCredential(program: Command, cli: CliContext): void {
   registerFastCommand(program, cli, {

@@ -73,7 +73,8 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
     stopIndicator();
   }
   const who = done.email ?? done.subject;
-  const was = done.previous_subject === undefined ? '' : ` (now logged in as ${done.subject}, was ${done.previous_subject})`;
+  // Another user than the profile's last login: said once, after who it is now.
+  const was = done.previous_subject === undefined ? '' : ` (was ${done.previous_subject})`;
   process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}${was}\n`);
   if (done.refresh_token_warning) say(`warning: ${done.refresh_token_warning}`);
   if (done.store_warning) say(`warning: ${done.store_warning}`);
@@ -83,13 +84,23 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
 /** Opens the browser on the private page that forwards to the provider, or prints the URL. */
 async function showLoginPage(started: Started, options: LoginOptions, env: NodeJS.ProcessEnv): Promise<void> {
   // The browser gets a private file forwarding to the URL: a command line is visible to every user.
-  const problem = options.browser ? await openBrowser(started.browser_url ?? started.url, env) : undefined;
+  // A browser command that fails once started (xdg-open, no browser): said at once, with the URL.
+  const failedLater = (why: string): void => {
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    printUrl(started, `the browser command failed (${why}), so no browser may have opened`);
+  };
+  const page = started.browser_url ?? started.url;
+  const problem = options.browser ? await openBrowser(page, env, failedLater) : undefined;
   if (options.browser && !problem) {
     say(`Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`);
     return;
   }
+  printUrl(started, problem && `cannot open a browser here: ${problem}`);
+}
+
+function printUrl(started: Started, problem: string | undefined): void {
   say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
-  if (problem) say(`Cannot open a browser here: ${problem}.`);
+  if (problem) say(`${problem[0]!.toUpperCase()}${problem.slice(1)}.`);
   // The redirect comes back to this machine's loopback: a browser elsewhere needs a tunnel.
   say(`Open the URL above in a browser on this machine, or on another one connected with \`${tunnelCommand(started.url)}\`.`);
 }

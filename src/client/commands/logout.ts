@@ -22,7 +22,7 @@ export function registerLogout(program: Command, cli: CliContext): void {
 }
 
 /** What logout did, locally and at the provider: a refresh token still valid there is said, never silent. */
-function describeLogout({ profile, revocation, detail }: LogoutOutcome): string {
+export function describeLogout({ profile, revocation, detail }: LogoutOutcome): string {
   const stays = 'it stays valid there until it expires';
   switch (revocation) {
     case 'revoked':

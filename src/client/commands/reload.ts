@@ -11,8 +11,10 @@ export function registerReload(program: Command, cli: CliContext): void {
         // No autostart: a new agent would read the config anyway, and exit 2 tells a script none ran.
         // No config-error notice first: reload's own answer says it.
         const options = { autostart: false, sayConfigError: false };
-        const { profiles } = await cli.withAgent((c) => c.call('agent.reload', {}), options);
+        const reloaded = await cli.withAgent((c) => c.call('agent.reload', {}), options);
+        const { profiles, warnings = [] } = reloaded;
         process.stdout.write(`config reloaded: ${profiles.length === 0 ? 'no profiles' : `profiles ${profiles.join(', ')}`}\n`);
+        for (const warning of warnings) process.stderr.write(`kms-agent: warning: ${warning}\n`);
         return Exit.OK;
       }),
     );

@@ -11,10 +11,7 @@ issued one, else the access token — what the Cosmian KMS verifies); --id / --a
 Examples:
   curl -H "Authorization: Bearer $(kms-agent token)" https://kms.example.com/kmip/2_1
   kms-agent token --header | curl -H @- https://kms.example.com/kmip/2_1   # token not in ps
-  kms-agent token --profile entra --json
-
-Exit codes: 0 ok, 2 no agent (after autostart failed), 5 login required,
-6 provider unreachable and no valid token cached, 1 other.`;
+  kms-agent token --profile entra --json`;
 
 /** `token` here only has its help: fastCommands.cts runs every other `token` command line through tokenFastPath.cts. */
 export function registerToken(program: Command, cli: CliContext): void {

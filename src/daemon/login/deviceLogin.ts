@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AgentError } from '../../rpc/jsonRpc.cjs';
 import { loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
-import { DeviceFlowUnsupportedError, type DeviceStart } from '../../provider/providerClient.js';
+import { DeviceFlowUnsupportedError } from '../../provider/deviceRules.js';
+import type { DeviceStart } from '../../provider/providerClient.js';
 import { providerText } from '../../provider/providerText.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { deviceCodeExpired, loginFailed } from './loginErrors.js';
@@ -19,7 +20,8 @@ async function requestCode(session: ProfileSession): Promise<DeviceStart> {
 
 /**
  * RFC 8628: the user enters a code on another device while the daemon polls the provider, at its
- * interval and slowing down when told to (openid-client does both). Polling stops when the user
+ * interval (at least 1 s: deviceRules.ts) and slowing down when told to (openid-client). Polling
+ * stops when the user
  * approves or denies, when the provider says the code expired, or when the code's own lifetime
  * is over: a provider that keeps answering `authorization_pending` cannot keep the login open.
  */
@@ -29,7 +31,11 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
   const abort = new AbortController();
   const outcome = deferred<LoginResult>();
   const lifetime = Math.max(1, Math.min(start.response.expires_in, 3600));
-  const expiry = setTimeout(() => abort.abort(deviceCodeExpired(profile)), lifetime * 1000);
+  // The login ends when the code does, not at the next poll (which may be seconds later).
+  const expiry = setTimeout(() => {
+    abort.abort(deviceCodeExpired(profile));
+    outcome.reject(abort.signal.reason as Error);
+  }, lifetime * 1000);
   expiry.unref();
 
   session.provider

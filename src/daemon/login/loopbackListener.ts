@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { callbackPage, CALLBACK_PAGE_HEADERS } from './callbackPage.js';
+import { ConnectionCap } from './connectionCap.js';
 
 export interface CallbackOutcome {
   status: number;
@@ -16,10 +17,13 @@ export type CallbackHandler = (url: URL) => Promise<CallbackOutcome & { done: bo
 /**
  * Anyone on the machine can connect to the listener while a login waits. These bounds keep a
  * flood of connections that never finish their request from taking the daemon's descriptors or
- * memory (docs/SECURITY.md): a browser needs one or two connections, and sends its request at once.
+ * memory, or the browser's place (docs/SECURITY.md): a browser needs one or two connections, and
+ * sends its request at once. The connection cap (connectionCap.ts) is shared by both addresses.
  */
 const LISTENER_LIMITS = {
   maxConnections: 16,
+  hardLimit: 64,
+  firstByteMs: 2000,
   headersTimeoutMs: 5000,
   requestTimeoutMs: 10_000,
   keepAliveTimeoutMs: 1000,
@@ -52,6 +56,7 @@ function requestUrl(req: IncomingMessage, base: URL): URL | undefined {
  */
 export class LoopbackListener {
   private readonly servers: Server[] = [];
+  private readonly cap = new ConnectionCap(LISTENER_LIMITS);
   private closed = false;
   private busy = false;
 
@@ -95,9 +100,8 @@ export class LoopbackListener {
         });
       },
     );
-    server.maxConnections = limits.maxConnections;
+    this.cap.watch(server);
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    // A connection that sends nothing at all is not covered by headersTimeout until its first byte.
     server.on('connection', (socket) => socket.setTimeout(limits.requestTimeoutMs, () => socket.destroy()));
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -1,15 +1,19 @@
+/**
+ * Where the config files are (docs/configuration.md). CommonJS, so that a client about to start an
+ * agent (src/client/nothingToServe.cts) looks where the agent will.
+ */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProfileSourceKind } from './profile.js';
+import type { ProfileSourceKind } from '../rpc/methods.js';
 import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.cjs';
 
-/** Home and the state directory are shared with the client (src/rpc/paths.cts); re-exported for the daemon. */
+/** Home and the state directory are the client's too (src/rpc/paths.cts); re-exported here. */
 export { homeDir, resolveStateDir };
 
 type Env = NodeJS.ProcessEnv;
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 
-/** docs/configuration.md: --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
+/** --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
 export function resolveConfigPath(flag?: string, env: Env = process.env): string {
   const chosen = flag || env.KMS_AGENT_CONFIG;
   if (chosen) return resolve(chosen);
@@ -18,7 +22,9 @@ export function resolveConfigPath(flag?: string, env: Env = process.env): string
 
 /** The Cosmian CLI's own lookup order: its env vars (newest tool first), then ~/.cosmian. */
 const COSMIAN_ENV_VARS = ['CKMS_CONF', 'COSMIAN_CLI_CONF', 'KMS_CLI_CONF'];
-export const COSMIAN_DEFAULT_FILES: CosmianLayout[] = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'];
+export const COSMIAN_DEFAULT_FILES: CosmianLayout[] = [
+  'ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json',
+];
 
 /** The default places of the Cosmian CLI config, in the order it looks at them. */
 export function cosmianDefaultPaths(env: Env = process.env): string[] {
@@ -36,4 +42,11 @@ export function findCosmianConfig(env: Env = process.env): { path: string; named
   }
   const path = cosmianDefaultPaths(env).find((candidate) => existsSync(candidate));
   return path === undefined ? null : { path, named: false };
+}
+
+/** What a command that needs a profile is told when the config has none. */
+export function noProfileConfigured(file: string): string {
+  const add = '`kms-agent add NAME --issuer URL --client-id ID`';
+  const cosmian = "the Cosmian CLI's ckms.toml";
+  return `no profile is configured in ${file}: add one with ${add}, or set up ${cosmian}`;
 }
