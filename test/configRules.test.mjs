@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../dist/config/config.js';
 import { noProfileChosen } from '../dist/config/defaultProfile.js';
-import { endpointProblem, isLoopbackHost, isLoopbackHttp, REDIRECT_HOSTS } from '../dist/config/endpointRules.cjs';
+import { endpointProblem, isLoopbackHost, isLoopbackHttp, REDIRECT_HOSTS } from '../dist/config/endpointRules.js';
 import { profileChanges } from '../dist/config/profileChanges.js';
 import { isScopeToken } from '../dist/config/scopeSyntax.js';
 import { assertConfigError, COSMIAN_LAYOUTS, sandbox } from './support/configSandbox.mjs';

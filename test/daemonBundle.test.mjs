@@ -1,5 +1,5 @@
-// The daemon runs from one bundle (scripts/bundleDaemon.mjs) compiled with its V8 code cache
-// (src/daemon/daemon.cts), the way `kms-agent start` and autostart launch it: a cache this node
+// The daemon runs from one bundle (scripts/build.mjs) compiled with its V8 code cache
+// (src/daemon/loadDaemon.ts), the way `kms-agent start` and autostart launch it: a cache this node
 // accepts, a daemon that logs in and serves from the bundle, and one that still starts when the
 // cache is missing or comes from another V8.
 import { test } from 'node:test';

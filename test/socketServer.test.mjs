@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer } from '../dist/daemon/socketServer.js';
-import { AgentClient } from '../dist/client/agentClient.cjs';
-import { AgentError } from '../dist/rpc/jsonRpc.cjs';
+import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentError } from '../dist/rpc/jsonRpc.js';
 import { rawConnect, sleep } from './support/reliability.mjs';
 
 const request = (id, method, params) => ({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });

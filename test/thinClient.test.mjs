@@ -289,7 +289,7 @@ test("token's command line: one parser, so every route accepts and refuses the s
 
 test("the fast path's bundle and its code cache: accepted by this node, and a cache it rejects changes nothing", async (t) => {
   const bundle = join(ROOT, 'dist', 'client', 'fastPath.bundle.cjs');
-  await t.test('the build made a cache this node accepts (compiled as bin.cts compiles it)', () => {
+  await t.test('the build made a cache this node accepts (compiled as src/os/bundleLoader.ts compiles it)', () => {
     const script = new Script(readFileSync(bundle, 'utf8'), { filename: bundle, cachedData: readFileSync(`${bundle}.cache`) });
     assert.equal(script.cachedDataRejected, false);
   });

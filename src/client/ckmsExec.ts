@@ -3,14 +3,14 @@
  * from the agent, given the way this ckms takes one, and never written where ckms keeps its config.
  */
 import { basename, dirname } from 'node:path';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { ProfileSourceKind, Result, TokenReply } from '../rpc/methods.js';
 import { ckmsSubcommand, hasHeaderOption, probeVersion, takesHeader, writesConfig, type CkmsVersion } from './ckmsInvocation.js';
 import { runChild } from './childProcess.js';
-import { tokenOptions, type FlagValues } from './commandLine.cjs';
+import { tokenOptions, type FlagValues } from './commandLine.js';
 import type { CliContext } from './commands/context.js';
 import { CONFIG_PATH_VARIABLES, writeConfigCopy, type ConfigCopy, type CosmianLayout } from './cosmianConfigCopy.js';
-import { TOKEN_TIMEOUT_MS } from './tokenFastPath.cjs';
+import { TOKEN_TIMEOUT_MS } from './tokenFastPath.js';
 
 /** The profile made from the Cosmian CLI's own config (docs/configuration.md, "The Cosmian CLI's file"). */
 const CKMS_PROFILE = 'ckms';

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../rpc/version.js';
-import { GLOBAL_FLAGS } from './commandLine.cjs';
+import { GLOBAL_FLAGS } from './commandLine.js';
 import { registerAdd } from './commands/add.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
@@ -20,7 +20,7 @@ import { registerStop } from './commands/stop.js';
 import { registerToken } from './commands/token.js';
 import { registerWhoami } from './commands/whoami.js';
 import { exitCodesHelp } from './commandExits.js';
-import { Exit, reportError } from './exitCodes.cjs';
+import { Exit, reportError } from './exitCodes.js';
 
 const HELP_FOOTER = `
 Typical use:

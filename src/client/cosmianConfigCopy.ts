@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
 import type { ProfileSourceKind } from '../rpc/methods.js';
 import { processAlive } from '../rpc/processAlive.js';
-import { privateDirectory } from '../rpc/paths.cjs';
+import { privateDirectory } from '../rpc/paths.js';
 
 export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 

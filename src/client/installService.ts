@@ -2,11 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { resolveStateDir } from '../rpc/paths.cjs';
+import { CLI_BIN as CLI, PACKAGE_ROOT } from '../os/packageFiles.js';
+import { resolveStateDir } from '../rpc/paths.js';
 
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('./bin.cjs', import.meta.url));
 const LAUNCHD_LABEL = 'org.kms-agent';
 
 interface ServiceFile {

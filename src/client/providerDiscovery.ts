@@ -2,15 +2,15 @@
  * `kms-agent add` reads the provider's discovery document (OpenID Connect Discovery 1.0) before it
  * writes a profile, like oidc-gen: the profile then only needs its issuer, and a provider the agent
  * could not use (no document, no PKCE S256, endpoints in clear text) is refused with the reason.
- * The same rules as the daemon's (src/config/endpointRules.cts); the answer is read within the
+ * The same rules as the daemon's (src/config/endpointRules.ts); the answer is read within the
  * daemon's size bound.
  */
-import { discoveredEndpointProblem, endpointProblem } from '../config/endpointRules.cjs';
+import { discoveredEndpointProblem, endpointProblem } from '../config/endpointRules.js';
 import { boundedFetch } from '../provider/boundedFetch.js';
 import { PROVIDER_TIMEOUT_SECONDS } from '../provider/providerClient.js';
 import { classifyProviderError } from '../provider/providerErrors.js';
 import { providerText } from '../provider/providerText.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 
 export interface ProviderSupport {
   discoveryUrl: string;

@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.cjs';
+import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.js';
 import { DEFAULT_REDIRECT_URL } from './profile.js';
 import { commaListHint, isScopeToken } from './scopeSyntax.js';
 
@@ -64,7 +64,7 @@ export const scopes: Check<string[]> = (v) => {
   return fail(`a non-empty array of scope names (strings without spaces or commas)${hint}`, v);
 };
 
-/** An endpoint that receives tokens or secrets (see endpointRules.cts). */
+/** An endpoint that receives tokens or secrets (see endpointRules.ts). */
 export const httpUrl: Check<string> = (v) => {
   const problem = typeof v === 'string' ? endpointProblem(v) : 'an http(s) URL';
   return problem === undefined ? (v as string) : fail(problem, v); // as written: an issuer must match `iss` exactly

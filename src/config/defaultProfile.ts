@@ -1,5 +1,5 @@
 import { ConfigError } from './configError.js';
-import { noProfileConfigured } from './configPaths.cjs';
+import { noProfileConfigured } from './configPaths.js';
 import type { AgentConfig, Profile } from './profile.js';
 
 /**

@@ -1,4 +1,4 @@
-import { missingNamedConfig } from './namedConfig.cjs';
+import { missingNamedConfig } from './namedConfig.js';
 import { ConfigError, readFields, type Fields } from './configError.js';
 import { PROFILE_KEYS, PROFILE_NAME, TOP_LEVEL_KEYS } from './configSchema.js';
 import { parseTomlText, readTrustedFile, type FileText } from './configText.js';

@@ -1,6 +1,6 @@
 import { ConfigError, type Location } from './configError.js';
 import type { ProfileFields } from './configSchema.js';
-import { isLoopbackHttp } from './endpointRules.cjs';
+import { isLoopbackHttp } from './endpointRules.js';
 import {
   DEFAULT_REDIRECT_URL,
   DEFAULT_SCOPES,

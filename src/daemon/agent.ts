@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig, Profile } from '../config/profile.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { Result } from '../rpc/methods.js';
 import { ConfigError } from '../config/configError.js';
 import { ambiguousDefault, noProfileChosen } from '../config/defaultProfile.js';

@@ -16,7 +16,7 @@ import {
   formatAgentLock,
   readAgentLock,
   type AgentLockRecord,
-} from '../rpc/agentLockFile.cjs';
+} from '../rpc/agentLockFile.js';
 import { processAlive } from '../rpc/processAlive.js';
 import { flock, LOCK_EX, LOCK_NB } from './libc.js';
 import { AgentAlreadyRunningError, socketAnswers } from './socketDirectory.js';

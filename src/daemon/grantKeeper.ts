@@ -1,5 +1,5 @@
 import type { Logger } from './logger.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 import type { TokenSet } from '../provider/tokenSet.js';
 

@@ -9,7 +9,7 @@ import {
   requiredString,
 } from '../rpc/paramChecks.js';
 import { VERSION } from '../rpc/version.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
 
 /** What a handler may learn about the connection it serves. */

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 import type { Profile } from '../config/profile.js';
 import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { ProviderClient } from '../provider/providerClient.js';
 import type { ProviderFailure } from '../provider/providerErrors.js';

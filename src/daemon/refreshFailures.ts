@@ -1,4 +1,4 @@
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { Profile } from '../config/profile.js';
 import type { ProviderFailure } from '../provider/providerErrors.js';
 import { describeTarget, type TokenTarget } from '../provider/tokenTarget.js';

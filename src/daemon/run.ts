@@ -10,8 +10,8 @@ import type { AgentConfig } from '../config/profile.js';
 import { configReloading } from './configReloading.js';
 import { SocketServer } from './socketServer.js';
 import { takeAgentLock, type AgentLock } from './agentLock.js';
-import { agentLockPath } from '../rpc/agentLockFile.cjs';
-import { resolveConfigPath } from '../config/configPaths.cjs';
+import { agentLockPath } from '../rpc/agentLockFile.js';
+import { resolveConfigPath } from '../config/configPaths.js';
 import { VERSION } from '../rpc/version.js';
 
 export interface DaemonOptions {

@@ -1,7 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { checkSocketPathLength, socketDirectoryProblem } from '../rpc/paths.cjs';
+import { checkSocketPathLength, socketDirectoryProblem } from '../rpc/paths.js';
 
 export class AgentAlreadyRunningError extends Error {
   constructor(readonly socketPath: string) {
@@ -11,7 +11,7 @@ export class AgentAlreadyRunningError extends Error {
 }
 
 /**
- * Creates the directory 0700 if missing, then checks it as every client does (src/rpc/socketSafety.cts):
+ * Creates the directory 0700 if missing, then checks it as every client does (src/rpc/paths.ts):
  * a real directory, ours, not writable by others. Throws an AgentError (INSECURE_SOCKET) saying why.
  */
 export function ensureSocketDirectory(socketPath: string): void {

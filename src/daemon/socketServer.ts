@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Logger } from './logger.js';
-import { agentFailure, AgentError, encode, ErrorCodes, failure, invalidRequest, isRequest, LineSplitter, methodNotFound, parseError, success, type Id, type Response } from '../rpc/jsonRpc.cjs';
+import { agentFailure, AgentError, encode, ErrorCodes, failure, invalidRequest, isRequest, LineSplitter, methodNotFound, parseError, success, type Id, type Response } from '../rpc/jsonRpc.js';
 import type { ConnectionContext, MethodTable } from './methodTable.js';
 import { AgentAlreadyRunningError, ensureSocketDirectory, socketAnswers } from './socketDirectory.js';
 

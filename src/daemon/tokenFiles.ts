@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateDirectory } from '../rpc/paths.cjs';
+import { privateDirectory } from '../rpc/paths.js';
 import type { Logger } from './logger.js';
 
 /**

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AgentClient } from '../client/agentClient.cjs';
+import type { AgentClient } from '../client/agentClient.js';
 import { openBrowser } from '../client/browserOpener.js';
 import { noDisplayReason } from '../client/displayCheck.js';
 import { tunnelCommand } from '../client/loginAdvice.js';

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AgentClient } from '../client/agentClient.cjs';
-import { launchDaemon } from '../client/daemonLauncher.cjs';
+import { AgentClient } from '../client/agentClient.js';
+import { launchDaemon } from '../client/daemonLauncher.js';
 import type { LocalProvider } from './localProvider.js';
 
 /**

@@ -1,5 +1,5 @@
 import type * as OIDC from 'openid-client';
-import { discoveredEndpointProblem } from '../config/endpointRules.cjs';
+import { discoveredEndpointProblem } from '../config/endpointRules.js';
 import type { Profile } from '../config/profile.js';
 import type { ProviderTokens } from './tokenSet.js';
 import { MAIN_TARGET, type TokenTarget } from './tokenTarget.js';

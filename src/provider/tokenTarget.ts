@@ -1,4 +1,4 @@
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { commaListHint, isScopeToken } from '../config/scopeSyntax.js';
 
 /**

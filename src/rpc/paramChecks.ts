@@ -1,4 +1,4 @@
-import { AgentError } from './jsonRpc.cjs';
+import { AgentError } from './jsonRpc.js';
 
 /**
  * Small checks for JSON-RPC params: the daemon trusts nothing a client sends, and says exactly

@@ -1,8 +1,8 @@
 import { Argument, Option, type Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { usage } from '../commandLine.cjs';
+import { usage } from '../commandLine.js';
 import { bashScript, completionModel, fishScript, zshScript } from '../completionScripts.js';
-import { Exit } from '../exitCodes.cjs';
+import { Exit } from '../exitCodes.js';
 import type { CliContext } from './context.js';
 
 const SHELLS = { bash: bashScript, zsh: zshScript, fish: fishScript };

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { resolveSocketPath, socketNamed } from '../../rpc/paths.cjs';
-import type { AgentClient } from '../agentClient.cjs';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
-import { autostartAllowed, chosenConfig, configToCheck } from '../commandLine.cjs';
-import { connectAgent } from '../connectAgent.cjs';
-import { Exit, reportError, type CommandKind } from '../exitCodes.cjs';
+import { resolveSocketPath, socketNamed } from '../../rpc/paths.js';
+import type { AgentClient } from '../agentClient.js';
+import { AgentError } from '../../rpc/jsonRpc.js';
+import { autostartAllowed, chosenConfig, configToCheck } from '../commandLine.js';
+import { connectAgent } from '../connectAgent.js';
+import { Exit, reportError, type CommandKind } from '../exitCodes.js';
 
 interface GlobalOptions {
   socket?: string;

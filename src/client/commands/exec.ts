@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { runChild } from '../childProcess.js';
-import { GLOBAL_FLAGS, SELECTION_FLAGS, tokenOptions, usage } from '../commandLine.cjs';
-import type { FlagValues } from '../commandLine.cjs';
-import { TOKEN_TIMEOUT_MS } from '../tokenFastPath.cjs';
+import { GLOBAL_FLAGS, SELECTION_FLAGS, tokenOptions, usage } from '../commandLine.js';
+import type { FlagValues } from '../commandLine.js';
+import { TOKEN_TIMEOUT_MS } from '../tokenFastPath.js';
 import type { CliContext } from './context.js';
 
 const DEFAULT_ENV = 'KMS_ACCESS_TOKEN';

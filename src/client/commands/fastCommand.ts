@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { FastCommand, FlagSpec } from '../commandLine.cjs';
+import type { FastCommand, FlagSpec } from '../commandLine.js';
 import type { CliContext } from './context.js';
 
 export interface FastCommandSpec {
@@ -9,12 +9,12 @@ export interface FastCommandSpec {
   flags: Record<string, FlagSpec>;
   /** Text after the options in `--help`. */
   help?: string;
-  /** The command's own runner on the fast path (fastCommands.cts). */
+  /** The command's own runner on the fast path (fastCommands.ts). */
   run: (args: readonly string[], done: (exitCode: number) => void) => void;
 }
 
 /**
- * A command fastCommands.cts runs without commander: here it only has its help. Its options are declared for
+ * A command fastCommands.ts runs without commander: here it only has its help. Its options are declared for
  * the help text; were its action ever reached, it hands the raw command line to the fast path's
  * own parser, so no second parser decides what the command accepts.
  */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { GIT_FLAGS } from '../commandLine.cjs';
-import { runGitCredential } from '../gitCredential.cjs';
+import { GIT_FLAGS } from '../commandLine.js';
+import { runGitCredential } from '../gitCredential.js';
 import type { CliContext } from './context.js';
 import { registerFastCommand } from './fastCommand.js';
 

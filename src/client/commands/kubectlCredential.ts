@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { KUBECTL_FLAGS } from '../commandLine.cjs';
-import { runKubectlCredential } from '../kubectlCredential.cjs';
+import { KUBECTL_FLAGS } from '../commandLine.js';
+import { runKubectlCredential } from '../kubectlCredential.js';
 import type { CliContext } from './context.js';
 import { registerFastCommand } from './fastCommand.js';
 

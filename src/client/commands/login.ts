@@ -1,11 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import type { LoginFlow, Params, Result } from '../../rpc/methods.js';
-import type { AgentClient } from '../agentClient.cjs';
+import type { AgentClient } from '../agentClient.js';
 import { openBrowser } from '../browserOpener.js';
-import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
+import { chosenProfile, SELECTION_FLAGS } from '../commandLine.js';
 import { noDisplayReason } from '../displayCheck.js';
-import { Exit } from '../exitCodes.cjs';
+import { Exit } from '../exitCodes.js';
 import { noBrowserHere, tunnelCommand } from '../loginAdvice.js';
 import { showDeviceCode, waitingIndicator } from '../loginProgress.js';
 import type { CliContext } from './context.js';

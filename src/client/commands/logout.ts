@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
-import { Exit } from '../exitCodes.cjs';
+import { chosenProfile, SELECTION_FLAGS } from '../commandLine.js';
+import { Exit } from '../exitCodes.js';
 import type { LogoutOutcome } from '../../rpc/methods.js';
 import type { CliContext } from './context.js';
 

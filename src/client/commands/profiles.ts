@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Exit } from '../exitCodes.cjs';
+import { Exit } from '../exitCodes.js';
 import type { CliContext } from './context.js';
 
 export function registerProfiles(program: Command, cli: CliContext): void {

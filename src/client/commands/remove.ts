@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { resolveConfigPath } from '../../config/configPaths.cjs';
+import { resolveConfigPath } from '../../config/configPaths.js';
 import { COSMIAN_PROFILE } from '../../config/configSchema.js';
 import { readTrustedFile } from '../../config/configText.js';
 import { readOwnConfig } from '../../config/ownConfig.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
-import { usage } from '../commandLine.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
+import { usage } from '../commandLine.js';
 import { stagedConfig, withoutProfile } from '../configEdit.js';
-import { Exit } from '../exitCodes.cjs';
+import { Exit } from '../exitCodes.js';
 import type { CliContext } from './context.js';
 import { describeLogout } from './logout.js';
 

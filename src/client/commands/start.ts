@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { START_FLAGS } from '../commandLine.cjs';
-import { runStart } from '../startCommand.cjs';
+import { START_FLAGS } from '../commandLine.js';
+import { runStart } from '../startCommand.js';
 import type { CliContext } from './context.js';
 import { registerFastCommand } from './fastCommand.js';
 
-/** `start`: fastCommands.cts runs it without commander (startCommand.cts), `--foreground` too. */
+/** `start`: fastCommands.ts runs it without commander (startCommand.ts), `--foreground` too. */
 export function registerStart(program: Command, cli: CliContext): void {
   registerFastCommand(program, cli, {
     name: 'start',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config/config.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
-import { Exit } from '../exitCodes.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
+import { Exit } from '../exitCodes.js';
 import { formatStatus } from '../statusFormat.js';
 import type { CliContext } from './context.js';
 

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { processAlive } from '../../rpc/processAlive.js';
-import { Exit } from '../exitCodes.cjs';
-import { detectShell, shellUnsets } from '../shellExports.cjs';
+import { Exit } from '../exitCodes.js';
+import { detectShell, shellUnsets } from '../shellExports.js';
 import type { CliContext } from './context.js';
 
 export function registerStop(program: Command, cli: CliContext): void {

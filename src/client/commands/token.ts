@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { TOKEN_FLAGS } from '../commandLine.cjs';
-import { runToken } from '../tokenFastPath.cjs';
+import { TOKEN_FLAGS } from '../commandLine.js';
+import { runToken } from '../tokenFastPath.js';
 import type { CliContext } from './context.js';
 import { registerFastCommand } from './fastCommand.js';
 
@@ -13,7 +13,7 @@ Examples:
   kms-agent token --header | curl -H @- https://kms.example.com/kmip/2_1   # token not in ps
   kms-agent token --profile entra --json`;
 
-/** `token` here only has its help: fastCommands.cts runs every other `token` command line through tokenFastPath.cts. */
+/** `token` here only has its help: fastCommands.ts runs every other `token` command line through tokenFastPath.ts. */
 export function registerToken(program: Command, cli: CliContext): void {
   registerFastCommand(program, cli, {
     name: 'token',

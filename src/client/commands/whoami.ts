@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import type { TokenReply } from '../../rpc/methods.js';
 import { timeText } from '../../provider/providerText.js';
-import type { AgentClient } from '../agentClient.cjs';
-import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
-import { Exit } from '../exitCodes.cjs';
+import type { AgentClient } from '../agentClient.js';
+import { chosenProfile, SELECTION_FLAGS } from '../commandLine.js';
+import { Exit } from '../exitCodes.js';
 import { tokenFacts, type TokenFacts } from '../tokenClaims.js';
-import { TOKEN_TIMEOUT_MS } from '../tokenFastPath.cjs';
+import { TOKEN_TIMEOUT_MS } from '../tokenFastPath.js';
 import type { CliContext } from './context.js';
 
 /** One token as whoami reports it: its facts, or why the profile has none of that kind. */

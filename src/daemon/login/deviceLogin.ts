@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import { loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
 import { DeviceFlowUnsupportedError } from '../../provider/deviceRules.js';

@@ -1,5 +1,5 @@
 import type { LoginFlow } from '../../rpc/methods.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import { classifyProviderError } from '../../provider/providerErrors.js';
 
 /** The command that starts the same login again. */

@@ -1,5 +1,5 @@
 import type { LoginFlow, Result } from '../../rpc/methods.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';

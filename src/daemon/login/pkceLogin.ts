@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import { knownIssuer, loginExpectations } from '../idExpectations.js';
 import { openidClient } from '../../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';

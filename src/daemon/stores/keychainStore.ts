@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryOptions } from '@napi-rs/keyring';
+import { KEYCHAIN_WORKER } from '../../os/packageFiles.js';
 import { parseGrant } from './grantJson.js';
-import type { KeychainOp, KeychainRequest, KeychainResponse } from './keychainWorker.cjs';
+import type { KeychainOp, KeychainRequest, KeychainResponse } from './keychainWorker.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
 const SERVICE = 'kms-agent';
@@ -55,7 +56,7 @@ export class KeychainStore implements TokenStore {
 }
 
 /**
- * The keychain library runs on its own thread (keychainWorker.cts): on Linux it talks to D-Bus
+ * The keychain library runs on its own thread (keychainWorker.ts): on Linux it talks to D-Bus
  * synchronously, and a frozen Secret Service would otherwise stall the whole agent. This side
  * stops waiting after the timeout, whatever the library is doing.
  */
@@ -101,7 +102,7 @@ class KeychainThread {
   private start(): Worker {
     if (this.worker) return this.worker;
     // No execArgv: flags meant for the main script (--input-type, --eval …) would stop the thread.
-    const worker = new Worker(new URL('./keychainWorker.cjs', import.meta.url), { execArgv: [] });
+    const worker = new Worker(KEYCHAIN_WORKER, { execArgv: [] });
     // A thread stuck in the library must not keep the agent (or a test) alive.
     worker.unref();
     worker.on('message', (response: KeychainResponse) => {

@@ -1,14 +1,15 @@
 /**
  * Before an agent is started for a command (autostart): an agent whose config has no profile at
  * all would idle with nothing to serve, so none is started and the command is told what the agent
- * would have said. Only when no agent answered; CommonJS and smol-toml's CommonJS build, so that
- * the fast path still starts an agent without the ES module loader. It only counts profiles: any
+ * would have said. Only when no agent answered; smol-toml's CommonJS build, so that the fast
+ * path still starts an agent without the ES module loader. It only counts profiles: any
  * doubt (a Cosmian CLI file, a file it cannot read or parse) is left to the agent to report.
  */
 import { readFileSync } from 'node:fs';
-import { AgentError } from '../rpc/jsonRpc.cjs';
-import { findCosmianConfig, noProfileConfigured } from '../config/configPaths.cjs';
-import { resolveConfigPath as configFile } from '../config/configPaths.cjs';
+import { nodeRequire } from '../os/packageFiles.js';
+import { AgentError } from '../rpc/jsonRpc.js';
+import { findCosmianConfig, noProfileConfigured } from '../config/configPaths.js';
+import { resolveConfigPath as configFile } from '../config/configPaths.js';
 
 /** UNKNOWN_PROFILE when the config surely holds no profile; undefined otherwise. */
 export function nothingToServe(configPath: string | undefined): AgentError | undefined {
@@ -25,7 +26,7 @@ export function nothingToServe(configPath: string | undefined): AgentError | und
   }
   let profiles: unknown;
   try {
-    profiles = (require('smol-toml') as typeof import('smol-toml')).parse(text).profiles;
+    profiles = (nodeRequire()('smol-toml') as typeof import('smol-toml')).parse(text).profiles;
   } catch {
     return undefined;
   }

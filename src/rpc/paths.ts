@@ -2,18 +2,19 @@
  * Where things live (docs/protocol.md, "Where the socket is"; docs/configuration.md), for the daemon and every client alike,
  * and whether the agent's socket there can be trusted: the daemon checks its directory before it
  * binds, and every client checks the directory and the socket before it sends a byte, so a socket
- * that another user put there first never gets a request (or a login). CommonJS for the
+ * that another user put there first never gets a request (or a login). On the
  * `kms-agent token` fast path: lstat only (microseconds), node:os only when HOME is unset (0.3 ms).
  */
 import { lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { AgentError } from './jsonRpc.cjs';
+import { nodeRequire } from '../os/packageFiles.js';
+import { AgentError } from './jsonRpc.js';
 
 type Env = NodeJS.ProcessEnv;
 
 /** Tests point HOME at a temp dir, so HOME wins over the passwd entry. */
 export function homeDir(env: Env = process.env): string {
-  return env.HOME || (require('node:os') as typeof import('node:os')).homedir();
+  return env.HOME || (nodeRequire()('node:os') as typeof import('node:os')).homedir();
 }
 
 /** An XDG base directory, or its default under home; relative values are ignored, as the XDG spec requires. */

@@ -1,23 +1,23 @@
 /**
- * `kms-agent token`, the command scripts run over and over, on every route: CommonJS on node:net
- * and a few small files of ours — no ES module loader, no commander, no promises while an agent
+ * `kms-agent token`, the command scripts run over and over, on every route: node:net and a few
+ * small files of ours, in one bundle — no ES module loader, no commander, no promises while an agent
  * answers (bench/RESULTS.md has what each of those cost). When none does, the same client starts
- * one (connectAgent.cts, loaded only then) or says how to. The credential helpers kubectl and git
- * run (kubectlCredential.cts, gitCredential.cts) ask the agent through askAgent here, on the same path.
+ * one (connectAgent.ts, loaded only then) or says how to. The credential helpers kubectl and git
+ * run (kubectlCredential.ts, gitCredential.ts) ask the agent through askAgent here, on the same path.
  */
 import { writeSync } from 'node:fs';
-import type { AgentError } from '../rpc/jsonRpc.cjs';
+import type { AgentError } from '../rpc/jsonRpc.js';
 import type { MethodName, Params, Result, TokenReply } from '../rpc/methods.js';
-import { resolveSocketPath, socketNamed } from '../rpc/paths.cjs';
-import { AgentClient } from './agentClient.cjs';
-import { autostartAllowed, chosenConfig, parseTokenCommandLine, type TokenOptions } from './commandLine.cjs';
+import { resolveSocketPath, socketNamed } from '../rpc/paths.js';
+import { AgentClient } from './agentClient.js';
+import { Exit, reportError, type CommandKind } from './exitCodes.js';
+import { autostartAllowed, chosenConfig, parseTokenCommandLine, type TokenOptions } from './commandLine.js';
 
-/** Exit.OK; exitCodes.cts is loaded only when there is an error to report. */
-export const OK = 0;
+export const OK = Exit.OK;
 
 /** The error's line on stderr, and its exit code for this kind of command. */
-export function fail(err: unknown, kind?: import('./exitCodes.cjs').CommandKind): number {
-  return (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err, kind);
+export function fail(err: unknown, kind?: CommandKind): number {
+  return reportError(err, kind);
 }
 
 /** Provider calls are bounded in the daemon; this only guards against a wedged agent. */
@@ -94,7 +94,7 @@ export type Answer<M extends MethodName> = (err: unknown, result?: Result<M>, vi
 
 /**
  * One call to the agent, through one connection. When none answers on the socket, the agent is
- * found or started (connectAgent.cts, loaded only then) and asked through the same client.
+ * found or started (connectAgent.ts, loaded only then) and asked through the same client.
  */
 export function askAgent<M extends MethodName>(route: AgentRoute, method: M, params: Params<M>, answer: Answer<M>): void {
   let client: AgentClient;
@@ -128,14 +128,13 @@ function findAgentThenAsk<M extends MethodName>(
   noAgent: AgentError,
   answer: Answer<M>,
 ): void {
-  const { findOrStartAgent } = require('./connectAgent.cjs') as typeof import('./connectAgent.cjs');
   const options = {
     socketPath: resolveSocketPath(route.socket),
     named: socketNamed(route.socket),
     configPath: chosenConfig(route.config),
     autostart: autostartAllowed(route.autostart),
   };
-  findOrStartAgent(options, noAgent).then(
+  import('./connectAgent.js').then(({ findOrStartAgent }) => findOrStartAgent(options, noAgent)).then(
     (client) =>
       client.request(
         method,

@@ -1,5 +1,5 @@
-import { AgentError, type Reason } from '../rpc/jsonRpc.cjs';
-import { terminalLines } from '../rpc/terminalText.cjs';
+import { AgentError, type Reason } from '../rpc/jsonRpc.js';
+import { terminalLines } from '../rpc/terminalText.js';
 
 /** The exit codes of docs/cli.md. */
 export const Exit = {

@@ -4,11 +4,11 @@
  * with `exec`), the one parser of their command lines, and what the environment chooses (profile,
  * config, autostart). The commander CLI builds its options and help from these tables; these
  * commands are parsed here on every route, so they accept and refuse the same things whatever
- * route they take. CommonJS, and no commander: the fast path (fastCommands.cts) runs this.
+ * route they take. No commander: the fast path (fastCommands.ts) runs this.
  */
 import { resolve } from 'node:path';
-import { namedConfigFile } from '../config/namedConfig.cjs';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { namedConfigFile } from '../config/namedConfig.js';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { Params, TokenKind } from '../rpc/methods.js';
 
 /** A flag as commander writes it (`-p, --profile <name>`), and its help line. */
@@ -65,7 +65,7 @@ export const START_FLAGS = {
 } satisfies Record<string, FlagSpec>;
 
 /**
- * Commands that run without commander (fastCommands.cts): the tools run `token` and the credential
+ * Commands that run without commander (fastCommands.ts): the tools run `token` and the credential
  * helpers over and over, and every new shell may run `eval "$(kms-agent start)"`.
  */
 export const FAST_COMMANDS = ['token', 'kubectl-credential', 'git-credential', 'start'] as const;

@@ -4,7 +4,7 @@
  * profile, agent.status) for the library's own D-Bus timeout, out of reach of any AbortSignal.
  * Here only this thread waits; KeychainStore gives up on its own clock.
  *
- * CommonJS on purpose: without Node's ES module loader the thread starts in about two thirds of
+ * Built as a CommonJS file of its own (scripts/build.mjs): without Node's ES module loader the thread starts in about two thirds of
  * the time and leaves several MiB less behind in the daemon once it stops (bench/RESULTS.md).
  */
 import { parentPort } from 'node:worker_threads';

@@ -2,8 +2,8 @@
  * The one JSON-RPC 2.0 codec, for both sides of the socket (docs/protocol.md): the framing
  * (one message per line), the envelopes (the daemon checks requests and builds responses, the
  * clients build requests and read responses) and the error type with its mapping (an AgentError
- * travels as a JSON-RPC error whose `error.data.reason` carries its reason). CommonJS, so the
- * `kms-agent token` fast path can load it (from its bundle, scripts/bundleFastPath.mjs).
+ * travels as a JSON-RPC error whose `error.data.reason` carries its reason). The `kms-agent token`
+ * fast path carries it in its bundle.
  */
 
 // ---- errors -------------------------------------------------------------------------------------

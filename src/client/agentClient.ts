@@ -2,12 +2,12 @@
  * The one client of the agent's socket, for `kms-agent token`'s fast path, the full CLI, the demo,
  * the tests and the bench: the JSON-RPC codec of src/rpc/ over one connection, any number of
  * (pipelined) calls on it. Callbacks underneath (the fast path allocates no promise), promises on
- * top. It checks the socket before it connects (src/rpc/paths.cts). CommonJS, for the fast path.
+ * top. It checks the socket before it connects (src/rpc/paths.ts).
  */
 import { connect, type Socket } from 'node:net';
-import { AgentError, encode, LineSplitter, readReply, request } from '../rpc/jsonRpc.cjs';
+import { AgentError, encode, LineSplitter, readReply, request } from '../rpc/jsonRpc.js';
 import type { MethodName, Params, Result } from '../rpc/methods.js';
-import { checkAgentSocket } from '../rpc/paths.cjs';
+import { checkAgentSocket } from '../rpc/paths.js';
 
 export type ReplyCallback<T> = (err: AgentError | undefined, result?: T) => void;
 

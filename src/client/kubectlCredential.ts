@@ -1,11 +1,11 @@
 /**
  * `kms-agent kubectl-credential`: a client-go exec credential plugin (docs/tools.md). kubectl
  * runs it before every command it sends (it keeps the answer only in its own process, until
- * expirationTimestamp), so it takes the fast path (fastCommands.cts), like `kms-agent token`.
+ * expirationTimestamp), so it takes the fast path (fastCommands.ts), like `kms-agent token`.
  */
 import type { TokenReply } from '../rpc/methods.js';
-import { parseCommandLine, tokenOptions } from './commandLine.cjs';
-import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
+import { parseCommandLine, tokenOptions } from './commandLine.js';
+import { askAgent, fail, OK, print } from './tokenFastPath.js';
 
 const DEFAULT_API_VERSION = 'client.authentication.k8s.io/v1';
 /** The versions client-go has known; kubectl refuses an answer in another version than it asked for. */

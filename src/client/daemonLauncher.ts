@@ -1,15 +1,14 @@
 /**
  * Starts the daemon for `kms-agent start` and for autostart. Loaded only when no agent answers.
- * CommonJS, so `kms-agent token` can autostart without Node's ES module loader.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { AgentError } from '../rpc/jsonRpc.cjs';
-import { resolveStateDir } from '../rpc/paths.cjs';
+import { DAEMON_PROGRAM } from '../os/packageFiles.js';
+import { AgentError } from '../rpc/jsonRpc.js';
+import { resolveStateDir } from '../rpc/paths.js';
 
-const DAEMON_MAIN = join(__dirname, '..', 'daemon', 'daemon.cjs');
 /** A daemon that has not bound its socket by then is reported as failed. */
 const START_TIMEOUT_MS = 15_000;
 
@@ -33,7 +32,7 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   // Uncaught crashes land in the log too; the descriptor is the daemon's from here on.
   const logFd = openSync(logFile, 'a', 0o600);
   // One V8 helper thread instead of four: an idle agent needs no parallel compiler (bench/RESULTS.md).
-  const args = ['--v8-pool-size=1', DAEMON_MAIN, '--socket', options.socketPath, '--log-file', logFile];
+  const args = ['--v8-pool-size=1', DAEMON_PROGRAM, '--socket', options.socketPath, '--log-file', logFile];
   if (options.configPath) args.push('--config', options.configPath);
   const child = spawn(process.execPath, args, {
     detached: true,

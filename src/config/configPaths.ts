@@ -1,13 +1,13 @@
 /**
- * Where the config files are (docs/configuration.md). CommonJS, so that a client about to start an
- * agent (src/client/nothingToServe.cts) looks where the agent will.
+ * Where the config files are (docs/configuration.md), for the agent and for a client about to start
+ * one (src/client/nothingToServe.ts), so that both look in the same places.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProfileSourceKind } from '../rpc/methods.js';
-import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.cjs';
+import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.js';
 
-/** Home and the state directory are the client's too (src/rpc/paths.cts); re-exported here. */
+/** Home and the state directory are the client's too (src/rpc/paths.ts); re-exported here. */
 export { homeDir, resolveStateDir };
 
 type Env = NodeJS.ProcessEnv;

@@ -3,12 +3,10 @@
  * "One agent per user"): the running agent holds a flock(2) on it (src/daemon/agentLock.ts) and
  * writes there, as one line of JSON, its pid, its socket and the config file it reads. A client
  * that finds no agent on the default socket reads it to find the user's agent elsewhere.
- * CommonJS: the client reads it without leaving its fast path's module format (only when no agent
- * answered).
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { resolveStateDir } from './paths.cjs';
+import { resolveStateDir } from './paths.js';
 
 export interface AgentLockRecord {
   pid: number;

@@ -1,18 +1,17 @@
 /**
- * `kms-agent start` on the fast path: the agent that answers, else a new one (daemonLauncher.cts),
+ * `kms-agent start` on the fast path: the agent that answers, else a new one (daemonLauncher.ts),
  * printed as the shell exports `eval "$(kms-agent start)"` runs, as ssh-agent prints them. Every new
  * shell may run it, so it loads neither commander nor an ES module. `start --foreground` makes this
  * process the agent (service managers run it): the one place the client loads the daemon
- * (src/daemon/daemon.cts).
+ * (src/daemon/loadDaemon.ts).
  */
-import { join } from 'node:path';
-import { agentRunsElsewhere } from '../rpc/agentLockFile.cjs';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { agentRunsElsewhere } from '../rpc/agentLockFile.js';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { Result } from '../rpc/methods.js';
-import { resolveSocketPath, socketNamed } from '../rpc/paths.cjs';
-import { agentRoute, chosenConfig, configToCheck, parseCommandLine } from './commandLine.cjs';
-import { detectShell, shellExports, type ShellSyntax } from './shellExports.cjs';
-import { askAgent, fail, OK, print, type AgentRoute } from './tokenFastPath.cjs';
+import { resolveSocketPath, socketNamed } from '../rpc/paths.js';
+import { agentRoute, chosenConfig, configToCheck, parseCommandLine } from './commandLine.js';
+import { detectShell, shellExports, type ShellSyntax } from './shellExports.js';
+import { askAgent, fail, OK, print, type AgentRoute } from './tokenFastPath.js';
 
 interface StartRequest {
   route: AgentRoute;
@@ -38,9 +37,8 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
       syntax: detectShell(values),
     };
     if (values.foreground) {
-      // An absolute path: the fast-path bundle hands it to Node's require.
-      const { loadDaemon } = require(join(__dirname, '..', 'daemon', 'daemon.cjs')) as typeof import('../daemon/daemon.cjs');
-      loadDaemon().runDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
+      const { socketPath, configPath } = request;
+      import('../daemon/loadDaemon.js').then(({ loadDaemon }) => loadDaemon().runDaemon({ socketPath, configPath })).then(
         () => done(OK),
         (err: unknown) => done(fail(err, 'start')),
       );
@@ -52,9 +50,9 @@ export function runStart(args: readonly string[], done: (exitCode: number) => vo
   // An agent that answers, here or (on the default socket) where the user's agent lock names one.
   askRunningAgent(request, done, (noAgent) => {
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
-    const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
     // Started: it reports its pid. Another start won the race: ask the winner, which may read another config.
-    launchDaemon({ socketPath: request.socketPath, configPath: request.configPath }).then(
+    const { socketPath, configPath } = request;
+    import('./daemonLauncher.js').then(({ launchDaemon }) => launchDaemon({ socketPath, configPath })).then(
       (outcome) => {
         if (outcome.state === 'started') {
           print(shellExports(request.syntax, request.socketPath, outcome.pid));

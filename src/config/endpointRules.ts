@@ -1,8 +1,8 @@
 /**
  * Where tokens, codes and secrets may be sent: https anywhere, plain http only to this machine.
  * The config checks its endpoints with these, and the provider client checks discovered ones, so
- * an endpoint that loads is also one the agent will talk to. CommonJS, so that git-credential on the
- * fast path holds plain http to the same loopback rule.
+ * an endpoint that loads is also one the agent will talk to. git-credential, on the fast path, holds
+ * plain http to the same loopback rule.
  */
 
 const IPV4_LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

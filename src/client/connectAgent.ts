@@ -1,13 +1,13 @@
-import { agentLockPath, agentRunsElsewhere, readAgentLock } from '../rpc/agentLockFile.cjs';
-import { AgentError } from '../rpc/jsonRpc.cjs';
-import { AgentClient } from './agentClient.cjs';
+import { agentLockPath, agentRunsElsewhere, readAgentLock } from '../rpc/agentLockFile.js';
+import { AgentError } from '../rpc/jsonRpc.js';
+import { AgentClient } from './agentClient.js';
 
 export interface ConnectOptions {
   socketPath: string;
-  /** Named by --socket or KMS_AGENT_SOCK (paths.cts socketNamed): no other agent is used. */
+  /** Named by --socket or KMS_AGENT_SOCK (paths.ts socketNamed): no other agent is used. */
   named: boolean;
   configPath?: string | undefined;
-  /** Start a daemon when none answers (commandLine.cts, autostartAllowed). */
+  /** Start a daemon when none answers (commandLine.ts, autostartAllowed). */
   autostart: boolean;
 }
 
@@ -40,12 +40,12 @@ export async function findOrStartAgent(
     if (found) return found;
   }
   if (!options.autostart) throw noAgent;
-  type Check = typeof import('./nothingToServe.cjs');
-  const { nothingToServe } = require('./nothingToServe.cjs') as Check;
+  // Loaded only now: what starts an agent is no part of a call to one that answers.
+  const { nothingToServe } = await import('./nothingToServe.js');
   const idle = nothingToServe(options.configPath);
   if (idle) throw idle;
-  const { launchDaemon } = require('./daemonLauncher.cjs') as typeof import('./daemonLauncher.cjs');
   const { socketPath, configPath } = options;
+  const { launchDaemon } = await import('./daemonLauncher.js');
   const outcome = await launchDaemon({ socketPath, configPath });
   if (outcome.state !== 'elsewhere') return AgentClient.connect(socketPath);
   if (options.named) {

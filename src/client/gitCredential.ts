@@ -1,13 +1,15 @@
 /**
  * `kms-agent git-credential get|store|erase`: git's credential helper protocol (docs/tools.md; git
- * runs `get` whenever a server asks for credentials, then `store` or `erase`), on the fast path (fastCommands.cts).
+ * runs `get` whenever a server asks for credentials, then `store` or `erase`), on the fast path (fastCommands.ts).
  *
  * Which host gets which token is the config's business: the [git] table, or --profile given in the
  * helper line. KMS_AGENT_PROFILE does not apply here: with it, every host that asked git for a
  * password would be sent that profile's token.
  */
 import { readSync } from 'node:fs';
-import type { AgentError } from '../rpc/jsonRpc.cjs';
+import { isLoopbackHost } from '../config/endpointRules.js';
+import type { AgentError } from '../rpc/jsonRpc.js';
+import { terminalLine } from '../rpc/terminalText.js';
 import type { Params, Result } from '../rpc/methods.js';
 import {
   agentRoute,
@@ -15,8 +17,9 @@ import {
   parseCommandLine,
   usage,
   type FlagValues,
-} from './commandLine.cjs';
-import { askAgent, fail, OK, print } from './tokenFastPath.cjs';
+} from './commandLine.js';
+import { reportError } from './exitCodes.js';
+import { askAgent, fail, OK, print } from './tokenFastPath.js';
 
 /** What git sends: `key=value` lines (protocol, host, path, username…), up to a blank line. */
 export type CredentialRequest = Map<string, string>;
@@ -100,10 +103,8 @@ function parsedHost(protocol: string, host: string): URL | undefined {
   return hostAlone && !url.search && !url.hash ? url : undefined;
 }
 
-/** A line for stderr quoting git's text: control characters removed (src/rpc/terminalText.cts). */
+/** A line for stderr quoting git's text: control characters removed (src/rpc/terminalText.ts). */
 function quoted(text: string): string {
-  type TerminalText = typeof import('../rpc/terminalText.cjs');
-  const { terminalLine } = require('../rpc/terminalText.cjs') as TerminalText;
   return JSON.stringify(terminalLine(text));
 }
 
@@ -120,10 +121,8 @@ function destination(request: CredentialRequest): { host: string } | string {
     return `git's host ${quoted(host)} is not a host name or address: no token for it`;
   }
   // Plain http keeps the token on this machine only: the rule of the agent's own endpoints, held to
-  // the host as parsed, and loaded only for http, so the https path loads no file beyond its own.
-  type Rules = typeof import('../config/endpointRules.cjs');
-  const rules = (): Rules => require('../config/endpointRules.cjs');
-  if (protocol === 'http' && !rules().isLoopbackHost(url.hostname)) {
+  // the host as parsed.
+  if (protocol === 'http' && !isLoopbackHost(url.hostname)) {
     return `refusing to send a token over plain http to ${url.host}: use an https:// URL for it`;
   }
   return { host: url.host };
@@ -174,7 +173,7 @@ function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCo
     }
     const reason = (err as AgentError).reason;
     if (profile === undefined && reason === 'UNKNOWN_PROFILE') {
-      (require('./exitCodes.cjs') as typeof import('./exitCodes.cjs')).reportError(err);
+      reportError(err);
       return done(OK);
     }
     // Only a host that is ours stops git: without --profile, an agent that cannot be reached cannot say.

@@ -1,10 +1,10 @@
 /**
  * A config file the user named (--config, KMS_AGENT_CONFIG) must exist, whether or not an agent
  * runs (docs/configuration.md): the loader says so, and so does every client before it asks an
- * agent anything. CommonJS: `kms-agent token` checks it on its fast path (one realpath call).
+ * agent anything. `kms-agent token` checks it on its fast path (one realpath call).
  */
 import { realpathSync } from 'node:fs';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 
 export function missingNamedConfig(file: string): string {
   const add = `kms-agent --config ${file} add NAME --issuer URL --client-id ID`;
