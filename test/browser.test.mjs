@@ -11,7 +11,7 @@ import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
 import { freePort } from '../dist/demo/freePort.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-// NOTES.md: what Debian's Chromium needs to run headless here, and nothing that phones home.
+// What Debian's Chromium needs to run headless here, and nothing that phones home.
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'smol-toml';
-import { ckmsSubcommand, hasHeaderOption, parseCkmsVersion, takesHeader, writesConfig } from '../dist/client/ckmsInvocation.js';
-import { configWithToken } from '../dist/client/cosmianConfigCopy.js';
+import { ckmsSubcommand, hasHeaderOption, parseCkmsVersion, takesHeader, writesConfig } from '../dist/client/commands/exec/ckmsInvocation.js';
+import { configWithToken } from '../dist/client/commands/exec/cosmianConfigCopy.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
 const plain = (document) => JSON.parse(JSON.stringify(document));

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadConfig } from '../dist/config/config.js';
-import { findCosmianConfig, resolveConfigPath, resolveStateDir } from '../dist/config/configPaths.js';
+import { findCosmianConfig, resolveConfigPath } from '../dist/config/configPaths.js';
+import { resolveStateDir } from '../dist/os/xdgPaths.js';
 import { assertConfigError, AUTH0, COSMIAN_LAYOUTS, ENTRA, OWN_ENTRA, sandbox, seedSection } from './support/configSandbox.mjs';
 
 /** The documented defaults (README.md), as a profile with openid in its scopes, no audience and https endpoints gets them. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { CLI, makeSandbox, startForeground } from './support/harness.mjs';
 import { exited } from './support/reliability.mjs';
 

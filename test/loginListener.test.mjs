@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { deliverCallback, playAuthorization } from '../dist/demo/browserPlayer.js';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { freePort } from '../dist/demo/freePort.js';
 import { makeSandbox, profileToml, startForeground } from './support/harness.mjs';
 

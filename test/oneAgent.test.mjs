@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
-import { processAlive } from '../dist/rpc/processAlive.js';
+import { processAlive } from '../dist/os/processAlive.js';
 import { noKeychain, storeFileOf, storeKeyOf } from './support/harness.mjs';
 import { daemonsUnder } from './support/processes.mjs';
 import { loginViaRpc, makeIsolatedSandbox, sleep, withSandbox } from './support/reliability.mjs';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import {
   LOCAL_CONFIDENTIAL_CLIENT_ID,
   LOCAL_CONFIDENTIAL_CLIENT_SECRET,

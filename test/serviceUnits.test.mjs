@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CLI, ROOT, makeSandbox } from './support/harness.mjs';
-import { systemdPlan } from '../dist/client/installService.js';
+import { systemdPlan } from '../dist/client/commands/installService/servicePlans.js';
 import { freePort } from '../dist/demo/freePort.js';
 import { hasCommand } from './support/processes.mjs';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer } from '../dist/daemon/socketServer.js';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { AgentError } from '../dist/rpc/jsonRpc.js';
 import { rawConnect, sleep } from './support/reliability.mjs';
 

@@ -7,7 +7,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { FallbackStore, openStore } from '../dist/daemon/stores/fallbackStore.js';
+import { FallbackStore } from '../dist/daemon/stores/fallbackStore.js';
+import { openStore } from '../dist/daemon/stores/storeFactory.js';
 import { FileStore } from '../dist/daemon/stores/fileStore.js';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
 import { MemoryStore } from '../dist/daemon/stores/memoryStore.js';

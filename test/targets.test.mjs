@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { TargetCache } from '../dist/daemon/targetCache.js';
 import { tokenTarget } from '../dist/provider/tokenTarget.js';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../dist/demo/localProvider.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
-import { AgentClient } from '../dist/client/agentClient.js';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { loadConfig } from '../dist/config/config.js';
 import { makeSandbox } from './support/harness.mjs';
 

@@ -4,8 +4,10 @@
  * --force) put in place of that section's text. A new file is created 0600 in a 0700 directory,
  * as the daemon requires of a file that decides where logins are sent (src/config/fileTrust.ts).
  */
-import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { tomlString } from '../config/tomlString.js';
+import { stageFile } from '../os/atomicFile.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 
 export interface ProfileKeys {
@@ -15,8 +17,6 @@ export interface ProfileKeys {
   client_secret?: string | undefined;
 }
 
-/** TOML basic strings take JSON's escapes; JSON.stringify never writes the one TOML lacks (\/). */
-const tomlString = (value: string): string => JSON.stringify(value);
 
 /** The comment above each section `add` writes: --force replaces it with its section. */
 const ADDED_BY = '# added by kms-agent add';
@@ -127,19 +127,14 @@ export function stagedConfig(
   check: Check,
 ): { commit(): void; discard(): void } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'wx', 0o600);
+  // An existing file keeps its own mode.
+  const mode = existingMode === undefined ? 0o600 : existingMode & 0o7777;
+  const staged = stageFile(file, text, { mode, durable: false });
   try {
-    writeSync(fd, text);
-    // The umask may have narrowed the mode of a new file further; an existing file keeps its own.
-    chmodSync(temp, existingMode === undefined ? 0o600 : existingMode & 0o7777);
-    if (fstatSync(fd).size !== Buffer.byteLength(text)) throw new Error(`short write to ${temp}`);
-    check(temp);
+    check(staged.temp);
   } catch (err) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
+    staged.discard();
     throw err;
   }
-  closeSync(fd);
-  return { commit: () => renameSync(temp, file), discard: () => rmSync(temp, { force: true }) };
+  return staged;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { checked } from './configError.js';
-import { cosmianDefaultPaths, findCosmianConfig, homeDir } from './configPaths.js';
-import { resolveConfigPath, resolveStateDir } from './configPaths.js';
+import { homeDir, resolveStateDir } from '../os/xdgPaths.js';
+import { cosmianDefaultPaths, findCosmianConfig, resolveConfigPath } from './configPaths.js';
 import { COSMIAN_PROFILE } from './configSchema.js';
 import { exposedSecretWarning } from './configText.js';
 import { logLevel } from './configValues.js';

@@ -1,17 +1,13 @@
 /**
  * Where the config files are (docs/configuration.md), for the agent and for a client about to start
- * one (src/client/nothingToServe.ts), so that both look in the same places.
+ * one (src/client/fast/nothingToServe.ts), so that both look in the same places.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProfileSourceKind } from '../rpc/methods.js';
-import { homeDir, resolveStateDir, xdgDir } from '../rpc/paths.js';
-
-/** Home and the state directory are the client's too (src/rpc/paths.ts); re-exported here. */
-export { homeDir, resolveStateDir };
+import { COSMIAN_LAYOUTS, type CosmianLayout } from '../rpc/methods.js';
+import { homeDir, xdgDir } from '../os/xdgPaths.js';
 
 type Env = NodeJS.ProcessEnv;
-export type CosmianLayout = Exclude<ProfileSourceKind, 'config'>;
 
 /** --config, then KMS_AGENT_CONFIG, then $XDG_CONFIG_HOME/kms-agent/config.toml. */
 export function resolveConfigPath(flag?: string, env: Env = process.env): string {
@@ -22,9 +18,7 @@ export function resolveConfigPath(flag?: string, env: Env = process.env): string
 
 /** The Cosmian CLI's own lookup order: its env vars (newest tool first), then ~/.cosmian. */
 const COSMIAN_ENV_VARS = ['CKMS_CONF', 'COSMIAN_CLI_CONF', 'KMS_CLI_CONF'];
-export const COSMIAN_DEFAULT_FILES: CosmianLayout[] = [
-  'ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json',
-];
+export const COSMIAN_DEFAULT_FILES: readonly CosmianLayout[] = COSMIAN_LAYOUTS;
 
 /** The default places of the Cosmian CLI config, in the order it looks at them. */
 export function cosmianDefaultPaths(env: Env = process.env): string[] {

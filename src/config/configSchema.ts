@@ -1,3 +1,4 @@
+import { STORE_KINDS, TOKEN_KINDS } from '../rpc/methods.js';
 import type { Fields } from './configError.js';
 import { authParams, flag, httpUrl, logLevel, oneOf, redirectUrl, scopes, secret, storeDir, table, text } from './configValues.js';
 
@@ -19,9 +20,9 @@ export const PROFILE_KEYS = {
   audience: text,
   resource: text,
   extra_auth_params: authParams,
-  token: oneOf('auto', 'access', 'id'),
+  token: oneOf(...TOKEN_KINDS),
   token_file: flag,
-  store: oneOf('keychain', 'file', 'memory'),
+  store: oneOf(...STORE_KINDS),
 };
 
 export type ProfileFields = Fields<typeof PROFILE_KEYS>;

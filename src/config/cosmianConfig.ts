@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { checked, ConfigError, readFields, type Location } from './configError.js';
-import { COSMIAN_DEFAULT_FILES, type CosmianLayout } from './configPaths.js';
+import type { CosmianLayout } from '../rpc/methods.js';
+import { COSMIAN_DEFAULT_FILES } from './configPaths.js';
 import { COSMIAN_OAUTH2_KEYS, COSMIAN_PROFILE, type ProfileFields } from './configSchema.js';
 import { parseJsonText, parseTomlText, readTrustedFile, type FileText } from './configText.js';
 import { isTable, port, show, type Table } from './configValues.js';

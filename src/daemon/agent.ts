@@ -9,7 +9,7 @@ import { ambiguousDefault, noProfileChosen } from '../config/defaultProfile.js';
 import { keepsSession, profileChanges } from '../config/profileChanges.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
-import { openStore } from './stores/fallbackStore.js';
+import { openStore } from './stores/storeFactory.js';
 import type { TokenStore } from './stores/tokenStore.js';
 import { TokenFiles } from './tokenFiles.js';
 

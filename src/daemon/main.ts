@@ -9,7 +9,7 @@
  */
 import { writeSync, closeSync } from 'node:fs';
 import { resolveConfigPath } from '../config/configPaths.js';
-import { agentLockPath } from '../rpc/agentLockFile.js';
+import { agentLockPath } from '../os/agentLockFile.js';
 import { AgentRunningElsewhereError, takeAgentLock } from './agentLock.js';
 import { AgentAlreadyRunningError } from './socketDirectory.js';
 

@@ -1,5 +1,5 @@
 import type { Agent } from './agent.js';
-import type { MethodName, Result } from '../rpc/methods.js';
+import { LOGIN_FLOWS, TOKEN_KINDS, type MethodName, type Result } from '../rpc/methods.js';
 import {
   asParams,
   optionalBoolean,
@@ -8,7 +8,7 @@ import {
   optionalString,
   requiredString,
 } from '../rpc/paramChecks.js';
-import { VERSION } from '../rpc/version.js';
+import { VERSION } from '../version.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
 
@@ -60,7 +60,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
       const session = agent.session(optionalString('token.get', p, 'profile'));
       const reply = session.getToken({
         min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
-        kind: optionalChoice('token.get', p, 'kind', ['auto', 'access', 'id'] as const),
+        kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
         scope: optionalString('token.get', p, 'scope'),
         audience: optionalString('token.get', p, 'audience'),
       });
@@ -96,7 +96,7 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
     'login.start': async (params) => {
       const p = asParams('login.start', params, ['profile', 'flow']);
       const session = agent.session(optionalString('login.start', p, 'profile'));
-      const flow = optionalChoice('login.start', p, 'flow', ['pkce', 'device'] as const) ?? 'pkce';
+      const flow = optionalChoice('login.start', p, 'flow', LOGIN_FLOWS) ?? 'pkce';
       const login = await agent.logins.start(session, flow);
       const result: Result<'login.start'> = { login_id: login.id, profile: login.profile, url: login.url, expires_at: login.expiresAt };
       if (login.browserUrl) result.browser_url = login.browserUrl;

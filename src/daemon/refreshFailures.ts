@@ -1,16 +1,15 @@
 import { AgentError } from '../rpc/jsonRpc.js';
 import type { Profile } from '../config/profile.js';
 import type { ProviderFailure } from '../provider/providerErrors.js';
+import { loginCommand } from '../text/loginCommand.js';
 import { describeTarget, type TokenTarget } from '../provider/tokenTarget.js';
 
-/** The command that logs a profile in again. */
-export function loginCommandFor(profile: string): string {
-  return `\`kms-agent login --profile ${profile}\``;
-}
+/** The command that logs a profile in again, quoted. */
+const loginAgain = (profile: string): string => `\`${loginCommand(profile)}\``;
 
 export function loginRequired(profile: string, why?: string): AgentError {
   const what = why === undefined ? `not logged in to profile ${profile}` : `the login of profile ${profile} ended: ${why}`;
-  return new AgentError('LOGIN_REQUIRED', `${what}: run ${loginCommandFor(profile)}`);
+  return new AgentError('LOGIN_REQUIRED', `${what}: run ${loginAgain(profile)}`);
 }
 
 /** An id_token is asked for, and the provider gives none that is still valid (OpenID Connect Core §12.2 allows a refresh without one). */
@@ -18,7 +17,7 @@ export function idTokenNotRenewed(profile: string, refusal: string | undefined):
   const why = refusal ?? 'its provider issued none at login, or does not renew id_tokens on refresh';
   return new AgentError(
     'LOGIN_REQUIRED',
-    `no valid id_token for profile ${profile}: ${why}; run ${loginCommandFor(profile)} for a new one, or set token = "access" in the profile to use its access token`,
+    `no valid id_token for profile ${profile}: ${why}; run ${loginAgain(profile)} for a new one, or set token = "access" in the profile to use its access token`,
   );
 }
 
@@ -75,7 +74,7 @@ function targetHint(profile: string, scopes: readonly string[], failure: Provide
     case 'invalid_target':
       return `: the provider does not know this audience, or it was not requested at login; set resource = "${target.audience ?? ''}" in profile ${profile} and log in again (some providers also end the login on this error)`;
     case 'invalid_grant':
-      return `: the login may lack consent for this target; if \`kms-agent token --profile ${profile}\` fails too, run ${loginCommandFor(profile)}`;
+      return `: the login may lack consent for this target; if \`kms-agent token --profile ${profile}\` fails too, run ${loginAgain(profile)}`;
     default:
       return '';
   }

@@ -10,9 +10,9 @@ import type { AgentConfig } from '../config/profile.js';
 import { configReloading } from './configReloading.js';
 import { SocketServer } from './socketServer.js';
 import { takeAgentLock, type AgentLock } from './agentLock.js';
-import { agentLockPath } from '../rpc/agentLockFile.js';
+import { agentLockPath } from '../os/agentLockFile.js';
 import { resolveConfigPath } from '../config/configPaths.js';
-import { VERSION } from '../rpc/version.js';
+import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
   socketPath: string;

@@ -12,7 +12,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { allCommandLines } from '../support/processes.mjs';
 import { loginViaRpc, makeIsolatedSandbox, sleep, withSandbox } from '../support/reliability.mjs';
-import { processAlive } from '../../dist/rpc/processAlive.js';
+import { processAlive } from '../../dist/os/processAlive.js';
 
 const CLIENTS = 50;
 const ROUNDS = 10;

@@ -24,7 +24,7 @@ const RSS_SETTLE_MS = 45_000;
  * prints its latencies and failures as one JSON line.
  */
 const GOOD_CLIENT = `
-  const { AgentClient } = await import(${JSON.stringify(new URL('../../dist/client/agentClient.js', import.meta.url).href)});
+  const { AgentClient } = await import(${JSON.stringify(new URL('../../dist/client/fast/agentClient.js', import.meta.url).href)});
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   let polling = true;
   process.stdin.on('data', () => {}).on('end', () => (polling = false));

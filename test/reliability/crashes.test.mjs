@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AgentClient } from '../../dist/client/agentClient.js';
+import { AgentClient } from '../../dist/client/fast/agentClient.js';
 import { CLI, startForeground, storeFileOf } from '../support/harness.mjs';
 import { exited, loginViaRpc, makeIsolatedSandbox, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 

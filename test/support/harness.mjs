@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
-import { AgentClient } from '../../dist/client/agentClient.js';
+import { AgentClient } from '../../dist/client/fast/agentClient.js';
 import { loadConfig } from '../../dist/config/config.js';
 import { COMMAND_EXITS } from '../../dist/client/commandExits.js';
 import { startGlewlwyd } from './glewlwyd.mjs';

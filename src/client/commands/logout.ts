@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
-import { chosenProfile, SELECTION_FLAGS } from '../commandLine.js';
-import { Exit } from '../exitCodes.js';
+import { chosenProfile } from '../fast/commandLine.js';
+import { SELECTION_FLAGS } from '../fast/tokenRequest.js';
+import { Exit } from '../fast/exitCodes.js';
 import type { LogoutOutcome } from '../../rpc/methods.js';
-import type { CliContext } from './context.js';
+import type { CliContext } from '../cliContext.js';
 
 export function registerLogout(program: Command, cli: CliContext): void {
   program

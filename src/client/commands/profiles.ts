@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { Exit } from '../exitCodes.js';
-import type { CliContext } from './context.js';
+import { Exit } from '../fast/exitCodes.js';
+import type { CliContext } from '../cliContext.js';
 
 export function registerProfiles(program: Command, cli: CliContext): void {
   program

@@ -5,10 +5,10 @@ import { COSMIAN_PROFILE } from '../../config/configSchema.js';
 import { readTrustedFile } from '../../config/configText.js';
 import { readOwnConfig } from '../../config/ownConfig.js';
 import { AgentError } from '../../rpc/jsonRpc.js';
-import { usage } from '../commandLine.js';
+import { usage } from '../fast/commandLine.js';
 import { stagedConfig, withoutProfile } from '../configEdit.js';
-import { Exit } from '../exitCodes.js';
-import type { CliContext } from './context.js';
+import { Exit } from '../fast/exitCodes.js';
+import type { CliContext } from '../cliContext.js';
 import { describeLogout } from './logout.js';
 
 const say = (line: string): void => void process.stderr.write(line + '\n');

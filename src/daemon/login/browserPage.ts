@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { escapeMarkup } from '../../text/markupText.js';
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export interface BrowserPage {
   /** file://… of a page that forwards to the authorization URL. */
@@ -19,7 +18,7 @@ export interface BrowserPage {
  */
 export async function writeBrowserPage(dir: string, authorizationUrl: string): Promise<BrowserPage> {
   const path = join(dir, `login-${randomBytes(12).toString('hex')}.html`);
-  const target = escapeHtml(authorizationUrl);
+  const target = escapeMarkup(authorizationUrl);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
 <meta http-equiv="refresh" content="0;url=${target}"><title>kms-agent login</title></head>

@@ -1,11 +1,7 @@
 import type { LoginFlow } from '../../rpc/methods.js';
+import { loginCommand } from '../../text/loginCommand.js';
 import { AgentError } from '../../rpc/jsonRpc.js';
 import { classifyProviderError } from '../../provider/providerErrors.js';
-
-/** The command that starts the same login again. */
-export function loginCommand(profile: string, flow: LoginFlow = 'pkce'): string {
-  return `kms-agent login ${flow === 'device' ? '--device ' : ''}--profile ${profile}`;
-}
 
 /** The device code ran out before the user approved it (from the provider, or the agent's own clock). */
 export function deviceCodeExpired(profile: string): AgentError {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
 import { noRefreshTokenHint } from '../refreshFailures.js';
+import { loginCommand } from '../../text/loginCommand.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';
 
 /** A browser login gives up after this long unless login.wait asks for less. */
@@ -67,7 +68,7 @@ export class LoginRegistry {
     const { login, session } = this.entry(loginId);
     let timer: NodeJS.Timeout | undefined;
     if (timeoutSeconds !== undefined) {
-      const again = `kms-agent login${login.flow === 'device' ? ' --device' : ''} --profile ${login.profile}`;
+      const again = loginCommand(login.profile, login.flow);
       timer = setTimeout(
         () => login.cancel(new AgentError('LOGIN_TIMEOUT', `the login to profile ${login.profile} was not completed within ${timeoutSeconds} s: run \`${again}\` again`)),
         timeoutSeconds * 1000,

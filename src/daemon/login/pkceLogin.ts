@@ -6,6 +6,7 @@ import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { writeBrowserPage, type BrowserPage } from './browserPage.js';
+import { loginCommand } from '../../text/loginCommand.js';
 import { loginFailed } from './loginErrors.js';
 import { LoopbackListener, type CallbackOutcome } from './loopbackListener.js';
 import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
@@ -95,7 +96,7 @@ export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: n
     throw new AgentError('PROVIDER_ERROR', `cannot write the login page for the browser in ${pageDir}: ${(err as Error).message}`);
   }
   const timer = setTimeout(
-    () => outcome.reject(new AgentError('LOGIN_TIMEOUT', `the login to profile ${profile} was not completed in time: run \`kms-agent login --profile ${profile}\` again`)),
+    () => outcome.reject(new AgentError('LOGIN_TIMEOUT', `the login to profile ${profile} was not completed in time: run \`${loginCommand(profile)}\` again`)),
     lifetimeSeconds * 1000,
   );
   timer.unref();

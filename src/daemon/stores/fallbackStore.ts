@@ -1,7 +1,6 @@
 import type { StoreKind } from '../../rpc/methods.js';
 import { FileStore } from './fileStore.js';
 import { KeychainStore, NO_DBUS_SESSION } from './keychainStore.js';
-import { MemoryStore } from './memoryStore.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
 /**
@@ -67,17 +66,5 @@ export class FallbackStore implements TokenStore {
     this.active = this.fallback;
     const where = `your login is in a 0600 file in ${this.fallback.dir}`;
     this.fallbackWarning = reason.message === NO_DBUS_SESSION ? `${reason.message}: ${where}` : `${reason.message}; until then ${where}`;
-  }
-}
-
-/** The store a profile's `store` setting names; "keychain" falls back to files under storeDir. */
-export function openStore(kind: StoreKind, storeDir: string): TokenStore {
-  switch (kind) {
-    case 'keychain':
-      return new FallbackStore(new KeychainStore(), new FileStore(storeDir));
-    case 'file':
-      return new FileStore(storeDir);
-    case 'memory':
-      return new MemoryStore();
   }
 }
