@@ -21,8 +21,6 @@ const NO_DBUS = { DBUS_SESSION_BUS_ADDRESS: undefined };
 /** A sandbox without a provider, with `config` (default: a valid static profile). */
 const staticSandbox = (config = STATIC_PROFILE, env = {}) => makeSandbox({ provider: null, config, env: { ...NO_DBUS, ...env } });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function answers(socketPath) {
   try {
     (await AgentClient.connect(socketPath, 500)).close();

@@ -74,8 +74,8 @@ function startup(F, line) {
       : 'Node start, the fast-path bundle and the launcher; this run was too noisy to split the ' +
         'two';
   line(
-    "**So, start-up:** the daemon runs from one bundle (esbuild over tsc's output, " +
-      "scripts/bundleDaemon.mjs) compiled with V8's code cache (src/daemon/daemon.cts): no ES " +
+    '**So, start-up:** the daemon runs from one bundle (esbuild, scripts/build.mjs) ' +
+      "compiled with V8's code cache (src/os/bundleLoader.ts): no ES " +
       'module loader, and the functions a start runs already compiled. Alone it is ' +
       `${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
       'What it adds, per the profile above (compileForInternalLoader is Node compiling its own ' +

@@ -82,7 +82,7 @@ export const redirectUrl: Check<string> = (v) => {
     const hosts = `${REDIRECT_HOSTS.slice(0, -1).join(', ')} or ${REDIRECT_HOSTS.at(-1)}`;
     return fail(`a redirect to ${hosts} (the login listener binds only 127.0.0.1 and ::1: another process could listen on ${url.hostname} and take the code)`, v);
   }
-  return v as string;
+  return v;
 };
 
 export const storeDir: Check<string> = (v) =>

@@ -37,7 +37,8 @@ export const TOKEN_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'rev
 export function discoveredEndpointProblem(issuer: string, metadata: Partial<Record<(typeof TOKEN_ENDPOINTS)[number], unknown>>): string | undefined {
   for (const name of TOKEN_ENDPOINTS) {
     const url = metadata[name];
-    const problem = typeof url === 'string' ? endpointProblem(url) : undefined;
+    if (typeof url !== 'string') continue;
+    const problem = endpointProblem(url);
     if (problem) return `the discovery document of ${issuer} names ${name} ${url}: expected ${problem}`;
   }
   return undefined;

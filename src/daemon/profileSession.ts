@@ -111,7 +111,7 @@ export class ProfileSession {
       const stale = this.tokens.of(target);
       const token = stale && servable(stale, kind);
       if (err instanceof AgentError && (err.reason === 'PROVIDER_UNREACHABLE' || err.reason === 'PROVIDER_ERROR') && token) {
-        stale!.lastUsedMs = Date.now();
+        stale.lastUsedMs = Date.now();
         return token.reply;
       }
       throw err;

@@ -42,7 +42,7 @@ export class SocketServer {
 
   constructor(readonly socketPath: string, methods: MethodTable, private readonly log: Logger) {
     // A Map, so that `__proto__` or `toString` is an unknown method, not an inherited one.
-    for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler as Handler);
+    for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler);
     // Half-open: a client that shuts down its sending side still gets every answer.
     this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
@@ -146,7 +146,7 @@ export class SocketServer {
     const { socket } = connection;
     this.inflight++;
     if (++connection.inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
-    answer.then(
+    void answer.then(
       (response) => this.reply(connection, response),
       (err: unknown) => this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
     ).then(() => {
@@ -166,7 +166,8 @@ export class SocketServer {
     }
     if (!Array.isArray(message)) return this.answerOne(message, connection);
     if (message.length === 0) return invalidRequest(message);
-    return Promise.all(message.map((one: unknown) => this.answerOne(one, connection))).then((replies) => {
+    const answers = message.map((one: unknown) => Promise.resolve(this.answerOne(one, connection)));
+    return Promise.all(answers).then((replies) => {
       const answered = replies.filter((reply): reply is Response => reply !== null);
       return answered.length > 0 ? answered : null;
     });

@@ -91,6 +91,8 @@ export class ProviderClient {
       timeout: PROVIDER_TIMEOUT_SECONDS,
       [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
     });
+    // The metadata without its helper method, which is never called here.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const { supportsPKCE: _helper, ...discovered } = found.serverMetadata();
     // Endpoints set explicitly in the profile win over discovered ones.
     const server: OIDC.ServerMetadata = {

@@ -17,8 +17,6 @@ import { freePort, httpResponse, loginViaRpc, percentile, sleep, startFaultProxy
  */
 const PROVIDER_TIMEOUT_MS = 10_000;
 const TIMEOUT_SLACK_MS = 5000;
-/** Slack for the test's own clock on a loaded machine, above each backoff window. */
-const SCHEDULE_SLACK_MS = 1000;
 /** How long a request to a healthy profile or agent.status may take while another provider hangs. */
 const UNAFFECTED_MAX_MS = 750;
 /** RetryBackoff's schedule (src/daemon/retryBackoff.ts): 1 s doubling to 30 s, ±20 %. */

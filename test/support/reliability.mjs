@@ -305,6 +305,8 @@ export async function withSandbox(sb, t, body, cleanup = async () => undefined) 
     try {
       await sb.close();
     } catch (err) {
+      // A failed close matters only when the body passed: its own error is the one to see.
+      // eslint-disable-next-line no-unsafe-finally
       if (!failed) throw err;
       t.diagnostic(`closing the sandbox after the failure: ${err.message}`);
     }

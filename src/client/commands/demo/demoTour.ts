@@ -26,7 +26,7 @@ const clock = (unix: number): string => new Date(unix * 1000).toISOString().slic
 /** What a token is, in words, without ever printing the token itself. */
 function describe(reply: TokenReply): string {
   const claims = jwtPayload(reply.token) ?? {};
-  const who = typeof claims.email === 'string' ? claims.email : String(claims.sub ?? 'unknown');
+  const who = [claims.email, claims.sub].find((claim) => typeof claim === 'string') ?? 'unknown';
   const left = Math.round(reply.expires_at - Date.now() / 1000);
   return `a ${reply.token.length}-character JWT for ${who}, issued by ${String(claims.iss)}, valid until ${clock(reply.expires_at)} (${left} s)`;
 }

@@ -82,7 +82,7 @@ function editTomlLine(text: string, layout: CosmianLayout, token: string): strin
  */
 export function configWithToken(text: string, layout: CosmianLayout, token: string): string {
   if (layout === 'kms.json') return JSON.stringify(withTokenSet(JSON.parse(text) as Document, layout, token), null, 4) + '\n';
-  const wanted = withTokenSet(parse(text) as Document, layout, token);
+  const wanted = withTokenSet(parse(text), layout, token);
   const edited = editTomlLine(text, layout, token);
   if (edited !== undefined) {
     try {
