@@ -34,7 +34,12 @@ const common = {
 };
 
 /** A program Node runs as a CommonJS file. */
-const program = (entry, outfile, external) => ({ ...common, entryPoints: [entry], outfile, external });
+const program = (entry, outfile, external) => ({
+  ...common,
+  entryPoints: [entry],
+  outfile,
+  external,
+});
 
 /**
  * A bundle for bundleLoader.ts: a module body wrapped as a function expression, so the file is
@@ -53,7 +58,10 @@ const loaded = (entry, outfile, external) => ({
 const BUILDS = [
   program('src/client/bin.ts', 'dist/client/bin.cjs', []),
   // Nothing from node_modules: a package on the fast path is loaded only when needed.
-  { ...loaded('src/client/fastCommands.ts', 'dist/client/fastPath.bundle.cjs', []), packages: 'external' },
+  {
+    ...loaded('src/client/fastCommands.ts', 'dist/client/fastPath.bundle.cjs', []),
+    packages: 'external',
+  },
   program('src/daemon/daemonProgram.ts', 'dist/daemon/daemon.cjs', []),
   loaded('src/daemon/daemonBundle.ts', 'dist/daemon/daemon.bundle.cjs', NATIVE),
   program('src/daemon/stores/keychainWorker.ts', 'dist/daemon/stores/keychainWorker.cjs', NATIVE),
@@ -62,7 +70,11 @@ const BUILDS = [
 /** Runs a step; a quiet one's output (a daemon's log) is shown only when it fails. */
 function run(script, args, quiet = false) {
   const stdio = quiet ? 'pipe' : 'inherit';
-  const step = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, stdio, encoding: 'utf8' });
+  const step = spawnSync(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    stdio,
+    encoding: 'utf8',
+  });
   if (step.status === 0) return;
   if (quiet) process.stderr.write(`${step.stdout}${step.stderr}`);
   process.exit(step.status ?? 1);

@@ -58,7 +58,12 @@ async function daemon() {
   // Nothing of the caller's environment (a KMS_AGENT_* or Cosmian CLI variable) reaches it.
   const { PATH } = process.env;
   for (const name of Object.keys(process.env)) delete process.env[name];
-  const home = { PATH, HOME: dir, XDG_STATE_HOME: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config') };
+  const home = {
+    PATH,
+    HOME: dir,
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+  };
   Object.assign(process.env, home);
   const { exports, cache } = warmUp(DAEMON_BUNDLE);
   const onReady = async () => {

@@ -71,7 +71,12 @@ test('no import cycles in src/, bench/, scripts/ or test/support/', () => {
   const graph = new Map(files.map((file) => [file, importsOf(file, known)]));
   const edges = [...graph.values()].reduce((n, to) => n + to.length, 0);
   assert.ok(files.length > 200 && edges > 400, `read ${files.length} files, ${edges} imports`);
-  const names = cycles(graph).map((c) => c.map((f) => relative(ROOT, f)).sort().join(' -> '));
+  const names = cycles(graph).map((c) =>
+    c
+      .map((f) => relative(ROOT, f))
+      .sort()
+      .join(' -> '),
+  );
   assert.deepEqual(names, []);
 });
 
@@ -82,5 +87,8 @@ test('the cycle check can fail: it finds a cycle when there is one', () => {
     ['c', ['a']],
     ['d', ['a']],
   ]);
-  assert.deepEqual(cycles(graph).map((c) => c.sort()), [['a', 'b', 'c']]);
+  assert.deepEqual(
+    cycles(graph).map((c) => c.sort()),
+    [['a', 'b', 'c']],
+  );
 });

@@ -23,7 +23,8 @@ function filesUnder(dir) {
 const EXISTING = filesUnder(ROOT).map((path) => relative(ROOT, path));
 
 /** A name of a file of ours: a path, or a bare name, ending in one of our extensions. */
-const NAMED = /(?<![\w./@-])(?:[\w-]+\/)*[\w-]+(?:\.[\w-]+)*\.(?:ts|cts|mts|mjs|cjs|js|sh|md)(?![\w/])/g;
+const NAMED =
+  /(?<![\w./@-])(?:[\w-]+\/)*[\w-]+(?:\.[\w-]+)*\.(?:ts|cts|mts|mjs|cjs|js|sh|md)(?![\w/])/g;
 
 /**
  * Names that are not files of this repository: other projects' files, the files a user or a test
@@ -41,7 +42,11 @@ const NOT_OURS = [
 /** The text a file says in words: a doc whole, a code file's comments. */
 function wordsOf(file, text) {
   if (!CODE.test(file)) return text;
-  if (file.endsWith('.sh')) return text.split('\n').map((line) => line.replace(/^[^#]*#?/, '')).join('\n');
+  if (file.endsWith('.sh'))
+    return text
+      .split('\n')
+      .map((line) => line.replace(/^[^#]*#?/, ''))
+      .join('\n');
   const comments = text.match(/\/\*[\s\S]*?\*\/|(?<![:'"`\w])\/\/.*$/gm) ?? [];
   return comments.join('\n');
 }
@@ -66,9 +71,17 @@ test('every repository path a comment or a doc names exists', () => {
 });
 
 test('the path check can fail: a name of a file that is gone is found', () => {
-  const words = wordsOf('x.ts', "// see src/rpc/socketSafety.cts and tokenFastPath.ts\nconst s = 'x';\n");
+  const words = wordsOf(
+    'x.ts',
+    "// see src/rpc/socketSafety.cts and tokenFastPath.ts\nconst s = 'x';\n",
+  );
   const names = [...words.matchAll(NAMED)].map(([name]) => name);
   assert.deepEqual(names, ['src/rpc/socketSafety.cts', 'tokenFastPath.ts']);
-  assert.deepEqual(names.filter((name) => !exists(name)), names);
-  assert.ok(exists('src/daemon/agentLock.ts') && exists('agentLock.ts') && exists('daemon/agentLock.ts'));
+  assert.deepEqual(
+    names.filter((name) => !exists(name)),
+    names,
+  );
+  assert.ok(
+    exists('src/daemon/agentLock.ts') && exists('agentLock.ts') && exists('daemon/agentLock.ts'),
+  );
 });

@@ -58,7 +58,7 @@ function whatChanged(R, net, line) {
   const rawRatio = ratio(cli.raw.medianMs, cli.node.medianMs);
   const aboveRaw = fmt(cli.kms.medianMs - cli.raw.medianMs, 1);
   line(
-    "**What changed:** `kms-agent token` was an ES module entry importing 12 files and " +
+    '**What changed:** `kms-agent token` was an ES module entry importing 12 files and ' +
       "json-rpc-2.0's client (about 2.0× `node -e ''` in the run before issue 5). " +
       "The bin is CommonJS (dist/client/bin.cjs); the fast commands' modules are one file, " +
       'dist/client/fastPath.bundle.cjs, compiled with the V8 code cache the build took after a ' +

@@ -26,7 +26,7 @@ function memory(F, line) {
       'a long-running agent reaches the optimizing compiler anyway, a few thousand token.get ' +
       'do), ' +
       `${mib(more('binary', SOURCES))} of the sources of Node's built-in modules that the login ` +
-      'and the provider stack compile (node:http and node:https, crypto, zlib, and undici\'s ' +
+      "and the provider stack compile (node:http and node:https, crypto, zlib, and undici's " +
       'Response and Headers classes, which openid-client needs), and ICU data; ' +
       `${mib(anon)} are anonymous, mostly the V8 heap ` +
       `(${mib(more('anonymous', 'V8 heap pages'))}: the bytecode of openid-client, ` +

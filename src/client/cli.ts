@@ -64,9 +64,12 @@ const COMMANDS: ReadonlyArray<Register | FastCommand> = [
 /** The full command line (docs/cli.md). Returns the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = new Command('kms-agent')
-    .description('Keeps you logged in to an OAuth 2.0 / OpenID Connect provider and hands fresh tokens to any local tool, like ssh-agent does for SSH keys.')
+    .description(
+      'Keeps you logged in to an OAuth 2.0 / OpenID Connect provider and hands fresh tokens to any local tool, like ssh-agent does for SSH keys.',
+    )
     .version(VERSION, '-V, --version');
-  for (const { flags, description } of Object.values(GLOBAL_FLAGS)) program.addOption(new Option(flags, description));
+  for (const { flags, description } of Object.values(GLOBAL_FLAGS))
+    program.addOption(new Option(flags, description));
   program.addHelpText('after', HELP_FOOTER).showSuggestionAfterError().exitOverride();
   const cli = new CliContext(program, argv);
   const placed = new Set(COMMANDS);

@@ -16,7 +16,10 @@ interface GlobalOptions {
 export class CliContext {
   exitCode: number = Exit.OK;
 
-  constructor(private readonly program: Command, readonly argv: readonly string[]) {}
+  constructor(
+    private readonly program: Command,
+    readonly argv: readonly string[],
+  ) {}
 
   private get globals(): GlobalOptions {
     return this.program.opts<GlobalOptions>();
@@ -31,7 +34,10 @@ export class CliContext {
   }
 
   /** A command's action: its body returns the exit code; an error becomes one line on stderr and the code for `kind`. */
-  run<A extends unknown[]>(body: (...args: A) => Promise<number>, kind: CommandKind = 'command'): (...args: A) => Promise<void> {
+  run<A extends unknown[]>(
+    body: (...args: A) => Promise<number>,
+    kind: CommandKind = 'command',
+  ): (...args: A) => Promise<void> {
     return async (...args: A) => {
       try {
         this.exitCode = await body(...args);

@@ -17,15 +17,20 @@ export interface ProfileKeys {
   client_secret?: string | undefined;
 }
 
-
 /** The comment above each section `add` writes: --force replaces it with its section. */
 const ADDED_BY = '# added by kms-agent add';
 
 /** The section's text, with a comment saying where it came from. */
 export function profileSection(name: string, keys: ProfileKeys, today = new Date()): string {
-  const lines = [`${ADDED_BY} on ${today.toISOString().slice(0, 10)}`, `[profiles.${name}]`, `client_id = ${tomlString(keys.client_id)}`, `issuer    = ${tomlString(keys.issuer)}`];
+  const lines = [
+    `${ADDED_BY} on ${today.toISOString().slice(0, 10)}`,
+    `[profiles.${name}]`,
+    `client_id = ${tomlString(keys.client_id)}`,
+    `issuer    = ${tomlString(keys.issuer)}`,
+  ];
   if (keys.scopes) lines.push(`scopes    = [${keys.scopes.map(tomlString).join(', ')}]`);
-  if (keys.client_secret !== undefined) lines.push(`client_secret = ${tomlString(keys.client_secret)}`);
+  if (keys.client_secret !== undefined)
+    lines.push(`client_secret = ${tomlString(keys.client_secret)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -43,7 +48,8 @@ function sectionLines(lines: string[], name: string): { start: number; end: numb
   const start = lines.findIndex((line) => header.test(line));
   if (start === -1) return undefined;
   let next = start + 1;
-  while (next < lines.length && !(/^\s*\[/.test(lines[next]!) && !subTable.test(lines[next]!))) next++;
+  while (next < lines.length && !(/^\s*\[/.test(lines[next]!) && !subTable.test(lines[next]!)))
+    next++;
   let end = next - 1;
   while (end > start && /^\s*(#.*)?$/.test(lines[end]!)) end--;
   return { start, end };
@@ -53,7 +59,13 @@ function sectionLines(lines: string[], name: string): { start: number; end: numb
  * The config text with the profile's section added, or put in place of the old one. `exists` is
  * whether the file already defines the profile (its parsed TOML says so).
  */
-export function withProfile(text: string, name: string, section: string, exists: boolean, file: string): string {
+export function withProfile(
+  text: string,
+  name: string,
+  section: string,
+  exists: boolean,
+  file: string,
+): string {
   if (!exists) {
     if (text === '') return section;
     const separator = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';

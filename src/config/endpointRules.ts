@@ -28,18 +28,27 @@ export function endpointProblem(url: string): string | undefined {
 }
 
 /** The endpoints of a discovery document that receive tokens, codes or secrets. */
-export const TOKEN_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'device_authorization_endpoint'] as const;
+export const TOKEN_ENDPOINTS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'revocation_endpoint',
+  'device_authorization_endpoint',
+] as const;
 
 /**
  * The first endpoint of a discovery document the agent must not send tokens to, as the sentence
  * the daemon and `kms-agent add` both refuse it with; undefined when every one is fine.
  */
-export function discoveredEndpointProblem(issuer: string, metadata: Partial<Record<(typeof TOKEN_ENDPOINTS)[number], unknown>>): string | undefined {
+export function discoveredEndpointProblem(
+  issuer: string,
+  metadata: Partial<Record<(typeof TOKEN_ENDPOINTS)[number], unknown>>,
+): string | undefined {
   for (const name of TOKEN_ENDPOINTS) {
     const url = metadata[name];
     if (typeof url !== 'string') continue;
     const problem = endpointProblem(url);
-    if (problem) return `the discovery document of ${issuer} names ${name} ${url}: expected ${problem}`;
+    if (problem)
+      return `the discovery document of ${issuer} names ${name} ${url}: expected ${problem}`;
   }
   return undefined;
 }

@@ -58,7 +58,8 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<n
       logFile: arg('--log-file'),
       lock,
       // Warnings (e.g. a client_secret in a file others can read) go first, so `start` can show them.
-      onReady: ({ pid, warnings }) => report([...warnings.map((w) => `warning ${w}`), `ready ${pid}`].join('\n')),
+      onReady: ({ pid, warnings }) =>
+        report([...warnings.map((w) => `warning ${w}`), `ready ${pid}`].join('\n')),
     });
     process.exit(0);
   } catch (err) {

@@ -24,7 +24,10 @@ export interface ConnectionContext {
   onClose(fn: () => void): void;
 }
 
-type Handler<M extends MethodName> = (params: unknown, connection: ConnectionContext) => Result<M> | Promise<Result<M>>;
+type Handler<M extends MethodName> = (
+  params: unknown,
+  connection: ConnectionContext,
+) => Result<M> | Promise<Result<M>>;
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
@@ -72,9 +75,15 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
     logout: async (params) => {
       const p = asParams('logout', params, ['profile', 'all']);
       const all = optionalBoolean('logout', p, 'all') ?? false;
-      const sessions = all ? [...agent.sessions.values()] : [agent.session(optionalString('logout', p, 'profile'))];
+      const sessions = all
+        ? [...agent.sessions.values()]
+        : [agent.session(optionalString('logout', p, 'profile'))];
       const outcomes = await Promise.all(sessions.map((session) => session.logout()));
-      return { revoked: outcomes.some((o) => o.revocation === 'revoked'), profiles: sessions.map((s) => s.name), outcomes };
+      return {
+        revoked: outcomes.some((o) => o.revocation === 'revoked'),
+        profiles: sessions.map((s) => s.name),
+        outcomes,
+      };
     },
 
     'profiles.list': (params) => {
@@ -116,7 +125,14 @@ async function agentStatus(agent: Agent, params: unknown): Promise<Result<'agent
       return status;
     }),
   );
-  const status: Result<'agent.status'> = { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, config: agent.config.configPath, profiles };
+  const status: Result<'agent.status'> = {
+    version: VERSION,
+    pid: process.pid,
+    started_at: agent.startedAt,
+    socket: agent.socketPath,
+    config: agent.config.configPath,
+    profiles,
+  };
   if (agent.configError) status.config_error = agent.configError.message;
   return status;
 }
@@ -145,7 +161,10 @@ async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git
   const named = optionalString('git.credential', p, 'profile');
   const mapped = agent.config.git.get(host);
   if (named === undefined && mapped === undefined) {
-    throw new AgentError('UNKNOWN_PROFILE', `no [git."${host}"] entry in ${agent.config.configPath} names a profile for this host: add one, or use \`kms-agent git-credential --profile NAME\``);
+    throw new AgentError(
+      'UNKNOWN_PROFILE',
+      `no [git."${host}"] entry in ${agent.config.configPath} names a profile for this host: add one, or use \`kms-agent git-credential --profile NAME\``,
+    );
   }
   const session = agent.session(named ?? mapped!.profile);
   const reply = await session.getToken({});
@@ -165,7 +184,12 @@ async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.
   const session = agent.session(optionalString('login.start', p, 'profile'));
   const flow = optionalChoice('login.start', p, 'flow', LOGIN_FLOWS) ?? 'pkce';
   const login = await agent.logins.start(session, flow);
-  const result: Result<'login.start'> = { login_id: login.id, profile: login.profile, url: login.url, expires_at: login.expiresAt };
+  const result: Result<'login.start'> = {
+    login_id: login.id,
+    profile: login.profile,
+    url: login.url,
+    expires_at: login.expiresAt,
+  };
   if (login.browserUrl) result.browser_url = login.browserUrl;
   if (login.userCode) result.user_code = login.userCode;
   if (login.verificationUrl) result.verification_url = login.verificationUrl;

@@ -4,7 +4,12 @@ import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc
 import { AgentError } from '../rpc/jsonRpc.js';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { ProviderClient } from '../provider/providerClient.js';
-import { idTokenNotRenewed, loginRequired, noOpenidScope, noRefreshTokenHint } from './refreshFailures.js';
+import {
+  idTokenNotRenewed,
+  loginRequired,
+  noOpenidScope,
+  noRefreshTokenHint,
+} from './refreshFailures.js';
 import { profileStatus } from './profileStatus.js';
 import { SessionRefresh } from './sessionRefresh.js';
 import { revokeGrant } from './revocation.js';
@@ -76,7 +81,12 @@ export class ProfileSession {
   getToken(request: TokenRequest): TokenReply | Promise<TokenReply> {
     const isMain = request.scope === undefined && request.audience === undefined;
     const target = isMain ? MAIN_TARGET : tokenTarget(request.scope, request.audience);
-    const kind = request.kind === 'id' || request.kind === 'access' ? request.kind : isMain ? this.profile.servedKind : 'access';
+    const kind =
+      request.kind === 'id' || request.kind === 'access'
+        ? request.kind
+        : isMain
+          ? this.profile.servedKind
+          : 'access';
     const entry = this.tokens.of(target);
     const token = entry && (kind === 'id' ? entry.id : entry.access);
     if (token !== undefined) {
@@ -85,7 +95,10 @@ export class ProfileSession {
       const minValid = request.min_valid ?? token.defaultMinValid;
       // A min_valid beyond what this provider ever issues cannot be met by a refresh either: serve the
       // freshest token, and refresh only once it is half used, not on every call.
-      if (left >= minValid || (left > 0 && minValid > token.lifetime && now < entry!.noRefreshBefore)) {
+      if (
+        left >= minValid ||
+        (left > 0 && minValid > token.lifetime && now < entry!.noRefreshBefore)
+      ) {
         entry!.lastUsedMs = Date.now();
         return token.reply;
       }
@@ -110,7 +123,11 @@ export class ProfileSession {
     } catch (err) {
       const stale = this.tokens.of(target);
       const token = stale && servable(stale, kind);
-      if (err instanceof AgentError && (err.reason === 'PROVIDER_UNREACHABLE' || err.reason === 'PROVIDER_ERROR') && token) {
+      if (
+        err instanceof AgentError &&
+        (err.reason === 'PROVIDER_UNREACHABLE' || err.reason === 'PROVIDER_ERROR') &&
+        token
+      ) {
         stale.lastUsedMs = Date.now();
         return token.reply;
       }
@@ -123,7 +140,9 @@ export class ProfileSession {
   }
 
   private noTokenOfKind(kind: 'id' | 'access', entry: CachedTokens): AgentError {
-    return kind === 'id' ? idTokenNotRenewed(this.name, entry.set.idRefused) : loginRequired(this.name, 'the provider answered with an expired token');
+    return kind === 'id'
+      ? idTokenNotRenewed(this.name, entry.set.idRefused)
+      : loginRequired(this.name, 'the provider answered with an expired token');
   }
 
   /** Adopts a completed login: the grant is stored before the login is reported done. Returns the previous login's subject. */
@@ -171,7 +190,11 @@ export class ProfileSession {
   /** A token-file profile with a stored login gets its file at start, without waiting for a client. */
   warmUp(): void {
     if (!this.profile.tokenFile || this.tokens.main) return;
-    this.refresh.once(MAIN_TARGET).catch((err: unknown) => this.log.info({ err: (err as Error).message }, 'token file not written yet'));
+    this.refresh
+      .once(MAIN_TARGET)
+      .catch((err: unknown) =>
+        this.log.info({ err: (err as Error).message }, 'token file not written yet'),
+      );
   }
 
   async status(): Promise<ProfileStatus> {
@@ -181,7 +204,12 @@ export class ProfileSession {
     } catch (err) {
       this.lastError = (err as Error).message;
     }
-    return profileStatus(this, grant, this.tokens.main, this.lastError ?? this.grants.saveProblem ?? this.noRefreshWarning);
+    return profileStatus(
+      this,
+      grant,
+      this.tokens.main,
+      this.lastError ?? this.grants.saveProblem ?? this.noRefreshWarning,
+    );
   }
 
   close(): void {

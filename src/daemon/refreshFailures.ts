@@ -8,13 +8,17 @@ import { describeTarget, type TokenTarget } from '../provider/tokenTarget.js';
 const loginAgain = (profile: string): string => `\`${loginCommand(profile)}\``;
 
 export function loginRequired(profile: string, why?: string): AgentError {
-  const what = why === undefined ? `not logged in to profile ${profile}` : `the login of profile ${profile} ended: ${why}`;
+  const what =
+    why === undefined
+      ? `not logged in to profile ${profile}`
+      : `the login of profile ${profile} ended: ${why}`;
   return new AgentError('LOGIN_REQUIRED', `${what}: run ${loginAgain(profile)}`);
 }
 
 /** An id_token is asked for, and the provider gives none that is still valid (OpenID Connect Core §12.2 allows a refresh without one). */
 export function idTokenNotRenewed(profile: string, refusal: string | undefined): AgentError {
-  const why = refusal ?? 'its provider issued none at login, or does not renew id_tokens on refresh';
+  const why =
+    refusal ?? 'its provider issued none at login, or does not renew id_tokens on refresh';
   return new AgentError(
     'LOGIN_REQUIRED',
     `no valid id_token for profile ${profile}: ${why}; run ${loginAgain(profile)} for a new one, or set token = "access" in the profile to use its access token`,
@@ -23,7 +27,10 @@ export function idTokenNotRenewed(profile: string, refusal: string | undefined):
 
 /** An id_token is asked of a profile whose scopes lack `openid`: no login or refresh can bring one. */
 export function noOpenidScope(profile: string): AgentError {
-  return new AgentError('PROVIDER_ERROR', `profile ${profile} does not ask for the openid scope, so it gets no id_token: add "openid" to its scopes and log in again, or ask for --access`);
+  return new AgentError(
+    'PROVIDER_ERROR',
+    `profile ${profile} does not ask for the openid scope, so it gets no id_token: add "openid" to its scopes and log in again, or ask for --access`,
+  );
 }
 
 /** Whether a refresh failure still lets a valid cached token be served (the provider is down or misbehaving, the login is fine). */
@@ -40,10 +47,16 @@ export function mainRefreshError(profile: string, failure: ProviderFailure): Age
         `the identity provider of profile ${profile} is unreachable (${failure.detail}) and no valid token is cached: check the network and retry`,
       );
     case 'invalid':
-      return new AgentError('PROVIDER_ERROR', `the identity provider of profile ${profile} answered, but not acceptably: ${failure.detail}`);
+      return new AgentError(
+        'PROVIDER_ERROR',
+        `the identity provider of profile ${profile} answered, but not acceptably: ${failure.detail}`,
+      );
     default:
       // Any 4xx but 429 (invalid_grant, or the bare 400/401 many providers send) ends the login.
-      return loginRequired(profile, `the provider no longer accepts its refresh token (${failure.detail})`);
+      return loginRequired(
+        profile,
+        `the provider no longer accepts its refresh token (${failure.detail})`,
+      );
   }
 }
 
@@ -52,7 +65,12 @@ export function mainRefreshError(profile: string, failure: ProviderFailure): Age
  * left alone. Even `invalid_grant` may only mean the user never consented to that target (Entra ID
  * answers so); if the login is really gone, the next plain `token` finds out.
  */
-export function targetRefused(profile: string, scopes: readonly string[], failure: ProviderFailure, target: TokenTarget): AgentError {
+export function targetRefused(
+  profile: string,
+  scopes: readonly string[],
+  failure: ProviderFailure,
+  target: TokenTarget,
+): AgentError {
   const what = describeTarget(target);
   if (failure.kind === 'transient') {
     return new AgentError(
@@ -60,11 +78,19 @@ export function targetRefused(profile: string, scopes: readonly string[], failur
       `the identity provider of profile ${profile} is unreachable (${failure.detail}) and no valid token for ${what} is cached: check the network and retry`,
     );
   }
-  return new AgentError('PROVIDER_ERROR', `the identity provider refused a token for ${what} of profile ${profile} (${failure.detail})${targetHint(profile, scopes, failure, target)}`);
+  return new AgentError(
+    'PROVIDER_ERROR',
+    `the identity provider refused a token for ${what} of profile ${profile} (${failure.detail})${targetHint(profile, scopes, failure, target)}`,
+  );
 }
 
 /** What the user can change, for the errors whose cause is known. */
-function targetHint(profile: string, scopes: readonly string[], failure: ProviderFailure, target: TokenTarget): string {
+function targetHint(
+  profile: string,
+  scopes: readonly string[],
+  failure: ProviderFailure,
+  target: TokenTarget,
+): string {
   const error = failure.kind === 'rejected' ? failure.error : failure.kind;
   switch (error) {
     case 'invalid_scope':

@@ -88,11 +88,17 @@ export class SessionRefresh {
     return entry;
   }
 
-  private async failed(failure: ProviderFailure | AgentError, target: TokenTarget): Promise<AgentError> {
+  private async failed(
+    failure: ProviderFailure | AgentError,
+    target: TokenTarget,
+  ): Promise<AgentError> {
     if (failure instanceof AgentError) return failure;
     const { name, profile, log } = this.session;
     const { kind, detail } = failure;
-    log.warn({ failure: kind, detail, scope: target.scope, audience: target.audience }, 'refresh failed');
+    log.warn(
+      { failure: kind, detail, scope: target.scope, audience: target.audience },
+      'refresh failed',
+    );
     if (keepsLogin(failure)) this.backoff.failed();
     if (target !== MAIN_TARGET) return targetRefused(name, profile.scopes, failure, target);
     if (keepsLogin(failure)) {

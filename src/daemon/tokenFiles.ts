@@ -17,7 +17,10 @@ const TOKEN_FILE = { mode: 0o600, durable: false };
 export class TokenFiles {
   readonly dir: string;
 
-  constructor(socketDir: string, private readonly log: Logger) {
+  constructor(
+    socketDir: string,
+    private readonly log: Logger,
+  ) {
     this.dir = join(socketDir, 'tokens');
   }
 

@@ -41,7 +41,9 @@ export interface LocalProvider {
   close(): Promise<void>;
 }
 
-export async function startLocalProvider(options: LocalProviderOptions = {}): Promise<LocalProvider> {
+export async function startLocalProvider(
+  options: LocalProviderOptions = {},
+): Promise<LocalProvider> {
   const releaseConsole = options.quiet === false ? () => {} : silenceProviderNotices();
   try {
     // Optional dependency: only the demo and the tests load it.
@@ -75,14 +77,18 @@ export async function startLocalProvider(options: LocalProviderOptions = {}): Pr
       if (fault === 'hang') return new Promise<void>(() => {});
       if (fault) {
         ctx.status = fault.status;
-        ctx.body = fault.body ?? { error: 'server_error', error_description: 'fault injected by the test' };
+        ctx.body = fault.body ?? {
+          error: 'server_error',
+          error_description: 'fault injected by the test',
+        };
         return;
       }
       if (stepUp && ctx.method === 'POST' && ctx.path.startsWith('/interaction/')) {
         if (await answerStepUpLogin(provider, ctx, (form ??= await readForm(ctx)), stepUp)) return;
       }
       await next();
-      if (options.deviceInterval !== undefined) advertiseDeviceInterval(ctx, options.deviceInterval);
+      if (options.deviceInterval !== undefined)
+        advertiseDeviceInterval(ctx, options.deviceInterval);
     });
     server.on('request', provider.callback());
 
@@ -124,7 +130,13 @@ async function readForm(ctx: ProviderContext): Promise<URLSearchParams> {
 
 function advertiseDeviceInterval(ctx: ProviderContext, interval: number): void {
   const body = ctx.body;
-  if (ctx.method === 'POST' && ctx.path === '/device/auth' && ctx.status === 200 && body && typeof body === 'object') {
+  if (
+    ctx.method === 'POST' &&
+    ctx.path === '/device/auth' &&
+    ctx.status === 200 &&
+    body &&
+    typeof body === 'object'
+  ) {
     ctx.body = { ...body, interval };
   }
 }

@@ -34,7 +34,7 @@ export function stageFile(file: string, text: string, options: WriteOptions): St
   try {
     chmodSync(temp, options.mode);
     const bytes = Buffer.from(text);
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
     if (options.durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -60,7 +60,11 @@ export function replaceFile(file: string, text: string, options: WriteOptions): 
 }
 
 /** The same, without blocking the daemon's event loop on the disk (the file store). */
-export async function replaceFileAsync(file: string, text: string, options: WriteOptions): Promise<void> {
+export async function replaceFileAsync(
+  file: string,
+  text: string,
+  options: WriteOptions,
+): Promise<void> {
   const temp = tempName(file);
   try {
     const handle = await open(temp, 'wx', options.mode);

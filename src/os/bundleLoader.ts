@@ -28,7 +28,10 @@ export function loadBundle<T>(file: string, compiled?: (script: Script) => void)
     // No cache (a build that could not make one): V8 compiles the bundle as it runs.
   }
   const source = readFileSync(file, 'utf8');
-  const script = new Script(source, cachedData ? { filename: file, cachedData } : { filename: file });
+  const script = new Script(
+    source,
+    cachedData ? { filename: file, cachedData } : { filename: file },
+  );
   compiled?.(script);
   const module = { exports: {} };
   const body = script.runInThisContext() as ModuleBody;

@@ -16,7 +16,6 @@ export interface TokenTarget {
 
 export const MAIN_TARGET: TokenTarget = { key: '' };
 
-
 export function tokenTarget(scope: string | undefined, audience: string | undefined): TokenTarget {
   if (scope === undefined && audience === undefined) return MAIN_TARGET;
   let normalised: string | undefined;

@@ -26,7 +26,13 @@ export const WIRE_REASONS = [
  * The client's own: no agent answers, or none could be started; a command line it refuses; a socket
  * it refuses to talk to; an agent that hung up, stalled or answered an error it has no reason for.
  */
-export const CLIENT_REASONS = ['NO_AGENT', 'AGENT_START_FAILED', 'USAGE', 'INSECURE_SOCKET', 'AGENT_FAILED'] as const;
+export const CLIENT_REASONS = [
+  'NO_AGENT',
+  'AGENT_START_FAILED',
+  'USAGE',
+  'INSECURE_SOCKET',
+  'AGENT_FAILED',
+] as const;
 
 export type WireReason = (typeof WIRE_REASONS)[number];
 export type ClientReason = (typeof CLIENT_REASONS)[number];
@@ -51,7 +57,10 @@ export interface RpcError {
 
 /** An error with a reason to branch on and a message a person can act on. */
 export class AgentError extends Error {
-  constructor(readonly reason: Reason, message: string) {
+  constructor(
+    readonly reason: Reason,
+    message: string,
+  ) {
     super(message);
     this.name = 'AgentError';
   }
@@ -75,8 +84,12 @@ export function toRpcError(err: AgentError): RpcError {
  * knows (an internal error, a method an older agent lacks) is AGENT_FAILED, with the agent's words.
  */
 export function fromRpcError(error: unknown): AgentError {
-  const { message, data } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; data?: { reason?: unknown } };
-  const text = typeof message === 'string' && message !== '' ? message : 'the agent answered with an error';
+  const { message, data } = (typeof error === 'object' && error !== null ? error : {}) as {
+    message?: unknown;
+    data?: { reason?: unknown };
+  };
+  const text =
+    typeof message === 'string' && message !== '' ? message : 'the agent answered with an error';
   const reason = typeof data === 'object' && data !== null ? data.reason : undefined;
   return new AgentError(isWireReason(reason) ? reason : 'AGENT_FAILED', text);
 }
@@ -94,7 +107,10 @@ export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
-  constructor(private readonly onLine: (line: string) => void, private readonly maxBytes = MAX_LINE_BYTES) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxBytes = MAX_LINE_BYTES,
+  ) {}
 
   push(chunk: Buffer): boolean {
     let start = 0;
@@ -135,7 +151,8 @@ export interface Request {
   /** Absent in a notification, which is run but never answered. */
   id?: Id;
 }
-export type Response = { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrpc: '2.0'; id: Id; error: RpcError };
+export type Response =
+  { jsonrpc: '2.0'; id: Id; result: unknown } | { jsonrpc: '2.0'; id: Id; error: RpcError };
 
 /** One message as it goes on the wire: a line of JSON. */
 export function encode(message: Request | Response | Response[]): string {
@@ -154,7 +171,13 @@ function isId(id: unknown): id is Id {
 export function isRequest(message: unknown): message is Request {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
   const m = message as Record<string, unknown>;
-  return m.jsonrpc === '2.0' && typeof m.method === 'string' && (m.id === undefined || isId(m.id)) && m.result === undefined && m.error === undefined;
+  return (
+    m.jsonrpc === '2.0' &&
+    typeof m.method === 'string' &&
+    (m.id === undefined || isId(m.id)) &&
+    m.result === undefined &&
+    m.error === undefined
+  );
 }
 
 export function success(id: Id, result: unknown): Response {
@@ -176,7 +199,8 @@ export function parseError(): Response {
 
 /** The answer to something that is not a request; its id is echoed when it has a valid one. */
 export function invalidRequest(message: unknown): Response {
-  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null;
+  const id =
+    typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null;
   return failure(isId(id) ? id : null, ErrorCodes.INVALID_REQUEST, 'Invalid Request');
 }
 
@@ -185,7 +209,8 @@ export function methodNotFound(id: Id): Response {
 }
 
 /** A response as a client reads it: its id, and its result or the AgentError it carries. */
-export type Reply = { id: unknown; result: unknown; error?: undefined } | { id: unknown; error: AgentError };
+export type Reply =
+  { id: unknown; result: unknown; error?: undefined } | { id: unknown; error: AgentError };
 
 /** Reads one response line; anything that is not a JSON-RPC response is undefined (skipped by clients). */
 export function readReply(line: string): Reply | undefined {

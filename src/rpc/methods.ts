@@ -49,7 +49,8 @@ export interface TokenReply {
 }
 
 /** What `logout` did about one profile's refresh token at the provider. */
-export type Revocation = 'revoked' | 'unsupported' | 'refused' | 'unreachable' | 'no_refresh_token' | 'not_logged_in';
+export type Revocation =
+  'revoked' | 'unsupported' | 'refused' | 'unreachable' | 'no_refresh_token' | 'not_logged_in';
 
 export interface LogoutOutcome {
   profile: string;
@@ -142,7 +143,12 @@ export interface Methods {
   'profiles.list': {
     params: Record<string, never>;
     /** `source_kind` tells a client how to read `source` (`exec --ckms` copies a Cosmian file). */
-    result: Array<{ name: string; source: string; source_kind: ProfileSourceKind; default: boolean }>;
+    result: Array<{
+      name: string;
+      source: string;
+      source_kind: ProfileSourceKind;
+      default: boolean;
+    }>;
   };
   'agent.reload': {
     params: Record<string, never>;

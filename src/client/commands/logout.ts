@@ -14,7 +14,9 @@ export function registerLogout(program: Command, cli: CliContext): void {
     .action(
       cli.run(async (opts: { profile?: string; all?: boolean }) => {
         const profile = chosenProfile(opts.profile);
-        const result = await cli.withAgent((c) => c.call('logout', opts.all ? { all: true } : profile ? { profile } : {}));
+        const result = await cli.withAgent((c) =>
+          c.call('logout', opts.all ? { all: true } : profile ? { profile } : {}),
+        );
         if (result.outcomes.length === 0) process.stderr.write('no profile to log out of\n');
         for (const outcome of result.outcomes) process.stderr.write(`${describeLogout(outcome)}\n`);
         return Exit.OK;

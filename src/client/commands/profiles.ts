@@ -11,7 +11,9 @@ export function registerProfiles(program: Command, cli: CliContext): void {
       cli.run(async (opts: { json?: boolean }) => {
         const profiles = await cli.withAgent((c) => c.call('profiles.list', {}));
         if (opts.json) process.stdout.write(JSON.stringify(profiles, null, 2) + '\n');
-        else for (const p of profiles) process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}\t${p.source}\n`);
+        else
+          for (const p of profiles)
+            process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}\t${p.source}\n`);
         return Exit.OK;
       }),
     );

@@ -18,7 +18,10 @@ interface Pending {
 
 /** No agent answers on the socket: autostart may start one. */
 export function noAgent(socketPath: string, detail: string): AgentError {
-  return new AgentError('NO_AGENT', `no agent is running on ${socketPath} (${detail}): start one with \`eval "$(kms-agent start)"\``);
+  return new AgentError(
+    'NO_AGENT',
+    `no agent is running on ${socketPath} (${detail}): start one with \`eval "$(kms-agent start)"\``,
+  );
 }
 
 /** A socket file nobody listens on: left by an agent that died, or by an ssh -R session that ended (docs/tools.md). */
@@ -48,7 +51,10 @@ export class AgentClient {
   /** Why the connection ended before it was made: the error every call gets. */
   private refused: AgentError | undefined;
 
-  private constructor(readonly socketPath: string, private readonly socket: Socket) {
+  private constructor(
+    readonly socketPath: string,
+    private readonly socket: Socket,
+  ) {
     const splitter = new LineSplitter((line) => this.receive(line));
     socket.once('connect', () => (this.connected = true));
     socket.on('data', (chunk: Buffer) => {
@@ -58,7 +64,11 @@ export class AgentClient {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.connected) return;
       if (err.code === 'ECONNREFUSED') this.refused = staleSocket(socketPath);
-      else this.refused = noAgent(socketPath, err.code === 'ENOENT' ? 'no socket there' : err.code ?? err.message);
+      else
+        this.refused = noAgent(
+          socketPath,
+          err.code === 'ENOENT' ? 'no socket there' : (err.code ?? err.message),
+        );
     });
     socket.on('close', () => this.failAll(this.refused ?? this.hungUp()));
   }
@@ -92,12 +102,23 @@ export class AgentClient {
   }
 
   /** One call; `callback` gets the result or the AgentError. A call not answered in `timeoutMs` ends the connection. */
-  request<M extends MethodName>(method: M, params: Params<M>, callback: ReplyCallback<Result<M>>, timeoutMs?: number): void {
+  request<M extends MethodName>(
+    method: M,
+    params: Params<M>,
+    callback: ReplyCallback<Result<M>>,
+    timeoutMs?: number,
+  ): void {
     const id = this.nextId++;
     const entry: Pending = { callback };
     if (timeoutMs !== undefined) {
       entry.timer = setTimeout(() => {
-        this.settle(id, new AgentError('AGENT_FAILED', `the agent did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`));
+        this.settle(
+          id,
+          new AgentError(
+            'AGENT_FAILED',
+            `the agent did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`,
+          ),
+        );
         this.socket.destroy();
       }, timeoutMs);
     }
@@ -107,17 +128,29 @@ export class AgentClient {
   }
 
   call<M extends MethodName>(method: M, params: Params<M>, timeoutMs?: number): Promise<Result<M>> {
-    return new Promise((resolve, reject) => this.request(method, params, (err, result) => (err ? reject(err) : resolve(result as Result<M>)), timeoutMs));
+    return new Promise((resolve, reject) =>
+      this.request(
+        method,
+        params,
+        (err, result) => (err ? reject(err) : resolve(result as Result<M>)),
+        timeoutMs,
+      ),
+    );
   }
 
   /** Hangs up, as Ctrl-C would: calls still waiting fail, and the agent cancels what they waited for (a login). */
   close(): void {
-    if (this.pending.size > 0) this.failAll(new AgentError('AGENT_FAILED', 'the connection was closed before the agent answered'));
+    if (this.pending.size > 0)
+      this.failAll(
+        new AgentError('AGENT_FAILED', 'the connection was closed before the agent answered'),
+      );
     this.socket.destroy();
   }
 
   private hungUp(): AgentError {
-    return this.answered ? new AgentError('AGENT_FAILED', 'the agent closed the connection') : closedUnanswered(this.socketPath);
+    return this.answered
+      ? new AgentError('AGENT_FAILED', 'the agent closed the connection')
+      : closedUnanswered(this.socketPath);
   }
 
   private receive(line: string): void {

@@ -24,7 +24,11 @@ export type LaunchOutcome =
  * autostarted at once and daemon/agentLock.ts let one win: on this socket, or `elsewhere` when the
  * user's agent holds the lock with another one), or why it could not start.
  */
-export async function launchDaemon(options: { socketPath: string; configPath?: string | undefined; env?: NodeJS.ProcessEnv }): Promise<LaunchOutcome> {
+export async function launchDaemon(options: {
+  socketPath: string;
+  configPath?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}): Promise<LaunchOutcome> {
   const env = options.env ?? process.env;
   const stateDir = resolveStateDir(env);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -32,7 +36,14 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   // Uncaught crashes land in the log too; the descriptor is the daemon's from here on.
   const logFd = openSync(logFile, 'a', 0o600);
   // One V8 helper thread instead of four: an idle agent needs no parallel compiler (bench/RESULTS.md).
-  const args = ['--v8-pool-size=1', DAEMON_PROGRAM, '--socket', options.socketPath, '--log-file', logFile];
+  const args = [
+    '--v8-pool-size=1',
+    DAEMON_PROGRAM,
+    '--socket',
+    options.socketPath,
+    '--log-file',
+    logFile,
+  ];
   if (options.configPath) args.push('--config', options.configPath);
   const child = spawn(process.execPath, args, {
     detached: true,
@@ -47,12 +58,15 @@ export async function launchDaemon(options: { socketPath: string; configPath?: s
   (child.stdio[3] as Readable).destroy();
   const report = lines[lines.length - 1]!;
   // The daemon's start-up warnings (e.g. a client_secret in a file others can read) reach the user here.
-  for (const line of lines) if (line.startsWith('warning ')) process.stderr.write(`kms-agent: warning: ${line.slice(8)}\n`);
+  for (const line of lines)
+    if (line.startsWith('warning ')) process.stderr.write(`kms-agent: warning: ${line.slice(8)}\n`);
   if (report.startsWith('ready ')) return { state: 'started', pid: Number(report.slice(6)) };
   if (report === 'running') return { state: 'running' };
   const elsewhere = /^elsewhere (\d+) (.+)$/.exec(report);
   if (elsewhere) return { state: 'elsewhere', pid: Number(elsewhere[1]), socket: elsewhere[2]! };
-  const detail = report.startsWith('error ') ? report.slice(6) : `the agent did not start (${report}); see ${logFile}`;
+  const detail = report.startsWith('error ')
+    ? report.slice(6)
+    : `the agent did not start (${report}); see ${logFile}`;
   throw new AgentError('AGENT_START_FAILED', `could not start the agent: ${detail}`);
 }
 

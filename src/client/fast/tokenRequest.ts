@@ -90,6 +90,7 @@ function longName(key: keyof typeof TOKEN_FLAGS): string {
 
 function seconds(flag: string, value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw usage(`${flag} takes a number of seconds, got "${value}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw usage(`${flag} takes a number of seconds, got "${value}"`);
   return n;
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { escapeMarkup } from '../../text/markupText.js';
 
-
 export interface BrowserPage {
   /** file://… of a page that forwards to the authorization URL. */
   readonly url: string;
@@ -16,7 +15,10 @@ export interface BrowserPage {
  * the authorization URL (its state and code_challenge let another user race the login). It gets
  * this page instead: a 0600 file in the agent's 0700 socket directory that forwards to the URL.
  */
-export async function writeBrowserPage(dir: string, authorizationUrl: string): Promise<BrowserPage> {
+export async function writeBrowserPage(
+  dir: string,
+  authorizationUrl: string,
+): Promise<BrowserPage> {
   const path = join(dir, `login-${randomBytes(12).toString('hex')}.html`);
   const target = escapeMarkup(authorizationUrl);
   const html = `<!doctype html>

@@ -15,7 +15,12 @@ export function deviceCodeExpired(profile: string): AgentError {
  * What a failed login step means for the user, as an AgentError with the command to run.
  * `secrets` (code, verifier, device code) are kept out of the message if the provider echoes them.
  */
-export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pkce', secrets: ReadonlyArray<string | undefined> = []): AgentError {
+export function loginFailed(
+  profile: string,
+  err: unknown,
+  flow: LoginFlow = 'pkce',
+  secrets: ReadonlyArray<string | undefined> = [],
+): AgentError {
   if (err instanceof AgentError) return err;
   const failure = classifyProviderError(err, secrets);
   const again = `\`${loginCommand(profile, flow)}\``;
@@ -26,11 +31,17 @@ export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pk
         `login to profile ${profile} failed: the identity provider is unreachable (${failure.detail}); check the network and run ${again} again`,
       );
     case 'denied':
-      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`);
+      return new AgentError(
+        'LOGIN_DENIED',
+        `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`,
+      );
     case 'expired':
       return deviceCodeExpired(profile);
     case 'invalid':
-      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused by the agent: ${failure.detail}`);
+      return new AgentError(
+        'LOGIN_DENIED',
+        `login to profile ${profile} was refused by the agent: ${failure.detail}`,
+      );
     default:
       return new AgentError(
         'PROVIDER_ERROR',

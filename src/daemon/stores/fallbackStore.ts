@@ -12,7 +12,10 @@ export class FallbackStore implements TokenStore {
   private active: TokenStore;
   private fallbackWarning: string | undefined;
 
-  constructor(private readonly primary: KeychainStore, private readonly fallback: FileStore) {
+  constructor(
+    private readonly primary: KeychainStore,
+    private readonly fallback: FileStore,
+  ) {
     this.active = primary;
   }
 
@@ -65,6 +68,9 @@ export class FallbackStore implements TokenStore {
     if (this.active === this.fallback) return; // a concurrent call switched already
     this.active = this.fallback;
     const where = `your login is in a 0600 file in ${this.fallback.dir}`;
-    this.fallbackWarning = reason.message === NO_DBUS_SESSION ? `${reason.message}: ${where}` : `${reason.message}; until then ${where}`;
+    this.fallbackWarning =
+      reason.message === NO_DBUS_SESSION
+        ? `${reason.message}: ${where}`
+        : `${reason.message}; until then ${where}`;
   }
 }

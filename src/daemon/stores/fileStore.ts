@@ -58,7 +58,8 @@ export class FileStore implements TokenStore {
       return;
     }
     for (const name of names) {
-      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
+      if (name.startsWith(prefix) && name.endsWith('.tmp'))
+        await unlink(join(this.dir, name)).catch(() => undefined);
     }
   }
 
@@ -94,7 +95,9 @@ export class FileStore implements TokenStore {
 
   private unavailable(what: string, cause?: unknown): StoreUnavailableError {
     const reason = cause instanceof Error ? `: ${cause.message}` : '';
-    return new StoreUnavailableError('file', `token file store unavailable: ${what}${reason}`, { cause });
+    return new StoreUnavailableError('file', `token file store unavailable: ${what}${reason}`, {
+      cause,
+    });
   }
 }
 

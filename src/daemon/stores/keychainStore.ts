@@ -48,7 +48,17 @@ export class KeychainStore implements TokenStore {
 
   private async call(op: KeychainOp, key: string, value?: string): Promise<string | null> {
     try {
-      return await keychainThread().call({ op, service: SERVICE, key, ...(value === undefined ? {} : { value }), options: ENTRY_OPTIONS, timeoutMs: this.timeoutMs }, this.timeoutMs);
+      return await keychainThread().call(
+        {
+          op,
+          service: SERVICE,
+          key,
+          ...(value === undefined ? {} : { value }),
+          options: ENTRY_OPTIONS,
+          timeoutMs: this.timeoutMs,
+        },
+        this.timeoutMs,
+      );
     } catch (error) {
       throw unavailable(error, this.timeoutMs);
     }
@@ -64,7 +74,10 @@ class KeychainThread {
   private worker: Worker | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: string | null) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: string | null) => void; reject: (error: Error) => void }
+  >();
 
   call(request: Omit<KeychainRequest, 'id'>, timeoutMs: number): Promise<string | null> {
     clearTimeout(this.idleTimer);
@@ -83,7 +96,9 @@ class KeychainThread {
       };
       const timer = setTimeout(() => {
         settle();
-        reject(new DOMException(`the keychain did not answer within ${timeoutMs} ms`, 'TimeoutError'));
+        reject(
+          new DOMException(`the keychain did not answer within ${timeoutMs} ms`, 'TimeoutError'),
+        );
       }, timeoutMs);
       this.pending.set(id, {
         resolve: (value) => {

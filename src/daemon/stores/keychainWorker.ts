@@ -61,7 +61,8 @@ async function run(request: KeychainRequest): Promise<string | null> {
 
 parentPort?.on('message', (request: KeychainRequest) => {
   run(request).then(
-    (value) => parentPort!.postMessage({ id: request.id, ok: true, value } satisfies KeychainResponse),
+    (value) =>
+      parentPort!.postMessage({ id: request.id, ok: true, value } satisfies KeychainResponse),
     (error: unknown) =>
       parentPort!.postMessage({
         id: request.id,

@@ -33,12 +33,23 @@ const say = (line: string): void => void process.stdout.write(line + '\n');
 export function registerAdd(program: Command, cli: CliContext): void {
   program
     .command('add')
-    .description("add a profile: checks the provider's discovery document (PKCE S256, device flow, revocation), writes [profiles.NAME] to the config, offers to log in")
+    .description(
+      "add a profile: checks the provider's discovery document (PKCE S256, device flow, revocation), writes [profiles.NAME] to the config, offers to log in",
+    )
     .argument('<name>', 'profile name: letters, digits, ".", "_" and "-"')
-    .requiredOption('--issuer <url>', "the provider's issuer (its discovery document is at URL/.well-known/openid-configuration)")
-    .requiredOption('--client-id <id>', 'the client registered at the provider (native / public, redirect URL http://localhost:17899/authorization)')
+    .requiredOption(
+      '--issuer <url>',
+      "the provider's issuer (its discovery document is at URL/.well-known/openid-configuration)",
+    )
+    .requiredOption(
+      '--client-id <id>',
+      'the client registered at the provider (native / public, redirect URL http://localhost:17899/authorization)',
+    )
     .option('--scopes <scopes>', 'space-separated scopes (default: openid email offline_access)')
-    .option('--client-secret <secret>', 'for a client that has one (Google); "-" reads it from stdin, out of sight of ps')
+    .option(
+      '--client-secret <secret>',
+      'for a client that has one (Google); "-" reads it from stdin, out of sight of ps',
+    )
     .option('--force', 'replace a profile of that name')
     .action(cli.run((name: string, opts: AddOptions) => addProfile(cli, name, opts)));
 }
@@ -52,19 +63,27 @@ function scopeList(text: string): string[] {
 }
 
 async function addProfile(cli: CliContext, name: string, opts: AddOptions): Promise<number> {
-  if (!PROFILE_NAME.test(name)) throw usage(`invalid profile name "${name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`);
+  if (!PROFILE_NAME.test(name))
+    throw usage(
+      `invalid profile name "${name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`,
+    );
   const file = resolveConfigPath(cli.configPath());
   const current = readTrustedFile(file);
   const exists = current !== undefined && definesProfile(file, name);
-  if (exists && !opts.force) throw usage(`profile ${name} already exists in ${file}: add --force to replace it, or choose another name`);
+  if (exists && !opts.force)
+    throw usage(
+      `profile ${name} already exists in ${file}: add --force to replace it, or choose another name`,
+    );
 
   const scopes = opts.scopes === undefined ? undefined : scopeList(opts.scopes);
   const support = await discoverProvider(opts.issuer);
   for (const line of describeSupport(opts.issuer, support)) say(line);
   const keys: ProfileKeys = { client_id: opts.clientId, issuer: opts.issuer };
   if (scopes !== undefined) keys.scopes = scopes;
-  if (opts.clientSecret !== undefined) keys.client_secret = opts.clientSecret === '-' ? await secretFromStdin() : opts.clientSecret;
-  for (const warning of warnings(support, keys)) process.stderr.write(`kms-agent: warning: ${warning}\n`);
+  if (opts.clientSecret !== undefined)
+    keys.client_secret = opts.clientSecret === '-' ? await secretFromStdin() : opts.clientSecret;
+  for (const warning of warnings(support, keys))
+    process.stderr.write(`kms-agent: warning: ${warning}\n`);
 
   // A second profile must not make `kms-agent token` without --profile ambiguous: the one that was
   // the default stays so (docs/configuration.md).
@@ -76,7 +95,8 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
   say(`${exists ? 'Replaced' : 'Added'} profile ${name} in ${file}.`);
   const stat = statSync(file);
   const untrusted = untrustedBecause(file, stat);
-  if (untrusted) process.stderr.write(`kms-agent: warning: the agent will refuse ${file}: ${untrusted}\n`);
+  if (untrusted)
+    process.stderr.write(`kms-agent: warning: the agent will refuse ${file}: ${untrusted}\n`);
   const exposed = keys.client_secret === undefined ? undefined : exposedSecretWarning(file, stat);
   if (exposed) process.stderr.write(`kms-agent: warning: ${exposed}\n`);
   const profiles = readOwnConfig(file, { explicit: true });
@@ -84,7 +104,9 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
     const added = `default_profile = "${keepDefault}" was added at the top of ${file}`;
     say(`Commands without --profile still use profile ${keepDefault}: ${added}.`);
   } else if (profiles.profiles.size > 1 && profiles.top.default_profile === undefined) {
-    say(`With several profiles, commands need --profile (or KMS_AGENT_PROFILE), or a default_profile = "${name}" line at the top of ${file}.`);
+    say(
+      `With several profiles, commands need --profile (or KMS_AGENT_PROFILE), or a default_profile = "${name}" line at the top of ${file}.`,
+    );
   }
   await tellRunningAgent(cli, file, name);
   return offerLogin(cli, name);
@@ -128,14 +150,25 @@ function definesProfile(file: string, name: string): boolean {
   }
 }
 
-function warnings(support: Awaited<ReturnType<typeof discoverProvider>>, keys: ProfileKeys): string[] {
+function warnings(
+  support: Awaited<ReturnType<typeof discoverProvider>>,
+  keys: ProfileKeys,
+): string[] {
   const found: string[] = [];
   const scopes = keys.scopes ?? ['openid', 'email', 'offline_access'];
-  if (support.scopesSupported && scopes.includes('offline_access') && !support.scopesSupported.includes('offline_access')) {
-    found.push('the provider does not list offline_access in scopes_supported: it may issue no refresh token, and each login would last one token lifetime');
+  if (
+    support.scopesSupported &&
+    scopes.includes('offline_access') &&
+    !support.scopesSupported.includes('offline_access')
+  ) {
+    found.push(
+      'the provider does not list offline_access in scopes_supported: it may issue no refresh token, and each login would last one token lifetime',
+    );
   }
   if (support.publicClients === false && keys.client_secret === undefined) {
-    found.push('the provider lists no "none" token_endpoint_auth_method: without --client-secret it may refuse this client at the token endpoint');
+    found.push(
+      'the provider lists no "none" token_endpoint_auth_method: without --client-secret it may refuse this client at the token endpoint',
+    );
   }
   return found;
 }
@@ -155,19 +188,22 @@ async function secretFromStdin(): Promise<string> {
  */
 async function tellRunningAgent(cli: CliContext, file: string, name: string): Promise<void> {
   try {
-    await cli.withAgent(async (c) => {
-      const agent = await c.call('agent.config', { config: realpathSync.native(file) });
-      if (agent.mismatch) {
-        say(
-          `The running agent (pid ${agent.pid}) reads ${agent.config}, not ${file}: ` +
-            `it will not see profile ${name}. To use it, run \`kms-agent stop\`, ` +
-            `then \`kms-agent --config ${file} start\`.`,
-        );
-        return;
-      }
-      const { profiles } = await c.call('agent.reload', {});
-      say(`The running agent (pid ${agent.pid}) loaded it: profiles ${profiles.join(', ')}.`);
-    }, { autostart: false, otherConfig: 'ignore', sayConfigError: false });
+    await cli.withAgent(
+      async (c) => {
+        const agent = await c.call('agent.config', { config: realpathSync.native(file) });
+        if (agent.mismatch) {
+          say(
+            `The running agent (pid ${agent.pid}) reads ${agent.config}, not ${file}: ` +
+              `it will not see profile ${name}. To use it, run \`kms-agent stop\`, ` +
+              `then \`kms-agent --config ${file} start\`.`,
+          );
+          return;
+        }
+        const { profiles } = await c.call('agent.reload', {});
+        say(`The running agent (pid ${agent.pid}) loaded it: profiles ${profiles.join(', ')}.`);
+      },
+      { autostart: false, otherConfig: 'ignore', sayConfigError: false },
+    );
   } catch (err) {
     if (!(err instanceof AgentError && err.reason === 'NO_AGENT')) throw err;
   }

@@ -34,7 +34,9 @@ function refused(message: string): AgentError {
 }
 
 const strings = (value: unknown): string[] | undefined =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string').map((v) => providerText(v, 100)) : undefined;
+  Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string').map((v) => providerText(v, 100))
+    : undefined;
 
 /** The discovery document's URL: the issuer without its trailing slash, then /.well-known/openid-configuration. */
 export function discoveryUrlOf(issuer: string): string {
@@ -44,20 +46,31 @@ export function discoveryUrlOf(issuer: string): string {
 async function fetchDocument(issuer: string, url: string): Promise<Metadata> {
   let response: Response;
   try {
-    response = await boundedFetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(PROVIDER_TIMEOUT_SECONDS * 1000) });
+    response = await boundedFetch(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(PROVIDER_TIMEOUT_SECONDS * 1000),
+    });
   } catch (err) {
-    throw refused(`cannot read the discovery document of ${issuer} at ${url} (${classifyProviderError(err).detail}): check the issuer URL and the network`);
+    throw refused(
+      `cannot read the discovery document of ${issuer} at ${url} (${classifyProviderError(err).detail}): check the issuer URL and the network`,
+    );
   }
   if (!response.ok) {
-    throw refused(`${issuer} has no OpenID Connect discovery document: GET ${url} answered HTTP ${response.status}; check the issuer URL (it is the "iss" of the provider's tokens)`);
+    throw refused(
+      `${issuer} has no OpenID Connect discovery document: GET ${url} answered HTTP ${response.status}; check the issuer URL (it is the "iss" of the provider's tokens)`,
+    );
   }
   let document: unknown;
   try {
     document = await response.json();
   } catch {
-    throw refused(`the discovery document of ${issuer} at ${url} is not JSON: check the issuer URL`);
+    throw refused(
+      `the discovery document of ${issuer} at ${url} is not JSON: check the issuer URL`,
+    );
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw refused(`the discovery document of ${issuer} at ${url} is not a JSON object`);
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    throw refused(`the discovery document of ${issuer} at ${url} is not a JSON object`);
   return document as Metadata;
 }
 
@@ -69,17 +82,23 @@ export async function discoverProvider(issuer: string): Promise<ProviderSupport>
   const doc = await fetchDocument(issuer, url);
   // OpenID Connect Discovery §4.3: the document must name exactly the issuer it was fetched for.
   if (doc.issuer !== issuer) {
-    const named = typeof doc.issuer === 'string' ? `"${providerText(doc.issuer, 300)}"` : 'no issuer';
-    throw refused(`the discovery document at ${url} names ${named}, not ${issuer}${typeof doc.issuer === 'string' ? `: use --issuer ${providerText(doc.issuer, 300)}` : ''}`);
+    const named =
+      typeof doc.issuer === 'string' ? `"${providerText(doc.issuer, 300)}"` : 'no issuer';
+    throw refused(
+      `the discovery document at ${url} names ${named}, not ${issuer}${typeof doc.issuer === 'string' ? `: use --issuer ${providerText(doc.issuer, 300)}` : ''}`,
+    );
   }
   for (const required of ['authorization_endpoint', 'token_endpoint']) {
-    if (typeof doc[required] !== 'string') throw refused(`the discovery document of ${issuer} has no ${required}`);
+    if (typeof doc[required] !== 'string')
+      throw refused(`the discovery document of ${issuer} has no ${required}`);
   }
   const endpoints = discoveredEndpointProblem(issuer, doc);
   if (endpoints) throw refused(endpoints);
   const pkceMethods = strings(doc.code_challenge_methods_supported);
   if (pkceMethods && !pkceMethods.includes('S256')) {
-    throw refused(`${issuer} does not support PKCE with S256 (its code_challenge_methods_supported is [${pkceMethods.join(', ')}]): kms-agent always uses S256, so it cannot log in there`);
+    throw refused(
+      `${issuer} does not support PKCE with S256 (its code_challenge_methods_supported is [${pkceMethods.join(', ')}]): kms-agent always uses S256, so it cannot log in there`,
+    );
   }
   const scopesSupported = strings(doc.scopes_supported);
   const grants = strings(doc.grant_types_supported);
@@ -90,7 +109,12 @@ export async function discoverProvider(issuer: string): Promise<ProviderSupport>
     pkceMethods,
     device: typeof doc.device_authorization_endpoint === 'string',
     revocation: typeof doc.revocation_endpoint === 'string',
-    refreshTokens: scopesSupported?.includes('offline_access') || grants?.includes('refresh_token') ? true : scopesSupported || grants ? false : undefined,
+    refreshTokens:
+      scopesSupported?.includes('offline_access') || grants?.includes('refresh_token')
+        ? true
+        : scopesSupported || grants
+          ? false
+          : undefined,
     rfc9207: doc.authorization_response_iss_parameter_supported === true,
     publicClients: authMethods ? authMethods.includes('none') : undefined,
     scopesSupported,
@@ -104,10 +128,22 @@ export function describeSupport(issuer: string, support: ProviderSupport): strin
     `Provider ${issuer} (discovery document ${support.discoveryUrl}):`,
     row(
       'PKCE S256',
-      support.pkceS256 ? 'yes' : 'not advertised (no code_challenge_methods_supported; some providers, Entra ID among them, support it without saying so): kms-agent uses it anyway',
+      support.pkceS256
+        ? 'yes'
+        : 'not advertised (no code_challenge_methods_supported; some providers, Entra ID among them, support it without saying so): kms-agent uses it anyway',
     ),
-    row('device flow', support.device ? 'yes: `kms-agent login --device` works where no browser can open' : 'no: logins need a browser that reaches this machine'),
-    row('revocation', support.revocation ? 'yes: `kms-agent logout` revokes the refresh token' : 'no: `kms-agent logout` forgets the login here only'),
+    row(
+      'device flow',
+      support.device
+        ? 'yes: `kms-agent login --device` works where no browser can open'
+        : 'no: logins need a browser that reaches this machine',
+    ),
+    row(
+      'revocation',
+      support.revocation
+        ? 'yes: `kms-agent logout` revokes the refresh token'
+        : 'no: `kms-agent logout` forgets the login here only',
+    ),
     row(
       'refresh tokens',
       support.refreshTokens === undefined

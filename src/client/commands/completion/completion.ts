@@ -20,12 +20,21 @@ export function registerCompletion(program: Command, cli: CliContext): void {
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')
     .addArgument(new Argument('[shell]', 'the shell').choices(Object.keys(SHELLS)))
-    .addOption(new Option('--profiles', 'print the profile names of the config, one a line (used by the scripts)').hideHelp())
+    .addOption(
+      new Option(
+        '--profiles',
+        'print the profile names of the config, one a line (used by the scripts)',
+      ).hideHelp(),
+    )
     .addHelpText('after', HELP)
     .action(
       cli.run(async (shell: keyof typeof SHELLS | undefined, opts: { profiles?: boolean }) => {
         if (opts.profiles) {
-          process.stdout.write(profileNames(cli.configPath()).map((name) => `${name}\n`).join(''));
+          process.stdout.write(
+            profileNames(cli.configPath())
+              .map((name) => `${name}\n`)
+              .join(''),
+          );
           return Exit.OK;
         }
         if (!shell) throw usage('name a shell: kms-agent completion bash|zsh|fish');

@@ -25,18 +25,44 @@ function brief(text: string): string {
   return text.split(/ \(|; |: (?=[a-z])/)[0]!.trim();
 }
 
-function optionModel(option: { long?: string; short?: string; required: boolean; optional: boolean; description: string }): OptionModel | undefined {
+function optionModel(option: {
+  long?: string;
+  short?: string;
+  required: boolean;
+  optional: boolean;
+  description: string;
+}): OptionModel | undefined {
   if (!option.long) return undefined;
-  const value: ValueKind = !option.required && !option.optional ? 'none' : option.long === '--profile' ? 'profile' : ['--config', '--socket'].includes(option.long) ? 'file' : 'text';
-  return { ...(option.short ? { short: option.short } : {}), long: option.long, value, description: brief(option.description) };
+  const value: ValueKind =
+    !option.required && !option.optional
+      ? 'none'
+      : option.long === '--profile'
+        ? 'profile'
+        : ['--config', '--socket'].includes(option.long)
+          ? 'file'
+          : 'text';
+  return {
+    ...(option.short ? { short: option.short } : {}),
+    long: option.long,
+    value,
+    description: brief(option.description),
+  };
 }
 
 const models = (options: readonly Parameters<typeof optionModel>[0][]): OptionModel[] =>
-  options.filter((o) => !(o as { hidden?: boolean }).hidden).map(optionModel).filter((o): o is OptionModel => o !== undefined);
+  options
+    .filter((o) => !(o as { hidden?: boolean }).hidden)
+    .map(optionModel)
+    .filter((o): o is OptionModel => o !== undefined);
 
 /** The commands, their options and fixed words (the shells of `completion`), from the program. */
 export function completionModel(program: Command): CompletionModel {
-  const help: OptionModel = { short: '-h', long: '--help', value: 'none', description: 'show help' };
+  const help: OptionModel = {
+    short: '-h',
+    long: '--help',
+    value: 'none',
+    description: 'show help',
+  };
   return {
     global: [...models(program.options), help],
     commands: program.commands.map((command) => ({
@@ -48,13 +74,24 @@ export function completionModel(program: Command): CompletionModel {
   };
 }
 
-const flagsOf = (options: OptionModel[]): string[] => options.flatMap((o) => (o.short ? [o.short, o.long] : [o.long]));
-const withValue = (options: OptionModel[], kind: ValueKind): string[] => [...new Set(flagsOf(options.filter((o) => o.value === kind)))];
+const flagsOf = (options: OptionModel[]): string[] =>
+  options.flatMap((o) => (o.short ? [o.short, o.long] : [o.long]));
+const withValue = (options: OptionModel[], kind: ValueKind): string[] => [
+  ...new Set(flagsOf(options.filter((o) => o.value === kind))),
+];
 
 export function bashScript(model: CompletionModel): string {
   const all = [...model.global, ...model.commands.flatMap((c) => c.options)];
-  const valued = [...new Set([...withValue(all, 'profile'), ...withValue(all, 'file'), ...withValue(all, 'text')])];
-  const cases = model.commands.map((c) => `    ${c.name}) words="${[...c.words, ...flagsOf(c.options)].join(' ')}" ;;`);
+  const valued = [
+    ...new Set([
+      ...withValue(all, 'profile'),
+      ...withValue(all, 'file'),
+      ...withValue(all, 'text'),
+    ]),
+  ];
+  const cases = model.commands.map(
+    (c) => `    ${c.name}) words="${[...c.words, ...flagsOf(c.options)].join(' ')}" ;;`,
+  );
   return `# kms-agent completion for bash: add  eval "$(kms-agent completion bash)"  to ~/.bashrc
 _kms_agent() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} command= config= words i
@@ -86,10 +123,16 @@ complete -F _kms_agent kms-agent
 
 /** Single-quoted for zsh and fish, with the brackets _arguments reads escaped. */
 const quoted = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
-const zshDescription = (text: string): string => text.replace(/[[\]]/g, '\\$&').replace(/'/g, `'\\''`);
+const zshDescription = (text: string): string =>
+  text.replace(/[[\]]/g, '\\$&').replace(/'/g, `'\\''`);
 
 function zshSpec(o: OptionModel): string {
-  const action = { profile: ':profile:_kms_agent_profiles', file: ':file:_files', text: ':value: ', none: '' }[o.value];
+  const action = {
+    profile: ':profile:_kms_agent_profiles',
+    file: ':file:_files',
+    text: ':value: ',
+    none: '',
+  }[o.value];
   const names = o.short ? `'(${o.short} ${o.long})'{${o.short},${o.long}}` : `'${o.long}'`;
   return `${names}'[${zshDescription(o.description)}]${action}'`;
 }
@@ -129,7 +172,12 @@ if [[ "\${funcstack[1]}" == _kms_agent ]]; then _kms_agent "$@"; else compdef _k
 
 function fishOption(condition: string, o: OptionModel): string {
   const names = `${o.short ? `-s ${o.short.slice(1)} ` : ''}-l ${o.long.slice(2)}`;
-  const value = { profile: " -x -a '(__kms_agent_profiles)'", file: ' -r -F', text: ' -x', none: '' }[o.value];
+  const value = {
+    profile: " -x -a '(__kms_agent_profiles)'",
+    file: ' -r -F',
+    text: ' -x',
+    none: '',
+  }[o.value];
   return `complete -c kms-agent${condition} ${names}${value} -d ${quoted(o.description)}`;
 }
 
@@ -146,7 +194,9 @@ export function fishScript(model: CompletionModel): string {
     ...model.global.map((o) => fishOption('', o)),
   ];
   for (const c of model.commands) {
-    lines.push(`complete -c kms-agent -n __fish_use_subcommand -a ${c.name} -d ${quoted(c.description)}`);
+    lines.push(
+      `complete -c kms-agent -n __fish_use_subcommand -a ${c.name} -d ${quoted(c.description)}`,
+    );
     const when = ` -n '__fish_seen_subcommand_from ${c.name}'`;
     if (c.words.length) lines.push(`complete -c kms-agent${when} -a ${quoted(c.words.join(' '))}`);
     lines.push(...c.options.map((o) => fishOption(when, o)));

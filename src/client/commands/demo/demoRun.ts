@@ -22,7 +22,9 @@ export class DemoRun {
   private cleaning: Promise<void> | undefined;
   private readonly onInterrupt = (): void => {
     this.interrupted = true;
-    process.stdout.write('\nInterrupted: stopping the demo agent and provider, removing the temporary files.\n');
+    process.stdout.write(
+      '\nInterrupted: stopping the demo agent and provider, removing the temporary files.\n',
+    );
     void this.cleanup().then(() => process.exit(130));
   };
 
@@ -34,7 +36,11 @@ export class DemoRun {
   /** Starts an agent unless Ctrl-C came first; cleanup() waits for a start in progress, so none outlives the demo. */
   launch(): ReturnType<typeof launchDaemon> {
     if (this.interrupted) throw new Error('interrupted');
-    const started = launchDaemon({ socketPath: this.socketPath, configPath: this.configPath, env: this.env });
+    const started = launchDaemon({
+      socketPath: this.socketPath,
+      configPath: this.configPath,
+      env: this.env,
+    });
     this.launching = started;
     return started;
   }

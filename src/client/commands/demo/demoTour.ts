@@ -40,7 +40,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   try {
     ({ startLocalProvider } = await import('../../../demo/localProvider.js'));
   } catch {
-    process.stderr.write('kms-agent demo needs the optional dependency oidc-provider: run `npm install oidc-provider`\n');
+    process.stderr.write(
+      'kms-agent demo needs the optional dependency oidc-provider: run `npm install oidc-provider`\n',
+    );
     return 1;
   }
   const ttl = options.tokenTtl ?? 20;
@@ -53,14 +55,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       throw new Error(`cannot start the local provider: ${err.message}`);
     });
     say(`1. A local OpenID provider (oidc-provider) runs at ${provider.issuer}.`);
-    say(`   Any user name and password log in; its tokens live ${ttl} s so you can watch them refresh.`);
+    say(
+      `   Any user name and password log in; its tokens live ${ttl} s so you can watch them refresh.`,
+    );
     writeFileSync(
       run.configPath,
       `store_dir = "${join(run.dir, 'store')}"\n\n[profiles.demo]\nclient_id = "kms-agent-test"\nissuer = "${provider.issuer}"\nredirect_url = "${redirectUrl}"\nstore = "file"\n`,
       { mode: 0o600 },
     );
     const started = await run.launch();
-    say(`2. A private agent${started.state === 'started' ? ` (pid ${started.pid})` : ''} listens on ${run.socketPath}.`);
+    say(
+      `2. A private agent${started.state === 'started' ? ` (pid ${started.pid})` : ''} listens on ${run.socketPath}.`,
+    );
     say('   Its refresh token goes to a 0600 file in a temporary directory, not your keychain.');
     await logIn(await run.connect(), options);
     const first = await watchRefresh(run.client!, provider, ttl);
@@ -70,7 +76,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   } catch (err) {
     if (run.interrupted) return 130; // the interrupt handler is cleaning up and exits with 130
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    process.stderr.write(`kms-agent demo: ${(err as Error).message}${cause ? ` (${cause})` : ''}\n`);
+    process.stderr.write(
+      `kms-agent demo: ${(err as Error).message}${cause ? ` (${cause})` : ''}\n`,
+    );
     return 1;
   } finally {
     await run.cleanup();
@@ -94,14 +102,22 @@ async function logIn(client: AgentClient, options: DemoOptions): Promise<void> {
     await deliverCallback(await playAuthorization(login.url, { login: 'alice' }));
   } else if (options.browser !== false) {
     const problem = await openBrowser(login.browser_url ?? login.url);
-    say(problem ? `   Could not open a browser (${problem}): open the URL yourself.` : '   Opened in your browser: log in with any name and password.');
+    say(
+      problem
+        ? `   Could not open a browser (${problem}): open the URL yourself.`
+        : '   Opened in your browser: log in with any name and password.',
+    );
   }
   const who = await client.call('login.wait', { login_id: login.login_id, timeout: 300 });
   say(`   Logged in as ${who.email ?? who.subject}.`);
 }
 
 /** Steps 4 and 5: a token served, then refreshed by the agent on its own before it expires. */
-async function watchRefresh(client: AgentClient, provider: LocalProvider, ttl: number): Promise<TokenReply> {
+async function watchRefresh(
+  client: AgentClient,
+  provider: LocalProvider,
+  ttl: number,
+): Promise<TokenReply> {
   const first = await client.call('token.get', { profile: 'demo' });
   say(`4. Token served: ${describe(first)}.`);
   say('   Scripts get it with `kms-agent token`; the token itself is never printed here.');
@@ -113,11 +129,17 @@ async function watchRefresh(client: AgentClient, provider: LocalProvider, ttl: n
     await delay(500);
     const status = await client.call('agent.status', {});
     const profile = status.profiles.find((p) => p.name === 'demo');
-    if (profile?.expires_at && profile.expires_at !== first.expires_at) refreshed = await client.call('token.get', { profile: 'demo' });
+    if (profile?.expires_at && profile.expires_at !== first.expires_at)
+      refreshed = await client.call('token.get', { profile: 'demo' });
   }
-  if (refreshed.token === first.token) throw new Error('the agent did not refresh the token in time');
-  say(`   Refreshed ${Math.round(first.expires_at - Date.now() / 1000)} s before the old token expired: ${describe(refreshed)}.`);
-  say(`   Refresh requests the provider saw: ${(provider.stats.grants.refresh_token ?? 0) - refreshesBefore}.`);
+  if (refreshed.token === first.token)
+    throw new Error('the agent did not refresh the token in time');
+  say(
+    `   Refreshed ${Math.round(first.expires_at - Date.now() / 1000)} s before the old token expired: ${describe(refreshed)}.`,
+  );
+  say(
+    `   Refresh requests the provider saw: ${(provider.stats.grants.refresh_token ?? 0) - refreshesBefore}.`,
+  );
   return first;
 }
 
@@ -129,8 +151,13 @@ async function restart(run: DemoRun, provider: LocalProvider, first: TokenReply)
   const refreshes = provider.stats.grants.refresh_token ?? 0;
   const again = await run.launch();
   const afterRestart = await (await run.connect()).call('token.get', { profile: 'demo' });
-  if (afterRestart.token === first.token) throw new Error('the new agent served the first token again');
-  say(`   New agent${again.state === 'started' ? ` (pid ${again.pid})` : ''} served ${describe(afterRestart)}`);
+  if (afterRestart.token === first.token)
+    throw new Error('the new agent served the first token again');
+  say(
+    `   New agent${again.state === 'started' ? ` (pid ${again.pid})` : ''} served ${describe(afterRestart)}`,
+  );
   const used = (provider.stats.grants.refresh_token ?? 0) - refreshes;
-  say(`   from the stored refresh token (${used} refresh request); new logins needed: ${(provider.stats.grants.authorization_code ?? 0) - logins}.`);
+  say(
+    `   from the stored refresh token (${used} refresh request); new logins needed: ${(provider.stats.grants.authorization_code ?? 0) - logins}.`,
+  );
 }

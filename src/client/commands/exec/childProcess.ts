@@ -10,7 +10,11 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * `cleanup` then runs however the child ended. `environment` is called once those signals are
  * held, so what it prepares for the child (a file) is never left behind by one of them.
  */
-export function runChild(command: string[], environment: () => NodeJS.ProcessEnv, cleanup: () => void = () => undefined): Promise<number> {
+export function runChild(
+  command: string[],
+  environment: () => NodeJS.ProcessEnv,
+  cleanup: () => void = () => undefined,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess | undefined;
     let early: NodeJS.Signals | undefined;
@@ -38,7 +42,9 @@ export function runChild(command: string[], environment: () => NodeJS.ProcessEnv
     if (early) child.kill(early);
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (!end()) return;
-      process.stderr.write(`kms-agent: cannot run ${command[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
+      process.stderr.write(
+        `kms-agent: cannot run ${command[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`,
+      );
       resolve(err.code === 'ENOENT' ? 127 : 126);
     });
     child.once('exit', (code, signal) => {

@@ -5,7 +5,14 @@
 import { basename, dirname } from 'node:path';
 import { AgentError } from '../../../rpc/jsonRpc.js';
 import type { CosmianLayout, ProfileSourceKind, Result, TokenReply } from '../../../rpc/methods.js';
-import { ckmsSubcommand, hasHeaderOption, probeVersion, takesHeader, writesConfig, type CkmsVersion } from './ckmsInvocation.js';
+import {
+  ckmsSubcommand,
+  hasHeaderOption,
+  probeVersion,
+  takesHeader,
+  writesConfig,
+  type CkmsVersion,
+} from './ckmsInvocation.js';
 import { loginCommand } from '../../../text/loginCommand.js';
 import { runChild } from './childProcess.js';
 import type { FlagValues } from '../../fast/commandLine.js';
@@ -19,7 +26,8 @@ const CKMS_PROFILE = 'ckms';
 
 type ProfileList = Result<'profiles.list'>;
 
-const isCosmian = (kind: ProfileSourceKind | undefined): kind is CosmianLayout => kind !== undefined && kind !== 'config';
+const isCosmian = (kind: ProfileSourceKind | undefined): kind is CosmianLayout =>
+  kind !== undefined && kind !== 'config';
 
 /** --profile, else `ckms` when the agent has it (the token ckms's own config is for), else the usual default. */
 function ckmsProfile(flag: unknown, profiles: ProfileList): string | undefined {
@@ -28,8 +36,14 @@ function ckmsProfile(flag: unknown, profiles: ProfileList): string | undefined {
 }
 
 /** The Cosmian config to copy: the served profile's file when it is one, else profile ckms's. */
-function cosmianSource(served: string, profiles: ProfileList, version: CkmsVersion | undefined): { path: string; layout: CosmianLayout } {
-  const profile = profiles.find((p) => p.name === served && isCosmian(p.source_kind)) ?? profiles.find((p) => p.name === CKMS_PROFILE && isCosmian(p.source_kind));
+function cosmianSource(
+  served: string,
+  profiles: ProfileList,
+  version: CkmsVersion | undefined,
+): { path: string; layout: CosmianLayout } {
+  const profile =
+    profiles.find((p) => p.name === served && isCosmian(p.source_kind)) ??
+    profiles.find((p) => p.name === CKMS_PROFILE && isCosmian(p.source_kind));
   if (profile === undefined || !isCosmian(profile.source_kind)) {
     throw new AgentError(
       'USAGE',
@@ -55,21 +69,33 @@ export async function execCkms(cli: CliContext, argv: string[], opts: FlagValues
   }
   const probe = probeVersion(argv[0]!, process.env);
   if ('missing' in probe) {
-    process.stderr.write(`kms-agent: cannot run ${argv[0]}: ${probe.missing.code === 'ENOENT' ? 'command not found' : probe.missing.message}\n`);
+    process.stderr.write(
+      `kms-agent: cannot run ${argv[0]}: ${probe.missing.code === 'ENOENT' ? 'command not found' : probe.missing.message}\n`,
+    );
     return probe.missing.code === 'ENOENT' ? 127 : 126;
   }
   // A header of the user's own (on the command line, or in CLI_HEADER) stays theirs: the config route then.
-  const header = takesHeader(probe.version) && !hasHeaderOption(args) && process.env.CLI_HEADER === undefined;
+  const header =
+    takesHeader(probe.version) && !hasHeaderOption(args) && process.env.CLI_HEADER === undefined;
   const { reply, profiles } = await cli.withAgent(async (client) => {
     const profiles = await client.call('profiles.list', {});
     const { params } = tokenOptions({ ...opts, profile: ckmsProfile(opts.profile, profiles) });
     return { reply: await client.call('token.get', params, TOKEN_TIMEOUT_MS), profiles };
   });
-  if (header) return runChild(argv, () => ({ ...process.env, CLI_HEADER: `Authorization: Bearer ${reply.token}` }));
+  if (header)
+    return runChild(argv, () => ({
+      ...process.env,
+      CLI_HEADER: `Authorization: Bearer ${reply.token}`,
+    }));
   return runWithConfigCopy(cli, argv, reply, cosmianSource(reply.profile, profiles, probe.version));
 }
 
-function runWithConfigCopy(cli: CliContext, argv: string[], reply: TokenReply, source: { path: string; layout: CosmianLayout }): Promise<number> {
+function runWithConfigCopy(
+  cli: CliContext,
+  argv: string[],
+  reply: TokenReply,
+  source: { path: string; layout: CosmianLayout },
+): Promise<number> {
   let copy: ConfigCopy | undefined;
   return runChild(
     argv,

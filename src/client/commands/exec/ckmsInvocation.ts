@@ -48,7 +48,9 @@ export function writesConfig(args: readonly string[]): boolean {
 
 /** A header given on the command line: ckms then ignores CLI_HEADER (the option wins over its variable). */
 export function hasHeaderOption(args: readonly string[]): boolean {
-  return args.some((arg) => arg === '-H' || arg === '--header' || arg.startsWith('--header=') || /^-H./.test(arg));
+  return args.some(
+    (arg) => arg === '-H' || arg === '--header' || arg.startsWith('--header=') || /^-H./.test(arg),
+  );
 }
 
 /** ckms 5.17 added `-H` and CLI_HEADER; an `Authorization` header given so replaces the stored access_token. */
@@ -59,7 +61,9 @@ export type CkmsVersion = { major: number; minor: number; text: string };
 /** The version `ckms --version` printed ("ckms 5.17.0"), or undefined: another program, or no version. */
 export function parseCkmsVersion(output: string): CkmsVersion | undefined {
   const match = /^ckms v?(\d+)\.(\d+)\.\d+/m.exec(output.trim());
-  return match ? { major: Number(match[1]), minor: Number(match[2]), text: `${match[1]}.${match[2]}` } : undefined;
+  return match
+    ? { major: Number(match[1]), minor: Number(match[2]), text: `${match[1]}.${match[2]}` }
+    : undefined;
 }
 
 export function takesHeader(version: CkmsVersion | undefined): boolean {
@@ -68,14 +72,20 @@ export function takesHeader(version: CkmsVersion | undefined): boolean {
   return version.major > major || (version.major === major && version.minor >= minor);
 }
 
-export type VersionProbe = { version: CkmsVersion | undefined } | { missing: NodeJS.ErrnoException };
+export type VersionProbe =
+  { version: CkmsVersion | undefined } | { missing: NodeJS.ErrnoException };
 
 /**
  * Runs `PROGRAM --version` once. A program that cannot tell (no version, another tool, an error)
  * gets the config-file route, which every ckms version reads; one that cannot be run is `missing`.
  */
 export function probeVersion(program: string, env: NodeJS.ProcessEnv): VersionProbe {
-  const probe = spawnSync(program, ['--version'], { env, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const probe = spawnSync(program, ['--version'], {
+    env,
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const error = probe.error as NodeJS.ErrnoException | undefined;
   if (error && (error.code === 'ENOENT' || error.code === 'EACCES')) return { missing: error };
   return { version: probe.status === 0 ? parseCkmsVersion(probe.stdout ?? '') : undefined };

@@ -14,7 +14,6 @@ import type { CosmianLayout } from '../../../rpc/methods.js';
 import { processAlive } from '../../../os/processAlive.js';
 import { privateDirectory } from '../../../os/fileSafety.js';
 
-
 /** Where each layout keeps the bearer token: beside its oauth2_conf (src/config/cosmianConfig.ts reads that). */
 const TOKEN_PLACE: Record<CosmianLayout, { table: string[]; key: string }> = {
   'ckms.toml': { table: ['http_config'], key: 'access_token' },
@@ -28,7 +27,13 @@ const TOKEN_PLACE: Record<CosmianLayout, { table: string[]; key: string }> = {
  * CKMS_CONF_PATH (then CKMS_CONF), `cosmian` COSMIAN_CLI_CONF_PATH (then COSMIAN_CLI_CONF), ckms ≤ 4
  * KMS_CLI_CONF. All name the copy, so whichever this one reads, it reads the copy.
  */
-export const CONFIG_PATH_VARIABLES = ['CKMS_CONF_PATH', 'CKMS_CONF', 'COSMIAN_CLI_CONF_PATH', 'COSMIAN_CLI_CONF', 'KMS_CLI_CONF'];
+export const CONFIG_PATH_VARIABLES = [
+  'CKMS_CONF_PATH',
+  'CKMS_CONF',
+  'COSMIAN_CLI_CONF_PATH',
+  'COSMIAN_CLI_CONF',
+  'KMS_CLI_CONF',
+];
 
 type Document = Record<string, unknown>;
 
@@ -43,7 +48,6 @@ function withTokenSet(document: Document, layout: CosmianLayout, token: string):
   table[TOKEN_PLACE[layout].key] = token;
   return document;
 }
-
 
 /**
  * The TOML text with the token's line replaced (or added under its table's header), every other byte
@@ -81,7 +85,10 @@ function editTomlLine(text: string, layout: CosmianLayout, token: string): strin
  * from the parsed document, which holds the same values.
  */
 export function configWithToken(text: string, layout: CosmianLayout, token: string): string {
-  if (layout === 'kms.json') return JSON.stringify(withTokenSet(JSON.parse(text) as Document, layout, token), null, 4) + '\n';
+  if (layout === 'kms.json')
+    return (
+      JSON.stringify(withTokenSet(JSON.parse(text) as Document, layout, token), null, 4) + '\n'
+    );
   const wanted = withTokenSet(parse(text), layout, token);
   const edited = editTomlLine(text, layout, token);
   if (edited !== undefined) {
@@ -99,7 +106,8 @@ function copiesDirectory(socketDir: string): string {
   const dir = privateDirectory(join(socketDir, 'ckms'));
   for (const entry of readdirSync(dir)) {
     const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
-    if (pid && pid !== process.pid && !processAlive(pid)) rmSync(join(dir, entry), { recursive: true, force: true });
+    if (pid && pid !== process.pid && !processAlive(pid))
+      rmSync(join(dir, entry), { recursive: true, force: true });
   }
   return dir;
 }
@@ -110,7 +118,11 @@ export interface ConfigCopy {
 }
 
 /** Writes the copy (0600, in a fresh 0700 directory named after this process) and returns its path. */
-export function writeConfigCopy(socketDir: string, source: { path: string; layout: CosmianLayout }, token: string): ConfigCopy {
+export function writeConfigCopy(
+  socketDir: string,
+  source: { path: string; layout: CosmianLayout },
+  token: string,
+): ConfigCopy {
   const text = configWithToken(readFileSync(source.path, 'utf8'), source.layout, token);
   const dir = join(copiesDirectory(socketDir), `${process.pid}-${randomBytes(6).toString('hex')}`);
   mkdirSync(dir, { mode: 0o700 });

@@ -38,7 +38,9 @@ function commandBefore(argv: readonly string[], option: string): string | undefi
 }
 
 export function registerExec(program: Command, cli: CliContext): void {
-  const command = program.command('exec').description('run a command with a fresh token in its environment; exits with its exit code');
+  const command = program
+    .command('exec')
+    .description('run a command with a fresh token in its environment; exits with its exit code');
   command.configureOutput({
     outputError: (text, write) => {
       const option = /unknown option '([^']+)'/.exec(text)?.[1];
@@ -48,23 +50,34 @@ export function registerExec(program: Command, cli: CliContext): void {
       write(`${text.trimEnd()}: put -- before the command, so its options are its own: ${how}\n`);
     },
   });
-  for (const { flags, description } of Object.values(SELECTION_FLAGS)) command.addOption(new Option(flags, description));
+  for (const { flags, description } of Object.values(SELECTION_FLAGS))
+    command.addOption(new Option(flags, description));
   command
-    .option('--env <name>', `environment variable that receives the token (default: ${DEFAULT_ENV})`)
-    .option('--ckms', 'the command is the Cosmian CLI: give it the token where it reads one (default profile: ckms)')
+    .option(
+      '--env <name>',
+      `environment variable that receives the token (default: ${DEFAULT_ENV})`,
+    )
+    .option(
+      '--ckms',
+      'the command is the Cosmian CLI: give it the token where it reads one (default profile: ckms)',
+    )
     .usage('[options] -- <command...>')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText('after', EXEC_HELP)
     .action(
       cli.run(async (argv: string[], opts: FlagValues) => {
         if (opts.ckms) {
-          if (opts.env !== undefined) throw usage('--env and --ckms cannot be used together: --ckms puts the token where ckms reads it');
+          if (opts.env !== undefined)
+            throw usage(
+              '--env and --ckms cannot be used together: --ckms puts the token where ckms reads it',
+            );
           // Loaded only here: it brings a TOML parser the other commands do not need.
           const { execCkms } = await import('./ckmsExec.js');
           return execCkms(cli, argv, opts);
         }
         const envName = typeof opts.env === 'string' ? opts.env : DEFAULT_ENV;
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName)) throw usage(`--env: "${envName}" is not a valid variable name`);
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName))
+          throw usage(`--env: "${envName}" is not a valid variable name`);
         const { params } = tokenOptions(opts);
         const reply = await cli.withAgent((c) => c.call('token.get', params, TOKEN_TIMEOUT_MS));
         // In the environment, never on a command line, where `ps` would show it.

@@ -21,7 +21,12 @@ import {
 } from '../../fast/commandLine.js';
 import { reportError } from '../../fast/exitCodes.js';
 import { fail, OK, print } from '../../fast/output.js';
-import { destination, parseCredentialRequest, readRequest, type CredentialRequest } from './gitRequest.js';
+import {
+  destination,
+  parseCredentialRequest,
+  readRequest,
+  type CredentialRequest,
+} from './gitRequest.js';
 
 const GIT_HELP = `
 git runs it as a credential helper (docs/tools.md); the "!" makes git run the command as written:
@@ -49,16 +54,20 @@ export const gitCredentialCommand: FastCommand = {
   run: runGitCredential,
 };
 
-
 /** One `key=value` line; git reads a newline or NUL inside a value as the start of another key. */
 function attribute(key: string, value: string | number): string {
   const text = String(value);
-  if (/[\n\0]/.test(text)) throw usage(`the ${key} for git holds a newline or a NUL: check the [git] table`);
+  if (/[\n\0]/.test(text))
+    throw usage(`the ${key} for git holds a newline or a NUL: check the [git] table`);
   return `${key}=${text}\n`;
 }
 
 function credentialLines(credential: Result<'git.credential'>): string {
-  return attribute('username', credential.username) + attribute('password', credential.token) + attribute('password_expiry_utc', Math.floor(credential.expires_at));
+  return (
+    attribute('username', credential.username) +
+    attribute('password', credential.token) +
+    attribute('password_expiry_utc', Math.floor(credential.expires_at))
+  );
 }
 
 /**
@@ -67,7 +76,11 @@ function credentialLines(credential: Result<'git.credential'>): string {
  * on stderr. When the host is ours but no token can be had (not logged in, provider down), the
  * answer is `quit=1`, so git stops there rather than prompting for a password or trying a stale one.
  */
-function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCode: number) => void): void {
+function answerGet(
+  values: FlagValues,
+  request: CredentialRequest,
+  done: (exitCode: number) => void,
+): void {
   const to = destination(request);
   if (typeof to === 'string') {
     if (to !== '') process.stderr.write(`kms-agent: ${to}\n`);
@@ -99,7 +112,11 @@ function answerGet(values: FlagValues, request: CredentialRequest, done: (exitCo
       return done(OK);
     }
     // Only a host that is ours stops git: without --profile, an agent that cannot be reached cannot say.
-    if (profile !== undefined || !['NO_AGENT', 'AGENT_START_FAILED', 'AGENT_FAILED', 'INSECURE_SOCKET'].includes(reason)) print('quit=1\n');
+    if (
+      profile !== undefined ||
+      !['NO_AGENT', 'AGENT_START_FAILED', 'AGENT_FAILED', 'INSECURE_SOCKET'].includes(reason)
+    )
+      print('quit=1\n');
     done(fail(err));
   });
 }
@@ -111,7 +128,10 @@ function runGitCredential(args: readonly string[], done: (exitCode: number) => v
     const parsed = parseCommandLine(args, gitCredentialCommand);
     values = parsed.values;
     action = parsed.operands[0];
-    if (action === undefined) throw usage('git-credential takes the action git gives it (get, store or erase): configure it with `git config credential.helper "!kms-agent git-credential"`');
+    if (action === undefined)
+      throw usage(
+        'git-credential takes the action git gives it (get, store or erase): configure it with `git config credential.helper "!kms-agent git-credential"`',
+      );
   } catch (err) {
     return done(fail(err));
   }

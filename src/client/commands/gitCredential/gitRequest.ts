@@ -47,7 +47,7 @@ export function readRequest(then: (text: string) => void): void {
   const buffer = Buffer.alloc(4096);
   const text = (): string => Buffer.concat(chunks).toString('utf8');
   try {
-    for (let n; (n = readSync(0, buffer, 0, buffer.length, null)) > 0; ) {
+    for (let n; (n = readSync(0, buffer, 0, buffer.length, null)) > 0;) {
       chunks.push(Buffer.from(buffer.subarray(0, n)));
       if (REQUEST_END.test(text())) break;
     }

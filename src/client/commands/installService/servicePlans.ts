@@ -30,9 +30,16 @@ function systemdQuote(arg: string): string {
 
 /** The per-user systemd units, with ExecStart pointing at this installation's node and CLI. */
 export function systemdPlan(env: NodeJS.ProcessEnv = process.env): ServicePlan {
-  const unitDir = join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'systemd', 'user');
+  const unitDir = join(
+    env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'),
+    'systemd',
+    'user',
+  );
   const execStart = `ExecStart=${[process.execPath, '--v8-pool-size=1', CLI, 'start', '--foreground'].map(systemdQuote).join(' ')}`;
-  const service = readFileSync(join(PACKAGE_ROOT, 'systemd', 'kms-agent.service'), 'utf8').replace(/^ExecStart=.*$/m, execStart);
+  const service = readFileSync(join(PACKAGE_ROOT, 'systemd', 'kms-agent.service'), 'utf8').replace(
+    /^ExecStart=.*$/m,
+    execStart,
+  );
   const socket = readFileSync(join(PACKAGE_ROOT, 'systemd', 'kms-agent.socket'), 'utf8');
   return {
     files: [
@@ -74,7 +81,10 @@ export function launchdPlan(env: NodeJS.ProcessEnv = process.env): ServicePlan {
 }
 
 /** `kms-agent install-service`: writes the unit files and enables them, saying what it does. */
-export function installService(options: { dryRun: boolean }, env: NodeJS.ProcessEnv = process.env): number {
+export function installService(
+  options: { dryRun: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const plan = process.platform === 'darwin' ? launchdPlan(env) : systemdPlan(env);
   const say = (line: string): void => void process.stdout.write(line + '\n');
   for (const dir of plan.directories) {
@@ -101,7 +111,9 @@ export function installService(options: { dryRun: boolean }, env: NodeJS.Process
         execFileSync(command[0]!, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
         say(`ran: ${command.join(' ')}`);
       } catch (err) {
-        process.stderr.write(`kms-agent: \`${command.join(' ')}\` failed (${firstLine(err)}); the files are written, run it yourself\n`);
+        process.stderr.write(
+          `kms-agent: \`${command.join(' ')}\` failed (${firstLine(err)}); the files are written, run it yourself\n`,
+        );
         return 1;
       }
     }
@@ -121,14 +133,20 @@ function managerAbsent(probe: string[]): string | undefined {
     execFileSync(probe[0]!, probe.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     return undefined;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${probe[0]} is not installed` : firstLine(err);
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${probe[0]} is not installed`
+      : firstLine(err);
   }
 }
 
 /** The files are in place; what to run once a user systemd runs, and how to use the agent until then. Exit 0, as --dry-run would. */
 function noServiceManager(plan: ServicePlan, why: string, say: (line: string) => void): number {
-  say(`No systemd user instance answers here (\`${plan.probe!.join(' ')}\`: ${why}), so nothing was enabled.`);
-  say('Once one runs (a desktop session, or `loginctl enable-linger` for SSH logins), enable the agent with:');
+  say(
+    `No systemd user instance answers here (\`${plan.probe!.join(' ')}\`: ${why}), so nothing was enabled.`,
+  );
+  say(
+    'Once one runs (a desktop session, or `loginctl enable-linger` for SSH logins), enable the agent with:',
+  );
   for (const command of plan.commands) say(`  ${command.join(' ')}`);
   say('Until then, start it from your shell: eval "$(kms-agent start)"');
   return 0;

@@ -29,7 +29,9 @@ function seconds(value: string): number {
 export function registerLogin(program: Command, cli: CliContext): void {
   program
     .command('login')
-    .description('log in to a profile: the agent runs the flow, this command opens the browser and waits')
+    .description(
+      'log in to a profile: the agent runs the flow, this command opens the browser and waits',
+    )
     .addOption(new Option(SELECTION_FLAGS.profile.flags, SELECTION_FLAGS.profile.description))
     .option('--device', 'use the device flow: enter a code on any device (no browser here needed)')
     .option('--no-browser', 'only print the URL, do not open a browser')
@@ -39,7 +41,11 @@ export function registerLogin(program: Command, cli: CliContext): void {
 
 const say = (line: string): void => void process.stderr.write(line + '\n');
 
-function startLogin(client: AgentClient, profile: string | undefined, flow: LoginFlow): Promise<Started> {
+function startLogin(
+  client: AgentClient,
+  profile: string | undefined,
+  flow: LoginFlow,
+): Promise<Started> {
   const params: Params<'login.start'> = { flow };
   if (profile) params.profile = profile;
   return client.call('login.start', params);
@@ -49,7 +55,11 @@ function startLogin(client: AgentClient, profile: string | undefined, flow: Logi
  * The daemon runs the flow; this side shows the URL (and user code), opens the browser and waits.
  * Ctrl-C closes the connection, which cancels the login in the daemon and frees its port.
  */
-export async function runLogin(client: AgentClient, options: LoginOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runLogin(
+  client: AgentClient,
+  options: LoginOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const profile = chosenProfile(options.profile, env);
   const headless = options.browser && !options.device ? noDisplayReason(env) : undefined;
   let started: Started;
@@ -83,7 +93,11 @@ export async function runLogin(client: AgentClient, options: LoginOptions, env: 
 }
 
 /** Opens the browser on the private page that forwards to the provider, or prints the URL. */
-async function showLoginPage(started: Started, options: LoginOptions, env: NodeJS.ProcessEnv): Promise<void> {
+async function showLoginPage(
+  started: Started,
+  options: LoginOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   // The browser gets a private file forwarding to the URL: a command line is visible to every user.
   // A browser command that fails once started (xdg-open, no browser): said at once, with the URL.
   const failedLater = (why: string): void => {
@@ -93,7 +107,9 @@ async function showLoginPage(started: Started, options: LoginOptions, env: NodeJ
   const page = started.browser_url ?? started.url;
   const problem = options.browser ? await openBrowser(page, env, failedLater) : undefined;
   if (options.browser && !problem) {
-    say(`Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`);
+    say(
+      `Log in to profile ${started.profile} in the browser window that just opened (or run \`kms-agent login --no-browser\` to get the link).`,
+    );
     return;
   }
   printUrl(started, problem && `cannot open a browser here: ${problem}`);
@@ -103,11 +119,17 @@ function printUrl(started: Started, problem: string | undefined): void {
   say(`Log in to profile ${started.profile} in your browser:\n  ${started.url}`);
   if (problem) say(`${problem[0]!.toUpperCase()}${problem.slice(1)}.`);
   // The redirect comes back to this machine's loopback: a browser elsewhere needs a tunnel.
-  say(`Open the URL above in a browser on this machine, or on another one connected with \`${tunnelCommand(started.url)}\`.`);
+  say(
+    `Open the URL above in a browser on this machine, or on another one connected with \`${tunnelCommand(started.url)}\`.`,
+  );
 }
 
 /** No way to open a browser here: the device flow, when the profile has one (saying so), else undefined. */
-async function deviceInstead(client: AgentClient, profile: string | undefined, headless: string): Promise<Started | undefined> {
+async function deviceInstead(
+  client: AgentClient,
+  profile: string | undefined,
+  headless: string,
+): Promise<Started | undefined> {
   try {
     const started = await startLogin(client, profile, 'device');
     say(`Cannot open a browser here: ${headless}; logging in with the device flow instead.`);
@@ -121,7 +143,11 @@ async function deviceInstead(client: AgentClient, profile: string | undefined, h
 }
 
 /** Says at once every way to log in from here, and exits 3: nothing would ever come back to a wait. */
-async function cannotLogInHere(client: AgentClient, profile: string | undefined, headless: string): Promise<number> {
+async function cannotLogInHere(
+  client: AgentClient,
+  profile: string | undefined,
+  headless: string,
+): Promise<number> {
   // A browser login, started only to learn its redirect URL (for the ssh -L line) and cancelled at once.
   const probe = await startLogin(client, profile, 'pkce');
   await client.call('login.cancel', { login_id: probe.login_id });

@@ -10,7 +10,10 @@ function requestOf(authorizationUrl: string): { clientId?: string; redirect?: UR
   const url = URL.canParse(authorizationUrl) ? new URL(authorizationUrl) : undefined;
   const redirect = url?.searchParams.get('redirect_uri') ?? undefined;
   const clientId = url?.searchParams.get('client_id') ?? undefined;
-  return { ...(clientId ? { clientId } : {}), ...(redirect && URL.canParse(redirect) ? { redirect: new URL(redirect) } : {}) };
+  return {
+    ...(clientId ? { clientId } : {}),
+    ...(redirect && URL.canParse(redirect) ? { redirect: new URL(redirect) } : {}),
+  };
 }
 
 /** `ssh -L PORT:HOST:PORT thishost`: a browser elsewhere then reaches this machine's login listener. */

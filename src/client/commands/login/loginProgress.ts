@@ -19,7 +19,8 @@ export function waitingIndicator(authorizationUrl: string | undefined): () => vo
     return () => undefined;
   }
   const started = Date.now();
-  const draw = (): void => void process.stderr.write(`\r${text} ${Math.round((Date.now() - started) / 1000)}s`);
+  const draw = (): void =>
+    void process.stderr.write(`\r${text} ${Math.round((Date.now() - started) / 1000)}s`);
   draw();
   const timer = setInterval(draw, 1000);
   const hint =
@@ -47,8 +48,11 @@ export function showDeviceCode(started: Result<'login.start'>): void {
     `  ${page}`,
     `and enter the code: ${started.user_code ?? '(none given by the provider)'}`,
   ];
-  if (started.url !== page) lines.push('or open this link, which carries the code:', `  ${started.url}`);
+  if (started.url !== page)
+    lines.push('or open this link, which carries the code:', `  ${started.url}`);
   const seconds = Math.max(0, Math.round(started.expires_at - Date.now() / 1000));
-  lines.push(`The code expires in ${seconds < 120 ? `${seconds} seconds` : `${Math.round(seconds / 60)} minutes`}.`);
+  lines.push(
+    `The code expires in ${seconds < 120 ? `${seconds} seconds` : `${Math.round(seconds / 60)} minutes`}.`,
+  );
   say(lines.join('\n'));
 }

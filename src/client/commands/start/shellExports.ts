@@ -11,18 +11,28 @@ function shQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function detectShell(flags: { csh?: unknown; sh?: unknown }, env: NodeJS.ProcessEnv = process.env): ShellSyntax {
+export function detectShell(
+  flags: { csh?: unknown; sh?: unknown },
+  env: NodeJS.ProcessEnv = process.env,
+): ShellSyntax {
   if (flags.csh) return 'csh';
   if (flags.sh) return 'sh';
   return /csh$/.test(env.SHELL ?? '') ? 'csh' : 'sh';
 }
 
-export function shellExports(syntax: ShellSyntax, socketPath: string, pid: number | undefined): string {
+export function shellExports(
+  syntax: ShellSyntax,
+  socketPath: string,
+  pid: number | undefined,
+): string {
   const sock = shQuote(socketPath);
   const lines =
     syntax === 'csh'
       ? [`setenv KMS_AGENT_SOCK ${sock};`, ...(pid ? [`setenv KMS_AGENT_PID ${pid};`] : [])]
-      : [`KMS_AGENT_SOCK=${sock}; export KMS_AGENT_SOCK;`, ...(pid ? [`KMS_AGENT_PID=${pid}; export KMS_AGENT_PID;`] : [])];
+      : [
+          `KMS_AGENT_SOCK=${sock}; export KMS_AGENT_SOCK;`,
+          ...(pid ? [`KMS_AGENT_PID=${pid}; export KMS_AGENT_PID;`] : []),
+        ];
   if (pid) lines.push(`echo Agent pid ${pid};`);
   return lines.join('\n') + '\n';
 }

@@ -64,10 +64,12 @@ function runStart(args: readonly string[], done: (exitCode: number) => void): vo
     };
     if (values.foreground) {
       const { socketPath, configPath } = request;
-      import('../../../daemon/loadDaemon.js').then(({ loadDaemon }) => loadDaemon().runDaemon({ socketPath, configPath })).then(
-        () => done(OK),
-        (err: unknown) => done(fail(err, 'start')),
-      );
+      import('../../../daemon/loadDaemon.js')
+        .then(({ loadDaemon }) => loadDaemon().runDaemon({ socketPath, configPath }))
+        .then(
+          () => done(OK),
+          (err: unknown) => done(fail(err, 'start')),
+        );
       return;
     }
   } catch (err) {
@@ -78,21 +80,23 @@ function runStart(args: readonly string[], done: (exitCode: number) => void): vo
     if (noAgent.reason !== 'NO_AGENT') return done(fail(noAgent, 'start'));
     // Started: it reports its pid. Another start won the race: ask the winner, which may read another config.
     const { socketPath, configPath } = request;
-    import('../../fast/daemonLauncher.js').then(({ launchDaemon }) => launchDaemon({ socketPath, configPath })).then(
-      (outcome) => {
-        if (outcome.state === 'started') {
-          print(shellExports(request.syntax, request.socketPath, outcome.pid));
-          return done(OK);
-        }
-        if (outcome.state === 'elsewhere' && socketNamed(request.route.socket)) {
-          const why = `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`;
-          const refused = new AgentError('AGENT_START_FAILED', why);
-          return done(fail(refused, 'start'));
-        }
-        askRunningAgent(request, done, (err) => done(fail(err, 'start')));
-      },
-      (err: unknown) => done(fail(err, 'start')),
-    );
+    import('../../fast/daemonLauncher.js')
+      .then(({ launchDaemon }) => launchDaemon({ socketPath, configPath }))
+      .then(
+        (outcome) => {
+          if (outcome.state === 'started') {
+            print(shellExports(request.syntax, request.socketPath, outcome.pid));
+            return done(OK);
+          }
+          if (outcome.state === 'elsewhere' && socketNamed(request.route.socket)) {
+            const why = `cannot start an agent on ${request.socketPath}: ${agentRunsElsewhere(outcome)}`;
+            const refused = new AgentError('AGENT_START_FAILED', why);
+            return done(fail(refused, 'start'));
+          }
+          askRunningAgent(request, done, (err) => done(fail(err, 'start')));
+        },
+        (err: unknown) => done(fail(err, 'start')),
+      );
   });
 }
 

@@ -17,7 +17,9 @@ export function registerStatus(program: Command, cli: CliContext): void {
         const status = await asked.catch((err: unknown) => {
           throw noAgentBecause(err, cli.configPath());
         });
-        process.stdout.write(opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+        process.stdout.write(
+          opts.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status),
+        );
         return Exit.OK;
       }),
     );

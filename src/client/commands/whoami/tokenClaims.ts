@@ -22,13 +22,17 @@ export interface TokenFacts {
   expires_at: number;
 }
 
-const text = (value: unknown, max = 320): string | undefined => (typeof value === 'string' && value !== '' ? providerText(value, max) : undefined);
-const number = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const text = (value: unknown, max = 320): string | undefined =>
+  typeof value === 'string' && value !== '' ? providerText(value, max) : undefined;
+const number = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
 /** A claim that may be one string, a space-separated list (`scope`) or an array (`aud`, `scp`). */
 function list(value: unknown): string[] | undefined {
   const items = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? value : [];
-  const names = items.map((item) => text(item, 200)).filter((item): item is string => item !== undefined);
+  const names = items
+    .map((item) => text(item, 200))
+    .filter((item): item is string => item !== undefined);
   return names.length > 0 ? names : undefined;
 }
 
@@ -38,7 +42,8 @@ export function tokenFacts(reply: TokenReply): TokenFacts {
   const header = jwtPart(parts[0]);
   const facts: TokenFacts = { format: 'opaque', expires_at: reply.expires_at };
   if (parts.length === 5 && header?.enc !== undefined) facts.format = 'encrypted';
-  const claims = parts.length === 3 && typeof header?.alg === 'string' ? jwtPart(parts[1]) : undefined;
+  const claims =
+    parts.length === 3 && typeof header?.alg === 'string' ? jwtPart(parts[1]) : undefined;
   if (claims) {
     facts.format = 'jwt';
     const fields: { [K in keyof TokenFacts]?: TokenFacts[K] | undefined } = {
@@ -50,7 +55,8 @@ export function tokenFacts(reply: TokenReply): TokenFacts {
       scopes: list(claims.scope) ?? list(claims.scp),
       issued_at: number(claims.iat),
     };
-    for (const [key, value] of Object.entries(fields)) if (value !== undefined) Object.assign(facts, { [key]: value });
+    for (const [key, value] of Object.entries(fields))
+      if (value !== undefined) Object.assign(facts, { [key]: value });
   }
   const granted = facts.scopes ?? list(reply.scope);
   if (granted) facts.scopes = granted;

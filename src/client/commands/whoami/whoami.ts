@@ -24,7 +24,9 @@ interface WhoAmI {
 export function registerWhoami(program: Command, cli: CliContext): void {
   program
     .command('whoami')
-    .description('who the tokens say you are: subject, email, issuer, audience, scopes and expiry of each (never the token)')
+    .description(
+      'who the tokens say you are: subject, email, issuer, audience, scopes and expiry of each (never the token)',
+    )
     .addOption(new Option(SELECTION_FLAGS.profile.flags, SELECTION_FLAGS.profile.description))
     .option('--json', 'print JSON')
     .action(
@@ -42,10 +44,16 @@ export function registerWhoami(program: Command, cli: CliContext): void {
  * end the command with token's exit codes. An id_token may be missing for reasons of its own.
  */
 async function describeProfile(client: AgentClient, profile: string | undefined): Promise<WhoAmI> {
-  const ask = (kind: 'access' | 'id'): Promise<TokenReply> => client.call('token.get', { ...(profile ? { profile } : {}), kind }, TOKEN_TIMEOUT_MS);
+  const ask = (kind: 'access' | 'id'): Promise<TokenReply> =>
+    client.call('token.get', { ...(profile ? { profile } : {}), kind }, TOKEN_TIMEOUT_MS);
   const access = await ask('access');
   const id = await describe(() => ask('id'));
-  const who: WhoAmI = { profile: access.profile, id_token: null, access_token: tokenFacts(access), notes: [] };
+  const who: WhoAmI = {
+    profile: access.profile,
+    id_token: null,
+    access_token: tokenFacts(access),
+    notes: [],
+  };
   if ('facts' in id) who.id_token = id.facts;
   else who.notes.push(`no id_token: ${id.missing}`);
   return who;
@@ -55,14 +63,20 @@ async function describe(get: () => Promise<TokenReply>): Promise<Described> {
   try {
     return { facts: tokenFacts(await get()) };
   } catch (err) {
-    if (err instanceof AgentError && err.reason === 'PROVIDER_ERROR') return { missing: err.message };
+    if (err instanceof AgentError && err.reason === 'PROVIDER_ERROR')
+      return { missing: err.message };
     throw err;
   }
 }
 
 function when(seconds: number): string {
   const left = Math.round(seconds - Date.now() / 1000);
-  const span = Math.abs(left) < 120 ? `${Math.abs(left)} s` : Math.abs(left) < 7200 ? `${Math.round(Math.abs(left) / 60)} min` : `${Math.round(Math.abs(left) / 3600)} h`;
+  const span =
+    Math.abs(left) < 120
+      ? `${Math.abs(left)} s`
+      : Math.abs(left) < 7200
+        ? `${Math.round(Math.abs(left) / 60)} min`
+        : `${Math.round(Math.abs(left) / 3600)} h`;
   return `${timeText(seconds)} (${left >= 0 ? `in ${span}` : `${span} ago`})`;
 }
 
@@ -73,7 +87,8 @@ function factLines(name: string, facts: TokenFacts): string[] {
     opaque: 'opaque (not a JWT: only the provider can read it)',
   }[facts.format];
   const lines = [`${name}: ${format}`];
-  const row = (label: string, value: string | undefined): void => void (value !== undefined && lines.push(`  ${label.padEnd(9)} ${value}`));
+  const row = (label: string, value: string | undefined): void =>
+    void (value !== undefined && lines.push(`  ${label.padEnd(9)} ${value}`));
   row('subject', facts.subject);
   row('email', facts.email);
   row('issuer', facts.issuer);
