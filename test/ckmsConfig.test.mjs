@@ -4,8 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'smol-toml';
-import { ckmsSubcommand, hasHeaderOption, parseCkmsVersion, takesHeader, writesConfig } from '../dist/client/ckmsInvocation.js';
-import { configWithToken } from '../dist/client/cosmianConfigCopy.js';
+import {
+  ckmsSubcommand,
+  hasHeaderOption,
+  parseCkmsVersion,
+  takesHeader,
+  writesConfig,
+} from '../dist/client/commands/exec/ckmsInvocation.js';
+import { configWithToken } from '../dist/client/commands/exec/cosmianConfigCopy.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
 const plain = (document) => JSON.parse(JSON.stringify(document));
@@ -56,25 +62,48 @@ function assertOnlyTokenChanged(original, copy, place) {
 }
 
 test('a TOML config: only the token line changes, comments, floats and layout kept', () => {
-  const ckms = '# my KMS\nprint_json = false\n\n[http_config]\nserver_url = "https://kms.example.com"  # prod\naccess_token = "stale"\ntimeout = 1.0\n\n[http_config.oauth2_conf]\nclient_id = "x"\nscopes = ["openid","email"]\n';
+  const ckms =
+    '# my KMS\nprint_json = false\n\n[http_config]\nserver_url = "https://kms.example.com"  # prod\naccess_token = "stale"\ntimeout = 1.0\n\n[http_config.oauth2_conf]\nclient_id = "x"\nscopes = ["openid","email"]\n';
   const copy = configWithToken(ckms, 'ckms.toml', TOKEN);
   assert.equal(copy, ckms.replace('access_token = "stale"', `access_token = "${TOKEN}"`));
 
-  const missing = '[http_config]\nserver_url = "https://kms.example.com"\n\n[http_config.oauth2_conf]\nclient_id = "x"\n';
-  assert.equal(configWithToken(missing, 'ckms.toml', TOKEN), missing.replace('[http_config]\n', `[http_config]\naccess_token = "${TOKEN}"\n`), 'added under its table');
+  const missing =
+    '[http_config]\nserver_url = "https://kms.example.com"\n\n[http_config.oauth2_conf]\nclient_id = "x"\n';
+  assert.equal(
+    configWithToken(missing, 'ckms.toml', TOKEN),
+    missing.replace('[http_config]\n', `[http_config]\naccess_token = "${TOKEN}"\n`),
+    'added under its table',
+  );
 
   for (const layout of ['cosmian.toml', 'kms.toml']) {
-    const nested = '[kms_config.http_config]\nserver_url = "https://kms.example.com"\naccess_token = "stale"\n\n[kms_config.http_config.oauth2_conf]\nclient_id = "x"\n\n[findex_config.http_config]\nserver_url = "http://0.0.0.0:6668"\naccess_token = "findex-own"\n';
-    assert.equal(configWithToken(nested, layout, TOKEN), nested.replace('access_token = "stale"', `access_token = "${TOKEN}"`), `${layout}: the KMS's token only`);
+    const nested =
+      '[kms_config.http_config]\nserver_url = "https://kms.example.com"\naccess_token = "stale"\n\n[kms_config.http_config.oauth2_conf]\nclient_id = "x"\n\n[findex_config.http_config]\nserver_url = "http://0.0.0.0:6668"\naccess_token = "findex-own"\n';
+    assert.equal(
+      configWithToken(nested, layout, TOKEN),
+      nested.replace('access_token = "stale"', `access_token = "${TOKEN}"`),
+      `${layout}: the KMS's token only`,
+    );
   }
 });
 
 test('a TOML config laid out otherwise (inline table, dotted keys, a multi-line value): rewritten, same meaning', () => {
   const cases = [
-    ['inline', 'http_config = { server_url = "https://kms.example.com", access_token = "stale" }\n'],
-    ['dotted', 'http_config.server_url = "https://kms.example.com"\nhttp_config.access_token = "stale"\n'],
-    ['multi-line', '[http_config]\nserver_url = "https://kms.example.com"\naccess_token = """\nstale\n"""\n'],
-    ['quoted key', '[http_config]\nserver_url = "https://kms.example.com"\n"access_token" = "stale"\n'],
+    [
+      'inline',
+      'http_config = { server_url = "https://kms.example.com", access_token = "stale" }\n',
+    ],
+    [
+      'dotted',
+      'http_config.server_url = "https://kms.example.com"\nhttp_config.access_token = "stale"\n',
+    ],
+    [
+      'multi-line',
+      '[http_config]\nserver_url = "https://kms.example.com"\naccess_token = """\nstale\n"""\n',
+    ],
+    [
+      'quoted key',
+      '[http_config]\nserver_url = "https://kms.example.com"\n"access_token" = "stale"\n',
+    ],
   ];
   for (const [why, text] of cases) {
     const copy = configWithToken(text, 'ckms.toml', TOKEN);
@@ -90,7 +119,16 @@ test('a token with characters TOML must escape stays one string', () => {
 });
 
 test('the legacy kms.json: kms_access_token set, every other member kept', () => {
-  const json = JSON.stringify({ kms_server_url: 'https://kms.example.com', kms_access_token: null, accept_invalid_certs: false, oauth2_conf: { client_id: 'x' } }, null, 4);
+  const json = JSON.stringify(
+    {
+      kms_server_url: 'https://kms.example.com',
+      kms_access_token: null,
+      accept_invalid_certs: false,
+      oauth2_conf: { client_id: 'x' },
+    },
+    null,
+    4,
+  );
   const copy = JSON.parse(configWithToken(json, 'kms.json', TOKEN));
   assert.deepEqual(copy, { ...JSON.parse(json), kms_access_token: TOKEN });
 });

@@ -23,28 +23,61 @@ function exitsTable(file, heading) {
     const command = words[0] === 'exec' && words[1] === '--ckms' ? 'exec --ckms' : words[0];
     assert.ok(!rows.has(command), `${file}: one row for ${command}`);
     const exits = cells[3];
-    rows.set(command, { codes: [...new Set([...exits.matchAll(/\b\d+\b/g)].map(([n]) => Number(n)))].sort((a, b) => a - b), child: /CMD's|ckms's/.test(exits) });
+    rows.set(command, {
+      codes: [...new Set([...exits.matchAll(/\b\d+\b/g)].map(([n]) => Number(n)))].sort(
+        (a, b) => a - b,
+      ),
+      child: /CMD's|ckms's/.test(exits),
+    });
   }
   return rows;
 }
 
-const stated = Object.fromEntries(Object.entries(COMMAND_EXITS).map(([command, { codes, child }]) => [command, { codes: [...codes].sort((a, b) => a - b), child: Boolean(child) }]));
+const stated = Object.fromEntries(
+  Object.entries(COMMAND_EXITS).map(([command, { codes, child }]) => [
+    command,
+    { codes: [...codes].sort((a, b) => a - b), child: Boolean(child) },
+  ]),
+);
 
 test('every command the CLI has states its exit codes', () => {
   const help = execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
   const list = help.slice(help.indexOf('Commands:')).split('\n\n')[0];
-  const commands = [...list.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map(([, name]) => name).filter((name) => name !== 'help');
+  const commands = [...list.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+    .map(([, name]) => name)
+    .filter((name) => name !== 'help');
   assert.ok(commands.length >= 15, `commands read from --help: ${commands}`);
-  for (const command of commands) assert.ok(COMMAND_EXITS[command], `src/client/commandExits.ts states the exit codes of ${command}`);
-  assert.deepEqual(Object.keys(COMMAND_EXITS).filter((c) => c !== 'exec --ckms').sort(), [...commands].sort(), 'and of no command the CLI lacks');
+  for (const command of commands)
+    assert.ok(
+      COMMAND_EXITS[command],
+      `src/client/commandExits.ts states the exit codes of ${command}`,
+    );
+  assert.deepEqual(
+    Object.keys(COMMAND_EXITS)
+      .filter((c) => c !== 'exec --ckms')
+      .sort(),
+    [...commands].sort(),
+    'and of no command the CLI lacks',
+  );
 });
 
-for (const [file, heading] of [['docs/cli.md', '## Commands and exit codes'], ['README.md', '## Commands\n']]) {
+for (const [file, heading] of [
+  ['docs/cli.md', '## Commands and exit codes'],
+  ['README.md', '## Commands\n'],
+]) {
   test(`${file} lists every exit code of every command, and no other`, () => {
     const documented = exitsTable(file, heading);
-    assert.deepEqual([...documented.keys()].sort(), Object.keys(stated).sort(), `${file}: a row per command`);
+    assert.deepEqual(
+      [...documented.keys()].sort(),
+      Object.keys(stated).sort(),
+      `${file}: a row per command`,
+    );
     for (const [command, exits] of Object.entries(stated)) {
-      assert.deepEqual(documented.get(command), exits, `${file}, ${command}: the codes of src/client/commandExits.ts`);
+      assert.deepEqual(
+        documented.get(command),
+        exits,
+        `${file}, ${command}: the codes of src/client/commandExits.ts`,
+      );
     }
   });
 }

@@ -7,8 +7,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadConfig } from '../dist/config/config.js';
-import { findCosmianConfig, resolveConfigPath, resolveStateDir } from '../dist/config/configPaths.cjs';
-import { assertConfigError, AUTH0, COSMIAN_LAYOUTS, ENTRA, OWN_ENTRA, sandbox, seedSection } from './support/configSandbox.mjs';
+import { findCosmianConfig, resolveConfigPath } from '../dist/config/configPaths.js';
+import { resolveStateDir } from '../dist/os/xdgPaths.js';
+import {
+  assertConfigError,
+  AUTH0,
+  COSMIAN_LAYOUTS,
+  ENTRA,
+  OWN_ENTRA,
+  sandbox,
+  seedSection,
+} from './support/configSandbox.mjs';
 
 /** The documented defaults (README.md), as a profile with openid in its scopes, no audience and https endpoints gets them. */
 const DEFAULTS = {
@@ -36,17 +45,20 @@ describe("kms-agent's own config.toml", () => {
     const config = loadConfig({ env: s.env });
     assert.equal(config.configPath, file);
     assert.equal(config.defaultProfile, 'entra');
-    assert.deepEqual(withoutStoreKey(config.profiles.get('entra'), `entra/${ENTRA.client_id}@${ENTRA.token_url}`), {
-      name: 'entra',
-      source: file,
-      sourceKind: 'config',
-      clientId: ENTRA.client_id,
-      tokenEndpointAuthMethod: 'none',
-      authorizeUrl: ENTRA.authorize_url,
-      tokenUrl: ENTRA.token_url,
-      scopes: ['email', 'openid', 'offline_access'],
-      ...DEFAULTS,
-    });
+    assert.deepEqual(
+      withoutStoreKey(config.profiles.get('entra'), `entra/${ENTRA.client_id}@${ENTRA.token_url}`),
+      {
+        name: 'entra',
+        source: file,
+        sourceKind: 'config',
+        clientId: ENTRA.client_id,
+        tokenEndpointAuthMethod: 'none',
+        authorizeUrl: ENTRA.authorize_url,
+        tokenUrl: ENTRA.token_url,
+        scopes: ['email', 'openid', 'offline_access'],
+        ...DEFAULTS,
+      },
+    );
     assert.deepEqual(config.warnings, []);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.storeDir, join(s.home, '.local/state/kms-agent'));
@@ -59,7 +71,11 @@ describe("kms-agent's own config.toml", () => {
     s.write('.cosmian/cosmian.toml', seedSection('[kms_config.http_config.oauth2_conf]', AUTH0));
     const config = loadConfig({ env: s.env });
     assert.deepEqual([...config.profiles.keys()].sort(), ['auth0', 'ckms', 'entra']);
-    for (const [name, idp] of [['entra', ENTRA], ['auth0', AUTH0], ['ckms', AUTH0]]) {
+    for (const [name, idp] of [
+      ['entra', ENTRA],
+      ['auth0', AUTH0],
+      ['ckms', AUTH0],
+    ]) {
       const p = config.profiles.get(name);
       assert.equal(p.clientId, idp.client_id);
       assert.equal(p.authorizeUrl, idp.authorize_url);
@@ -68,7 +84,11 @@ describe("kms-agent's own config.toml", () => {
       assert.equal(p.clientSecret, undefined);
       assert.equal(p.tokenEndpointAuthMethod, 'none');
     }
-    assert.equal(config.defaultProfile, undefined, 'several profiles, none named "default", and no default_profile: none is chosen');
+    assert.equal(
+      config.defaultProfile,
+      undefined,
+      'several profiles, none named "default", and no default_profile: none is chosen',
+    );
   });
 
   test('every profile key is read; a secret defaults to client_secret_basic', (t) => {
@@ -133,17 +153,23 @@ describe("the Cosmian CLI's files as profile ckms", () => {
       const file = s.write(`.cosmian/${layout}`, contents);
       const before = readFileSync(file);
       const config = loadConfig({ env: s.env });
-      assert.deepEqual(withoutStoreKey(config.profiles.get('ckms'), 'ckms/cosmian-client@https://idp.example.com/token'), {
-        name: 'ckms',
-        source: file,
-        sourceKind: layout,
-        clientId: 'cosmian-client',
-        tokenEndpointAuthMethod: 'none',
-        authorizeUrl: 'https://idp.example.com/authorize',
-        tokenUrl: 'https://idp.example.com/token',
-        scopes: ['openid', 'email'],
-        ...DEFAULTS,
-      });
+      assert.deepEqual(
+        withoutStoreKey(
+          config.profiles.get('ckms'),
+          'ckms/cosmian-client@https://idp.example.com/token',
+        ),
+        {
+          name: 'ckms',
+          source: file,
+          sourceKind: layout,
+          clientId: 'cosmian-client',
+          tokenEndpointAuthMethod: 'none',
+          authorizeUrl: 'https://idp.example.com/authorize',
+          tokenUrl: 'https://idp.example.com/token',
+          scopes: ['openid', 'email'],
+          ...DEFAULTS,
+        },
+      );
       assert.equal(config.defaultProfile, 'ckms', 'the only profile is the default');
       assert.deepEqual(readFileSync(file), before);
     });
@@ -169,13 +195,31 @@ describe("the Cosmian CLI's files as profile ckms", () => {
     const flat = s.write('elsewhere/flat.toml', COSMIAN_LAYOUTS['ckms.toml']);
 
     // Which file: the lookup. Which layout: the loader, from the contents it parses once.
-    const kindWith = (env) => loadConfig({ env: { ...s.env, ...env } }).profiles.get('ckms').sourceKind;
-    assert.deepEqual(findCosmianConfig({ ...s.env, KMS_CLI_CONF: asJson }), { path: asJson, named: true });
+    const kindWith = (env) =>
+      loadConfig({ env: { ...s.env, ...env } }).profiles.get('ckms').sourceKind;
+    assert.deepEqual(findCosmianConfig({ ...s.env, KMS_CLI_CONF: asJson }), {
+      path: asJson,
+      named: true,
+    });
     assert.equal(kindWith({ KMS_CLI_CONF: asJson }), 'kms.json');
-    assert.deepEqual(findCosmianConfig({ ...s.env, KMS_CLI_CONF: asJson, COSMIAN_CLI_CONF: nested }), { path: nested, named: true });
+    assert.deepEqual(
+      findCosmianConfig({ ...s.env, KMS_CLI_CONF: asJson, COSMIAN_CLI_CONF: nested }),
+      { path: nested, named: true },
+    );
     assert.equal(kindWith({ KMS_CLI_CONF: asJson, COSMIAN_CLI_CONF: nested }), 'cosmian.toml');
-    assert.deepEqual(findCosmianConfig({ ...s.env, KMS_CLI_CONF: asJson, COSMIAN_CLI_CONF: nested, CKMS_CONF: flat }), { path: flat, named: true });
-    assert.equal(kindWith({ KMS_CLI_CONF: asJson, COSMIAN_CLI_CONF: nested, CKMS_CONF: flat }), 'ckms.toml');
+    assert.deepEqual(
+      findCosmianConfig({
+        ...s.env,
+        KMS_CLI_CONF: asJson,
+        COSMIAN_CLI_CONF: nested,
+        CKMS_CONF: flat,
+      }),
+      { path: flat, named: true },
+    );
+    assert.equal(
+      kindWith({ KMS_CLI_CONF: asJson, COSMIAN_CLI_CONF: nested, CKMS_CONF: flat }),
+      'ckms.toml',
+    );
     const config = loadConfig({ env: { ...s.env, KMS_CLI_CONF: asJson } });
     assert.equal(config.profiles.get('ckms').source, asJson);
     assert.equal(config.profiles.get('ckms').sourceKind, 'kms.json');
@@ -186,12 +230,18 @@ describe("the Cosmian CLI's files as profile ckms", () => {
     const missing = join(s.home, 'nowhere/ckms.toml');
     const config = loadConfig({ env: { ...s.env, CKMS_CONF: missing } });
     assert.equal(config.profiles.size, 0);
-    assert.ok(config.warnings.some((w) => w.includes(missing)), config.warnings.join('\n'));
+    assert.ok(
+      config.warnings.some((w) => w.includes(missing)),
+      config.warnings.join('\n'),
+    );
   });
 
   test('a Cosmian file without oauth2_conf yields no profile and no error', (t) => {
     const s = sandbox(t);
-    s.write('.cosmian/cosmian.toml', '[kms_config.http_config]\nserver_url = "http://0.0.0.0:9998"\n');
+    s.write(
+      '.cosmian/cosmian.toml',
+      '[kms_config.http_config]\nserver_url = "http://0.0.0.0:9998"\n',
+    );
     const config = loadConfig({ env: s.env });
     assert.equal(config.profiles.size, 0);
     assert.equal(config.defaultProfile, undefined);
@@ -205,7 +255,10 @@ describe("the Cosmian CLI's files as profile ckms", () => {
     assert.ok(!('clientSecret' in empty));
     assert.equal(empty.tokenEndpointAuthMethod, 'none');
 
-    writeFileSync(file, COSMIAN_LAYOUTS['ckms.toml'].replace('client_secret = ""', 'client_secret = "g00gle"'));
+    writeFileSync(
+      file,
+      COSMIAN_LAYOUTS['ckms.toml'].replace('client_secret = ""', 'client_secret = "g00gle"'),
+    );
     const set = loadConfig({ env: s.env }).profiles.get('ckms');
     assert.equal(set.clientSecret, 'g00gle');
     assert.equal(set.tokenEndpointAuthMethod, 'client_secret_basic');
@@ -242,19 +295,28 @@ describe("the Cosmian CLI's files as profile ckms", () => {
     assert.equal(config.profiles.get('ckms').clientId, ENTRA.client_id);
     assert.equal(config.profiles.get('ckms').sourceKind, 'config');
     assert.equal(config.warnings.length, 1);
-    assert.ok(config.warnings[0].includes(own) && config.warnings[0].includes(cosmian), config.warnings[0]);
+    assert.ok(
+      config.warnings[0].includes(own) && config.warnings[0].includes(cosmian),
+      config.warnings[0],
+    );
   });
 
   test('Cosmian fields are validated with the same rules, naming the key where it sits in the file', (t) => {
     const s = sandbox(t);
-    const file = s.write('.cosmian/cosmian.toml', COSMIAN_LAYOUTS['cosmian.toml'].replace('https://idp.example.com/token', 'foo'));
+    const file = s.write(
+      '.cosmian/cosmian.toml',
+      COSMIAN_LAYOUTS['cosmian.toml'].replace('https://idp.example.com/token', 'foo'),
+    );
     assertConfigError(() => loadConfig({ env: s.env }), {
       file,
       profile: 'ckms',
       key: 'kms_config.http_config.oauth2_conf.token_url',
       says: /expected an http\(s\) URL, got "foo"/,
     });
-    writeFileSync(file, COSMIAN_LAYOUTS['cosmian.toml'].replace('client_id = "cosmian-client"\n', ''));
+    writeFileSync(
+      file,
+      COSMIAN_LAYOUTS['cosmian.toml'].replace('client_id = "cosmian-client"\n', ''),
+    );
     assertConfigError(() => loadConfig({ env: s.env }), {
       file,
       profile: 'ckms',
@@ -274,15 +336,31 @@ describe('paths and environment', () => {
   test('config path: --config, then KMS_AGENT_CONFIG, then XDG_CONFIG_HOME, then ~/.config', (t) => {
     const s = sandbox(t);
     const xdg = join(s.home, 'xdg');
-    assert.equal(resolveConfigPath(undefined, s.env), join(s.home, '.config/kms-agent/config.toml'));
-    assert.equal(resolveConfigPath(undefined, { ...s.env, XDG_CONFIG_HOME: xdg }), join(xdg, 'kms-agent/config.toml'));
     assert.equal(
-      resolveConfigPath(undefined, { ...s.env, XDG_CONFIG_HOME: xdg, KMS_AGENT_CONFIG: '/etc/agent.toml' }),
+      resolveConfigPath(undefined, s.env),
+      join(s.home, '.config/kms-agent/config.toml'),
+    );
+    assert.equal(
+      resolveConfigPath(undefined, { ...s.env, XDG_CONFIG_HOME: xdg }),
+      join(xdg, 'kms-agent/config.toml'),
+    );
+    assert.equal(
+      resolveConfigPath(undefined, {
+        ...s.env,
+        XDG_CONFIG_HOME: xdg,
+        KMS_AGENT_CONFIG: '/etc/agent.toml',
+      }),
       '/etc/agent.toml',
     );
-    assert.equal(resolveConfigPath('/flag.toml', { ...s.env, KMS_AGENT_CONFIG: '/etc/agent.toml' }), '/flag.toml');
+    assert.equal(
+      resolveConfigPath('/flag.toml', { ...s.env, KMS_AGENT_CONFIG: '/etc/agent.toml' }),
+      '/flag.toml',
+    );
     assert.equal(resolveStateDir(s.env), join(s.home, '.local/state/kms-agent'));
-    assert.equal(resolveStateDir({ ...s.env, XDG_STATE_HOME: join(s.home, 'st') }), join(s.home, 'st/kms-agent'));
+    assert.equal(
+      resolveStateDir({ ...s.env, XDG_STATE_HOME: join(s.home, 'st') }),
+      join(s.home, 'st/kms-agent'),
+    );
 
     const flagged = s.write('flag.toml', seedSection('[profiles.flag]', AUTH0));
     const viaEnv = s.write('env.toml', seedSection('[profiles.env]', AUTH0));
@@ -305,11 +383,20 @@ describe('paths and environment', () => {
     const s = sandbox(t);
     const missing = join(s.home, 'typo.toml');
     const says = /the file does not exist \(named by --config or KMS_AGENT_CONFIG\)/;
-    assertConfigError(() => loadConfig({ configPath: missing, env: s.env }), { file: missing, says });
-    assertConfigError(() => loadConfig({ env: { ...s.env, KMS_AGENT_CONFIG: missing } }), { file: missing, says });
+    assertConfigError(() => loadConfig({ configPath: missing, env: s.env }), {
+      file: missing,
+      says,
+    });
+    assertConfigError(() => loadConfig({ env: { ...s.env, KMS_AGENT_CONFIG: missing } }), {
+      file: missing,
+      says,
+    });
     // The caller may say otherwise, e.g. for a path it chose itself.
     assert.equal(loadConfig({ configPath: missing, explicit: false, env: s.env }).profiles.size, 0);
-    assertConfigError(() => loadConfig({ explicit: true, env: s.env }), { file: s.configPath, says });
+    assertConfigError(() => loadConfig({ explicit: true, env: s.env }), {
+      file: s.configPath,
+      says,
+    });
   });
 
   test('log level: KMS_AGENT_LOG_LEVEL, then log_level, then info; bad ones are ConfigErrors', (t) => {
@@ -325,14 +412,24 @@ describe('paths and environment', () => {
       says: /expected one of "trace".*got "loud"/,
     });
     writeFileSync(file, 'log_level = "verbose"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, key: 'log_level', says: /got "verbose"/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      key: 'log_level',
+      says: /got "verbose"/,
+    });
   });
 
   test('default profile: default_profile, else the only profile, else one named "default", else none', (t) => {
     const s = sandbox(t);
     s.write('.cosmian/ckms.toml', COSMIAN_LAYOUTS['ckms.toml']);
-    const file = s.writeConfig(`default_profile = "ckms"\n${seedSection('[profiles.entra]', ENTRA)}`);
-    assert.equal(loadConfig({ env: s.env }).defaultProfile, 'ckms', 'a Cosmian profile can be the default');
+    const file = s.writeConfig(
+      `default_profile = "ckms"\n${seedSection('[profiles.entra]', ENTRA)}`,
+    );
+    assert.equal(
+      loadConfig({ env: s.env }).defaultProfile,
+      'ckms',
+      'a Cosmian profile can be the default',
+    );
     writeFileSync(file, `default_profile = "okta"\n${seedSection('[profiles.entra]', ENTRA)}`);
     assertConfigError(() => loadConfig({ env: s.env }), {
       file,
@@ -340,8 +437,15 @@ describe('paths and environment', () => {
       says: [/no profile named "okta"/, /known profiles: entra, ckms/],
     });
     writeFileSync(file, seedSection('[profiles.entra]', ENTRA));
-    assert.equal(loadConfig({ env: s.env }).defaultProfile, undefined, 'entra and ckms: no default');
-    writeFileSync(file, seedSection('[profiles.entra]', ENTRA) + seedSection('[profiles.default]', AUTH0));
+    assert.equal(
+      loadConfig({ env: s.env }).defaultProfile,
+      undefined,
+      'entra and ckms: no default',
+    );
+    writeFileSync(
+      file,
+      seedSection('[profiles.entra]', ENTRA) + seedSection('[profiles.default]', AUTH0),
+    );
     assert.equal(loadConfig({ env: s.env }).defaultProfile, 'default', 'a profile named "default"');
   });
 });
@@ -349,31 +453,99 @@ describe('paths and environment', () => {
 describe('bad input: one clear line naming file, profile and key', () => {
   const BAD_PROFILES = [
     ['an unknown key', 'client_idd = "x"', 'client_idd', /unknown key \(known keys: client_id, /],
-    ['a wrong type', 'scopes = "openid email"', 'scopes', /expected a non-empty array of scope names.*got "openid email"/],
+    [
+      'a wrong type',
+      'scopes = "openid email"',
+      'scopes',
+      /expected a non-empty array of scope names.*got "openid email"/,
+    ],
     ['a number for a string', 'audience = 42', 'audience', /expected a non-empty string, got 42/],
     ['a table for a string', 'issuer = { url = "x" }', 'issuer', /got a table/],
     ['a non-URL', 'token_url = "foo"', 'token_url', /expected an http\(s\) URL, got "foo"/],
-    ['a non-http URL', 'revocation_url = "ftp://idp.example.com/revoke"', 'revocation_url', /expected an http\(s\) URL/],
-    ['plain http off this machine', 'token_url = "http://idp.example.com/token"', 'token_url', /expected an https URL.*in clear/],
-    ['plain http to a lookalike host', 'issuer = "http://localhost.evil.com/"', 'issuer', /expected an https URL/],
-    ['an https redirect', 'redirect_url = "https://localhost:8080/cb"', 'redirect_url', /loopback http URL with an explicit port/],
-    ['a redirect off this machine', 'redirect_url = "http://example.com:8080/cb"', 'redirect_url', /loopback/],
-    ['a redirect without a port', 'redirect_url = "http://localhost/cb"', 'redirect_url', /explicit port/],
-    ['an unknown token kind', 'token = "refresh"', 'token', /expected one of "auto", "access", "id", got "refresh"/],
+    [
+      'a non-http URL',
+      'revocation_url = "ftp://idp.example.com/revoke"',
+      'revocation_url',
+      /expected an http\(s\) URL/,
+    ],
+    [
+      'plain http off this machine',
+      'token_url = "http://idp.example.com/token"',
+      'token_url',
+      /expected an https URL.*in clear/,
+    ],
+    [
+      'plain http to a lookalike host',
+      'issuer = "http://localhost.evil.com/"',
+      'issuer',
+      /expected an https URL/,
+    ],
+    [
+      'an https redirect',
+      'redirect_url = "https://localhost:8080/cb"',
+      'redirect_url',
+      /loopback http URL with an explicit port/,
+    ],
+    [
+      'a redirect off this machine',
+      'redirect_url = "http://example.com:8080/cb"',
+      'redirect_url',
+      /loopback/,
+    ],
+    [
+      'a redirect without a port',
+      'redirect_url = "http://localhost/cb"',
+      'redirect_url',
+      /explicit port/,
+    ],
+    [
+      'an unknown token kind',
+      'token = "refresh"',
+      'token',
+      /expected one of "auto", "access", "id", got "refresh"/,
+    ],
     ['an unknown store', 'store = "disk"', 'store', /expected one of "keychain", "file", "memory"/],
-    ['an unknown auth method', 'token_endpoint_auth_method = "private_key_jwt"', 'token_endpoint_auth_method', /expected one of "none"/],
-    ['a secret method without a secret', 'token_endpoint_auth_method = "client_secret_post"', 'token_endpoint_auth_method', /needs a client_secret/],
+    [
+      'an unknown auth method',
+      'token_endpoint_auth_method = "private_key_jwt"',
+      'token_endpoint_auth_method',
+      /expected one of "none"/,
+    ],
+    [
+      'a secret method without a secret',
+      'token_endpoint_auth_method = "client_secret_post"',
+      'token_endpoint_auth_method',
+      /needs a client_secret/,
+    ],
     ['an empty scope list', 'scopes = []', 'scopes', /non-empty array/],
     ['a scope with a space', 'scopes = ["openid email"]', 'scopes', /without spaces/],
-    ['a redirect to another loopback address', 'redirect_url = "http://127.0.0.2:8080/cb"', 'redirect_url', /localhost, 127\.0\.0\.1 or \[::1\].*another process could listen on 127\.0\.0\.2/],
-    ['a token_file that is not a boolean', 'token_file = "yes"', 'token_file', /expected true or false, got "yes"/],
-    ['extra_auth_params that is not a table', 'extra_auth_params = "prompt=consent"', 'extra_auth_params', /expected a table/],
+    [
+      'a redirect to another loopback address',
+      'redirect_url = "http://127.0.0.2:8080/cb"',
+      'redirect_url',
+      /localhost, 127\.0\.0\.1 or \[::1\].*another process could listen on 127\.0\.0\.2/,
+    ],
+    [
+      'a token_file that is not a boolean',
+      'token_file = "yes"',
+      'token_file',
+      /expected true or false, got "yes"/,
+    ],
+    [
+      'extra_auth_params that is not a table',
+      'extra_auth_params = "prompt=consent"',
+      'extra_auth_params',
+      /expected a table/,
+    ],
   ];
 
   for (const [what, line, key, says] of BAD_PROFILES) {
     test(`bad input, ${what}: ConfigError naming file, profile and key`, (t) => {
       const s = sandbox(t);
-      const seedWithoutKey = seedSection('[profiles.entra]', ENTRA).replace(new RegExp(`^${key} .*\n`, 'm'), '');
+      const seedWithoutKey = seedSection('[profiles.entra]', ENTRA).replace(
+        new RegExp(`^${key} .*\n`, 'm'),
+        '',
+      );
       const file = s.writeConfig(`${seedWithoutKey}${line}\n`);
       assertConfigError(() => loadConfig({ env: s.env }), { file, profile: 'entra', key, says });
     });
@@ -382,8 +554,16 @@ describe('bad input: one clear line naming file, profile and key', () => {
   test('bad input, missing required fields', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig('[profiles.entra]\nissuer = "https://idp.example.com"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, profile: 'entra', key: 'client_id', says: /missing \(required\)/ });
-    writeFileSync(file, `[profiles.entra]\nclient_id = "x"\nauthorize_url = "${ENTRA.authorize_url}"\n`);
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: 'entra',
+      key: 'client_id',
+      says: /missing \(required\)/,
+    });
+    writeFileSync(
+      file,
+      `[profiles.entra]\nclient_id = "x"\nauthorize_url = "${ENTRA.authorize_url}"\n`,
+    );
     assertConfigError(() => loadConfig({ env: s.env }), {
       file,
       profile: 'entra',
@@ -395,30 +575,58 @@ describe('bad input: one clear line naming file, profile and key', () => {
   test('bad input, a client_secret of the wrong type is not echoed', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig('[profiles.entra]\nclient_id = "x"\nclient_secret = 123456789\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, profile: 'entra', key: 'client_secret', says: /got a number$/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: 'entra',
+      key: 'client_secret',
+      says: /got a number$/,
+    });
   });
 
   test('bad input, top-level mistakes', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig('default_profil = "entra"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, key: 'default_profil', says: /unknown key/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      key: 'default_profil',
+      says: /unknown key/,
+    });
     writeFileSync(file, 'store_dir = "tokens"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, key: 'store_dir', says: /absolute path/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      key: 'store_dir',
+      says: /absolute path/,
+    });
     writeFileSync(file, 'profiles = "entra"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, key: 'profiles', says: /expected a table/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      key: 'profiles',
+      says: /expected a table/,
+    });
     writeFileSync(file, '[profiles]\nentra = "x"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, profile: 'entra', says: /expected a table/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: 'entra',
+      says: /expected a table/,
+    });
     writeFileSync(file, '[profiles."../evil"]\nclient_id = "x"\n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, profile: '../evil', says: /invalid profile name/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: '../evil',
+      says: /invalid profile name/,
+    });
   });
 
   test('bad TOML is a ConfigError with the line', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig('[profiles.entra]\nclient_id = "x"\ntoken_url = \n');
-    assertConfigError(() => loadConfig({ env: s.env }), { file, says: /invalid TOML at line 3, column \d+/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      says: /invalid TOML at line 3, column \d+/,
+    });
   });
 
-  test('a missing closing quote: the parser\'s words, and a hint (issue 20, trap 4)', (t) => {
+  test("a missing closing quote: the parser's words, and a hint (issue 20, trap 4)", (t) => {
     const s = sandbox(t);
     for (const [text, line] of [
       ['[profiles.entra]\nclient_id = "x\ntoken_url = "https://idp.example.com/token"\n', 2],
@@ -426,15 +634,27 @@ describe('bad input: one clear line naming file, profile and key', () => {
       ['[profiles.entra]\nclient_id = "x', 2],
     ]) {
       const file = s.writeConfig(text);
-      assertConfigError(() => loadConfig({ env: s.env }), { file, says: new RegExp(`invalid TOML at line ${line}, column \\d+: .* \\(an unclosed quote on line ${line}\\?\\)$`) });
+      assertConfigError(() => loadConfig({ env: s.env }), {
+        file,
+        says: new RegExp(
+          `invalid TOML at line ${line}, column \\d+: .* \\(an unclosed quote on line ${line}\\?\\)$`,
+        ),
+      });
     }
     s.writeConfig('[profiles.entra]\nclient_id = "x\u0001y"\n');
-    assert.throws(() => loadConfig({ env: s.env }), (err) => /control characters/.test(err.message) && !err.message.includes('unclosed quote'), 'a control character inside a closed string is no missing quote');
+    assert.throws(
+      () => loadConfig({ env: s.env }),
+      (err) => /control characters/.test(err.message) && !err.message.includes('unclosed quote'),
+      'a control character inside a closed string is no missing quote',
+    );
   });
 
   test('an unreadable config file is a ConfigError', (t) => {
     const s = sandbox(t);
     mkdirSync(s.configPath, { recursive: true }); // a directory where the file should be: EISDIR
-    assertConfigError(() => loadConfig({ env: s.env }), { file: s.configPath, says: /cannot read/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file: s.configPath,
+      says: /cannot read/,
+    });
   });
 });

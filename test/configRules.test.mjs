@@ -8,7 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../dist/config/config.js';
 import { noProfileChosen } from '../dist/config/defaultProfile.js';
-import { endpointProblem, isLoopbackHost, isLoopbackHttp, REDIRECT_HOSTS } from '../dist/config/endpointRules.cjs';
+import {
+  endpointProblem,
+  isLoopbackHost,
+  isLoopbackHttp,
+  REDIRECT_HOSTS,
+} from '../dist/config/endpointRules.js';
 import { profileChanges } from '../dist/config/profileChanges.js';
 import { isScopeToken } from '../dist/config/scopeSyntax.js';
 import { assertConfigError, COSMIAN_LAYOUTS, sandbox } from './support/configSandbox.mjs';
@@ -25,25 +30,54 @@ const BASE = {
   authorize_url: '"https://idp.example.com/authorize"',
   token_url: '"https://idp.example.com/token"',
 };
-const profileText = (name, keys) => `[profiles.${name}]\n${Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+const profileText = (name, keys) =>
+  `[profiles.${name}]\n${Object.entries(keys)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join('\n')}\n`;
 
 describe('where tokens may be sent: https, or plain http to this machine only', () => {
   test('loopback hosts: localhost, 127.0.0.0/8 and ::1, nothing that only looks like them', () => {
-    for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.0.0.2', '127.255.255.254', '[::1]', '::1']) {
+    for (const host of [
+      'localhost',
+      'LOCALHOST',
+      '127.0.0.1',
+      '127.0.0.2',
+      '127.255.255.254',
+      '[::1]',
+      '::1',
+    ]) {
       assert.equal(isLoopbackHost(host), true, host);
     }
-    for (const host of ['localhost.evil.com', 'evil-localhost', '127.0.0.256', '127.0.0', '128.0.0.1', '10.0.0.1', '[::2]', '0.0.0.0', '']) {
+    for (const host of [
+      'localhost.evil.com',
+      'evil-localhost',
+      '127.0.0.256',
+      '127.0.0',
+      '128.0.0.1',
+      '10.0.0.1',
+      '[::2]',
+      '0.0.0.0',
+      '',
+    ]) {
       assert.equal(isLoopbackHost(host), false, host);
     }
   });
 
   test('endpointProblem says what an endpoint falls short of, and nothing for a good one', () => {
-    for (const url of ['https://idp.example.com/token', 'http://localhost:8080/t', 'http://127.0.0.2:9/t', 'http://[::1]:9/t']) {
+    for (const url of [
+      'https://idp.example.com/token',
+      'http://localhost:8080/t',
+      'http://127.0.0.2:9/t',
+      'http://[::1]:9/t',
+    ]) {
       assert.equal(endpointProblem(url), undefined, url);
     }
     assert.equal(endpointProblem('foo'), 'an http(s) URL');
     assert.equal(endpointProblem('ftp://idp.example.com/t'), 'an http(s) URL');
-    assert.match(endpointProblem('http://idp.example.com/token'), /^an https URL \(plain http only to localhost, 127\.0\.0\.0\/8 or ::1/);
+    assert.match(
+      endpointProblem('http://idp.example.com/token'),
+      /^an https URL \(plain http only to localhost, 127\.0\.0\.0\/8 or ::1/,
+    );
     assert.match(endpointProblem('http://localhost.evil.com/'), /^an https URL/);
     assert.equal(isLoopbackHttp('http://127.0.0.2:9/t'), true);
     assert.equal(isLoopbackHttp('https://127.0.0.1/t'), false, 'https needs no exception');
@@ -60,22 +94,44 @@ describe('where tokens may be sent: https, or plain http to this machine only', 
 
   test('allowHttp is computed once: true when any endpoint or the issuer is plain http to this machine', (t) => {
     assert.equal(loadProfile(t, BASE).allowHttp, false);
-    assert.equal(loadProfile(t, { client_id: '"c"', issuer: '"http://127.0.0.1:8080"' }).allowHttp, true, 'issuer');
-    assert.equal(loadProfile(t, { ...BASE, revocation_url: '"http://[::1]:8080/revoke"' }).allowHttp, true, 'revocation_url alone');
-    assert.equal(loadProfile(t, { ...BASE, device_authorization_url: '"http://localhost:8080/device"' }).allowHttp, true, 'device endpoint');
+    assert.equal(
+      loadProfile(t, { client_id: '"c"', issuer: '"http://127.0.0.1:8080"' }).allowHttp,
+      true,
+      'issuer',
+    );
+    assert.equal(
+      loadProfile(t, { ...BASE, revocation_url: '"http://[::1]:8080/revoke"' }).allowHttp,
+      true,
+      'revocation_url alone',
+    );
+    assert.equal(
+      loadProfile(t, { ...BASE, device_authorization_url: '"http://localhost:8080/device"' })
+        .allowHttp,
+      true,
+      'device endpoint',
+    );
     assert.equal(loadProfile(t, { ...BASE, issuer: '"https://idp.example.com"' }).allowHttp, false);
   });
 
   test('scope names: RFC 6749 scope-token, one definition', () => {
-    for (const name of ['openid', 'offline_access', 'api://kms/.default', 'https://www.googleapis.com/auth/cloud-platform', '!#[]~']) {
+    for (const name of [
+      'openid',
+      'offline_access',
+      'api://kms/.default',
+      'https://www.googleapis.com/auth/cloud-platform',
+      '!#[]~',
+    ]) {
       assert.equal(isScopeToken(name), true, name);
     }
-    for (const name of ['', 'openid email', 'a"b', 'a\\b', 'é', 'tab\there', 'openid,email']) assert.equal(isScopeToken(name), false, JSON.stringify(name));
+    for (const name of ['', 'openid email', 'a"b', 'a\\b', 'é', 'tab\there', 'openid,email'])
+      assert.equal(isScopeToken(name), false, JSON.stringify(name));
   });
 
   test('a comma-separated list is refused with the list as it should be written (issue 20, trap 2)', (t) => {
     const s = sandbox(t);
-    const file = s.writeConfig(profileText('p', { ...BASE, scopes: '["openid,email,offline_access"]' }));
+    const file = s.writeConfig(
+      profileText('p', { ...BASE, scopes: '["openid,email,offline_access"]' }),
+    );
     assertConfigError(() => loadConfig({ env: s.env }), {
       file,
       profile: 'p',
@@ -88,7 +144,11 @@ describe('where tokens may be sent: https, or plain http to this machine only', 
 describe('redirect_url: only the hosts the login listener binds', () => {
   test('localhost, 127.0.0.1 and [::1] are accepted', (t) => {
     assert.deepEqual(REDIRECT_HOSTS, ['localhost', '127.0.0.1', '[::1]']);
-    for (const url of ['http://localhost:17899/authorization', 'http://127.0.0.1:8080/cb', 'http://[::1]:80/cb']) {
+    for (const url of [
+      'http://localhost:17899/authorization',
+      'http://127.0.0.1:8080/cb',
+      'http://[::1]:80/cb',
+    ]) {
       assert.equal(loadProfile(t, { ...BASE, redirect_url: JSON.stringify(url) }).redirectUrl, url);
     }
   });
@@ -96,12 +156,20 @@ describe('redirect_url: only the hosts the login listener binds', () => {
   test('any other loopback address is refused, saying why: another process could take the code there', (t) => {
     const s = sandbox(t);
     for (const host of ['127.0.0.2', '127.1.2.3', '127.0.0.1.nip.io']) {
-      const file = s.writeConfig(profileText('p', { ...BASE, redirect_url: `"http://${host}:8080/cb"` }));
+      const file = s.writeConfig(
+        profileText('p', { ...BASE, redirect_url: `"http://${host}:8080/cb"` }),
+      );
       assertConfigError(() => loadConfig({ env: s.env }), {
         file,
         profile: 'p',
         key: 'redirect_url',
-        says: host.startsWith('127.0.0.1.') ? /loopback http URL/ : [/expected a redirect to localhost, 127\.0\.0\.1 or \[::1\]/, /binds only 127\.0\.0\.1 and ::1/, new RegExp(`got "http://${host.replaceAll('.', '\\.')}:8080/cb"`)],
+        says: host.startsWith('127.0.0.1.')
+          ? /loopback http URL/
+          : [
+              /expected a redirect to localhost, 127\.0\.0\.1 or \[::1\]/,
+              /binds only 127\.0\.0\.1 and ::1/,
+              new RegExp(`got "http://${host.replaceAll('.', '\\.')}:8080/cb"`),
+            ],
       });
     }
   });
@@ -118,7 +186,11 @@ describe('the token served: decided by the profile, once', () => {
   ];
   for (const [what, keys, served] of cases) {
     test(what, (t) => {
-      const p = loadProfile(t, { ...BASE, scopes: '["openid", "email", "offline_access"]', ...keys });
+      const p = loadProfile(t, {
+        ...BASE,
+        scopes: '["openid", "email", "offline_access"]',
+        ...keys,
+      });
       assert.equal(p.servedKind, served);
     });
   }
@@ -126,7 +198,12 @@ describe('the token served: decided by the profile, once', () => {
   test('token = "id" without openid in scopes is refused: no id_token would ever come', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig(profileText('p', { ...BASE, scopes: '["email"]', token: '"id"' }));
-    assertConfigError(() => loadConfig({ env: s.env }), { file, profile: 'p', key: 'token', says: /"id" needs "openid" in scopes/ });
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: 'p',
+      key: 'token',
+      says: /"id" needs "openid" in scopes/,
+    });
   });
 });
 
@@ -142,7 +219,11 @@ describe('the store key covers every endpoint that receives the refresh token', 
 
   test('changing the profile name, client_id or any endpoint changes the key', (t) => {
     const before = loadProfile(t, FULL);
-    assert.match(before.storeKey, /^p\/client@https:\/\/idp\.example\.com#[0-9a-f]{16}$/, 'readable, then a hash');
+    assert.match(
+      before.storeKey,
+      /^p\/client@https:\/\/idp\.example\.com#[0-9a-f]{16}$/,
+      'readable, then a hash',
+    );
     const changes = {
       client_id: '"other-client"',
       issuer: '"https://idp.example.com/v2"',
@@ -157,7 +238,11 @@ describe('the store key covers every endpoint that receives the refresh token', 
     assert.notEqual(loadProfile(t, FULL, { name: 'q' }).storeKey, before.storeKey, 'profile name');
     const withoutRevocation = { ...FULL };
     delete withoutRevocation.revocation_url;
-    assert.notEqual(loadProfile(t, withoutRevocation).storeKey, before.storeKey, 'removing an endpoint');
+    assert.notEqual(
+      loadProfile(t, withoutRevocation).storeKey,
+      before.storeKey,
+      'removing an endpoint',
+    );
   });
 
   test('changing scopes, store, secret, audience, redirect or token kind keeps the key (and the login)', (t) => {
@@ -181,7 +266,13 @@ describe('the store key covers every endpoint that receives the refresh token', 
     const s = sandbox(t);
     const file = s.write('.cosmian/ckms.toml', COSMIAN_LAYOUTS['ckms.toml']);
     const before = loadConfig({ env: s.env }).profiles.get('ckms').storeKey;
-    writeFileSync(file, COSMIAN_LAYOUTS['ckms.toml'].replace('https://idp.example.com/token', 'https://evil.example.com/token'));
+    writeFileSync(
+      file,
+      COSMIAN_LAYOUTS['ckms.toml'].replace(
+        'https://idp.example.com/token',
+        'https://evil.example.com/token',
+      ),
+    );
     assert.notEqual(loadConfig({ env: s.env }).profiles.get('ckms').storeKey, before);
   });
 });
@@ -189,11 +280,19 @@ describe('the store key covers every endpoint that receives the refresh token', 
 describe('extra_auth_params: added to the authorization request', () => {
   test('an inline table or a table of strings; empty when absent', (t) => {
     assert.deepEqual(loadProfile(t, BASE).extraAuthParams, {});
-    const inline = loadProfile(t, { ...BASE, extra_auth_params: '{ prompt = "consent", access_type = "offline" }' });
+    const inline = loadProfile(t, {
+      ...BASE,
+      extra_auth_params: '{ prompt = "consent", access_type = "offline" }',
+    });
     assert.deepEqual(inline.extraAuthParams, { prompt: 'consent', access_type: 'offline' });
     const s = sandbox(t);
-    s.writeConfig(`${profileText('p', BASE)}[profiles.p.extra_auth_params]\nlogin_hint = "alice@example.com"\ndomain_hint = "example.com"\n`);
-    assert.deepEqual(loadConfig({ env: s.env }).profiles.get('p').extraAuthParams, { login_hint: 'alice@example.com', domain_hint: 'example.com' });
+    s.writeConfig(
+      `${profileText('p', BASE)}[profiles.p.extra_auth_params]\nlogin_hint = "alice@example.com"\ndomain_hint = "example.com"\n`,
+    );
+    assert.deepEqual(loadConfig({ env: s.env }).profiles.get('p').extraAuthParams, {
+      login_hint: 'alice@example.com',
+      domain_hint: 'example.com',
+    });
   });
 
   const OWN = {
@@ -211,7 +310,9 @@ describe('extra_auth_params: added to the authorization request', () => {
   test('the parameters the agent sets itself are refused, each saying why', (t) => {
     const s = sandbox(t);
     for (const [name, why] of Object.entries(OWN)) {
-      const file = s.writeConfig(profileText('p', { ...BASE, extra_auth_params: `{ ${name} = "x" }` }));
+      const file = s.writeConfig(
+        profileText('p', { ...BASE, extra_auth_params: `{ ${name} = "x" }` }),
+      );
       assertConfigError(() => loadConfig({ env: s.env }), {
         file,
         profile: 'p',
@@ -223,8 +324,15 @@ describe('extra_auth_params: added to the authorization request', () => {
 
   test('a value that is not a string is refused, naming the parameter', (t) => {
     const s = sandbox(t);
-    const file = s.writeConfig(profileText('p', { ...BASE, extra_auth_params: '{ max_age = 300 }' }));
-    assertConfigError(() => loadConfig({ env: s.env }), { file, profile: 'p', key: 'extra_auth_params.max_age', says: /expected a string, got 300/ });
+    const file = s.writeConfig(
+      profileText('p', { ...BASE, extra_auth_params: '{ max_age = 300 }' }),
+    );
+    assertConfigError(() => loadConfig({ env: s.env }), {
+      file,
+      profile: 'p',
+      key: 'extra_auth_params.max_age',
+      says: /expected a string, got 300/,
+    });
   });
 });
 
@@ -255,16 +363,49 @@ username = "alice"
     const s = sandbox(t);
     s.write('.cosmian/ckms.toml', COSMIAN_LAYOUTS['ckms.toml']);
     s.writeConfig('[git."kms.example.com"]\nprofile = "ckms"\n');
-    assert.deepEqual(loadConfig({ env: s.env }).git.get('kms.example.com'), { profile: 'ckms', username: 'oauth2' });
+    assert.deepEqual(loadConfig({ env: s.env }).git.get('kms.example.com'), {
+      profile: 'ckms',
+      username: 'oauth2',
+    });
   });
 
   const BAD_GIT = [
-    ['an unknown profile', '[git."h.example.com"]\nprofile = "play"\n', 'git."h.example.com".profile', /no profile named "play" \(known profiles: work, home\)/],
-    ['no profile', '[git."h.example.com"]\nusername = "x"\n', 'git."h.example.com".profile', /missing \(required\)/],
-    ['an unknown key', '[git."h.example.com"]\nprofile = "work"\nuser = "x"\n', 'git."h.example.com".user', /unknown key \(known keys: profile, username\)/],
-    ['an empty username', '[git."h.example.com"]\nprofile = "work"\nusername = ""\n', 'git."h.example.com".username', /non-empty string/],
-    ['a URL instead of a host', '[git."https://h.example.com/"]\nprofile = "work"\n', 'git."https://h.example.com/"', /"host" or "host:port"/],
-    ['the same host twice', '[git."h.example.com"]\nprofile = "work"\n[git."H.example.com"]\nprofile = "home"\n', 'git."H.example.com"', /configured twice/],
+    [
+      'an unknown profile',
+      '[git."h.example.com"]\nprofile = "play"\n',
+      'git."h.example.com".profile',
+      /no profile named "play" \(known profiles: work, home\)/,
+    ],
+    [
+      'no profile',
+      '[git."h.example.com"]\nusername = "x"\n',
+      'git."h.example.com".profile',
+      /missing \(required\)/,
+    ],
+    [
+      'an unknown key',
+      '[git."h.example.com"]\nprofile = "work"\nuser = "x"\n',
+      'git."h.example.com".user',
+      /unknown key \(known keys: profile, username\)/,
+    ],
+    [
+      'an empty username',
+      '[git."h.example.com"]\nprofile = "work"\nusername = ""\n',
+      'git."h.example.com".username',
+      /non-empty string/,
+    ],
+    [
+      'a URL instead of a host',
+      '[git."https://h.example.com/"]\nprofile = "work"\n',
+      'git."https://h.example.com/"',
+      /"host" or "host:port"/,
+    ],
+    [
+      'the same host twice',
+      '[git."h.example.com"]\nprofile = "work"\n[git."H.example.com"]\nprofile = "home"\n',
+      'git."H.example.com"',
+      /configured twice/,
+    ],
     ['not a table', '[git]\n"h.example.com" = "work"\n', 'git."h.example.com"', /expected a table/],
     ['git not a table', 'git = "work"\n', 'git', /expected a table/],
   ];
@@ -282,7 +423,9 @@ describe('reload support', () => {
   test('loadConfig lists the files to watch: the config, and where the Cosmian file is or may appear', (t) => {
     const s = sandbox(t);
     const cosmianDir = join(s.home, '.cosmian');
-    const defaults = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'].map((name) => join(cosmianDir, name));
+    const defaults = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'].map((name) =>
+      join(cosmianDir, name),
+    );
     assert.deepEqual(loadConfig({ env: s.env }).files, [
       { path: s.configPath, role: 'config', exists: false },
       ...defaults.map((path) => ({ path, role: 'cosmian', exists: false })),
@@ -298,9 +441,15 @@ describe('reload support', () => {
     ]);
 
     const named = join(s.home, 'ckms-elsewhere.toml');
-    assert.deepEqual(loadConfig({ env: { ...s.env, CKMS_CONF: named } }).files.slice(1), [{ path: named, role: 'cosmian', exists: false }]);
+    assert.deepEqual(loadConfig({ env: { ...s.env, CKMS_CONF: named } }).files.slice(1), [
+      { path: named, role: 'cosmian', exists: false },
+    ]);
     s.writeConfig(profileText('ckms', BASE));
-    assert.deepEqual(loadConfig({ env: s.env }).files, [{ path: s.configPath, role: 'config', exists: true }], 'an own ckms profile: the Cosmian file is not read');
+    assert.deepEqual(
+      loadConfig({ env: s.env }).files,
+      [{ path: s.configPath, role: 'config', exists: true }],
+      'an own ckms profile: the Cosmian file is not read',
+    );
   });
 
   test('loading again gives the same config, and sees an edit', (t) => {
@@ -313,7 +462,12 @@ describe('reload support', () => {
   });
 
   describe('profileChanges: what a reloaded profile keeps', () => {
-    const FULL = { ...BASE, revocation_url: '"https://idp.example.com/revoke"', scopes: '["openid", "email"]', extra_auth_params: '{ prompt = "consent", login_hint = "a" }' };
+    const FULL = {
+      ...BASE,
+      revocation_url: '"https://idp.example.com/revoke"',
+      scopes: '["openid", "email"]',
+      extra_auth_params: '{ prompt = "consent", login_hint = "a" }',
+    };
     /** The profile loaded, the file edited, the profile loaded again: as a reload sees it. */
     const after = (t, keys) => {
       const s = sandbox(t);
@@ -325,13 +479,28 @@ describe('reload support', () => {
 
     test('unchanged: nothing changed, nothing dropped (a table in another order is the same)', (t) => {
       assert.deepEqual(after(t, {}), { changed: [], dropsTokens: false, dropsLogin: false });
-      assert.deepEqual(after(t, { extra_auth_params: '{ login_hint = "a", prompt = "consent" }' }), { changed: [], dropsTokens: false, dropsLogin: false });
+      assert.deepEqual(
+        after(t, { extra_auth_params: '{ login_hint = "a", prompt = "consent" }' }),
+        { changed: [], dropsTokens: false, dropsLogin: false },
+      );
     });
 
     test('settings that do not shape tokens: changed, tokens and login kept', (t) => {
-      assert.deepEqual(after(t, { store: '"memory"' }), { changed: ['store'], dropsTokens: false, dropsLogin: false });
-      assert.deepEqual(after(t, { redirect_url: '"http://127.0.0.1:18000/cb"' }), { changed: ['redirectUrl'], dropsTokens: false, dropsLogin: false });
-      assert.deepEqual(after(t, { token_file: 'true' }), { changed: ['tokenFile'], dropsTokens: false, dropsLogin: false });
+      assert.deepEqual(after(t, { store: '"memory"' }), {
+        changed: ['store'],
+        dropsTokens: false,
+        dropsLogin: false,
+      });
+      assert.deepEqual(after(t, { redirect_url: '"http://127.0.0.1:18000/cb"' }), {
+        changed: ['redirectUrl'],
+        dropsTokens: false,
+        dropsLogin: false,
+      });
+      assert.deepEqual(after(t, { token_file: 'true' }), {
+        changed: ['tokenFile'],
+        dropsTokens: false,
+        dropsLogin: false,
+      });
     });
 
     test('client, scopes, audience, parameters or kind: cached tokens dropped, login kept', (t) => {
@@ -373,12 +542,18 @@ describe('no default profile: the message says what to do', () => {
     s.writeConfig(`${profileText('work', BASE)}${profileText('home', BASE)}`);
     const config = loadConfig({ env: s.env });
     assert.equal(config.defaultProfile, undefined);
-    assert.equal(noProfileChosen(config), `several profiles (work, home): pick one with --profile or set default_profile in ${s.configPath}`);
+    assert.equal(
+      noProfileChosen(config),
+      `several profiles (work, home): pick one with --profile or set default_profile in ${s.configPath}`,
+    );
   });
 
   test('no profile at all: where to add one', (t) => {
     const s = sandbox(t);
     const config = loadConfig({ env: s.env });
-    assert.equal(noProfileChosen(config), `no profile is configured in ${s.configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`);
+    assert.equal(
+      noProfileChosen(config),
+      `no profile is configured in ${s.configPath}: add one with \`kms-agent add NAME --issuer URL --client-id ID\`, or set up the Cosmian CLI's ckms.toml`,
+    );
   });
 });

@@ -1,5 +1,5 @@
-// The daemon runs from one bundle (scripts/bundleDaemon.mjs) compiled with its V8 code cache
-// (src/daemon/daemon.cts), the way `kms-agent start` and autostart launch it: a cache this node
+// The daemon runs from one bundle (scripts/build.mjs) compiled with its V8 code cache
+// (src/daemon/loadDaemon.ts), the way `kms-agent start` and autostart launch it: a cache this node
 // accepts, a daemon that logs in and serves from the bundle, and one that still starts when the
 // cache is missing or comes from another V8.
 import { test } from 'node:test';
@@ -15,27 +15,35 @@ const BUNDLE = join(ROOT, 'dist', 'daemon', 'daemon.bundle.cjs');
 
 function run(cli, args, env) {
   return new Promise((resolve) =>
-    execFile(process.execPath, [cli, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr })),
+    execFile(process.execPath, [cli, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? error.code : 0, stdout, stderr }),
+    ),
   );
 }
 
 test('the daemon runs from its bundle, with a code cache this node accepts', async (t) => {
   await t.test('the build made a cache V8 accepts for the bundle as it is', () => {
-    const script = new Script(readFileSync(BUNDLE, 'utf8'), { filename: BUNDLE, cachedData: readFileSync(`${BUNDLE}.cache`) });
+    const script = new Script(readFileSync(BUNDLE, 'utf8'), {
+      filename: BUNDLE,
+      cachedData: readFileSync(`${BUNDLE}.cache`),
+    });
     assert.equal(script.cachedDataRejected, false);
   });
   const sb = await makeSandbox({ profile: { store: 'memory' } });
   try {
-    await t.test('start launches dist/daemon/daemon.cjs, which logs in and serves tokens', async () => {
-      assert.equal((await sb.cli(['start'])).code, 0);
-      const { pid } = await sb.rpc('agent.status');
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      assert.ok(argv.includes(join(ROOT, 'dist', 'daemon', 'daemon.cjs')), argv.join(' '));
-      await sb.login();
-      const r = await sb.token();
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    });
+    await t.test(
+      'start launches dist/daemon/daemon.cjs, which logs in and serves tokens',
+      async () => {
+        assert.equal((await sb.cli(['start'])).code, 0);
+        const { pid } = await sb.rpc('agent.status');
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        assert.ok(argv.includes(join(ROOT, 'dist', 'daemon', 'daemon.cjs')), argv.join(' '));
+        await sb.login();
+        const r = await sb.token();
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      },
+    );
   } finally {
     await sb.close();
   }
@@ -59,8 +67,16 @@ test('a daemon whose code cache is missing, or from another V8, starts all the s
         const started = await run(cli, ['start'], sb.env);
         assert.equal(started.code, 0, started.stderr);
         const { pid } = await sb.rpc('agent.status');
-        assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(join(copy, 'dist', 'daemon', 'daemon.cjs')));
-        assert.equal((await run(cli, ['token'], sb.env)).code, 5, 'not logged in: the agent answers');
+        assert.ok(
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+            .split('\0')
+            .includes(join(copy, 'dist', 'daemon', 'daemon.cjs')),
+        );
+        assert.equal(
+          (await run(cli, ['token'], sb.env)).code,
+          5,
+          'not logged in: the agent answers',
+        );
         assert.equal((await run(cli, ['stop'], sb.env)).code, 0);
       });
     }

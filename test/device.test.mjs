@@ -25,7 +25,10 @@ function recordPolls(provider, answer = () => undefined) {
 }
 
 test('login --device prints the page, the code and the link; a browser elsewhere approves; exit 0', async () => {
-  const sb = await makeSandbox({ provider: { deviceInterval: INTERVAL }, profile: { store: 'file' } });
+  const sb = await makeSandbox({
+    provider: { deviceInterval: INTERVAL },
+    profile: { store: 'file' },
+  });
   try {
     const { polls, startedAt } = recordPolls(sb.provider);
     const login = loginDevice(sb);
@@ -33,7 +36,10 @@ test('login --device prints the page, the code and the link; a browser elsewhere
     const userCode = new URL(link).searchParams.get('user_code');
     assert.ok(userCode, 'the link carries the user code');
     const printed = login.stderr();
-    assert.match(printed, new RegExp(`open this page on any device:\\n {2}${sb.provider.issuer}/device\\n`));
+    assert.match(
+      printed,
+      new RegExp(`open this page on any device:\\n {2}${sb.provider.issuer}/device\\n`),
+    );
     assert.ok(printed.includes(`and enter the code: ${userCode}\n`), printed);
     assert.match(printed, /The code expires in 10 minutes\./);
 
@@ -42,7 +48,10 @@ test('login --device prints the page, the code and the link; a browser elsewhere
     assert.equal(done.code, 0, done.stderr);
     assert.equal(done.stdout, 'logged in to profile local as carol@example.com\n');
     // Polling waited the advertised interval before asking.
-    assert.ok(polls[0] - startedAt() >= INTERVAL * 1000 - 10, `first poll after ${polls[0] - startedAt()} ms`);
+    assert.ok(
+      polls[0] - startedAt() >= INTERVAL * 1000 - 10,
+      `first poll after ${polls[0] - startedAt()} ms`,
+    );
 
     const token = await sb.token();
     assert.equal(token.code, 0, token.stderr);
@@ -71,9 +80,16 @@ store = "memory"
     const done = await login.exit;
     assert.equal(done.code, 3, done.stderr);
     assert.equal(done.stdout, '');
-    assert.match(done.stderr, /login to profile plain was refused at the identity provider \(access_denied/);
+    assert.match(
+      done.stderr,
+      /login to profile plain was refused at the identity provider \(access_denied/,
+    );
     assert.match(done.stderr, /run `kms-agent login --device --profile plain` again/);
-    assert.equal(sb.provider.stats.byPath['/.well-known/openid-configuration'], undefined, 'no discovery without issuer');
+    assert.equal(
+      sb.provider.stats.byPath['/.well-known/openid-configuration'],
+      undefined,
+      'no discovery without issuer',
+    );
     assert.equal((await sb.token()).code, 5, 'still not logged in');
   } finally {
     await sb.close();
@@ -81,7 +97,10 @@ store = "memory"
 });
 
 test('a device code that expires before anyone approves it: exit 4 and what to do', async () => {
-  const sb = await makeSandbox({ provider: { deviceInterval: INTERVAL, deviceCodeTtl: 2 }, profile: { store: 'memory' } });
+  const sb = await makeSandbox({
+    provider: { deviceInterval: INTERVAL, deviceCodeTtl: 2 },
+    profile: { store: 'memory' },
+  });
   try {
     const started = Date.now();
     const done = await loginDevice(sb).exit;
@@ -101,9 +120,15 @@ test('a device code that expires before anyone approves it: exit 4 and what to d
 });
 
 test('slow_down adds 5 s to the polling interval (RFC 8628 §3.5)', async () => {
-  const sb = await makeSandbox({ provider: { deviceInterval: INTERVAL }, profile: { store: 'memory' } });
+  const sb = await makeSandbox({
+    provider: { deviceInterval: INTERVAL },
+    profile: { store: 'memory' },
+  });
   try {
-    const slowDownOnce = (n) => (n === 1 ? { status: 400, body: { error: 'slow_down', error_description: 'test asks to back off' } } : undefined);
+    const slowDownOnce = (n) =>
+      n === 1
+        ? { status: 400, body: { error: 'slow_down', error_description: 'test asks to back off' } }
+        : undefined;
     const { polls } = recordPolls(sb.provider, slowDownOnce);
     const login = loginDevice(sb);
     await playDeviceLogin(await login.link);

@@ -81,7 +81,7 @@ test('glewlwyd: client credentials with client_secret_basic, client_secret_post 
   assert.equal(provider.stats.grants.client_credentials, 5);
 });
 
-test('glewlwyd: no scope, the other secret method, or a key client with openid-client\'s own assertion gets a bare 403', async () => {
+test("glewlwyd: no scope, the other secret method, or a key client with openid-client's own assertion gets a bare 403", async () => {
   const { basic, post } = services;
   const noScope = await tokenRequest({ grant_type: 'client_credentials' }, { basic });
   assert.deepEqual([noScope.status, noScope.text], [403, '']);
@@ -111,7 +111,8 @@ test('glewlwyd: DPoP binds client credentials tokens and logins; the resource se
   const resource = await startDpopResourceServer({ issuer, jwksUri });
   try {
     const boundConfig = await serviceConfig(provider.issuer, bound);
-    const unproven = await oidc.clientCredentialsGrant(boundConfig, { scope: SERVICE_SCOPE })
+    const unproven = await oidc
+      .clientCredentialsGrant(boundConfig, { scope: SERVICE_SCOPE })
       .catch((e) => e);
     assert.deepEqual([unproven.status, unproven.error], [403, 'invalid_dpop_proof']);
 
@@ -138,9 +139,14 @@ test('glewlwyd: DPoP binds client credentials tokens and logins; the resource se
     assert.equal(user.token_type, 'dpop');
     const refusedRefresh = await oidc.refreshTokenGrant(login, user.refresh_token).catch((e) => e);
     assert.equal(refusedRefresh.error, 'invalid_dpop_proof');
-    const refreshed = await oidc.refreshTokenGrant(login, user.refresh_token, {}, {
-      DPoP: loginDPoP,
-    });
+    const refreshed = await oidc.refreshTokenGrant(
+      login,
+      user.refresh_token,
+      {},
+      {
+        DPoP: loginDPoP,
+      },
+    );
     assert.equal(claimsOf(refreshed.access_token).cnf.jkt, claimsOf(user.access_token).cnf.jkt);
     const userCall = await getWithDpop(login, refreshed.access_token, url, loginDPoP);
     assert.equal(userCall.status, 200);
@@ -192,12 +198,15 @@ test('glewlwyd: no token exchange (a bare 400), no acr (acr_values ignored), and
     code: 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
   });
   const { basic } = services;
-  const exchange = await tokenRequest({
-    grant_type: TOKEN_EXCHANGE,
-    subject_token: user.access_token,
-    subject_token_type: ACCESS_TOKEN_TYPE,
-    scope: 'email',
-  }, { basic });
+  const exchange = await tokenRequest(
+    {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: user.access_token,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      scope: 'email',
+    },
+    { basic },
+  );
   assert.deepEqual([exchange.status, exchange.text], [400, '']);
   // The same bare 400 as a grant type that does not exist.
   const unknown = await tokenRequest({ grant_type: 'urn:example:no-such-grant' }, { basic });

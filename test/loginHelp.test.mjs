@@ -25,10 +25,18 @@ test('no display and no $BROWSER, a provider with device flow: login uses it by 
     const done = await login.exit;
     assert.equal(done.code, 0, done.stderr);
     assert.equal(done.stdout, 'logged in to profile local as dora@example.com\n');
-    const said = 'Cannot open a browser here: no display is available (DISPLAY and WAYLAND_DISPLAY are unset) and BROWSER is not set; logging in with the device flow instead.';
+    const said =
+      'Cannot open a browser here: no display is available (DISPLAY and WAYLAND_DISPLAY are unset) and BROWSER is not set; logging in with the device flow instead.';
     assert.equal(done.stderr.split('\n')[0], said);
-    assert.match(done.stderr, /open this page on any device:\n {2}http:\/\/127\.0\.0\.1:\d+\/device\n/);
-    assert.equal(sb.provider.stats.grants['urn:ietf:params:oauth:grant-type:device_code'] >= 1, true, 'the device grant was used');
+    assert.match(
+      done.stderr,
+      /open this page on any device:\n {2}http:\/\/127\.0\.0\.1:\d+\/device\n/,
+    );
+    assert.equal(
+      sb.provider.stats.grants['urn:ietf:params:oauth:grant-type:device_code'] >= 1,
+      true,
+      'the device grant was used',
+    );
     assert.equal(sb.provider.stats.grants.authorization_code, undefined, 'no browser login');
     t.diagnostic(said);
   } finally {
@@ -38,21 +46,38 @@ test('no display and no $BROWSER, a provider with device flow: login uses it by 
 
 test('no display, no $BROWSER and no device flow: login says at once how to log in from here, and exits 3', async (t) => {
   const sb = await makeSandbox({
-    config: (issuer) => `[profiles.plain]\nclient_id = "${LOCAL_PUBLIC_CLIENT_ID}"\nauthorize_url = "${issuer}/auth"\ntoken_url = "${issuer}/token"\nstore = "memory"\n`,
+    config: (issuer) =>
+      `[profiles.plain]\nclient_id = "${LOCAL_PUBLIC_CLIENT_ID}"\nauthorize_url = "${issuer}/auth"\ntoken_url = "${issuer}/token"\nstore = "memory"\n`,
   });
   try {
     const started = Date.now();
     const r = await sb.cli(['login'], { env: HEADLESS });
     assert.equal(r.code, 3, r.stderr);
-    assert.ok(Date.now() - started < 10_000, `answered at once (${Date.now() - started} ms), not after a login timeout`);
+    assert.ok(
+      Date.now() - started < 10_000,
+      `answered at once (${Date.now() - started} ms), not after a login timeout`,
+    );
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(
       lines[0],
       'kms-agent: cannot log in to profile plain from here: no display is available (DISPLAY and WAYLAND_DISPLAY are unset) and BROWSER is not set, and the profile has no device flow. Instead:',
     );
-    assert.ok(lines.some((l) => l.includes(`\`ssh -L 17899:localhost:17899 ${hostname()}\``) && l.includes('`kms-agent login --no-browser --profile plain`')), r.stderr);
-    assert.ok(lines.some((l) => l.includes('set BROWSER to a program')), r.stderr);
-    assert.ok(lines.some((l) => l.includes('`kms-agent login --device --profile plain`')), r.stderr);
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.includes(`\`ssh -L 17899:localhost:17899 ${hostname()}\``) &&
+          l.includes('`kms-agent login --no-browser --profile plain`'),
+      ),
+      r.stderr,
+    );
+    assert.ok(
+      lines.some((l) => l.includes('set BROWSER to a program')),
+      r.stderr,
+    );
+    assert.ok(
+      lines.some((l) => l.includes('`kms-agent login --device --profile plain`')),
+      r.stderr,
+    );
     assert.doesNotMatch(r.stderr, /Waiting for the login/);
     assert.doesNotMatch(r.stderr, /code_challenge|state=/, 'no authorization URL');
     // The probe login that gave the redirect port is gone: nothing pending, the port is free.
@@ -69,8 +94,16 @@ test('login --no-browser prints the URL and the ssh -L line that lets a browser 
   try {
     const r = await sb.cli(['login', '--no-browser', '--timeout', '1'], { env: HEADLESS });
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /^Log in to profile local in your browser:\n {2}http:\/\/127\.0\.0\.1:\d+\/auth\?/);
-    assert.ok(r.stderr.includes(`Open the URL above in a browser on this machine, or on another one connected with \`ssh -L 17899:localhost:17899 ${hostname()}\`.`), r.stderr);
+    assert.match(
+      r.stderr,
+      /^Log in to profile local in your browser:\n {2}http:\/\/127\.0\.0\.1:\d+\/auth\?/,
+    );
+    assert.ok(
+      r.stderr.includes(
+        `Open the URL above in a browser on this machine, or on another one connected with \`ssh -L 17899:localhost:17899 ${hostname()}\`.`,
+      ),
+      r.stderr,
+    );
     assert.match(r.stderr, /not completed within 1 s: run `kms-agent login --profile local` again/);
   } finally {
     await sb.close();
@@ -81,7 +114,10 @@ test('login --no-browser prints the URL and the ssh -L line that lets a browser 
 function onTerminal(sb, args, env) {
   return new Promise((resolve) => {
     const command = [process.execPath, CLI, ...args].join(' ');
-    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...sb.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      env: { ...sb.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     child.stdout.on('data', (d) => (text += d));
     child.stderr.on('data', (d) => (text += d));
@@ -92,27 +128,49 @@ function onTerminal(sb, args, env) {
   });
 }
 
-test('on a terminal, a browser login that does not come back says after 20 s what the browser may show', { skip: !hasCommand('script') && 'needs script (util-linux)', timeout: 60_000 }, async (t) => {
-  const sb = await makeSandbox({ profile: { store: 'memory' } });
-  try {
-    // A browser that opens nothing: as if it showed the provider's error page and stayed there.
-    const r = await onTerminal(sb, ['login', '--timeout', '23'], { ...HEADLESS, BROWSER: 'true' });
-    assert.equal(r.code, 4, r.text);
-    const lines = r.text.replace(/\r\n/g, '\n').split(/[\r\n]/).map((l) => l.replace('\x1b[K', ''));
-    const at = lines.findIndex((l) => l.startsWith('Still waiting.'));
-    assert.ok(at > 0, `the hint: ${JSON.stringify(r.text)}`);
-    assert.ok(lines.slice(0, at).some((l) => / 1[89]s$| 2[01]s$/.test(l)), 'shown after about 20 s of waiting');
-    assert.equal(lines[at], 'Still waiting. If the browser shows an error page instead of a login page, this login cannot finish:');
-    assert.match(lines[at + 1], /"unknown client".*no client kms-agent-test; check client_id$/);
-    assert.match(lines[at + 2], /"redirect_uri" mismatch or not registered: register http:\/\/localhost:17899\/authorization for this client/);
-    assert.match(lines[at + 3], /wrong tenant/);
-    assert.equal(lines[at + 4], 'Fix the profile, then run `kms-agent login` again. Ctrl-C stops the wait.');
-    assert.match(r.text, /the login to profile local was not completed within 23 s/);
-    t.diagnostic(lines.slice(at, at + 5).join('\n'));
-  } finally {
-    await sb.close();
-  }
-});
+test(
+  'on a terminal, a browser login that does not come back says after 20 s what the browser may show',
+  { skip: !hasCommand('script') && 'needs script (util-linux)', timeout: 60_000 },
+  async (t) => {
+    const sb = await makeSandbox({ profile: { store: 'memory' } });
+    try {
+      // A browser that opens nothing: as if it showed the provider's error page and stayed there.
+      const r = await onTerminal(sb, ['login', '--timeout', '23'], {
+        ...HEADLESS,
+        BROWSER: 'true',
+      });
+      assert.equal(r.code, 4, r.text);
+      const lines = r.text
+        .replace(/\r\n/g, '\n')
+        .split(/[\r\n]/)
+        .map((l) => l.replace('\x1b[K', ''));
+      const at = lines.findIndex((l) => l.startsWith('Still waiting.'));
+      assert.ok(at > 0, `the hint: ${JSON.stringify(r.text)}`);
+      assert.ok(
+        lines.slice(0, at).some((l) => / 1[89]s$| 2[01]s$/.test(l)),
+        'shown after about 20 s of waiting',
+      );
+      assert.equal(
+        lines[at],
+        'Still waiting. If the browser shows an error page instead of a login page, this login cannot finish:',
+      );
+      assert.match(lines[at + 1], /"unknown client".*no client kms-agent-test; check client_id$/);
+      assert.match(
+        lines[at + 2],
+        /"redirect_uri" mismatch or not registered: register http:\/\/localhost:17899\/authorization for this client/,
+      );
+      assert.match(lines[at + 3], /wrong tenant/);
+      assert.equal(
+        lines[at + 4],
+        'Fix the profile, then run `kms-agent login` again. Ctrl-C stops the wait.',
+      );
+      assert.match(r.text, /the login to profile local was not completed within 23 s/);
+      t.diagnostic(lines.slice(at, at + 5).join('\n'));
+    } finally {
+      await sb.close();
+    }
+  },
+);
 
 test('a $BROWSER that exits with an error: login says so at once, with the URL (issue 20, trap 3)', async () => {
   const sb = await makeSandbox({ profile: { store: 'memory' } });
@@ -124,9 +182,19 @@ test('a $BROWSER that exits with an error: login says so at once, with the URL (
     const lines = r.stderr.split('\n');
     const at = lines.findIndex((l) => l.startsWith('The browser command failed'));
     assert.ok(at > 0, `said before the 5 s timeout: ${r.stderr}`);
-    assert.equal(lines[at], `The browser command failed (${failing} exited with code 3), so no browser may have opened.`);
-    assert.match(lines[at - 1], /^ {2}http:\/\/127\.0\.0\.1:\d+\/auth\?/, 'with the URL to open by hand');
-    assert.match(lines[at + 1], /^Open the URL above in a browser on this machine, or on another one connected with `ssh -L 17899:localhost:17899 /);
+    assert.equal(
+      lines[at],
+      `The browser command failed (${failing} exited with code 3), so no browser may have opened.`,
+    );
+    assert.match(
+      lines[at - 1],
+      /^ {2}http:\/\/127\.0\.0\.1:\d+\/auth\?/,
+      'with the URL to open by hand',
+    );
+    assert.match(
+      lines[at + 1],
+      /^Open the URL above in a browser on this machine, or on another one connected with `ssh -L 17899:localhost:17899 /,
+    );
   } finally {
     await sb.close();
   }

@@ -64,7 +64,7 @@ async function namedConfigRules(t) {
       }
     });
 
-    await t.test('the same file through a symbolic link is the agent\'s', async () => {
+    await t.test("the same file through a symbolic link is the agent's", async () => {
       const link = join(sb.dir, 'link.toml');
       symlinkSync(sb.configPath, link);
       const r = await sb.cli(['--config', link, 'profiles']);

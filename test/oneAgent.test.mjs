@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
-import { processAlive } from '../dist/rpc/processAlive.js';
+import { processAlive } from '../dist/os/processAlive.js';
 import { noKeychain, storeFileOf, storeKeyOf } from './support/harness.mjs';
 import { daemonsUnder } from './support/processes.mjs';
 import { loginViaRpc, makeIsolatedSandbox, sleep, withSandbox } from './support/reliability.mjs';
@@ -103,7 +103,11 @@ async function oneAgentPerStateDirectory(t) {
     const started = await sb.cli(['start'], { env: noRuntime });
     assert.equal(started.code, 0, started.stderr);
     const pid = Number(/KMS_AGENT_PID=(\d+)/.exec(started.stdout)[1]);
-    const onlyThatAgent = () => assert.deepEqual(daemonsUnder(sb.dir).map((d) => d.pid), [pid]);
+    const onlyThatAgent = () =>
+      assert.deepEqual(
+        daemonsUnder(sb.dir).map((d) => d.pid),
+        [pid],
+      );
 
     await t.test('the lock: 0600 in a 0700 directory, naming pid, socket and config', () => {
       assert.equal(statSync(lockPath).mode & 0o777, 0o600);
@@ -135,12 +139,11 @@ async function oneAgentPerStateDirectory(t) {
       assert.equal(again.code, 0, again.stderr);
       assert.ok(again.stdout.startsWith(`KMS_AGENT_SOCK=${stateSocket}; export KMS_AGENT_SOCK;\n`));
       assert.equal((await sb.token()).code, 5, 'token asks it too (not logged in)');
-      assert.equal(existsSync(sb.socketPath), false, 'nothing on this shell\'s default socket');
+      assert.equal(existsSync(sb.socketPath), false, "nothing on this shell's default socket");
     });
 
     await t.test('a named socket is never swapped: no autostart there, naming it', async () => {
-      const refused =
-        `no agent answers on ${elsewhere}, and none may start there: another agent (pid ${pid})`;
+      const refused = `no agent answers on ${elsewhere}, and none may start there: another agent (pid ${pid})`;
       for (const [args, env] of [
         [['--socket', elsewhere, 'token'], {}],
         [['token'], { KMS_AGENT_SOCK: elsewhere }],
@@ -164,7 +167,7 @@ async function oneAgentPerStateDirectory(t) {
       const { pid: now } = await sb.rpc('agent.status');
       assert.notEqual(now, pid);
       const record = { pid: now, socket: sb.socketPath, config: sb.configPath };
-      assert.deepEqual(lockOf(), record, 'the lock names the new agent, on this shell\'s socket');
+      assert.deepEqual(lockOf(), record, "the lock names the new agent, on this shell's socket");
       assert.equal((await sb.cli(['stop'])).code, 0);
     });
 

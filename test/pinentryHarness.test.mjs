@@ -114,7 +114,7 @@ for (const program of ['pinentry-tty', 'pinentry-curses']) {
 }
 
 test(
-  'real pinentry-tty: OPTION ttyname= works too; the client\'s tty is found from /proc',
+  "real pinentry-tty: OPTION ttyname= works too; the client's tty is found from /proc",
   needs('pinentry-tty'),
   async () => {
     const terminal = await startTerminal();
@@ -158,48 +158,48 @@ test(
   },
 );
 
-test(
-  'the scripted pinentry answers CONFIRM and GETPIN from its behaviour file, logging each request',
-  async (t) => {
-    const dir = privateTempDir('pinentry');
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const behaviour = { confirm: ['deny', 'allow'], getpin: 'passphrase s3cr%t\nx' };
-    const pinentry = scriptedPinentry(dir, behaviour);
-    const ask = async (ttyname, lines) => {
-      const session = await startAssuan(pinentry.program, ['--ttyname', ttyname]);
-      assert.equal(session.greeting.ok, true);
-      const replies = [];
-      for (const line of lines) replies.push(await session.request(line));
-      const { code } = await session.close();
-      assert.equal(code, 0);
-      return replies;
-    };
-    const desc = `SETDESC ${assuanEscape('first 100% line\nsecond line')}`;
-    const firstRun = ['OPTION ttytype=screen', desc, 'CONFIRM', 'GETPIN'];
-    const [, , first, pin] = await ask('/dev/pts/7', firstRun);
-    assert.equal(first.code, ASSUAN_ERRORS.cancelled, 'the first CONFIRM gets the first answer');
-    assert.equal(pin.data, 's3cr%t\nx', 'the passphrase comes back escaped and is read back whole');
-    const secondRun = ['CONFIRM', 'NO-SUCH-COMMAND', 'GETINFO pid'];
-    const [second, unknown, info] = await ask('/dev/pts/8', secondRun);
-    assert.equal(second.ok, true, 'the second CONFIRM gets the second answer');
-    assert.equal(unknown.code, 536871187, 'an unknown command gets the real pinentry\'s error');
-    assert.match(info.data, /^\d+$/);
+test('the scripted pinentry answers CONFIRM and GETPIN from its behaviour file, logging each request', async (t) => {
+  const dir = privateTempDir('pinentry');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const behaviour = { confirm: ['deny', 'allow'], getpin: 'passphrase s3cr%t\nx' };
+  const pinentry = scriptedPinentry(dir, behaviour);
+  const ask = async (ttyname, lines) => {
+    const session = await startAssuan(pinentry.program, ['--ttyname', ttyname]);
+    assert.equal(session.greeting.ok, true);
+    const replies = [];
+    for (const line of lines) replies.push(await session.request(line));
+    const { code } = await session.close();
+    assert.equal(code, 0);
+    return replies;
+  };
+  const desc = `SETDESC ${assuanEscape('first 100% line\nsecond line')}`;
+  const firstRun = ['OPTION ttytype=screen', desc, 'CONFIRM', 'GETPIN'];
+  const [, , first, pin] = await ask('/dev/pts/7', firstRun);
+  assert.equal(first.code, ASSUAN_ERRORS.cancelled, 'the first CONFIRM gets the first answer');
+  assert.equal(pin.data, 's3cr%t\nx', 'the passphrase comes back escaped and is read back whole');
+  const secondRun = ['CONFIRM', 'NO-SUCH-COMMAND', 'GETINFO pid'];
+  const [second, unknown, info] = await ask('/dev/pts/8', secondRun);
+  assert.equal(second.ok, true, 'the second CONFIRM gets the second answer');
+  assert.equal(unknown.code, 536871187, "an unknown command gets the real pinentry's error");
+  assert.match(info.data, /^\d+$/);
 
-    assert.equal(pinentry.prompts(), 3);
-    assert.equal(pinentry.requests('CONFIRM').length, 2);
-    assert.deepEqual(pinentry.descriptions(), ['first 100% line\nsecond line']);
-    const argvs = pinentry.runs().map((r) => r.argv);
-    assert.deepEqual(argvs, [['--ttyname', '/dev/pts/7'], ['--ttyname', '/dev/pts/8']]);
-    assert.equal(pinentry.runs()[1].pid, Number(info.data));
+  assert.equal(pinentry.prompts(), 3);
+  assert.equal(pinentry.requests('CONFIRM').length, 2);
+  assert.deepEqual(pinentry.descriptions(), ['first 100% line\nsecond line']);
+  const argvs = pinentry.runs().map((r) => r.argv);
+  assert.deepEqual(argvs, [
+    ['--ttyname', '/dev/pts/7'],
+    ['--ttyname', '/dev/pts/8'],
+  ]);
+  assert.equal(pinentry.runs()[1].pid, Number(info.data));
 
-    // Without an answer in the behaviour, the request fails visibly instead of guessing.
-    pinentry.setBehaviour({ confirm: 'allow' });
-    const [missing] = await ask('/dev/pts/9', ['GETPIN']);
-    assert.equal(missing.ok, false);
-    assert.match(missing.message, /no answer for GETPIN/);
-    assert.doesNotMatch(readFileSync(pinentry.log, 'utf8'), /s3cr/, 'the passphrase is not logged');
-  },
-);
+  // Without an answer in the behaviour, the request fails visibly instead of guessing.
+  pinentry.setBehaviour({ confirm: 'allow' });
+  const [missing] = await ask('/dev/pts/9', ['GETPIN']);
+  assert.equal(missing.ok, false);
+  assert.match(missing.message, /no answer for GETPIN/);
+  assert.doesNotMatch(readFileSync(pinentry.log, 'utf8'), /s3cr/, 'the passphrase is not logged');
+});
 
 test(
   'scripted pinentry: delays, hangs until SETTIMEOUT and outlives its caller as pinentry-tty does',
@@ -230,7 +230,10 @@ test(
     hung.child.kill('SIGTERM');
     const { code } = await hung.exited;
     assert.equal(code, 143);
-    const ends = pinentry.entries().filter((e) => e.end).map((e) => e.end);
+    const ends = pinentry
+      .entries()
+      .filter((e) => e.end)
+      .map((e) => e.end);
     assert.deepEqual(ends, ['bye', 'bye', 'SIGTERM']);
     assert.equal(pinentry.prompts(), 3);
   },

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentClient } from '../dist/client/agentClient.cjs';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import {
   LOCAL_CONFIDENTIAL_CLIENT_ID,
   LOCAL_CONFIDENTIAL_CLIENT_SECRET,
@@ -22,7 +22,9 @@ test('two profiles logged in as different users at once: each its own tokens, ch
   });
   try {
     await sb.login(['--profile', 'work']);
-    const bob = await sb.cli(['login', '--profile', 'home'], { env: { FAKE_BROWSER_LOGIN: 'bob' } });
+    const bob = await sb.cli(['login', '--profile', 'home'], {
+      env: { FAKE_BROWSER_LOGIN: 'bob' },
+    });
     assert.equal(bob.code, 0, bob.stderr);
     assert.equal(bob.stdout, 'logged in to profile home as bob@example.com\n');
 
@@ -37,7 +39,9 @@ test('two profiles logged in as different users at once: each its own tokens, ch
     const client = await AgentClient.connect(sb.socketPath);
     try {
       const replies = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => client.call('token.get', { profile: i % 2 ? 'home' : 'work', min_valid: 3600 })),
+        Array.from({ length: 20 }, (_, i) =>
+          client.call('token.get', { profile: i % 2 ? 'home' : 'work', min_valid: 3600 }),
+        ),
       );
       replies.forEach((r) => sb.rememberSecret(r.token));
       assert.deepEqual(
@@ -72,7 +76,9 @@ test('two profiles logged in as different users at once: each its own tokens, ch
 });
 
 test('`profiles` lists each profile with the file it came from', async () => {
-  const sb = await makeSandbox({ config: (issuer) => profileToml('own', issuer, { store: 'memory' }) });
+  const sb = await makeSandbox({
+    config: (issuer) => profileToml('own', issuer, { store: 'memory' }),
+  });
   try {
     const cosmianFile = join(sb.env.HOME, '.cosmian', 'kms.toml');
     mkdirSync(join(sb.env.HOME, '.cosmian'));
@@ -109,7 +115,11 @@ for (const layout of ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json']) {
       const claims = jwtPayload(token.stdout.trim());
       assert.equal(claims.email, 'alice@example.com', 'the id_token, as the Cosmian CLI sends it');
       assert.equal(claims.iss, sb.provider.issuer);
-      assert.equal(sb.provider.stats.byPath['/.well-known/openid-configuration'], undefined, 'explicit URLs, no discovery');
+      assert.equal(
+        sb.provider.stats.byPath['/.well-known/openid-configuration'],
+        undefined,
+        'explicit URLs, no discovery',
+      );
 
       // A refresh works too (the Cosmian CLI itself cannot refresh).
       assert.equal((await sb.token(['--min-valid', '3600'])).code, 0);
@@ -134,7 +144,9 @@ function recordClientAuth(provider) {
   provider.setFault((ctx) => {
     if (ctx.state.grantType) {
       const posted = new URLSearchParams(ctx.request.body).has('client_secret');
-      seen.push(`${ctx.state.grantType}: ${/^Basic /.test(ctx.req.headers.authorization ?? '') ? 'basic' : ''}${posted ? 'post' : ''}`);
+      seen.push(
+        `${ctx.state.grantType}: ${/^Basic /.test(ctx.req.headers.authorization ?? '') ? 'basic' : ''}${posted ? 'post' : ''}`,
+      );
     }
     return undefined;
   });
@@ -142,7 +154,11 @@ function recordClientAuth(provider) {
 }
 
 for (const { method, clientId, secret } of [
-  { method: 'client_secret_basic', clientId: LOCAL_CONFIDENTIAL_CLIENT_ID, secret: LOCAL_CONFIDENTIAL_CLIENT_SECRET },
+  {
+    method: 'client_secret_basic',
+    clientId: LOCAL_CONFIDENTIAL_CLIENT_ID,
+    secret: LOCAL_CONFIDENTIAL_CLIENT_SECRET,
+  },
   { method: 'client_secret_post', clientId: POST_CLIENT_ID, secret: POST_CLIENT_SECRET },
 ]) {
   test(`a confidential client with ${method} logs in, refreshes and logs out; the secret never reaches a log`, async () => {
@@ -159,7 +175,12 @@ for (const { method, clientId, secret } of [
           },
         ],
       },
-      profile: { client_id: clientId, client_secret: secret, token_endpoint_auth_method: method, store: 'file' },
+      profile: {
+        client_id: clientId,
+        client_secret: secret,
+        token_endpoint_auth_method: method,
+        store: 'file',
+      },
       env: { KMS_AGENT_LOG_LEVEL: 'debug' },
     });
     sb.rememberSecret(secret);
@@ -187,13 +208,17 @@ for (const { method, clientId, secret } of [
 
 test('several profiles and no default_profile: token names them and the two ways to choose', async (t) => {
   const sb = await makeSandbox({
-    config: (issuer) => `${profileToml('work', issuer, { store: 'memory' })}\n${profileToml('home', issuer, { store: 'memory' })}`,
+    config: (issuer) =>
+      `${profileToml('work', issuer, { store: 'memory' })}\n${profileToml('home', issuer, { store: 'memory' })}`,
   });
   try {
     const r = await sb.token();
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `kms-agent: several profiles (work, home): pick one with --profile or set default_profile in ${sb.configPath}\n`);
+    assert.equal(
+      r.stderr,
+      `kms-agent: several profiles (work, home): pick one with --profile or set default_profile in ${sb.configPath}\n`,
+    );
     t.diagnostic(r.stderr.trim());
     // Naming one is enough: it is then only not logged in.
     assert.equal((await sb.token(['--profile', 'home'])).code, 5);
@@ -226,12 +251,16 @@ test('a --config or KMS_AGENT_CONFIG file that does not exist is an error naming
   }
 });
 
-test('a relative --config is the caller\'s; one the agent does not read is refused', async (t) => {
+test("a relative --config is the caller's; one the agent does not read is refused", async (t) => {
   const sb = await makeSandbox({ config: '', env: { KMS_AGENT_CONFIG: undefined } });
   try {
     const cwd = join(sb.dir, 'project');
     mkdirSync(cwd, { mode: 0o700 });
-    writeFileSync(join(cwd, 'other.toml'), profileToml('rel', sb.provider.issuer, { store: 'memory' }), { mode: 0o600 });
+    writeFileSync(
+      join(cwd, 'other.toml'),
+      profileToml('rel', sb.provider.issuer, { store: 'memory' }),
+      { mode: 0o600 },
+    );
     let r = await sb.cli(['--config', 'other.toml', 'start'], { cwd });
     assert.equal(r.code, 0, r.stderr);
     r = await sb.cli(['profiles'], { cwd: sb.dir });
@@ -256,11 +285,17 @@ test('a relative --config is the caller\'s; one the agent does not read is refus
 });
 
 test('a redirect_url on 127.0.0.2 is refused at start: the listener binds 127.0.0.1 and ::1 only', async () => {
-  const sb = await makeSandbox({ config: (issuer) => profileToml('local', issuer, { redirect_url: 'http://127.0.0.2:17899/authorization' }) });
+  const sb = await makeSandbox({
+    config: (issuer) =>
+      profileToml('local', issuer, { redirect_url: 'http://127.0.0.2:17899/authorization' }),
+  });
   try {
     const r = await sb.cli(['start']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /profile "local": key "redirect_url": expected a redirect to localhost, 127\.0\.0\.1 or \[::1\] \(the login listener binds only 127\.0\.0\.1 and ::1: another process could listen on 127\.0\.0\.2 and take the code\), got "http:\/\/127\.0\.0\.2:17899\/authorization"/);
+    assert.match(
+      r.stderr,
+      /profile "local": key "redirect_url": expected a redirect to localhost, 127\.0\.0\.1 or \[::1\] \(the login listener binds only 127\.0\.0\.1 and ::1: another process could listen on 127\.0\.0\.2 and take the code\), got "http:\/\/127\.0\.0\.2:17899\/authorization"/,
+    );
   } finally {
     await sb.close();
   }

@@ -16,9 +16,15 @@ let config;
 
 before(async () => {
   provider = await startLocalProvider();
-  config = await client.discovery(new URL(provider.issuer), LOCAL_PUBLIC_CLIENT_ID, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  config = await client.discovery(
+    new URL(provider.issuer),
+    LOCAL_PUBLIC_CLIENT_ID,
+    undefined,
+    client.None(),
+    {
+      execute: [client.allowInsecureRequests],
+    },
+  );
 });
 
 after(() => provider.close());
@@ -35,7 +41,10 @@ async function login(loginName) {
     state,
   });
   const callbackUrl = await playAuthorization(authorizationUrl.href, { login: loginName });
-  return client.authorizationCodeGrant(config, new URL(callbackUrl), { pkceCodeVerifier: verifier, expectedState: state });
+  return client.authorizationCodeGrant(config, new URL(callbackUrl), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
 }
 
 test('PKCE login gives an RS256 id_token with kid, iss, sub, exp and email, verified by the JWKS', async () => {
@@ -44,10 +53,14 @@ test('PKCE login gives an RS256 id_token with kid, iss, sub, exp and email, veri
   const header = decodeProtectedHeader(tokens.id_token);
   assert.equal(header.alg, 'RS256');
   assert.ok(header.kid);
-  const { payload } = await jwtVerify(tokens.id_token, createRemoteJWKSet(new URL(provider.jwksUri)), {
-    issuer: provider.issuer,
-    audience: LOCAL_PUBLIC_CLIENT_ID,
-  });
+  const { payload } = await jwtVerify(
+    tokens.id_token,
+    createRemoteJWKSet(new URL(provider.jwksUri)),
+    {
+      issuer: provider.issuer,
+      audience: LOCAL_PUBLIC_CLIENT_ID,
+    },
+  );
   assert.equal(payload.sub, 'alice');
   assert.equal(payload.email, 'alice@example.com');
   assert.ok(payload.exp > Date.now() / 1000);
@@ -63,7 +76,9 @@ test('refresh rotates the refresh token; the old one then gives invalid_grant; g
   assert.ok(refreshed.refresh_token);
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
 
-  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), { error: 'invalid_grant' });
+  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token), {
+    error: 'invalid_grant',
+  });
   assert.deepEqual(provider.stats.grants, { refresh_token: 2 });
   assert.equal(provider.stats.byPath['/token'], 2);
 });

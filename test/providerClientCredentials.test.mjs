@@ -72,7 +72,7 @@ test('without a resource the token is opaque, a scope the provider does not list
   assert.equal(introspection.sub, undefined);
 });
 
-test('private_key_jwt: openid-client\'s own assertion (aud = issuer, alg Ed25519) works too; the kid is the key\'s thumbprint', async () => {
+test("private_key_jwt: openid-client's own assertion (aud = issuer, alg Ed25519) works too; the kid is the key's thumbprint", async () => {
   for (const alg of ['RS256', 'ES256', 'EdDSA']) {
     const config = await serviceConfig(provider.issuer, services[alg], { asIs: true });
     const tokens = await oidc.clientCredentialsGrant(config, FOR_API);
@@ -139,4 +139,3 @@ test('a provider started without the new options offers none of them (its defaul
     await plain.close();
   }
 });
-

@@ -50,7 +50,7 @@ async function callResource(url, { method = 'GET', scheme = 'DPoP', token, dpop 
   return { status: response.status, body: await response.json() };
 }
 
-test('the DPoP-only client: no proof, no tokens; with openid-client\'s DPoP handle the tokens and the refresh token are bound to its key', async () => {
+test("the DPoP-only client: no proof, no tokens; with openid-client's DPoP handle the tokens and the refresh token are bound to its key", async () => {
   const config = await discover(provider.issuer, LOCAL_DPOP_CLIENT_ID);
   const params = { resource: API };
   // oidc-provider words every invalid_grant the same; the same login with a proof then works.
@@ -74,7 +74,7 @@ test('the DPoP-only client: no proof, no tokens; with openid-client\'s DPoP hand
   assert.deepEqual(claimsOf(refreshed.access_token).cnf, { jkt });
 });
 
-test('a public client that sends a proof gets a bound refresh token too; a confidential client\'s stays unbound', async () => {
+test("a public client that sends a proof gets a bound refresh token too; a confidential client's stays unbound", async () => {
   const keyPair = await oidc.randomDPoPKeyPair('ES256');
   const publicConfig = await discover(provider.issuer, LOCAL_PUBLIC_CLIENT_ID);
   const DPoP = oidc.getDPoPHandle(publicConfig, keyPair);
@@ -83,9 +83,14 @@ test('a public client that sends a proof gets a bound refresh token too; a confi
   await assert.rejects(oidc.refreshTokenGrant(publicConfig, publicTokens.refresh_token), {
     error: 'invalid_grant',
   });
-  const again = await oidc.refreshTokenGrant(publicConfig, publicTokens.refresh_token, {}, {
-    DPoP,
-  });
+  const again = await oidc.refreshTokenGrant(
+    publicConfig,
+    publicTokens.refresh_token,
+    {},
+    {
+      DPoP,
+    },
+  );
   assert.equal(again.token_type, 'dpop', 'the refresh token still works with a proof');
 
   const auth = oidc.ClientSecretBasic(LOCAL_CONFIDENTIAL_CLIENT_SECRET);

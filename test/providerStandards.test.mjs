@@ -15,7 +15,8 @@ function profileText(issuer, extra = '') {
 function recordAuthorizationRequests(provider) {
   const seen = [];
   provider.setFault((ctx) => {
-    if (ctx.method === 'GET' && ctx.path === '/auth') seen.push(Object.fromEntries(new URLSearchParams(ctx.querystring)));
+    if (ctx.method === 'GET' && ctx.path === '/auth')
+      seen.push(Object.fromEntries(new URLSearchParams(ctx.querystring)));
     return undefined;
   });
   return seen;
@@ -26,7 +27,11 @@ const status = async (sb) => JSON.parse((await sb.cli(['status', '--json'])).std
 test('oidc-provider: what goes out on the authorization request, what comes back', async (t) => {
   await t.test('extra_auth_params reach the authorization request', async () => {
     const sb = await makeSandbox({
-      config: (issuer) => profileText(issuer, 'extra_auth_params = { login_hint = "bob@example.com", prompt = "login consent" }\n'),
+      config: (issuer) =>
+        profileText(
+          issuer,
+          'extra_auth_params = { login_hint = "bob@example.com", prompt = "login consent" }\n',
+        ),
     });
     try {
       const requests = recordAuthorizationRequests(sb.provider);
@@ -40,33 +45,39 @@ test('oidc-provider: what goes out on the authorization request, what comes back
       await sb.close();
     }
   });
-  await t.test('RFC 9207 iss from an issuer that is not the token URL origin, with explicit endpoints and no issuer configured', async () => {
-    const sb = await makeSandbox({
-      provider: { issuerPath: '/tenant-1/v2.0' },
-      config: (issuer) => {
-        const origin = new URL(issuer).origin;
-        return `[profiles.local]\nclient_id = "${LOCAL_PUBLIC_CLIENT_ID}"\nauthorize_url = "${origin}/auth"\ntoken_url = "${origin}/token"\nstore = "file"\n`;
-      },
-    });
-    try {
-      const first = await sb.cli(['login']);
-      assert.equal(first.code, 0, first.stderr);
-      const token = await sb.token();
-      assert.equal(token.code, 0, token.stderr);
-      assert.equal(jwtPayload(token.stdout.trim()).iss, sb.provider.issuer);
-      // The second login's iss is held to the issuer the first one's id_token named.
-      const second = await sb.cli(['login']);
-      assert.equal(second.code, 0, second.stderr);
-      assert.equal(sb.provider.stats.grants.authorization_code, 2);
-    } finally {
-      await sb.close();
-    }
-  });
+  await t.test(
+    'RFC 9207 iss from an issuer that is not the token URL origin, with explicit endpoints and no issuer configured',
+    async () => {
+      const sb = await makeSandbox({
+        provider: { issuerPath: '/tenant-1/v2.0' },
+        config: (issuer) => {
+          const origin = new URL(issuer).origin;
+          return `[profiles.local]\nclient_id = "${LOCAL_PUBLIC_CLIENT_ID}"\nauthorize_url = "${origin}/auth"\ntoken_url = "${origin}/token"\nstore = "file"\n`;
+        },
+      });
+      try {
+        const first = await sb.cli(['login']);
+        assert.equal(first.code, 0, first.stderr);
+        const token = await sb.token();
+        assert.equal(token.code, 0, token.stderr);
+        assert.equal(jwtPayload(token.stdout.trim()).iss, sb.provider.issuer);
+        // The second login's iss is held to the issuer the first one's id_token named.
+        const second = await sb.cli(['login']);
+        assert.equal(second.code, 0, second.stderr);
+        assert.equal(sb.provider.stats.grants.authorization_code, 2);
+      } finally {
+        await sb.close();
+      }
+    },
+  );
 });
 
 test('oidc-provider as shipped: a refresh token only with prompt=consent; the agent sends it with offline_access', async (t) => {
   await t.test('default: prompt=consent goes out, a refresh token comes back', async () => {
-    const sb = await makeSandbox({ provider: { standardRefreshTokens: true }, config: (issuer) => profileText(issuer) });
+    const sb = await makeSandbox({
+      provider: { standardRefreshTokens: true },
+      config: (issuer) => profileText(issuer),
+    });
     try {
       const requests = recordAuthorizationRequests(sb.provider);
       const r = await sb.login();
@@ -82,24 +93,27 @@ test('oidc-provider as shipped: a refresh token only with prompt=consent; the ag
     }
   });
 
-  await t.test('extra_auth_params overriding prompt: no refresh token, and the warning names the prompt, not the scopes', async () => {
-    const sb = await makeSandbox({
-      provider: { standardRefreshTokens: true },
-      config: (issuer) => profileText(issuer, 'extra_auth_params = { prompt = "login" }\n'),
-    });
-    try {
-      const requests = recordAuthorizationRequests(sb.provider);
-      const r = await sb.login();
-      assert.equal(requests[0].prompt, 'login', 'the profile\'s prompt replaces consent');
-      assert.equal((await status(sb)).has_refresh_token, false);
-      assert.match(r.stderr, /^warning: the provider issued no refresh token/m);
-      assert.match(r.stderr, /prompt = "login"/, r.stderr);
-      assert.match(r.stderr, /consent/);
-      assert.doesNotMatch(r.stderr, /add "offline_access"/);
-    } finally {
-      await sb.close();
-    }
-  });
+  await t.test(
+    'extra_auth_params overriding prompt: no refresh token, and the warning names the prompt, not the scopes',
+    async () => {
+      const sb = await makeSandbox({
+        provider: { standardRefreshTokens: true },
+        config: (issuer) => profileText(issuer, 'extra_auth_params = { prompt = "login" }\n'),
+      });
+      try {
+        const requests = recordAuthorizationRequests(sb.provider);
+        const r = await sb.login();
+        assert.equal(requests[0].prompt, 'login', "the profile's prompt replaces consent");
+        assert.equal((await status(sb)).has_refresh_token, false);
+        assert.match(r.stderr, /^warning: the provider issued no refresh token/m);
+        assert.match(r.stderr, /prompt = "login"/, r.stderr);
+        assert.match(r.stderr, /consent/);
+        assert.doesNotMatch(r.stderr, /add "offline_access"/);
+      } finally {
+        await sb.close();
+      }
+    },
+  );
 });
 
 test('every login leaves its outcome and reason in agent.log, and no secret', async () => {
@@ -109,7 +123,10 @@ test('every login leaves its outcome and reason in agent.log, and no secret', as
     assert.equal(denied.code, 3, denied.stderr);
     await sb.login();
     const logins = logRecords(sb).filter((r) => /^login /.test(r.msg));
-    assert.deepEqual(logins.map((r) => r.msg), ['login started', 'login failed', 'login started', 'login completed']);
+    assert.deepEqual(
+      logins.map((r) => r.msg),
+      ['login started', 'login failed', 'login started', 'login completed'],
+    );
     const [, failed, , completed] = logins;
     assert.equal(failed.profile, 'local');
     assert.equal(failed.reason, 'LOGIN_DENIED');

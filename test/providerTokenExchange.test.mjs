@@ -47,7 +47,7 @@ async function verified(token, audience) {
   return (await jwtVerify(token, keys, checks)).payload;
 }
 
-test('an opaque user token is exchanged for a JWT with the narrowed audience and scope, the user\'s sub and act', async () => {
+test("an opaque user token is exchanged for a JWT with the narrowed audience and scope, the user's sub and act", async () => {
   assert.ok(config.serverMetadata().grant_types_supported.includes(TOKEN_EXCHANGE));
   const user = await logIn(config, play);
   provider.resetStats();
@@ -76,7 +76,7 @@ test('a JWT user token (for a resource) is exchanged too; exchanging the result 
   assert.equal((await verified(readOnly.access_token, KMS)).scope, 'kms.read');
   const again = await exchange(readOnly.access_token, { audience: BACKUP });
   const claims = await verified(again.access_token, BACKUP);
-  assert.equal(claims.scope, 'kms.read', 'no scope asked: the subject token\'s');
+  assert.equal(claims.scope, 'kms.read', "no scope asked: the subject token's");
   const client = LOCAL_PUBLIC_CLIENT_ID;
   assert.deepEqual(claims.act, { sub: client, act: { sub: client } });
 });

@@ -6,7 +6,12 @@ import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { boundedFetch, failedBodyOf, MAX_RESPONSE_BYTES, ResponseTooLargeError } from '../dist/provider/boundedFetch.js';
+import {
+  boundedFetch,
+  failedBodyOf,
+  MAX_RESPONSE_BYTES,
+  ResponseTooLargeError,
+} from '../dist/provider/boundedFetch.js';
 import { classifyProviderError } from '../dist/provider/providerErrors.js';
 
 let server;
@@ -21,11 +26,20 @@ before(async () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
       switch (req.url) {
         case '/token':
-          return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'a', token_type: 'Bearer', echo: body }));
+          return res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ access_token: 'a', token_type: 'Bearer', echo: body }));
         case '/gzip':
-          return res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(JSON.stringify({ access_token: 'zipped' })));
+          return res
+            .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+            .end(gzipSync(JSON.stringify({ access_token: 'zipped' })));
         case '/declared-huge':
-          return res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_RESPONSE_BYTES + 1) }).end();
+          return res
+            .writeHead(200, {
+              'content-type': 'application/json',
+              'content-length': String(MAX_RESPONSE_BYTES + 1),
+            })
+            .end();
         case '/streamed-huge': {
           res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no length declared
           const chunk = Buffer.alloc(64 * 1024, 'x');
@@ -39,7 +53,12 @@ before(async () => {
           return more();
         }
         case '/refused':
-          return res.writeHead(401, 'Unauthorized', { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="x"' }).end('{"error":"invalid_client","error_description":"who are you"}');
+          return res
+            .writeHead(401, 'Unauthorized', {
+              'content-type': 'application/json',
+              'www-authenticate': 'Basic realm="x"',
+            })
+            .end('{"error":"invalid_client","error_description":"who are you"}');
         case '/hang':
           return undefined; // never answered; close() ends it
         default:
@@ -60,7 +79,10 @@ test('a form POST goes out as openid-client sends it, and the JSON answer comes 
   const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'r t+/=' });
   const response = await boundedFetch(`${base}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded;charset=UTF-8',
+      accept: 'application/json',
+    },
     body: form,
     redirect: 'manual',
   });
@@ -71,7 +93,11 @@ test('a form POST goes out as openid-client sends it, and the JSON answer comes 
   assert.equal(json.echo, form.toString(), 'the body is the form, encoded as fetch encodes it');
   const request = seen.find((r) => r.url === '/token');
   assert.equal(request.method, 'POST');
-  assert.equal(request.headers['content-length'], String(Buffer.byteLength(form.toString())), 'a length, not chunked: some token endpoints refuse chunked bodies');
+  assert.equal(
+    request.headers['content-length'],
+    String(Buffer.byteLength(form.toString())),
+    'a length, not chunked: some token endpoints refuse chunked bodies',
+  );
   assert.equal(request.headers['content-type'], 'application/x-www-form-urlencoded;charset=UTF-8');
 });
 
@@ -83,14 +109,24 @@ test('a compressed answer is decoded, as fetch decodes it', async () => {
 
 test('an answer over 1 MiB is refused, whether declared or streamed', async () => {
   for (const path of ['/declared-huge', '/streamed-huge']) {
-    const err = await boundedFetch(`${base}${path}`, { method: 'GET' }).then(() => null, (e) => e);
+    const err = await boundedFetch(`${base}${path}`, { method: 'GET' }).then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(err instanceof ResponseTooLargeError, `${path}: ${err}`);
-    assert.equal(classifyProviderError(err).kind, 'invalid', 'an unacceptable answer, not a network problem');
+    assert.equal(
+      classifyProviderError(err).kind,
+      'invalid',
+      'an unacceptable answer, not a network problem',
+    );
   }
 });
 
 test('an error answer keeps its status, headers and body for the error message', async () => {
-  const response = await boundedFetch(`${base}/refused`, { method: 'POST', body: new URLSearchParams({ a: 'b' }) });
+  const response = await boundedFetch(`${base}/refused`, {
+    method: 'POST',
+    body: new URLSearchParams({ a: 'b' }),
+  });
   assert.equal(response.status, 401);
   assert.equal(response.statusText, 'Unauthorized');
   assert.equal(response.headers.get('www-authenticate'), 'Basic realm="x"');
@@ -102,7 +138,10 @@ test('an unreachable provider fails as fetch does: a TypeError whose cause is th
   await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const { port } = closed.address();
   await new Promise((resolve) => closed.close(resolve));
-  const err = await boundedFetch(`http://127.0.0.1:${port}/token`, { method: 'GET' }).then(() => null, (e) => e);
+  const err = await boundedFetch(`http://127.0.0.1:${port}/token`, { method: 'GET' }).then(
+    () => null,
+    (e) => e,
+  );
   assert.ok(err instanceof TypeError);
   assert.equal(err.message, 'fetch failed');
   assert.equal(err.cause?.code, 'ECONNREFUSED');
@@ -111,8 +150,14 @@ test('an unreachable provider fails as fetch does: a TypeError whose cause is th
   assert.match(failure.detail, /^ECONNREFUSED/);
 });
 
-test('a hung provider fails with the abort signal\'s reason, which the agent reports as timed out', async () => {
-  const err = await boundedFetch(`${base}/hang`, { method: 'GET', signal: AbortSignal.timeout(300) }).then(() => null, (e) => e);
+test("a hung provider fails with the abort signal's reason, which the agent reports as timed out", async () => {
+  const err = await boundedFetch(`${base}/hang`, {
+    method: 'GET',
+    signal: AbortSignal.timeout(300),
+  }).then(
+    () => null,
+    (e) => e,
+  );
   assert.equal(err?.name, 'TimeoutError');
   assert.deepEqual(classifyProviderError(err), { kind: 'transient', detail: 'timed out' });
 });

@@ -16,19 +16,38 @@ test('the first screen gives exactly the two set-up commands, and .ci/run runs t
   const commands = firstScreen.split('\n').filter((line) => line.startsWith('./scripts/'));
   assert.deepEqual(
     commands.map((line) => line.replace(/\s+#.*$/, '')),
-    ['./scripts/setup-debian.sh demo && npm run demo', './scripts/setup-debian.sh test && npm test'],
+    [
+      './scripts/setup-debian.sh demo && npm run demo',
+      './scripts/setup-debian.sh test && npm test',
+    ],
   );
-  assert.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /grep -m1 -o '\^\\\.\/scripts\/setup-debian\\\.sh test && npm test' README\.md/);
+  assert.match(
+    readFileSync(join(ROOT, '.ci', 'run'), 'utf8'),
+    /grep -m1 -o '\^\\\.\/scripts\/setup-debian\\\.sh test && npm test' README\.md/,
+  );
 });
 
 test('the command table lists every command of --help; logout exits 1 for an unknown profile, as it says', async () => {
   const sb = await makeSandbox({ profile: { store: 'memory' } });
   try {
     const help = (await sb.cli(['--help'])).stdout;
-    const names = [...help.slice(help.indexOf('Commands:'), help.indexOf('Typical use:')).matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]).filter((n) => n !== 'help');
-    assert.ok(names.includes('whoami') && names.includes('add') && names.includes('reload') && names.includes('completion'), names.join(' '));
+    const names = [
+      ...help
+        .slice(help.indexOf('Commands:'), help.indexOf('Typical use:'))
+        .matchAll(/^ {2}([a-z-]+) /gm),
+    ]
+      .map((m) => m[1])
+      .filter((n) => n !== 'help');
+    assert.ok(
+      names.includes('whoami') &&
+        names.includes('add') &&
+        names.includes('reload') &&
+        names.includes('completion'),
+      names.join(' '),
+    );
     const table = README.slice(README.indexOf('## Commands'));
-    for (const name of names) assert.match(table, new RegExp(`^\\| \`${name}[ \`]`, 'm'), `README's table has ${name}`);
+    for (const name of names)
+      assert.match(table, new RegExp(`^\\| \`${name}[ \`]`, 'm'), `README's table has ${name}`);
     assert.match(table, /^\| `logout .*\| 0; 1 unknown profile; 2 no agent \|$/m);
     const r = await sb.cli(['logout', '--profile', 'nope']);
     assert.equal(r.code, 1);
@@ -38,25 +57,32 @@ test('the command table lists every command of --help; logout exits 1 for an unk
   }
 });
 
-test('the protocol examples answer and end (nc -N -U, socat), instead of waiting forever', { skip: !(hasCommand('nc') && hasCommand('socat')) && 'needs nc (netcat-openbsd) and socat' }, async () => {
-  const sb = await makeSandbox({ profile: { store: 'memory' } });
-  try {
-    assert.equal((await sb.cli(['start'])).code, 0);
-    const protocol = README.slice(README.indexOf('## Protocol'));
-    const examples = protocol.split('\n').filter((line) => line.startsWith("echo '{"));
-    assert.equal(examples.length, 2, 'an nc and a socat example');
-    for (const example of examples) {
-      const r = await new Promise((resolve) =>
-        execFile('sh', ['-c', example], { env: { ...sb.env, KMS_AGENT_SOCK: sb.socketPath }, timeout: 10_000 }, (error, stdout, stderr) =>
-          resolve({ error, stdout, stderr }),
-        ),
-      );
-      assert.equal(r.error, null, `${example}: ${r.error?.killed ? 'hung' : r.stderr}`);
-      const reply = JSON.parse(r.stdout);
-      assert.equal(reply.jsonrpc, '2.0');
-      assert.equal(reply.id, 1);
+test(
+  'the protocol examples answer and end (nc -N -U, socat), instead of waiting forever',
+  { skip: !(hasCommand('nc') && hasCommand('socat')) && 'needs nc (netcat-openbsd) and socat' },
+  async () => {
+    const sb = await makeSandbox({ profile: { store: 'memory' } });
+    try {
+      assert.equal((await sb.cli(['start'])).code, 0);
+      const protocol = README.slice(README.indexOf('## Protocol'));
+      const examples = protocol.split('\n').filter((line) => line.startsWith("echo '{"));
+      assert.equal(examples.length, 2, 'an nc and a socat example');
+      for (const example of examples) {
+        const r = await new Promise((resolve) =>
+          execFile(
+            'sh',
+            ['-c', example],
+            { env: { ...sb.env, KMS_AGENT_SOCK: sb.socketPath }, timeout: 10_000 },
+            (error, stdout, stderr) => resolve({ error, stdout, stderr }),
+          ),
+        );
+        assert.equal(r.error, null, `${example}: ${r.error?.killed ? 'hung' : r.stderr}`);
+        const reply = JSON.parse(r.stdout);
+        assert.equal(reply.jsonrpc, '2.0');
+        assert.equal(reply.id, 1);
+      }
+    } finally {
+      await sb.close();
     }
-  } finally {
-    await sb.close();
-  }
-});
+  },
+);

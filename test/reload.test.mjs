@@ -2,7 +2,15 @@
 // `agent.reload`; a broken edit keeps the config that runs and says why (docs/configuration.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeSandbox, profileToml } from './support/harness.mjs';
 
@@ -34,47 +42,87 @@ test('reload: a config written after the agent started, an edit, a broken edit, 
   const configPath = join(sb.env.XDG_CONFIG_HOME, 'kms-agent', 'config.toml');
   const issuer = sb.provider.issuer;
   try {
-    await t.test('a fresh HOME: no profile, then the user writes the config and the running agent sees it', async () => {
-      rmSync(sb.env.XDG_CONFIG_HOME, { recursive: true, force: true });
-      assert.equal((await sb.cli(['start'])).code, 0, 'start starts an agent even with nothing to serve yet');
-      const before = await sb.token();
-      assert.equal(before.code, 1);
-      assert.match(before.stderr, /no profile is configured/);
-      const pid = (await sb.rpc('agent.status', {})).pid;
-      writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
-      await eventually(async () => (await sb.token()).code === 5, 'the new profile is known (login required)');
-      assert.equal((await sb.rpc('agent.status', {})).pid, pid, 'the same agent: no restart');
-      await sb.login();
-      assert.equal((await sb.token()).code, 0);
-    });
+    await t.test(
+      'a fresh HOME: no profile, then the user writes the config and the running agent sees it',
+      async () => {
+        rmSync(sb.env.XDG_CONFIG_HOME, { recursive: true, force: true });
+        assert.equal(
+          (await sb.cli(['start'])).code,
+          0,
+          'start starts an agent even with nothing to serve yet',
+        );
+        const before = await sb.token();
+        assert.equal(before.code, 1);
+        assert.match(before.stderr, /no profile is configured/);
+        const pid = (await sb.rpc('agent.status', {})).pid;
+        writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
+        await eventually(
+          async () => (await sb.token()).code === 5,
+          'the new profile is known (login required)',
+        );
+        assert.equal((await sb.rpc('agent.status', {})).pid, pid, 'the same agent: no restart');
+        await sb.login();
+        assert.equal((await sb.token()).code, 0);
+      },
+    );
 
-    await t.test('an edit that adds a profile: used at once, the logged-in profile keeps its login and tokens', async () => {
-      const token = (await sb.token()).stdout;
-      const requests = sb.provider.stats.requests;
-      writeLikeAnEditor(configPath, `${profileToml('local', issuer, { store: 'file' })}\n${profileToml('second', issuer, { store: 'file' })}`);
-      await eventually(async () => (await profilesOf(sb)).join() === 'local,second', 'the second profile is listed');
-      assert.equal((await sb.token(['--profile', 'local'])).stdout, token, 'same token, from the cache');
-      assert.equal(sb.provider.stats.requests, requests, 'no provider call');
-      assert.equal((await sb.token(['--profile', 'second'])).code, 5, 'the new profile is not logged in');
-    });
+    await t.test(
+      'an edit that adds a profile: used at once, the logged-in profile keeps its login and tokens',
+      async () => {
+        const token = (await sb.token()).stdout;
+        const requests = sb.provider.stats.requests;
+        writeLikeAnEditor(
+          configPath,
+          `${profileToml('local', issuer, { store: 'file' })}\n${profileToml('second', issuer, { store: 'file' })}`,
+        );
+        await eventually(
+          async () => (await profilesOf(sb)).join() === 'local,second',
+          'the second profile is listed',
+        );
+        assert.equal(
+          (await sb.token(['--profile', 'local'])).stdout,
+          token,
+          'same token, from the cache',
+        );
+        assert.equal(sb.provider.stats.requests, requests, 'no provider call');
+        assert.equal(
+          (await sb.token(['--profile', 'second'])).code,
+          5,
+          'the new profile is not logged in',
+        );
+      },
+    );
 
-    await t.test('a broken edit keeps the config that runs; status, reload and token say why', async () => {
-      writeLikeAnEditor(configPath, `${profileToml('local', issuer, { store: 'file' })}\n[profiles.second\nclient_id = `);
-      const status = await eventually(async () => {
-        const s = await sb.rpc('agent.status', {});
-        return s.config_error ? s : undefined;
-      }, 'status shows the config error');
-      assert.match(status.config_error, new RegExp(`^config ${configPath.replace(/[.]/g, '\\.')}: invalid TOML at line \\d+`));
-      const error = await sb.rpc('agent.reload', {}).catch((e) => e);
-      assert.equal(error.reason, 'CONFIG_ERROR');
-      assert.match(error.message, /invalid TOML.*the agent keeps the config it had/);
-      assert.deepEqual(await profilesOf(sb), ['local', 'second'], 'the last good config still runs');
-      const served = await sb.rpc('token.get', { profile: 'local' });
-      assert.match(served.warning, /invalid TOML/, 'a token is served, with the warning');
-      sb.rememberSecret(served.token);
-      const unknown = await sb.rpc('token.get', { profile: 'third' }).catch((e) => e);
-      assert.match(unknown.message, /no profile named third.*the config has an error/);
-    });
+    await t.test(
+      'a broken edit keeps the config that runs; status, reload and token say why',
+      async () => {
+        writeLikeAnEditor(
+          configPath,
+          `${profileToml('local', issuer, { store: 'file' })}\n[profiles.second\nclient_id = `,
+        );
+        const status = await eventually(async () => {
+          const s = await sb.rpc('agent.status', {});
+          return s.config_error ? s : undefined;
+        }, 'status shows the config error');
+        assert.match(
+          status.config_error,
+          new RegExp(`^config ${configPath.replace(/[.]/g, '\\.')}: invalid TOML at line \\d+`),
+        );
+        const error = await sb.rpc('agent.reload', {}).catch((e) => e);
+        assert.equal(error.reason, 'CONFIG_ERROR');
+        assert.match(error.message, /invalid TOML.*the agent keeps the config it had/);
+        assert.deepEqual(
+          await profilesOf(sb),
+          ['local', 'second'],
+          'the last good config still runs',
+        );
+        const served = await sb.rpc('token.get', { profile: 'local' });
+        assert.match(served.warning, /invalid TOML/, 'a token is served, with the warning');
+        sb.rememberSecret(served.token);
+        const unknown = await sb.rpc('token.get', { profile: 'third' }).catch((e) => e);
+        assert.match(unknown.message, /no profile named third.*the config has an error/);
+      },
+    );
 
     await t.test('SIGHUP reloads; a fixed file clears the error', async () => {
       // The file is fixed through a hard link in another directory: the watcher of the config's
@@ -87,20 +135,34 @@ test('reload: a config written after the agent started, an edit, a broken edit, 
       assert.ok((await sb.rpc('agent.status', {})).config_error, 'not reloaded by itself');
       const pid = (await sb.rpc('agent.status', {})).pid;
       process.kill(pid, 'SIGHUP');
-      await eventually(async () => (await sb.rpc('agent.status', {})).config_error === undefined && (await profilesOf(sb)).join() === 'local', 'reloaded');
+      await eventually(
+        async () =>
+          (await sb.rpc('agent.status', {})).config_error === undefined &&
+          (await profilesOf(sb)).join() === 'local',
+        'reloaded',
+      );
       assert.equal((await sb.rpc('token.get', { profile: 'local' })).warning, undefined);
       assert.deepEqual((await sb.rpc('agent.reload', {})).profiles, ['local']);
     });
 
-    await t.test('a changed token endpoint drops the cached tokens and the login: the store key changed', async () => {
-      writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file', token_url: `${issuer}/token?moved` }));
-      await eventually(async () => (await sb.token()).code === 5, 'the profile is logged out');
-      const status = (await sb.rpc('agent.status', {})).profiles[0];
-      assert.equal(status.has_refresh_token, false);
-      // Back to the old endpoints: the old login (its key) is found again in the store.
-      writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
-      await eventually(async () => (await sb.token()).code === 0, 'the old login is served again');
-    });
+    await t.test(
+      'a changed token endpoint drops the cached tokens and the login: the store key changed',
+      async () => {
+        writeLikeAnEditor(
+          configPath,
+          profileToml('local', issuer, { store: 'file', token_url: `${issuer}/token?moved` }),
+        );
+        await eventually(async () => (await sb.token()).code === 5, 'the profile is logged out');
+        const status = (await sb.rpc('agent.status', {})).profiles[0];
+        assert.equal(status.has_refresh_token, false);
+        // Back to the old endpoints: the old login (its key) is found again in the store.
+        writeLikeAnEditor(configPath, profileToml('local', issuer, { store: 'file' }));
+        await eventually(
+          async () => (await sb.token()).code === 0,
+          'the old login is served again',
+        );
+      },
+    );
   } finally {
     await sb.close();
   }
@@ -117,9 +179,17 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
     for (const args of [['token'], ['kubectl-credential'], ['whoami'], ['exec', '--', 'true']]) {
       const r = await sb.cli(args);
       assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
-      assert.equal(r.stderr, `kms-agent: ${noProfile} (no agent was started: it would have nothing to serve)\n`, args[0]);
+      assert.equal(
+        r.stderr,
+        `kms-agent: ${noProfile} (no agent was started: it would have nothing to serve)\n`,
+        args[0],
+      );
       assert.equal(existsSync(sb.socketPath), false, `${args[0]}: no agent started`);
-      assert.equal(existsSync(sb.logPath), false, `${args[0]}: no agent launched (it would have opened its log)`);
+      assert.equal(
+        existsSync(sb.logPath),
+        false,
+        `${args[0]}: no agent launched (it would have opened its log)`,
+      );
     }
     // An agent started on purpose waits for the config, and says the same.
     assert.equal((await sb.cli(['start'])).code, 0);
@@ -147,14 +217,26 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
     r = await sb.token();
     assert.equal(r.code, 0, r.stderr);
     assert.notEqual(r.stdout.trim(), idToken);
-    assert.equal(r.stdout.trim().split('.').length, 1, 'token = "access": the opaque access token of the same login');
+    assert.equal(
+      r.stdout.trim().split('.').length,
+      1,
+      'token = "access": the opaque access token of the same login',
+    );
     assert.equal((await sb.rpc('agent.status', {})).pid, pid, 'the same agent all along');
 
     // A broken edit: reload exits 1 with the error, the old config stays, status shows it.
-    writeLikeAnEditor(configPath, `${profileToml('local', issuer, { store: 'file', token: 'access' })}\n[profiles.second\n`);
+    writeLikeAnEditor(
+      configPath,
+      `${profileToml('local', issuer, { store: 'file', token: 'access' })}\n[profiles.second\n`,
+    );
     r = await sb.cli(['reload']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^kms-agent: config ${configPath.replace(/[.]/g, '\\.')}: invalid TOML at line \\d+.*\\(the agent keeps the config it had; fix the file, then run \`kms-agent reload\`\\)\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^kms-agent: config ${configPath.replace(/[.]/g, '\\.')}: invalid TOML at line \\d+.*\\(the agent keeps the config it had; fix the file, then run \`kms-agent reload\`\\)\\n$`,
+      ),
+    );
     r = await sb.cli(['status']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^config ${configPath.replace(/[.]/g, '\\.')}$`, 'm'));
@@ -180,7 +262,10 @@ test('through the CLI: a running agent picks up an edit for the next token (no s
     // stop prints what eval needs, as ssh-agent -k does; then reload has no agent: exit 2.
     r = await sb.cli(['stop']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `unset KMS_AGENT_SOCK;\nunset KMS_AGENT_PID;\necho Agent pid ${pid} killed;\n`);
+    assert.equal(
+      r.stdout,
+      `unset KMS_AGENT_SOCK;\nunset KMS_AGENT_PID;\necho Agent pid ${pid} killed;\n`,
+    );
     r = await sb.cli(['--no-autostart', 'reload']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /no agent is running/);
@@ -197,7 +282,11 @@ test('reload says what start says (issue 20): a client_secret others can read, s
     assert.equal(start.code, 0, start.stderr);
     assert.equal(start.stderr, '');
     // A second profile by hand, with a secret, in a file others can read: both things to say.
-    writeFileSync(sb.configPath, `${profileToml('local', issuer)}\n${profileToml('second', issuer, { client_secret: 'a-secret-value' })}`, { mode: 0o644 });
+    writeFileSync(
+      sb.configPath,
+      `${profileToml('local', issuer)}\n${profileToml('second', issuer, { client_secret: 'a-secret-value' })}`,
+      { mode: 0o644 },
+    );
     chmodSync(sb.configPath, 0o644);
     const r = await sb.cli(['reload']);
     assert.equal(r.code, 0, r.stderr);
@@ -208,7 +297,11 @@ test('reload says what start says (issue 20): a client_secret others can read, s
         `kms-agent: warning: several profiles (local, second) and no default_profile: commands without --profile now fail; set default_profile in ${sb.configPath}\n`,
     );
     const restarted = await sb.cli(['stop']).then(() => sb.cli(['start']));
-    assert.match(restarted.stderr, /holds a client_secret and is readable by group or others/, 'the same words as start');
+    assert.match(
+      restarted.stderr,
+      /holds a client_secret and is readable by group or others/,
+      'the same words as start',
+    );
   } finally {
     await sb.close();
   }

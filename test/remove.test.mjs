@@ -19,13 +19,24 @@ test('remove: logs the profile out, takes its section out of the file byte for b
   const issuer = sb.provider.issuer;
   try {
     const original = readFileSync(sb.configPath, 'utf8');
-    const added = await sb.cli(['add', 'work', '--issuer', issuer, '--client-id', LOCAL_PUBLIC_CLIENT_ID]);
+    const added = await sb.cli([
+      'add',
+      'work',
+      '--issuer',
+      issuer,
+      '--client-id',
+      LOCAL_PUBLIC_CLIENT_ID,
+    ]);
     assert.equal(added.code, 0, added.stderr);
     const withWork = readFileSync(sb.configPath, 'utf8');
-    const kept = 'default_profile = "keep"   # set by kms-agent add when it added a second profile\n';
+    const kept =
+      'default_profile = "keep"   # set by kms-agent add when it added a second profile\n';
     assert.equal(withWork.slice(0, kept.length), kept);
     // The store key is computed from the config: taken while the profile is in it.
-    writeFileSync(sb.configPath, withWork.replace(`issuer    = "${issuer}"\n`, `issuer    = "${issuer}"\nstore = "file"\n`));
+    writeFileSync(
+      sb.configPath,
+      withWork.replace(`issuer    = "${issuer}"\n`, `issuer    = "${issuer}"\nstore = "file"\n`),
+    );
     const storeFile = storeFileOf(sb, 'work');
     assert.equal((await sb.cli(['login', '--profile', 'work'])).code, 0);
     assert.ok(existsSync(storeFile), 'the login is stored');
@@ -35,10 +46,18 @@ test('remove: logs the profile out, takes its section out of the file byte for b
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `Removed profile work from ${sb.configPath}.\n`);
     assert.equal(r.stderr, 'logged out of work: the refresh token was revoked at the provider\n');
-    assert.equal(readFileSync(sb.configPath, 'utf8'), `${kept}${original}`, 'every other byte kept');
+    assert.equal(
+      readFileSync(sb.configPath, 'utf8'),
+      `${kept}${original}`,
+      'every other byte kept',
+    );
     assert.equal(sb.provider.stats.revocations, revocations + 1, 'the refresh token was revoked');
     assert.equal(existsSync(storeFile), false, 'the stored login is gone');
-    assert.deepEqual((await sb.rpc('profiles.list', {})).map((p) => p.name), ['keep'], 'the agent dropped the profile at once');
+    assert.deepEqual(
+      (await sb.rpc('profiles.list', {})).map((p) => p.name),
+      ['keep'],
+      'the agent dropped the profile at once',
+    );
     const token = await sb.token(['--profile', 'work']);
     assert.equal(token.code, 1);
     assert.match(token.stderr, /no profile named work/);
@@ -48,16 +67,34 @@ test('remove: logs the profile out, takes its section out of the file byte for b
 });
 
 test('remove refuses a profile that is not in the file, one from the Cosmian CLI, and one the rest of the file needs', async () => {
-  const sb = await makeSandbox({ config: (issuer) => `default_profile = "local"\n\n${profileToml('local', issuer, { store: 'file' })}\n${profileToml('other', issuer)}` });
+  const sb = await makeSandbox({
+    config: (issuer) =>
+      `default_profile = "local"\n\n${profileToml('local', issuer, { store: 'file' })}\n${profileToml('other', issuer)}`,
+  });
   mkdirSync(join(sb.env.HOME, '.cosmian'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(sb.env.HOME, '.cosmian', 'ckms.toml'), cosmianConfig('ckms.toml', sb.provider.issuer), { mode: 0o600 });
+  writeFileSync(
+    join(sb.env.HOME, '.cosmian', 'ckms.toml'),
+    cosmianConfig('ckms.toml', sb.provider.issuer),
+    { mode: 0o600 },
+  );
   try {
     await sb.login();
     const before = readFileSync(sb.configPath, 'utf8');
     const cases = [
-      ['nope', new RegExp(`^kms-agent: no profile nope in ${sb.configPath} \\(profiles there: local, other\\): nothing removed\\n$`)],
-      ['ckms', /^kms-agent: profile ckms comes from the Cosmian CLI's file .*\/\.cosmian\/ckms\.toml, which kms-agent never writes: remove its oauth2_conf there, or point CKMS_CONF elsewhere\n$/],
-      ['local', /^kms-agent: not removed: without profile local, config .*: key "default_profile": no profile named "local"/],
+      [
+        'nope',
+        new RegExp(
+          `^kms-agent: no profile nope in ${sb.configPath} \\(profiles there: local, other\\): nothing removed\\n$`,
+        ),
+      ],
+      [
+        'ckms',
+        /^kms-agent: profile ckms comes from the Cosmian CLI's file .*\/\.cosmian\/ckms\.toml, which kms-agent never writes: remove its oauth2_conf there, or point CKMS_CONF elsewhere\n$/,
+      ],
+      [
+        'local',
+        /^kms-agent: not removed: without profile local, config .*: key "default_profile": no profile named "local"/,
+      ],
     ];
     for (const [name, says] of cases) {
       const r = await sb.cli(['remove', name]);

@@ -49,7 +49,10 @@ const net = require('node:net');
 async function connectInside(t, paths, options) {
   const r = await runInSandbox([process.execPath, '-e', CLIENT, ...paths], options);
   assert.equal(r.code, 0, `the sandboxed client ran: ${r.stderr}`);
-  const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const results = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.diagnostic(JSON.stringify(results));
   return Object.fromEntries(results.map(({ path, ...outcome }) => [path, outcome]));
 }
@@ -83,7 +86,7 @@ for (const asNobody of [false, true]) {
       asNobody,
     });
     assert.deepEqual(inside[SANDBOX_SOCKET], { reply: 'delegate: ping' });
-    assert.deepEqual(inside[s.inTmp], { error: 'ENOENT' }, 'the host /tmp is not the sandbox\'s');
+    assert.deepEqual(inside[s.inTmp], { error: 'ENOENT' }, "the host /tmp is not the sandbox's");
     assert.deepEqual(inside[s.outside], { error: 'ENOENT' }, 'a hidden directory is empty inside');
     assert.deepEqual(inside[viaProc], { error: 'ENOENT' }, 'no host process is visible in /proc');
   });

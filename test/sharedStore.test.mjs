@@ -37,39 +37,48 @@ async function alternatingRefreshes(t, store) {
     XDG_STATE_HOME: join(sb.dir, 'state-b'),
     XDG_RUNTIME_DIR: join(sb.dir, 'run-b'),
   };
-  await withSandbox(sb, t, async () => {
-    assert.equal((await sb.cli(['start'])).code, 0);
-    const b = await sb.cli(['start'], { env: agentB });
-    assert.equal(b.code, 0, `a second agent for another state directory starts: ${b.stderr}`);
-    assert.match(b.stdout, new RegExp(`KMS_AGENT_SOCK=${join(sb.dir, 'run-b')}`));
-    await loginViaRpc(sb);
-    const failures = [];
-    for (let i = 0; i < REFRESHES; i++) {
-      const agent = i % 2 === 0 ? 'A' : 'B';
-      const env = agent === 'A' ? {} : agentB;
-      const r = await sb.token(['--min-valid', String(TOKEN_TTL)], { env });
-      // The one line expected: the tokens live exactly --min-valid, so less is left once printed.
-      const lines = r.stderr.split('\n').filter(Boolean);
-      const said = lines.filter((line) => !line.includes('s --min-valid asked for'));
-      if (r.code !== 0 || said.length > 0) {
-        failures.push(`refresh ${i} (agent ${agent}): exit ${r.code}: ${r.stderr.trim()}`);
+  await withSandbox(
+    sb,
+    t,
+    async () => {
+      assert.equal((await sb.cli(['start'])).code, 0);
+      const b = await sb.cli(['start'], { env: agentB });
+      assert.equal(b.code, 0, `a second agent for another state directory starts: ${b.stderr}`);
+      assert.match(b.stdout, new RegExp(`KMS_AGENT_SOCK=${join(sb.dir, 'run-b')}`));
+      await loginViaRpc(sb);
+      const failures = [];
+      for (let i = 0; i < REFRESHES; i++) {
+        const agent = i % 2 === 0 ? 'A' : 'B';
+        const env = agent === 'A' ? {} : agentB;
+        const r = await sb.token(['--min-valid', String(TOKEN_TTL)], { env });
+        // The one line expected: the tokens live exactly --min-valid, so less is left once printed.
+        const lines = r.stderr.split('\n').filter(Boolean);
+        const said = lines.filter((line) => !line.includes('s --min-valid asked for'));
+        if (r.code !== 0 || said.length > 0) {
+          failures.push(`refresh ${i} (agent ${agent}): exit ${r.code}: ${r.stderr.trim()}`);
+        }
       }
-    }
-    const refreshes = sb.provider.stats.grants.refresh_token ?? 0;
-    const failed = failures.length;
-    t.diagnostic(`${store}: ${REFRESHES} calls, ${refreshes} refreshes, ${failed} failed`);
-    assert.deepEqual(failures.slice(0, 3), [], 'every call served, no error (no invalid_grant)');
-    assert.ok(refreshes >= REFRESHES, `each call refreshed (${refreshes})`);
-    for (const env of [{}, agentB]) {
-      const status = JSON.parse((await sb.cli(['status', '--json'], { env })).stdout);
-      assert.equal(status.profiles[0].has_refresh_token, true, 'both agents still hold the login');
-    }
-    assert.equal(sb.provider.stats.grants.authorization_code, 1, 'one login, never lost');
-  }, async () => {
-    await sb.cli(['--no-autostart', 'stop'], { env: agentB });
-    if (store === 'keychain') await new KeychainStore().remove(storeKeyOf(sb));
-    rmSync(shared, { recursive: true, force: true });
-  });
+      const refreshes = sb.provider.stats.grants.refresh_token ?? 0;
+      const failed = failures.length;
+      t.diagnostic(`${store}: ${REFRESHES} calls, ${refreshes} refreshes, ${failed} failed`);
+      assert.deepEqual(failures.slice(0, 3), [], 'every call served, no error (no invalid_grant)');
+      assert.ok(refreshes >= REFRESHES, `each call refreshed (${refreshes})`);
+      for (const env of [{}, agentB]) {
+        const status = JSON.parse((await sb.cli(['status', '--json'], { env })).stdout);
+        assert.equal(
+          status.profiles[0].has_refresh_token,
+          true,
+          'both agents still hold the login',
+        );
+      }
+      assert.equal(sb.provider.stats.grants.authorization_code, 1, 'one login, never lost');
+    },
+    async () => {
+      await sb.cli(['--no-autostart', 'stop'], { env: agentB });
+      if (store === 'keychain') await new KeychainStore().remove(storeKeyOf(sb));
+      rmSync(shared, { recursive: true, force: true });
+    },
+  );
 }
 
 test(

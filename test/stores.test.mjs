@@ -3,11 +3,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { FallbackStore, openStore } from '../dist/daemon/stores/fallbackStore.js';
+import { FallbackStore } from '../dist/daemon/stores/fallbackStore.js';
+import { openStore } from '../dist/daemon/stores/storeFactory.js';
 import { FileStore } from '../dist/daemon/stores/fileStore.js';
 import { KeychainStore } from '../dist/daemon/stores/keychainStore.js';
 import { MemoryStore } from '../dist/daemon/stores/memoryStore.js';
@@ -19,7 +29,13 @@ const storesUrl = new URL('../dist/daemon/stores/', import.meta.url).href;
 const KEY = `stores-test-${process.pid}:client/https://idp.example.com@alice`;
 
 function grant(refreshToken = `rt-${Math.random().toString(36).slice(2)}`) {
-  return { refresh_token: refreshToken, subject: 'alice', email: 'alice@example.com', scope: 'openid email offline_access', saved_at: 1700000000 };
+  return {
+    refresh_token: refreshToken,
+    subject: 'alice',
+    email: 'alice@example.com',
+    scope: 'openid email offline_access',
+    saved_at: 1700000000,
+  };
 }
 
 function tempDir(t) {
@@ -129,7 +145,12 @@ describe('FileStore', () => {
     const dir = tempDir(t);
     const store = new FileStore(dir);
     await store.save(KEY, grant());
-    for (const content of ['{"refresh_token": "abc", "saved_', '"just a string"', '{"refresh_token": 5, "saved_at": 1}', '']) {
+    for (const content of [
+      '{"refresh_token": "abc", "saved_',
+      '"just a string"',
+      '{"refresh_token": 5, "saved_at": 1}',
+      '',
+    ]) {
       writeFileSync(join(dir, fileNameOf(KEY)), content);
       assert.equal(await store.load(KEY), null, JSON.stringify(content));
     }
@@ -157,71 +178,97 @@ test('openStore picks the store the profile names', () => {
   assert.ok(openStore('memory', dir) instanceof MemoryStore);
 });
 
-describe('KeychainStore against the real Secret Service', { skip: !process.env.DBUS_SESSION_BUS_ADDRESS && 'no D-Bus session (run inside dbus-run-session with gnome-keyring)' }, () => {
-  const store = new KeychainStore();
-  const lookup = (key) => spawnSync('secret-tool', ['lookup', 'service', 'kms-agent', 'username', key], { encoding: 'utf8' });
+describe(
+  'KeychainStore against the real Secret Service',
+  {
+    skip:
+      !process.env.DBUS_SESSION_BUS_ADDRESS &&
+      'no D-Bus session (run inside dbus-run-session with gnome-keyring)',
+  },
+  () => {
+    const store = new KeychainStore();
+    const lookup = (key) =>
+      spawnSync('secret-tool', ['lookup', 'service', 'kms-agent', 'username', key], {
+        encoding: 'utf8',
+      });
 
-  test('round trip, seen by secret-tool, remove', async (t) => {
-    t.after(() => store.remove(KEY));
-    const saved = grant();
-    await store.save(KEY, saved);
-    assert.deepEqual(await store.load(KEY), saved);
-    if (hasCommand('secret-tool')) {
-      const seen = lookup(KEY);
-      assert.equal(seen.status, 0, seen.stderr);
-      assert.deepEqual(JSON.parse(seen.stdout), saved, 'the entry is in the real keyring');
-    } else {
-      t.diagnostic('secret-tool (libsecret-tools) not installed: keyring contents not cross-checked');
-    }
+    test('round trip, seen by secret-tool, remove', async (t) => {
+      t.after(() => store.remove(KEY));
+      const saved = grant();
+      await store.save(KEY, saved);
+      assert.deepEqual(await store.load(KEY), saved);
+      if (hasCommand('secret-tool')) {
+        const seen = lookup(KEY);
+        assert.equal(seen.status, 0, seen.stderr);
+        assert.deepEqual(JSON.parse(seen.stdout), saved, 'the entry is in the real keyring');
+      } else {
+        t.diagnostic(
+          'secret-tool (libsecret-tools) not installed: keyring contents not cross-checked',
+        );
+      }
 
-    await store.remove(KEY);
-    assert.equal(await store.load(KEY), null);
-    if (hasCommand('secret-tool')) assert.notEqual(lookup(KEY).status, 0, 'gone from the keyring');
-  });
+      await store.remove(KEY);
+      assert.equal(await store.load(KEY), null);
+      if (hasCommand('secret-tool'))
+        assert.notEqual(lookup(KEY).status, 0, 'gone from the keyring');
+    });
 
-  test('300 calls hold one D-Bus connection, not one each (a user may have 256)', async (t) => {
-    t.after(() => store.remove(KEY));
-    const bus = ['--dest=org.freedesktop.DBus', '/org/freedesktop/DBus'];
-    const listNames = ['--session', '--print-reply', ...bus, 'org.freedesktop.DBus.ListNames'];
-    const connections = () => {
-      const names = execFileSync('dbus-send', listNames, { encoding: 'utf8' });
-      return names.split('\n').filter((line) => line.includes('string ":')).length;
-    };
-    await store.save(KEY, grant());
-    const before = connections();
-    for (let i = 0; i < 100; i++) {
-      await store.load(KEY);
+    test('300 calls hold one D-Bus connection, not one each (a user may have 256)', async (t) => {
+      t.after(() => store.remove(KEY));
+      const bus = ['--dest=org.freedesktop.DBus', '/org/freedesktop/DBus'];
+      const listNames = ['--session', '--print-reply', ...bus, 'org.freedesktop.DBus.ListNames'];
+      const connections = () => {
+        const names = execFileSync('dbus-send', listNames, { encoding: 'utf8' });
+        return names.split('\n').filter((line) => line.includes('string ":')).length;
+      };
       await store.save(KEY, grant());
-      await store.load(KEY);
-    }
-    const added = connections() - before;
-    t.diagnostic(`D-Bus connections added by 300 keychain calls: ${added}`);
-    assert.ok(added <= 1, `${added} connections`);
-  });
+      const before = connections();
+      for (let i = 0; i < 100; i++) {
+        await store.load(KEY);
+        await store.save(KEY, grant());
+        await store.load(KEY);
+      }
+      const added = connections() - before;
+      t.diagnostic(`D-Bus connections added by 300 keychain calls: ${added}`);
+      assert.ok(added <= 1, `${added} connections`);
+    });
 
-  test('missing entry: load is null, remove succeeds', async () => {
-    const missing = `${KEY}-never-saved`;
-    assert.equal(await store.load(missing), null);
-    await store.remove(missing);
-  });
+    test('missing entry: load is null, remove succeeds', async () => {
+      const missing = `${KEY}-never-saved`;
+      assert.equal(await store.load(missing), null);
+      await store.remove(missing);
+    });
 
-  test('a corrupt entry reads as no login', { skip: !hasCommand('secret-tool') && 'secret-tool not installed' }, async (t) => {
-    t.after(() => store.remove(KEY));
-    execFileSync('secret-tool', ['store', '--label=corrupt', 'service', 'kms-agent', 'username', KEY], { input: '{"refresh_token": "ab' });
-    assert.equal(await store.load(KEY), null);
-  });
-  test('a login left in the file store by a headless run moves into the keychain', async (t) => {
-    const dir = tempDir(t);
-    t.after(() => store.remove(KEY));
-    const left = grant();
-    await new FileStore(dir).save(KEY, left);
-    const fallback = new FallbackStore(store, new FileStore(dir));
-    assert.deepEqual(await fallback.load(KEY), left, 'the file login is found, not "login required"');
-    assert.equal(fallback.kind, 'keychain');
-    assert.deepEqual(await store.load(KEY), left, 'now in the keychain');
-    assert.equal(await new FileStore(dir).load(KEY), null, 'and no longer in the file');
-  });
-});
+    test(
+      'a corrupt entry reads as no login',
+      { skip: !hasCommand('secret-tool') && 'secret-tool not installed' },
+      async (t) => {
+        t.after(() => store.remove(KEY));
+        execFileSync(
+          'secret-tool',
+          ['store', '--label=corrupt', 'service', 'kms-agent', 'username', KEY],
+          { input: '{"refresh_token": "ab' },
+        );
+        assert.equal(await store.load(KEY), null);
+      },
+    );
+    test('a login left in the file store by a headless run moves into the keychain', async (t) => {
+      const dir = tempDir(t);
+      t.after(() => store.remove(KEY));
+      const left = grant();
+      await new FileStore(dir).save(KEY, left);
+      const fallback = new FallbackStore(store, new FileStore(dir));
+      assert.deepEqual(
+        await fallback.load(KEY),
+        left,
+        'the file login is found, not "login required"',
+      );
+      assert.equal(fallback.kind, 'keychain');
+      assert.deepEqual(await store.load(KEY), left, 'now in the keychain');
+      assert.equal(await new FileStore(dir).load(KEY), null, 'and no longer in the file');
+    });
+  },
+);
 
 describe('without a usable keychain', () => {
   const { DBUS_SESSION_BUS_ADDRESS, DISPLAY, WAYLAND_DISPLAY, ...noDbusEnv } = process.env;
@@ -249,19 +296,29 @@ describe('without a usable keychain', () => {
 
     assert.deepEqual(outcome.before, { kind: 'keychain' });
     assert.equal(outcome.kind, 'file');
-    assert.equal(outcome.warning, `no keychain on this machine (no D-Bus session): your login is in a 0600 file in ${dir}`);
+    assert.equal(
+      outcome.warning,
+      `no keychain on this machine (no D-Bus session): your login is in a 0600 file in ${dir}`,
+    );
     assert.ok(!outcome.warning.includes(saved.refresh_token));
     assert.deepEqual(outcome.loaded, saved);
     assert.equal(modeOf(join(dir, fileNameOf(KEY))), 0o600);
   });
 
-  test('a locked or hung keyring fails with a reason, not a hang', { skip: !['dbus-run-session', 'gnome-keyring-daemon', 'dbus-send'].every(hasCommand) && 'needs dbus-run-session, gnome-keyring-daemon and dbus-send' }, (t) => {
-    // A private bus, home and runtime dir. A first keyring daemon creates a login keyring with a
-    // password; a second one starts with it locked, and is later frozen with SIGSTOP. The user's own
-    // keyring is never touched.
-    const home = tempDir(t);
-    const keyringOnPrivateBus = (node) =>
-      `exec dbus-run-session -- sh -c '
+  test(
+    'a locked or hung keyring fails with a reason, not a hang',
+    {
+      skip:
+        !['dbus-run-session', 'gnome-keyring-daemon', 'dbus-send'].every(hasCommand) &&
+        'needs dbus-run-session, gnome-keyring-daemon and dbus-send',
+    },
+    (t) => {
+      // A private bus, home and runtime dir. A first keyring daemon creates a login keyring with a
+      // password; a second one starts with it locked, and is later frozen with SIGSTOP. The user's own
+      // keyring is never touched.
+      const home = tempDir(t);
+      const keyringOnPrivateBus = (node) =>
+        `exec dbus-run-session -- sh -c '
         wait_for_keyring() {
           for i in $(seq 100); do
             dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true && return
@@ -273,8 +330,8 @@ describe('without a usable keychain', () => {
         gnome-keyring-daemon --foreground --components=secrets >/dev/null 2>&1 & KEYRING_PID=$!; export KEYRING_PID
         wait_for_keyring
         ${node}; status=$?; kill $KEYRING_PID; exit $status'`;
-    const outcome = runChild(
-      `const { execSync } = await import('node:child_process');
+      const outcome = runChild(
+        `const { execSync } = await import('node:child_process');
        const store = new KeychainStore({ timeoutMs: 1000 });
        let locked;
        try { await store.save('probe', { refresh_token: 'rt', saved_at: 1 }); } catch (e) { locked = describeError(e); }
@@ -285,14 +342,23 @@ describe('without a usable keychain', () => {
        const hungMs = performance.now() - started;
        execSync('kill -CONT "$KEYRING_PID"');
        console.log(JSON.stringify({ locked, hung, hungMs }));`,
-      { env: { ...noDbusEnv, HOME: home, XDG_RUNTIME_DIR: home, XDG_DATA_HOME: join(home, 'data') }, shell: keyringOnPrivateBus },
-    );
-    assert.equal(outcome.locked?.name, 'StoreUnavailableError');
-    assert.match(outcome.locked.message, /^OS keychain is locked \(.*\): unlock it/);
-    assert.equal(outcome.hung?.name, 'StoreUnavailableError');
-    assert.match(outcome.hung.message, /^OS keychain did not answer/);
-    assert.ok(outcome.hungMs < 5000, `gave up in ${outcome.hungMs} ms`);
-    t.diagnostic(`locked: ${outcome.locked.message}`);
-    t.diagnostic(`hung: ${outcome.hung.message} (after ${Math.round(outcome.hungMs)} ms)`);
-  });
+        {
+          env: {
+            ...noDbusEnv,
+            HOME: home,
+            XDG_RUNTIME_DIR: home,
+            XDG_DATA_HOME: join(home, 'data'),
+          },
+          shell: keyringOnPrivateBus,
+        },
+      );
+      assert.equal(outcome.locked?.name, 'StoreUnavailableError');
+      assert.match(outcome.locked.message, /^OS keychain is locked \(.*\): unlock it/);
+      assert.equal(outcome.hung?.name, 'StoreUnavailableError');
+      assert.match(outcome.hung.message, /^OS keychain did not answer/);
+      assert.ok(outcome.hungMs < 5000, `gave up in ${outcome.hungMs} ms`);
+      t.diagnostic(`locked: ${outcome.locked.message}`);
+      t.diagnostic(`hung: ${outcome.hung.message} (after ${Math.round(outcome.hungMs)} ms)`);
+    },
+  );
 });

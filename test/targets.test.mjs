@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { AgentClient } from '../dist/client/agentClient.cjs';
+import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { TargetCache } from '../dist/daemon/targetCache.js';
 import { tokenTarget } from '../dist/provider/tokenTarget.js';
 import { LOCAL_PUBLIC_CLIENT_ID } from '../dist/demo/localProvider.js';
@@ -14,7 +14,10 @@ const OTHER_API = 'https://other-api.example.com';
 
 /** A sandbox whose provider knows the KMS resource, logged in with it (a refresh can only use resources asked for at login). */
 async function loggedIn() {
-  const sb = await makeSandbox({ provider: { resources: [KMS] }, profile: { resource: KMS, store: 'file' } });
+  const sb = await makeSandbox({
+    provider: { resources: [KMS] },
+    profile: { resource: KMS, store: 'file' },
+  });
   await sb.login();
   return sb;
 }
@@ -31,17 +34,25 @@ test('an audience token has the requested resource as aud, is served twice with 
     assert.equal(first.code, 0, first.stderr);
     const second = await sb.token(['--audience', KMS, '--json']);
     const reply = JSON.parse(first.stdout);
-    assert.equal(JSON.parse(second.stdout).token, reply.token, 'the second one came from the cache');
+    assert.equal(
+      JSON.parse(second.stdout).token,
+      reply.token,
+      'the second one came from the cache',
+    );
     assert.equal(sb.provider.stats.requests - requestsBefore, 1, 'one provider call for both');
     assert.equal(refreshes(sb), 1);
 
     // An access token for the KMS: a JWT for that audience, with what the KMS checks.
     assert.notEqual(reply.token, main);
     assert.equal(reply.profile, 'local');
-    const { payload } = await jwtVerify(reply.token, createRemoteJWKSet(new URL(sb.provider.jwksUri)), {
-      issuer: sb.provider.issuer,
-      audience: KMS,
-    });
+    const { payload } = await jwtVerify(
+      reply.token,
+      createRemoteJWKSet(new URL(sb.provider.jwksUri)),
+      {
+        issuer: sb.provider.issuer,
+        audience: KMS,
+      },
+    );
     assert.equal(payload.sub, 'alice');
     assert.equal(payload.email, 'alice@example.com');
 
@@ -60,10 +71,14 @@ test('an audience token has the requested resource as aud, is served twice with 
 test('scoped tokens: one refresh for concurrent callers, one cache entry per (scopes, audience), min_valid honoured', async () => {
   const sb = await loggedIn();
   try {
-    const clients = await Promise.all(Array.from({ length: 10 }, () => AgentClient.connect(sb.socketPath)));
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, () => AgentClient.connect(sb.socketPath)),
+    );
     try {
       const replies = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => clients[i % 10].call('token.get', { scope: 'email openid', audience: KMS })),
+        Array.from({ length: 100 }, (_, i) =>
+          clients[i % 10].call('token.get', { scope: 'email openid', audience: KMS }),
+        ),
       );
       assert.equal(refreshes(sb), 1, 'exactly one refresh for 100 concurrent requests');
       const tokens = new Set(replies.map((r) => r.token));
@@ -73,7 +88,11 @@ test('scoped tokens: one refresh for concurrent callers, one cache entry per (sc
       assert.equal(jwtPayload(scoped).scope, 'openid email');
 
       // The same scopes in another order, with repeats, are the same target.
-      assert.equal((await clients[0].call('token.get', { scope: ' openid  email openid', audience: KMS })).token, scoped);
+      assert.equal(
+        (await clients[0].call('token.get', { scope: ' openid  email openid', audience: KMS }))
+          .token,
+        scoped,
+      );
       assert.equal(refreshes(sb), 1);
 
       // Another target is another entry.
@@ -84,10 +103,17 @@ test('scoped tokens: one refresh for concurrent callers, one cache entry per (sc
 
       // min_valid above the provider's whole token lifetime: the freshest token is served, and no
       // refresh is made before it is half used (asking again would only bring the same lifetime).
-      const fresher = await clients[0].call('token.get', { scope: 'openid email', audience: KMS, min_valid: 86_400 });
+      const fresher = await clients[0].call('token.get', {
+        scope: 'openid email',
+        audience: KMS,
+        min_valid: 86_400,
+      });
       assert.equal(fresher.token, scoped);
       assert.equal(refreshes(sb), 2);
-      assert.equal((await clients[0].call('token.get', { audience: KMS })).token, audienceOnly.token);
+      assert.equal(
+        (await clients[0].call('token.get', { audience: KMS })).token,
+        audienceOnly.token,
+      );
 
       // --id is still the id_token; a target otherwise serves its access token.
       const id = await clients[0].call('token.get', { audience: KMS, kind: 'id' });
@@ -108,7 +134,10 @@ test('an unknown scope: clear PROVIDER_ERROR, and the main token and the login a
     const r = await sb.token(['--scope', 'admin']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /the identity provider refused a token for scope "admin" of profile local \(invalid_scope: refresh token missing requested scope\)/);
+    assert.match(
+      r.stderr,
+      /the identity provider refused a token for scope "admin" of profile local \(invalid_scope: refresh token missing requested scope\)/,
+    );
     assert.match(r.stderr, /profile local logs in with "openid email offline_access"/);
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
 
@@ -142,8 +171,14 @@ test('an audience not requested at login: clear PROVIDER_ERROR naming the fix; t
     const main = (await sb.token()).stdout.trim();
     const r = await sb.token(['--audience', OTHER_API]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`refused a token for audience ${OTHER_API} of profile local \\(invalid_target`));
-    assert.match(r.stderr, new RegExp(`set resource = "${OTHER_API}" in profile local and log in again`));
+    assert.match(
+      r.stderr,
+      new RegExp(`refused a token for audience ${OTHER_API} of profile local \\(invalid_target`),
+    );
+    assert.match(
+      r.stderr,
+      new RegExp(`set resource = "${OTHER_API}" in profile local and log in again`),
+    );
     // oidc-provider rotates the refresh token before checking the resource, so only the cached
     // main token survives this: it is served until it expires.
     assert.equal((await sb.token()).stdout.trim(), main);
@@ -162,17 +197,28 @@ test('the audience parameter is sent only for profiles that use it; resource alw
   try {
     const bodies = [];
     sb.provider.setFault((ctx) => {
-      if (ctx.state.grantType === 'refresh_token') bodies.push(new URLSearchParams(ctx.request.body));
+      if (ctx.state.grantType === 'refresh_token')
+        bodies.push(new URLSearchParams(ctx.request.body));
       return undefined;
     });
     for (const profile of ['rfc8707', 'auth0like']) {
       await sb.login(['--profile', profile]);
-      const r = await sb.token(['--profile', profile, '--audience', KMS, '--scope', 'openid email']);
+      const r = await sb.token([
+        '--profile',
+        profile,
+        '--audience',
+        KMS,
+        '--scope',
+        'openid email',
+      ]);
       assert.equal(r.code, 0, r.stderr);
     }
     assert.equal(bodies.length, 2);
     const [rfc, auth0] = bodies;
-    assert.deepEqual([rfc.get('resource'), rfc.get('audience'), rfc.get('scope')], [KMS, null, 'email openid']);
+    assert.deepEqual(
+      [rfc.get('resource'), rfc.get('audience'), rfc.get('scope')],
+      [KMS, null, 'email openid'],
+    );
     assert.deepEqual([auth0.get('resource'), auth0.get('audience')], [KMS, KMS]);
   } finally {
     await sb.close();
@@ -209,7 +255,11 @@ test('the target cache drops targets unused for the idle time, and the least rec
     assert.equal(cache.size, 3);
     now += 10_000;
     cache.sweep();
-    assert.deepEqual(['a', 'b', 'c', 'd'].filter((k) => cache.get(k)), ['d'], 'idle for a minute: dropped');
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd'].filter((k) => cache.get(k)),
+      ['d'],
+      'idle for a minute: dropped',
+    );
   } finally {
     cache.clear();
   }

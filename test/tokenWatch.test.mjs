@@ -15,14 +15,25 @@ test('the token watch finds a token in a command line, an environment and a new 
   const secret = `fake-token-${randomBytes(16).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'kms-agent-watch-'));
   try {
-    const watch = watchForToken(secret, { fileAllowed: (path) => path.endsWith('allowed'), environAllowed: (args) => args.includes('allowed-env') });
+    const watch = watchForToken(secret, {
+      fileAllowed: (path) => path.endsWith('allowed'),
+      environAllowed: (args) => args.includes('allowed-env'),
+    });
     const onCommandLine = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)', secret]);
-    const inEnvironment = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)'], { env: { TOKEN: secret } });
-    const allowedEnvironment = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)', 'allowed-env'], { env: { TOKEN: secret } });
+    const inEnvironment = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)'], {
+      env: { TOKEN: secret },
+    });
+    const allowedEnvironment = spawn(
+      process.execPath,
+      ['-e', 'setTimeout(() => {}, 300)', 'allowed-env'],
+      { env: { TOKEN: secret } },
+    );
     writeFileSync(join(dir, 'leaked'), `Authorization: Bearer ${secret}\n`);
     writeFileSync(join(dir, 'allowed'), secret);
     await sleep(150);
-    await Promise.all([onCommandLine, inEnvironment, allowedEnvironment].map((child) => exited(child)));
+    await Promise.all(
+      [onCommandLine, inEnvironment, allowedEnvironment].map((child) => exited(child)),
+    );
     const seen = await watch.stop();
     assert.equal(seen.commandLines.length, 1, 'the command line');
     assert.match(seen.commandLines[0], /<TOKEN>/, 'shown without the token');

@@ -20,7 +20,8 @@ function assertNoToken(text, tokens) {
   for (const token of tokens) {
     assert.ok(!text.includes(token), 'no token in the output');
     // Not even the signature or the payload of a JWT on its own.
-    for (const part of token.split('.')) if (part.length >= 16) assert.ok(!text.includes(part), 'no part of a token in the output');
+    for (const part of token.split('.'))
+      if (part.length >= 16) assert.ok(!text.includes(part), 'no part of a token in the output');
   }
 }
 
@@ -42,7 +43,10 @@ test('whoami: the id_token (JWT) and the opaque access token, in words and in JS
     assert.equal(lines[4], `  issuer    ${sb.provider.issuer}`);
     assert.equal(lines[5], '  audience  kms-agent-test');
     assert.match(r.stdout, /^ {2}expires {3}\d{4}-\d\d-\d\dT[\d:.]+Z \(in 60 min\)$/m);
-    assert.match(r.stdout, /^access token: opaque \(not a JWT: only the provider can read it\)\n {2}scopes {4}openid email offline_access\n {2}expires /m);
+    assert.match(
+      r.stdout,
+      /^access token: opaque \(not a JWT: only the provider can read it\)\n {2}scopes {4}openid email offline_access\n {2}expires /m,
+    );
     t.diagnostic(r.stdout.trimEnd());
     assertNoToken(r.stdout + r.stderr, await tokensOf(sb, 'local'));
 
@@ -52,7 +56,16 @@ test('whoami: the id_token (JWT) and the opaque access token, in words and in JS
     assert.equal(who.profile, 'local');
     assert.deepEqual(
       { ...who.id_token, expires_at: 0, issued_at: 0 },
-      { format: 'jwt', algorithm: 'RS256', subject: 'alice', email: 'alice@example.com', issuer: sb.provider.issuer, audience: ['kms-agent-test'], expires_at: 0, issued_at: 0 },
+      {
+        format: 'jwt',
+        algorithm: 'RS256',
+        subject: 'alice',
+        email: 'alice@example.com',
+        issuer: sb.provider.issuer,
+        audience: ['kms-agent-test'],
+        expires_at: 0,
+        issued_at: 0,
+      },
     );
     assert.equal(who.access_token.format, 'opaque');
     assert.deepEqual(who.access_token.scopes, ['openid', 'email', 'offline_access']);
@@ -64,7 +77,10 @@ test('whoami: the id_token (JWT) and the opaque access token, in words and in JS
     await sb.login(['--profile', 'api']);
     r = await sb.cli(['whoami', '--profile', 'api']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^access token: a JWT signed RS256\n {2}subject {3}alice\n {2}email {5}alice@example\.com\n {2}issuer .*\n {2}audience {2}https:\/\/kms\.example\.com\n {2}scopes {4}openid email offline_access\n/m);
+    assert.match(
+      r.stdout,
+      /^access token: a JWT signed RS256\n {2}subject {3}alice\n {2}email {5}alice@example\.com\n {2}issuer .*\n {2}audience {2}https:\/\/kms\.example\.com\n {2}scopes {4}openid email offline_access\n/m,
+    );
     assertNoToken(r.stdout + r.stderr, await tokensOf(sb, 'api'));
 
     // A profile without openid has no id_token, and says why.
@@ -84,7 +100,10 @@ test('whoami exits as token does: 5 not logged in, 6 provider unreachable and no
   try {
     let r = await sb.cli(['whoami']);
     assert.equal(r.code, 5, r.stderr);
-    assert.equal(r.stderr, 'kms-agent: not logged in to profile local: run `kms-agent login --profile local`\n');
+    assert.equal(
+      r.stderr,
+      'kms-agent: not logged in to profile local: run `kms-agent login --profile local`\n',
+    );
     assert.equal(r.stdout, '');
 
     await sb.login();

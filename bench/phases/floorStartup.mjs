@@ -23,7 +23,10 @@ export async function startupTimes({ dir, kms, rounds }) {
     times.bare.push(performance.now() - t);
     await bare.stop();
 
-    for (const [key, options] of [['daemon', {}], ['daemonRecommended', RECOMMENDED]]) {
+    for (const [key, options] of [
+      ['daemon', {}],
+      ['daemonRecommended', RECOMMENDED],
+    ]) {
       t = performance.now();
       const logFile = join(dir, `start-${key}.log`);
       const daemon = await startDaemon(kms, { ...options, logFile });

@@ -58,11 +58,12 @@ function whatChanged(R, net, line) {
   const rawRatio = ratio(cli.raw.medianMs, cli.node.medianMs);
   const aboveRaw = fmt(cli.kms.medianMs - cli.raw.medianMs, 1);
   line(
-    "**What changed:** `kms-agent token` was an ES module entry importing 12 files and " +
+    '**What changed:** `kms-agent token` was an ES module entry importing 12 files and ' +
       "json-rpc-2.0's client (about 2.0× `node -e ''` in the run before issue 5). " +
       "The bin is CommonJS (dist/client/bin.cjs); the fast commands' modules are one file, " +
       'dist/client/fastPath.bundle.cjs, compiled with the V8 code cache the build took after a ' +
-      'real `token` call (scripts/bundleFastPath.mjs: our own answer to ' +
+      'real `token` call (scripts/codeCache.mjs, loaded by src/os/bundleLoader.ts: our own ' +
+      'answer to ' +
       '`module.enableCompileCache()`, which needs Node ≥ 22.1). ' +
       'With an agent listening, `token` is node:net, one JSON-RPC line, the token written ' +
       'straight to fd 1 (no process.stdout stream), no ES module loader, no promises. The ' +

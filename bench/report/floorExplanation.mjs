@@ -26,7 +26,7 @@ function memory(F, line) {
       'a long-running agent reaches the optimizing compiler anyway, a few thousand token.get ' +
       'do), ' +
       `${mib(more('binary', SOURCES))} of the sources of Node's built-in modules that the login ` +
-      'and the provider stack compile (node:http and node:https, crypto, zlib, and undici\'s ' +
+      "and the provider stack compile (node:http and node:https, crypto, zlib, and undici's " +
       'Response and Headers classes, which openid-client needs), and ICU data; ' +
       `${mib(anon)} are anonymous, mostly the V8 heap ` +
       `(${mib(more('anonymous', 'V8 heap pages'))}: the bytecode of openid-client, ` +
@@ -74,8 +74,8 @@ function startup(F, line) {
       : 'Node start, the fast-path bundle and the launcher; this run was too noisy to split the ' +
         'two';
   line(
-    "**So, start-up:** the daemon runs from one bundle (esbuild over tsc's output, " +
-      "scripts/bundleDaemon.mjs) compiled with V8's code cache (src/daemon/daemon.cts): no ES " +
+    '**So, start-up:** the daemon runs from one bundle (esbuild, scripts/build.mjs) ' +
+      "compiled with V8's code cache (src/os/bundleLoader.ts): no ES " +
       'module loader, and the functions a start runs already compiled. Alone it is ' +
       `${x(ratio(S.daemon.medianMs, S.bare.medianMs))} the bare server. ` +
       'What it adds, per the profile above (compileForInternalLoader is Node compiling its own ' +

@@ -87,10 +87,7 @@ function startup(R, line, table) {
       ['bare `node` server (spawn, "listening", one answer)', bare, '1.00×'],
       row(`kms-agent daemon: \`node ${daemon}\` (spawn, ready on fd 3, agent.status)`, S.daemon),
       row('the same with the recommended flags', S.daemonRecommended),
-      row(
-        '`kms-agent start` (the CLI, which spawns the daemon) until agent.status answers',
-        S.cli,
-      ),
+      row('`kms-agent start` (the CLI, which spawns the daemon) until agent.status answers', S.cli),
       row('… of which `kms-agent start` until it returns', S.cliOnly),
     ],
   );

@@ -24,7 +24,7 @@ function whatLimits(R, c8, us, line) {
   const D = R.profiles.daemon;
   const others = (D.otherThreads.user + D.otherThreads.sys) * 100;
   line(
-    "**What limits kms-agent:** its single JavaScript thread is saturated by connection " +
+    '**What limits kms-agent:** its single JavaScript thread is saturated by connection ' +
       'handling, not by serving tokens. ' +
       `With 8 clients the daemon's main thread ran at ${fmt(D.mainThread.user * 100)}% user + ` +
       `${fmt(D.mainThread.sys * 100)}% system of one core ` +
@@ -77,11 +77,17 @@ function profileTables(R, line, table) {
   );
   line();
   const share = (v) => `${fmt(v.share * 100, 1)}%`;
-  table(['category', 'share'], D.categories.slice(0, 10).map((c) => [c.name, share(c)]));
+  table(
+    ['category', 'share'],
+    D.categories.slice(0, 10).map((c) => [c.name, share(c)]),
+  );
   line('Top functions by self time (excluding idle):');
   line();
   const busy = D.functions.filter((f) => !/^\((idle|root)\)/.test(f.name)).slice(0, 15);
-  table(['function', 'share'], busy.map((f) => [`\`${f.name}\``, share(f)]));
+  table(
+    ['function', 'share'],
+    busy.map((f) => [`\`${f.name}\``, share(f)]),
+  );
 }
 
 function conclusion(c8, us, line) {
@@ -96,7 +102,7 @@ function conclusion(c8, us, line) {
           'now. '
         : `, of which the kernel already takes ${fmt(us.sysPerConn)} µs. `) +
       "`writeUtf8String` at the top is the reply's write(2) (the copy into the peer socket and " +
-      'waking the client), `close`/`Socket`/`Duplex`/`ReadableState` are the socket\'s life ' +
+      "waking the client), `close`/`Socket`/`Duplex`/`ReadableState` are the socket's life " +
       'cycle; ' +
       "kms-agent's own code is a few per cent. The request path is not the problem, the " +
       'connection per request is.',

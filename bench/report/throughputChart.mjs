@@ -140,7 +140,8 @@ export function throughputChart(R) {
       'Tokens per second vs concurrent clients</text>',
   );
   const { cpus, node, oidcAgent, date } = R.machine;
-  const subtitle = `${cpus} cores, ${node}, ${oidcAgent}, ${date.slice(0, 10)}; ` +
+  const subtitle =
+    `${cpus} cores, ${node}, ${oidcAgent}, ${date.slice(0, 10)}; ` +
     `medians of ${P.reps} × ${P.windowMs / 1000} s; log–log`;
   out.push(`<text x="${M.l}" y="40" fill="#555">${esc(subtitle)}</text>`);
   axes(R, scale, out);

@@ -13,7 +13,9 @@ export function openBrowser(
   const command = env.BROWSER || (process.platform === 'darwin' ? 'open' : 'xdg-open');
   return new Promise((resolve) => {
     const child = spawn(command, [url], { detached: true, stdio: 'ignore', env });
-    child.once('error', (err: NodeJS.ErrnoException) => resolve(`cannot run ${command} (${err.code ?? err.message})`));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(`cannot run ${command} (${err.code ?? err.message})`),
+    );
     child.once('spawn', () => {
       child.unref();
       resolve(undefined);

@@ -1,4 +1,4 @@
-import { Exit } from './exitCodes.cjs';
+import { Exit } from './fast/exitCodes.js';
 
 const { OK, ERROR, NO_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT, LOGIN_REQUIRED } = Exit;
 const { PROVIDER_UNREACHABLE } = Exit;
@@ -20,7 +20,7 @@ const RUNS_A_COMMAND = [ERROR, NO_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE, 1
  * Every exit code each command can return: the one statement of them. docs/cli.md's "exits" column
  * and the README's must list exactly these (test/commandExits.test.mjs), and every command line the
  * tests run must exit with one of its command's (test/support/harness.mjs), so a new code that is
- * not stated here fails the suite. The reasons behind the codes: exitCodes.cts.
+ * not stated here fails the suite. The reasons behind the codes: fast/exitCodes.ts.
  */
 export const COMMAND_EXITS: Record<string, CommandExits> = {
   start: { codes: [OK, ERROR] },

@@ -4,9 +4,11 @@
  * --force) put in place of that section's text. A new file is created 0600 in a 0700 directory,
  * as the daemon requires of a file that decides where logins are sent (src/config/fileTrust.ts).
  */
-import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { tomlString } from '../config/tomlString.js';
+import { stageFile } from '../os/atomicFile.js';
+import { AgentError } from '../rpc/jsonRpc.js';
 
 export interface ProfileKeys {
   client_id: string;
@@ -15,17 +17,20 @@ export interface ProfileKeys {
   client_secret?: string | undefined;
 }
 
-/** TOML basic strings take JSON's escapes; JSON.stringify never writes the one TOML lacks (\/). */
-const tomlString = (value: string): string => JSON.stringify(value);
-
 /** The comment above each section `add` writes: --force replaces it with its section. */
 const ADDED_BY = '# added by kms-agent add';
 
 /** The section's text, with a comment saying where it came from. */
 export function profileSection(name: string, keys: ProfileKeys, today = new Date()): string {
-  const lines = [`${ADDED_BY} on ${today.toISOString().slice(0, 10)}`, `[profiles.${name}]`, `client_id = ${tomlString(keys.client_id)}`, `issuer    = ${tomlString(keys.issuer)}`];
+  const lines = [
+    `${ADDED_BY} on ${today.toISOString().slice(0, 10)}`,
+    `[profiles.${name}]`,
+    `client_id = ${tomlString(keys.client_id)}`,
+    `issuer    = ${tomlString(keys.issuer)}`,
+  ];
   if (keys.scopes) lines.push(`scopes    = [${keys.scopes.map(tomlString).join(', ')}]`);
-  if (keys.client_secret !== undefined) lines.push(`client_secret = ${tomlString(keys.client_secret)}`);
+  if (keys.client_secret !== undefined)
+    lines.push(`client_secret = ${tomlString(keys.client_secret)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -43,7 +48,8 @@ function sectionLines(lines: string[], name: string): { start: number; end: numb
   const start = lines.findIndex((line) => header.test(line));
   if (start === -1) return undefined;
   let next = start + 1;
-  while (next < lines.length && !(/^\s*\[/.test(lines[next]!) && !subTable.test(lines[next]!))) next++;
+  while (next < lines.length && !(/^\s*\[/.test(lines[next]!) && !subTable.test(lines[next]!)))
+    next++;
   let end = next - 1;
   while (end > start && /^\s*(#.*)?$/.test(lines[end]!)) end--;
   return { start, end };
@@ -53,7 +59,13 @@ function sectionLines(lines: string[], name: string): { start: number; end: numb
  * The config text with the profile's section added, or put in place of the old one. `exists` is
  * whether the file already defines the profile (its parsed TOML says so).
  */
-export function withProfile(text: string, name: string, section: string, exists: boolean, file: string): string {
+export function withProfile(
+  text: string,
+  name: string,
+  section: string,
+  exists: boolean,
+  file: string,
+): string {
   if (!exists) {
     if (text === '') return section;
     const separator = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
@@ -127,19 +139,14 @@ export function stagedConfig(
   check: Check,
 ): { commit(): void; discard(): void } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'wx', 0o600);
+  // An existing file keeps its own mode.
+  const mode = existingMode === undefined ? 0o600 : existingMode & 0o7777;
+  const staged = stageFile(file, text, { mode, durable: false });
   try {
-    writeSync(fd, text);
-    // The umask may have narrowed the mode of a new file further; an existing file keeps its own.
-    chmodSync(temp, existingMode === undefined ? 0o600 : existingMode & 0o7777);
-    if (fstatSync(fd).size !== Buffer.byteLength(text)) throw new Error(`short write to ${temp}`);
-    check(temp);
+    check(staged.temp);
   } catch (err) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
+    staged.discard();
     throw err;
   }
-  closeSync(fd);
-  return { commit: () => renameSync(temp, file), discard: () => rmSync(temp, { force: true }) };
+  return staged;
 }

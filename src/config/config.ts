@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { checked } from './configError.js';
-import { cosmianDefaultPaths, findCosmianConfig, homeDir } from './configPaths.cjs';
-import { resolveConfigPath, resolveStateDir } from './configPaths.cjs';
+import { homeDir, resolveStateDir } from '../os/xdgPaths.js';
+import { cosmianDefaultPaths, findCosmianConfig, resolveConfigPath } from './configPaths.js';
 import { COSMIAN_PROFILE } from './configSchema.js';
 import { exposedSecretWarning } from './configText.js';
 import { logLevel } from './configValues.js';
@@ -37,12 +37,18 @@ export function loadConfig(options: LoadOptions = {}): AgentConfig {
 
   const own = readOwnConfig(configPath, { explicit });
   const profiles = new Map(own.profiles);
-  const files: WatchedFile[] = [{ path: configPath, role: 'config', exists: own.read !== undefined }];
-  if (own.read && hasSecret(own.profiles.values())) addWarning(warnings, exposedSecretWarning(configPath, own.read.stat));
+  const files: WatchedFile[] = [
+    { path: configPath, role: 'config', exists: own.read !== undefined },
+  ];
+  if (own.read && hasSecret(own.profiles.values()))
+    addWarning(warnings, exposedSecretWarning(configPath, own.read.stat));
 
   if (profiles.has(COSMIAN_PROFILE)) {
     const cosmian = findCosmianConfig(env);
-    if (cosmian) warnings.push(`profile "${COSMIAN_PROFILE}" in ${configPath} takes precedence over the Cosmian CLI config ${cosmian.path}, which is not read`);
+    if (cosmian)
+      warnings.push(
+        `profile "${COSMIAN_PROFILE}" in ${configPath} takes precedence over the Cosmian CLI config ${cosmian.path}, which is not read`,
+      );
   } else {
     importCosmian(env, { profiles, files, warnings });
   }
@@ -60,18 +66,30 @@ export function loadConfig(options: LoadOptions = {}): AgentConfig {
 }
 
 /** Adds profile `ckms` from the Cosmian CLI's file when there is one, and the files to watch for it. */
-function importCosmian(env: NodeJS.ProcessEnv, into: { profiles: Map<string, Profile>; files: WatchedFile[]; warnings: string[] }): void {
+function importCosmian(
+  env: NodeJS.ProcessEnv,
+  into: { profiles: Map<string, Profile>; files: WatchedFile[]; warnings: string[] },
+): void {
   const found = findCosmianConfig(env);
   // Until the file is found, each default place that could appear first is worth watching.
   const candidates = found?.named ? [found.path] : cosmianDefaultPaths(env);
   const looked = found ? candidates.slice(0, candidates.indexOf(found.path) + 1) : candidates;
   const cosmian = found ? readCosmianConfig(found.path, env) : undefined;
-  for (const path of looked) into.files.push({ path, role: 'cosmian', exists: cosmian !== undefined && path === found?.path });
+  for (const path of looked)
+    into.files.push({
+      path,
+      role: 'cosmian',
+      exists: cosmian !== undefined && path === found?.path,
+    });
   // Only a path named by CKMS_CONF & co. can be missing: findCosmianConfig returns existing defaults.
-  if (found && !cosmian) into.warnings.push(`the Cosmian CLI config ${found.path} does not exist: no profile "${COSMIAN_PROFILE}"`);
+  if (found && !cosmian)
+    into.warnings.push(
+      `the Cosmian CLI config ${found.path} does not exist: no profile "${COSMIAN_PROFILE}"`,
+    );
   if (!cosmian?.profile) return;
   into.profiles.set(COSMIAN_PROFILE, cosmian.profile);
-  if (cosmian.profile.clientSecret) addWarning(into.warnings, exposedSecretWarning(cosmian.profile.source, cosmian.read.stat));
+  if (cosmian.profile.clientSecret)
+    addWarning(into.warnings, exposedSecretWarning(cosmian.profile.source, cosmian.read.stat));
 }
 
 function hasSecret(profiles: Iterable<Profile>): boolean {
@@ -87,7 +105,11 @@ function expandHome(path: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** KMS_AGENT_LOG_LEVEL overrides log_level, so one run can be debugged without editing the file. */
-function chooseLogLevel(fromEnv: string | undefined, fromFile: string | undefined, file: string): string {
+function chooseLogLevel(
+  fromEnv: string | undefined,
+  fromFile: string | undefined,
+  file: string,
+): string {
   if (!fromEnv) return fromFile ?? 'info';
   return checked(logLevel, fromEnv, { file, key: 'KMS_AGENT_LOG_LEVEL', fromEnv: true });
 }

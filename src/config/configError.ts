@@ -16,7 +16,12 @@ export class ConfigError extends Error {
 
   constructor(problem: string, at: Location) {
     const profile = at.profile === undefined ? '' : `: profile "${at.profile}"`;
-    const key = at.key === undefined ? '' : at.fromEnv ? `: environment variable ${at.key}` : `: key "${at.key}"`;
+    const key =
+      at.key === undefined
+        ? ''
+        : at.fromEnv
+          ? `: environment variable ${at.key}`
+          : `: key "${at.key}"`;
     super(`config ${at.file}${profile}${key}: ${problem}`);
     this.name = 'ConfigError';
     this.file = at.file;

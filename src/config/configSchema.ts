@@ -1,9 +1,28 @@
+import { STORE_KINDS, TOKEN_KINDS } from '../rpc/methods.js';
 import type { Fields } from './configError.js';
-import { authParams, flag, httpUrl, logLevel, oneOf, redirectUrl, scopes, secret, storeDir, table, text } from './configValues.js';
+import {
+  authParams,
+  flag,
+  httpUrl,
+  logLevel,
+  oneOf,
+  redirectUrl,
+  scopes,
+  secret,
+  storeDir,
+  table,
+  text,
+} from './configValues.js';
 
 /** The keys each kind of file or section may hold, with the validator of each. */
 
-export const TOP_LEVEL_KEYS = { default_profile: text, store_dir: storeDir, log_level: logLevel, profiles: table, git: table };
+export const TOP_LEVEL_KEYS = {
+  default_profile: text,
+  store_dir: storeDir,
+  log_level: logLevel,
+  profiles: table,
+  git: table,
+};
 
 export const PROFILE_KEYS = {
   client_id: text,
@@ -19,9 +38,9 @@ export const PROFILE_KEYS = {
   audience: text,
   resource: text,
   extra_auth_params: authParams,
-  token: oneOf('auto', 'access', 'id'),
+  token: oneOf(...TOKEN_KINDS),
   token_file: flag,
-  store: oneOf('keychain', 'file', 'memory'),
+  store: oneOf(...STORE_KINDS),
 };
 
 export type ProfileFields = Fields<typeof PROFILE_KEYS>;
@@ -30,7 +49,13 @@ export type ProfileFields = Fields<typeof PROFILE_KEYS>;
 export const GIT_HOST_KEYS = { profile: text, username: text };
 
 /** What a Cosmian CLI `oauth2_conf` holds; any other key there belongs to the Cosmian CLI and is left alone. */
-export const COSMIAN_OAUTH2_KEYS = { client_id: text, client_secret: secret, authorize_url: httpUrl, token_url: httpUrl, scopes };
+export const COSMIAN_OAUTH2_KEYS = {
+  client_id: text,
+  client_secret: secret,
+  authorize_url: httpUrl,
+  token_url: httpUrl,
+  scopes,
+};
 
 // Profile names become keychain accounts and file names in the store directory.
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

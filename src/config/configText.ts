@@ -36,7 +36,10 @@ export function readTrustedFile(file: string): FileText | undefined {
 }
 
 function cannotRead(file: string, err: unknown): ConfigError {
-  return new ConfigError(`cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file });
+  return new ConfigError(
+    `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    { file },
+  );
 }
 
 /** A warning when a file holding a client_secret can be read by other users. */
@@ -81,8 +84,12 @@ export function parseJsonText(file: string, source: string): Table {
     const offset = /at position (\d+)/.exec(message);
     const lines = offset ? source.slice(0, Number(offset[1])).split('\n') : undefined;
     const where = lines ? ` at line ${lines.length}, column ${lines.at(-1)!.length + 1}` : '';
-    throw new ConfigError(`invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`, { file });
+    throw new ConfigError(
+      `invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
+      { file },
+    );
   }
-  if (!isTable(value)) throw new ConfigError('invalid JSON: expected an object at the top level', { file });
+  if (!isTable(value))
+    throw new ConfigError('invalid JSON: expected an object at the top level', { file });
   return value;
 }

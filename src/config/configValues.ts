@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.cjs';
+import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.js';
 import { DEFAULT_REDIRECT_URL } from './profile.js';
 import { commaListHint, isScopeToken } from './scopeSyntax.js';
 
@@ -35,19 +35,24 @@ function kindOf(value: unknown): string {
 
 /** A value as a message may quote it: short strings, numbers and booleans; the kind of anything else. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return kindOf(value);
 }
 
 export function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
 }
 
 export const table: Check<Table> = (v) => (isTable(v) ? v : fail('a table', v));
-export const text: Check<string> = (v) => (typeof v === 'string' && v !== '' ? v : fail('a non-empty string', v));
+export const text: Check<string> = (v) =>
+  typeof v === 'string' && v !== '' ? v : fail('a non-empty string', v);
 // Empty means "no secret" (the Cosmian CLI writes it that way); the profile builder drops it.
-export const secret: Check<string> = (v) => (typeof v === 'string' ? v : fail('a string', v, { secret: true }));
+export const secret: Check<string> = (v) =>
+  typeof v === 'string' ? v : fail('a string', v, { secret: true });
 export const flag: Check<boolean> = (v) => (typeof v === 'boolean' ? v : fail('true or false', v));
 
 export function oneOf<T extends string>(...allowed: T[]): Check<T> {
@@ -64,7 +69,7 @@ export const scopes: Check<string[]> = (v) => {
   return fail(`a non-empty array of scope names (strings without spaces or commas)${hint}`, v);
 };
 
-/** An endpoint that receives tokens or secrets (see endpointRules.cts). */
+/** An endpoint that receives tokens or secrets (see endpointRules.ts). */
 export const httpUrl: Check<string> = (v) => {
   const problem = typeof v === 'string' ? endpointProblem(v) : 'an http(s) URL';
   return problem === undefined ? (v as string) : fail(problem, v); // as written: an issuer must match `iss` exactly
@@ -75,18 +80,29 @@ export const redirectUrl: Check<string> = (v) => {
   const url = typeof v === 'string' && URL.canParse(v) ? new URL(v) : undefined;
   // Checked on the text because URL drops an explicit :80.
   const explicitPort = typeof v === 'string' && /^http:\/\/[^/?#]*:\d+(?:[/?#]|$)/i.test(v);
-  if (!url || url.protocol !== 'http:' || !isLoopbackHost(url.hostname) || !explicitPort || url.hash !== '') {
+  if (
+    !url ||
+    url.protocol !== 'http:' ||
+    !isLoopbackHost(url.hostname) ||
+    !explicitPort ||
+    url.hash !== ''
+  ) {
     return fail(`a loopback http URL with an explicit port, like "${DEFAULT_REDIRECT_URL}"`, v);
   }
   if (!REDIRECT_HOSTS.includes(url.hostname)) {
     const hosts = `${REDIRECT_HOSTS.slice(0, -1).join(', ')} or ${REDIRECT_HOSTS.at(-1)}`;
-    return fail(`a redirect to ${hosts} (the login listener binds only 127.0.0.1 and ::1: another process could listen on ${url.hostname} and take the code)`, v);
+    return fail(
+      `a redirect to ${hosts} (the login listener binds only 127.0.0.1 and ::1: another process could listen on ${url.hostname} and take the code)`,
+      v,
+    );
   }
-  return v as string;
+  return v;
 };
 
 export const storeDir: Check<string> = (v) =>
-  typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/')) ? v : fail('an absolute path or one starting with "~/"', v);
+  typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/'))
+    ? v
+    : fail('an absolute path or one starting with "~/"', v);
 
 export const logLevel = oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent');
 
@@ -103,7 +119,8 @@ const OWN_AUTH_PARAMS: Record<string, string> = {
   scope: 'set scopes in the profile',
   state: 'the agent makes a fresh one for every login, so that no one else can complete it',
   nonce: 'the agent makes a fresh one for every login, so that no one else can complete it',
-  code_challenge: 'the agent makes a fresh PKCE challenge for every login, so that no one else can complete it',
+  code_challenge:
+    'the agent makes a fresh PKCE challenge for every login, so that no one else can complete it',
   code_challenge_method: 'the agent always uses PKCE with S256',
   audience: 'set audience in the profile, which also sends it on token requests',
   resource: 'set resource in the profile, which also sends it on token requests',

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { checked, ConfigError, readFields, type Location } from './configError.js';
-import { COSMIAN_DEFAULT_FILES, type CosmianLayout } from './configPaths.cjs';
+import type { CosmianLayout } from '../rpc/methods.js';
+import { COSMIAN_DEFAULT_FILES } from './configPaths.js';
 import { COSMIAN_OAUTH2_KEYS, COSMIAN_PROFILE, type ProfileFields } from './configSchema.js';
 import { parseJsonText, parseTomlText, readTrustedFile, type FileText } from './configText.js';
 import { isTable, port, show, type Table } from './configValues.js';
@@ -36,11 +37,18 @@ export function readCosmianConfig(file: string, env: NodeJS.ProcessEnv): Cosmian
 
   const keyPrefix = `${path.join('.')}.`;
   const at: Location = { file, profile: COSMIAN_PROFILE };
-  if (!isTable(section)) throw new ConfigError(`expected a table, got ${show(section)}`, { ...at, key: path.join('.') });
-  const fields: ProfileFields = readFields(section, COSMIAN_OAUTH2_KEYS, at, { keyPrefix, ignoreUnknown: true });
+  if (!isTable(section))
+    throw new ConfigError(`expected a table, got ${show(section)}`, { ...at, key: path.join('.') });
+  const fields: ProfileFields = readFields(section, COSMIAN_OAUTH2_KEYS, at, {
+    keyPrefix,
+    ignoreUnknown: true,
+  });
   const redirectUrl = redirectFromEnv(env, at);
   if (redirectUrl !== undefined) fields.redirect_url = redirectUrl;
-  return { profile: buildProfile(COSMIAN_PROFILE, fields, { file, kind: layout, keyPrefix }), read };
+  return {
+    profile: buildProfile(COSMIAN_PROFILE, fields, { file, kind: layout, keyPrefix }),
+    read,
+  };
 }
 
 /**
@@ -50,7 +58,9 @@ export function readCosmianConfig(file: string, env: NodeJS.ProcessEnv): Cosmian
  */
 function parseCosmian(file: string, text: string): { layout: CosmianLayout; document: Table } {
   const name = basename(file);
-  const byName = (COSMIAN_DEFAULT_FILES as string[]).includes(name) ? (name as CosmianLayout) : undefined;
+  const byName = (COSMIAN_DEFAULT_FILES as string[]).includes(name)
+    ? (name as CosmianLayout)
+    : undefined;
   if (byName === 'kms.json' || (byName === undefined && text.trimStart().startsWith('{'))) {
     return { layout: 'kms.json', document: parseJsonText(file, text) };
   }
@@ -61,7 +71,11 @@ function parseCosmian(file: string, text: string): { layout: CosmianLayout; docu
 /** The Cosmian CLI always listens on the default redirect URL; only its port can be changed. */
 function redirectFromEnv(env: NodeJS.ProcessEnv, at: Location): string | undefined {
   if (!env.OAUTH2_REDIRECT_URL_PORT) return undefined;
-  const redirectPort = checked(port, env.OAUTH2_REDIRECT_URL_PORT, { ...at, key: 'OAUTH2_REDIRECT_URL_PORT', fromEnv: true });
+  const redirectPort = checked(port, env.OAUTH2_REDIRECT_URL_PORT, {
+    ...at,
+    key: 'OAUTH2_REDIRECT_URL_PORT',
+    fromEnv: true,
+  });
   const url = new URL(DEFAULT_REDIRECT_URL);
   // Built as text because URL would drop an explicit :80.
   return `${url.protocol}//${url.hostname}:${redirectPort}${url.pathname}`;

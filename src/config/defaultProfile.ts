@@ -1,16 +1,23 @@
 import { ConfigError } from './configError.js';
-import { noProfileConfigured } from './configPaths.cjs';
+import { noProfileConfigured } from './configPaths.js';
 import type { AgentConfig, Profile } from './profile.js';
 
 /**
  * The profile used when a command names none: default_profile, else the only profile, else one
  * named "default". Undefined when none of these applies; noProfileChosen then says what to do.
  */
-export function chooseDefaultProfile(named: string | undefined, profiles: Map<string, Profile>, file: string): string | undefined {
+export function chooseDefaultProfile(
+  named: string | undefined,
+  profiles: Map<string, Profile>,
+  file: string,
+): string | undefined {
   if (named !== undefined) {
     if (profiles.has(named)) return named;
     const known = [...profiles.keys()].join(', ') || 'none';
-    throw new ConfigError(`no profile named "${named}" (known profiles: ${known})`, { file, key: 'default_profile' });
+    throw new ConfigError(`no profile named "${named}" (known profiles: ${known})`, {
+      file,
+      key: 'default_profile',
+    });
   }
   if (profiles.size === 1) return [...profiles.keys()][0];
   return profiles.has('default') ? 'default' : undefined;

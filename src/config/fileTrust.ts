@@ -1,6 +1,7 @@
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { distrustOf, modeText, type TrustRule } from '../os/fileSafety.js';
 
 /**
  * StrictModes, as ssh applies it to authorized_keys: a file that tells the agent where to send the
@@ -33,16 +34,20 @@ function directoriesAbove(file: string): string[] {
   return [...dirs];
 }
 
+/** The user's or root's, links followed, and a sticky directory others write to is fine. */
+const STRICT_MODES: TrustRule = { followLinks: true, allowRoot: true, allowSticky: true };
+
 function problemOf(path: string, stat: Stats, uid: number, what: string): string | undefined {
-  if (stat.uid !== uid && stat.uid !== 0) {
+  const problem = distrustOf(stat, STRICT_MODES);
+  if (problem?.kind === 'owner') {
     const you = userName(uid);
     const others = uid === 0 ? '' : ' or root';
-    return `${what} is owned by uid ${stat.uid}, not by you (${you})${others}, so that user could change it: run chown ${you} ${path}`;
+    const whose = `${what} is owned by uid ${problem.owner}, not by you (${you})${others}`;
+    return `${whose}, so that user could change it: run chown ${you} ${path}`;
   }
-  const sticky = stat.isDirectory() && (stat.mode & 0o1000) !== 0;
-  if ((stat.mode & 0o022) !== 0 && !sticky) {
-    const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-    return `${what} can be changed by group or others (mode ${mode}), who could send your login to a server of theirs: run chmod go-w ${path}`;
+  if (problem?.kind === 'mode') {
+    const changed = `${what} can be changed by group or others (mode ${modeText(problem.mode)})`;
+    return `${changed}, who could send your login to a server of theirs: run chmod go-w ${path}`;
   }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { missingNamedConfig } from './namedConfig.cjs';
+import { missingNamedConfig } from './namedConfig.js';
 import { ConfigError, readFields, type Fields } from './configError.js';
 import { PROFILE_KEYS, PROFILE_NAME, TOP_LEVEL_KEYS } from './configSchema.js';
 import { parseTomlText, readTrustedFile, type FileText } from './configText.js';
@@ -27,12 +27,19 @@ export function readOwnConfig(file: string, { explicit }: { explicit: boolean })
   const profiles = new Map<string, Profile>();
   for (const [name, value] of Object.entries(top.profiles ?? {})) {
     if (!PROFILE_NAME.test(name)) {
-      throw new ConfigError('invalid profile name: use letters, digits, ".", "_" and "-", starting with a letter or digit', {
+      throw new ConfigError(
+        'invalid profile name: use letters, digits, ".", "_" and "-", starting with a letter or digit',
+        {
+          file,
+          profile: name,
+        },
+      );
+    }
+    if (!isTable(value))
+      throw new ConfigError(`expected a table [profiles.${name}], got ${show(value)}`, {
         file,
         profile: name,
       });
-    }
-    if (!isTable(value)) throw new ConfigError(`expected a table [profiles.${name}], got ${show(value)}`, { file, profile: name });
     const fields = readFields(value, PROFILE_KEYS, { file, profile: name });
     profiles.set(name, buildProfile(name, fields, { file, kind: 'config' }));
   }

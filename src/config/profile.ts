@@ -48,7 +48,13 @@ export interface Profile {
 }
 
 /** The profile's endpoints: each receives the refresh token, a code or the client secret. */
-export const PROFILE_ENDPOINTS = ['issuer', 'authorizeUrl', 'tokenUrl', 'revocationUrl', 'deviceAuthorizationUrl'] as const;
+export const PROFILE_ENDPOINTS = [
+  'issuer',
+  'authorizeUrl',
+  'tokenUrl',
+  'revocationUrl',
+  'deviceAuthorizationUrl',
+] as const;
 
 export type ServedKind = 'id' | 'access';
 

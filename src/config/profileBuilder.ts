@@ -1,6 +1,6 @@
 import { ConfigError, type Location } from './configError.js';
 import type { ProfileFields } from './configSchema.js';
-import { isLoopbackHttp } from './endpointRules.cjs';
+import { isLoopbackHttp } from './endpointRules.js';
 import {
   DEFAULT_REDIRECT_URL,
   DEFAULT_SCOPES,
@@ -24,7 +24,11 @@ export interface ProfileOrigin {
  * derived once here (the kind of token served, plain http, the store key) instead of on each use.
  */
 export function buildProfile(name: string, fields: ProfileFields, origin: ProfileOrigin): Profile {
-  const at = (key: string): Location => ({ file: origin.file, profile: name, key: (origin.keyPrefix ?? '') + key });
+  const at = (key: string): Location => ({
+    file: origin.file,
+    profile: name,
+    key: (origin.keyPrefix ?? '') + key,
+  });
   const clientId = required(fields.client_id, at('client_id'), 'required');
   if (fields.issuer === undefined) {
     const why = origin.kind === 'config' ? 'required unless issuer is set' : 'required'; // Cosmian files have no issuer
@@ -32,11 +36,18 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
     required(fields.token_url, at('token_url'), why);
   }
   const clientSecret = fields.client_secret || undefined;
-  const method = authMethod(fields.token_endpoint_auth_method, clientSecret, at('token_endpoint_auth_method'));
+  const method = authMethod(
+    fields.token_endpoint_auth_method,
+    clientSecret,
+    at('token_endpoint_auth_method'),
+  );
   const scopes = fields.scopes ?? [...DEFAULT_SCOPES];
   const token = fields.token ?? 'auto';
   if (token === 'id' && !scopes.includes('openid')) {
-    throw new ConfigError('"id" needs "openid" in scopes: without it the provider issues no id_token', at('token'));
+    throw new ConfigError(
+      '"id" needs "openid" in scopes: without it the provider issues no id_token',
+      at('token'),
+    );
   }
 
   const profile = withoutUndefined({
@@ -63,7 +74,9 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
   });
   return {
     ...profile,
-    allowHttp: PROFILE_ENDPOINTS.some((field) => profile[field] !== undefined && isLoopbackHttp(profile[field])),
+    allowHttp: PROFILE_ENDPOINTS.some(
+      (field) => profile[field] !== undefined && isLoopbackHttp(profile[field]),
+    ),
     storeKey: storeKeyOf(profile),
   };
 }
@@ -74,9 +87,14 @@ function required<T>(value: T | undefined, where: Location, why: string): T {
 }
 
 /** A secret means client_secret_basic unless said otherwise; a method that sends a secret needs one. */
-function authMethod(configured: TokenEndpointAuthMethod | undefined, clientSecret: string | undefined, where: Location): TokenEndpointAuthMethod {
+function authMethod(
+  configured: TokenEndpointAuthMethod | undefined,
+  clientSecret: string | undefined,
+  where: Location,
+): TokenEndpointAuthMethod {
   const method = configured ?? (clientSecret ? 'client_secret_basic' : 'none');
-  if (method !== 'none' && !clientSecret) throw new ConfigError(`"${method}" needs a client_secret; set one or use "none"`, where);
+  if (method !== 'none' && !clientSecret)
+    throw new ConfigError(`"${method}" needs a client_secret; set one or use "none"`, where);
   return method;
 }
 
@@ -85,7 +103,11 @@ function authMethod(configured: TokenEndpointAuthMethod | undefined, clientSecre
  * resource (what the Cosmian CLI sends and the KMS verifies), else the access token, which is
  * the one a resource server checks.
  */
-function servedKind(token: Profile['token'], scopes: string[], audienceOrResource: string | undefined): ServedKind {
+function servedKind(
+  token: Profile['token'],
+  scopes: string[],
+  audienceOrResource: string | undefined,
+): ServedKind {
   if (token !== 'auto') return token;
   return scopes.includes('openid') && audienceOrResource === undefined ? 'id' : 'access';
 }
@@ -96,5 +118,7 @@ type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] }
 };
 
 function withoutUndefined<T extends object>(object: T): Defined<T> {
-  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Defined<T>;
+  return Object.fromEntries(
+    Object.entries(object).filter(([, v]) => v !== undefined),
+  ) as Defined<T>;
 }

@@ -11,7 +11,12 @@ export interface ProfileChanges {
 }
 
 /** Fields a reload may change without touching the session: where the profile came from, and how its login listens. */
-const SESSION_NEUTRAL: readonly (keyof Profile)[] = ['source', 'sourceKind', 'redirectUrl', 'tokenFile'];
+const SESSION_NEUTRAL: readonly (keyof Profile)[] = [
+  'source',
+  'sourceKind',
+  'redirectUrl',
+  'tokenFile',
+];
 
 /** Only fields the session does not depend on changed: the running session adopts the new profile as it is. */
 export function keepsSession(changes: ProfileChanges): boolean {
@@ -36,7 +41,9 @@ const TOKEN_FIELDS: readonly (keyof Profile)[] = [
 /** Compares the profile before and after a reload (pure: the caller acts on the answer). */
 export function profileChanges(before: Profile, after: Profile): ProfileChanges {
   const fields = new Set([...Object.keys(before), ...Object.keys(after)] as (keyof Profile)[]);
-  const changed = [...fields].filter((field) => canonical(before[field]) !== canonical(after[field]));
+  const changed = [...fields].filter(
+    (field) => canonical(before[field]) !== canonical(after[field]),
+  );
   return {
     changed,
     dropsTokens: changed.some((field) => TOKEN_FIELDS.includes(field)),
@@ -46,6 +53,7 @@ export function profileChanges(before: Profile, after: Profile): ProfileChanges 
 
 /** Values as comparable text; a table's key order (extra_auth_params) is not a change. */
 function canonical(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return JSON.stringify(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return JSON.stringify(value);
   return JSON.stringify(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -13,7 +13,10 @@ export function isScopeToken(name: string): boolean {
 /** For a name with commas in it: how to write it as a list (`"openid email"`); else undefined. */
 export function commaListHint(name: string): string | undefined {
   if (!name.includes(',')) return undefined;
-  const list = name.split(',').map((part) => part.trim()).filter(Boolean);
+  const list = name
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   const strings = list.map((s) => `"${s}"`).join(', ');
   const spaced = `separated by spaces ("${list.join(' ')}")`;
   const how = `${spaced} or, in the config, written one per string ([${strings}])`;

@@ -2,14 +2,14 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
 import type { AgentConfig, Profile } from '../config/profile.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { Result } from '../rpc/methods.js';
 import { ConfigError } from '../config/configError.js';
 import { ambiguousDefault, noProfileChosen } from '../config/defaultProfile.js';
 import { keepsSession, profileChanges } from '../config/profileChanges.js';
 import { ProfileSession } from './profileSession.js';
 import { LoginRegistry } from './login/loginRegistry.js';
-import { openStore } from './stores/fallbackStore.js';
+import { openStore } from './stores/storeFactory.js';
 import type { TokenStore } from './stores/tokenStore.js';
 import { TokenFiles } from './tokenFiles.js';
 
@@ -36,7 +36,8 @@ export class Agent {
     this.configFile = resolvedPath(config.configPath);
     this.logins = new LoginRegistry(dirname(socketPath), log);
     this.tokenFiles = new TokenFiles(dirname(socketPath), log);
-    for (const profile of config.profiles.values()) this.sessions.set(profile.name, this.newSession(profile));
+    for (const profile of config.profiles.values())
+      this.sessions.set(profile.name, this.newSession(profile));
   }
 
   private newSession(profile: Profile): ProfileSession {
@@ -46,7 +47,12 @@ export class Agent {
       store = openStore(profile.store, this.config.storeDir);
       this.stores.set(where, store);
     }
-    const session = new ProfileSession(profile, store, this.log.child({ profile: profile.name }), this.tokenFiles);
+    const session = new ProfileSession(
+      profile,
+      store,
+      this.log.child({ profile: profile.name }),
+      this.tokenFiles,
+    );
     if (this.serving) session.warmUp();
     return session;
   }
@@ -65,9 +71,15 @@ export class Agent {
     const session = wanted === undefined ? undefined : this.sessions.get(wanted);
     if (session) return session;
     const known = [...this.sessions.keys()];
-    const broken = this.configError ? ` (the config has an error, so the agent still uses the previous one: ${this.configError.message})` : '';
-    if (wanted === undefined || known.length === 0) throw new AgentError('UNKNOWN_PROFILE', `${noProfileChosen(this.config)}${broken}`);
-    throw new AgentError('UNKNOWN_PROFILE', `no profile named ${wanted}: configured profiles are ${known.join(', ')} (see \`kms-agent profiles\`)${broken}`);
+    const broken = this.configError
+      ? ` (the config has an error, so the agent still uses the previous one: ${this.configError.message})`
+      : '';
+    if (wanted === undefined || known.length === 0)
+      throw new AgentError('UNKNOWN_PROFILE', `${noProfileChosen(this.config)}${broken}`);
+    throw new AgentError(
+      'UNKNOWN_PROFILE',
+      `no profile named ${wanted}: configured profiles are ${known.join(', ')} (see \`kms-agent profiles\`)${broken}`,
+    );
   }
 
   /**
@@ -84,7 +96,10 @@ export class Agent {
       if (!(err instanceof ConfigError)) throw err;
       this.configError = err;
       this.log.error({ err: err.message }, 'config reload failed; the previous config stays');
-      throw new AgentError('CONFIG_ERROR', `${err.message} (the agent keeps the config it had; fix the file, then run \`kms-agent reload\`)`);
+      throw new AgentError(
+        'CONFIG_ERROR',
+        `${err.message} (the agent keeps the config it had; fix the file, then run \`kms-agent reload\`)`,
+      );
     }
     const previous = this.config;
     this.config = next;
@@ -141,7 +156,14 @@ export class Agent {
         }
         this.sessions.set(profile.name, this.newSession(profile));
       }
-      this.log.info({ profile: profile.name, changed: changes?.changed ?? 'added', login_kept: !changes?.dropsLogin }, 'profile loaded by a reload');
+      this.log.info(
+        {
+          profile: profile.name,
+          changed: changes?.changed ?? 'added',
+          login_kept: !changes?.dropsLogin,
+        },
+        'profile loaded by a reload',
+      );
     }
   }
 

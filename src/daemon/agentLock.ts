@@ -4,7 +4,6 @@ import {
   fchmodSync,
   fstatSync,
   ftruncateSync,
-  lstatSync,
   mkdirSync,
   openSync,
   writeSync,
@@ -14,11 +13,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   agentRunsElsewhere,
   formatAgentLock,
+  LOCK_FILE,
   readAgentLock,
   type AgentLockRecord,
-} from '../rpc/agentLockFile.cjs';
-import { processAlive } from '../rpc/processAlive.js';
-import { flock, LOCK_EX, LOCK_NB } from './libc.js';
+} from '../os/agentLockFile.js';
+import { distrust, distrustOf } from '../os/fileSafety.js';
+import { processAlive } from '../os/processAlive.js';
+import { flock, LOCK_EX, LOCK_NB } from '../os/libc.js';
 import { AgentAlreadyRunningError, socketAnswers } from './socketDirectory.js';
 
 /** A starting agent waits this long for the lock's holder to answer on its socket. */
@@ -103,10 +104,7 @@ function tryLock(fd: number): boolean {
 function openLockFile(lockPath: string): number {
   const dir = dirname(lockPath);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const dirInfo = lstatSync(dir);
-  const me = process.getuid?.();
-  const ours = me === undefined || dirInfo.uid === me;
-  if (!dirInfo.isDirectory() || !ours || (dirInfo.mode & 0o022) !== 0) {
+  if (distrust(dir, { type: 'directory' })) {
     throw new Error(
       `refusing the state directory ${dir}: it must be a directory of yours ` +
         `that only you can write to; run \`chmod 700 ${dir}\``,
@@ -119,11 +117,12 @@ function openLockFile(lockPath: string): number {
     if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
     throw new Error(`refusing ${lockPath}: it is a symbolic link; remove it`);
   }
-  const info = fstatSync(fd);
-  if (!info.isFile() || (me !== undefined && info.uid !== me)) {
+  const problem = distrustOf(fstatSync(fd), { ...LOCK_FILE, ownerOnly: true });
+  if (problem?.kind === 'mode') {
+    fchmodSync(fd, 0o600);
+  } else if (problem) {
     closeSync(fd);
     throw new Error(`refusing ${lockPath}: it is not a file of yours; remove it`);
   }
-  if ((info.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
   return fd;
 }

@@ -71,7 +71,9 @@ export class ConfigWatcher {
       if (signature(path) !== before) return this.onChange();
     }
     // A directory on the way may have appeared: watch deeper.
-    this.watch([...this.signatures.keys()].map((path) => ({ path, role: 'config', exists: false })));
+    this.watch(
+      [...this.signatures.keys()].map((path) => ({ path, role: 'config', exists: false })),
+    );
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type { Logger } from './logger.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 import type { TokenSet } from '../provider/tokenSet.js';
 
@@ -43,7 +43,8 @@ export class GrantKeeper {
     const stored = await this.readStore();
     if (stored === undefined) return this.grant!;
     if (this.grant && stored?.refresh_token !== this.grant.refresh_token) {
-      const what = 'the stored login changed since this agent last read it (another agent ' +
+      const what =
+        'the stored login changed since this agent last read it (another agent ' +
         'refreshed, logged in or out): using the stored one';
       this.log.info({ logged_in: stored !== null }, what);
     }
@@ -122,7 +123,8 @@ export class GrantKeeper {
   }
 
   private adopt(stored: StoredGrant | null, action: string): StoredGrant | null {
-    const what = 'the stored login changed since this agent read it (another agent): ' +
+    const what =
+      'the stored login changed since this agent read it (another agent): ' +
       `not overwritten by a ${action}, adopted`;
     this.log.warn({ logged_in: stored !== null }, what);
     this.grant = stored;
@@ -130,14 +132,21 @@ export class GrantKeeper {
   }
 
   private storeFailed(err: unknown, action: string): AgentError {
-    const detail = err instanceof StoreUnavailableError ? err.message : ((err as Error)?.message ?? String(err));
-    return new AgentError('STORE_UNAVAILABLE', `cannot ${action} the login of profile ${this.profile}: ${detail}`);
+    const detail =
+      err instanceof StoreUnavailableError ? err.message : ((err as Error)?.message ?? String(err));
+    return new AgentError(
+      'STORE_UNAVAILABLE',
+      `cannot ${action} the login of profile ${this.profile}: ${detail}`,
+    );
   }
 }
 
 /** What a login leaves in the store: its refresh token and who it is for (never an access or id token). */
 export function grantOf(set: TokenSet): StoredGrant {
-  const grant: StoredGrant = { refresh_token: set.refreshToken!, saved_at: Math.floor(Date.now() / 1000) };
+  const grant: StoredGrant = {
+    refresh_token: set.refreshToken!,
+    saved_at: Math.floor(Date.now() / 1000),
+  };
   for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
     const value = set[name];
     if (value !== undefined) grant[name] = value;

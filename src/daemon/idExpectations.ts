@@ -3,12 +3,18 @@ import type { IdTokenExpectations } from '../provider/idTokenRules.js';
 import type { StoredGrant } from './stores/tokenStore.js';
 
 /** The configured (and discovered) issuer, else the one a previous login's id_token named. */
-export function knownIssuer(profile: Profile, grant: StoredGrant | null | undefined): string | undefined {
+export function knownIssuer(
+  profile: Profile,
+  grant: StoredGrant | null | undefined,
+): string | undefined {
   return profile.issuer ?? grant?.issuer ?? undefined;
 }
 
 /** What a refreshed id_token is held to: this profile's client and issuer, and the login's subject and nonce. */
-export function refreshExpectations(profile: Profile, grant: StoredGrant | null): IdTokenExpectations {
+export function refreshExpectations(
+  profile: Profile,
+  grant: StoredGrant | null,
+): IdTokenExpectations {
   return {
     clientId: profile.clientId,
     issuer: knownIssuer(profile, grant),
@@ -24,6 +30,15 @@ export function refreshExpectations(profile: Profile, grant: StoredGrant | null)
  * What a login's id_token is held to: the nonce its authorization request sent (if any), and the
  * issuer already known; a new login may be someone else, so no subject.
  */
-export function loginExpectations(profile: Profile, previous: StoredGrant | null, nonce: string | undefined): IdTokenExpectations {
-  return { ...refreshExpectations(profile, null), issuer: knownIssuer(profile, previous), nonce, nonceRequired: nonce !== undefined };
+export function loginExpectations(
+  profile: Profile,
+  previous: StoredGrant | null,
+  nonce: string | undefined,
+): IdTokenExpectations {
+  return {
+    ...refreshExpectations(profile, null),
+    issuer: knownIssuer(profile, previous),
+    nonce,
+    nonceRequired: nonce !== undefined,
+  };
 }

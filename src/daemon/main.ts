@@ -5,11 +5,11 @@
  * many clients autostart at once, the daemons that lose the race report `running` (the winner
  * listens on their socket) or `elsewhere PID SOCKET` (on another one), and exit, having logged
  * nothing.
- * The launcher runs it from the daemon's bundle, dist/daemon/daemon.cjs (scripts/bundleDaemon.mjs).
+ * The launcher runs it from the daemon's bundle, dist/daemon/daemon.cjs (daemonProgram.ts).
  */
 import { writeSync, closeSync } from 'node:fs';
-import { resolveConfigPath } from '../config/configPaths.cjs';
-import { agentLockPath } from '../rpc/agentLockFile.cjs';
+import { resolveConfigPath } from '../config/configPaths.js';
+import { agentLockPath } from '../os/agentLockFile.js';
 import { AgentRunningElsewhereError, takeAgentLock } from './agentLock.js';
 import { AgentAlreadyRunningError } from './socketDirectory.js';
 
@@ -36,7 +36,7 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-/** `--socket PATH [--config PATH] [--log-file PATH]`, as daemonLauncher.cts passes them; never returns. */
+/** `--socket PATH [--config PATH] [--log-file PATH]`, as daemonLauncher.ts passes them; never returns. */
 export async function runMain(argv: readonly string[] = process.argv): Promise<never> {
   const arg = (name: string): string | undefined => {
     const i = argv.indexOf(name);
@@ -58,7 +58,8 @@ export async function runMain(argv: readonly string[] = process.argv): Promise<n
       logFile: arg('--log-file'),
       lock,
       // Warnings (e.g. a client_secret in a file others can read) go first, so `start` can show them.
-      onReady: ({ pid, warnings }) => report([...warnings.map((w) => `warning ${w}`), `ready ${pid}`].join('\n')),
+      onReady: ({ pid, warnings }) =>
+        report([...warnings.map((w) => `warning ${w}`), `ready ${pid}`].join('\n')),
     });
     process.exit(0);
   } catch (err) {

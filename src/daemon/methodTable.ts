@@ -1,5 +1,11 @@
 import type { Agent } from './agent.js';
-import type { MethodName, Result } from '../rpc/methods.js';
+import {
+  LOGIN_FLOWS,
+  TOKEN_KINDS,
+  type MethodName,
+  type Result,
+  type TokenReply,
+} from '../rpc/methods.js';
 import {
   asParams,
   optionalBoolean,
@@ -8,8 +14,8 @@ import {
   optionalString,
   requiredString,
 } from '../rpc/paramChecks.js';
-import { VERSION } from '../rpc/version.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { VERSION } from '../version.js';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
 
 /** What a handler may learn about the connection it serves. */
@@ -18,7 +24,10 @@ export interface ConnectionContext {
   onClose(fn: () => void): void;
 }
 
-type Handler<M extends MethodName> = (params: unknown, connection: ConnectionContext) => Result<M> | Promise<Result<M>>;
+type Handler<M extends MethodName> = (
+  params: unknown,
+  connection: ConnectionContext,
+) => Result<M> | Promise<Result<M>>;
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
@@ -29,19 +38,7 @@ type Reload = () => Result<'agent.reload'>;
 /** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
 export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload): MethodTable {
   return {
-    'agent.status': async (params) => {
-      asParams('agent.status', params, []);
-      const profiles = await Promise.all(
-        [...agent.sessions.values()].map(async (session) => {
-          const status = await session.status();
-          if (agent.logins.pendingFor(session)) status.login_pending = true;
-          return status;
-        }),
-      );
-      const status: Result<'agent.status'> = { version: VERSION, pid: process.pid, started_at: agent.startedAt, socket: agent.socketPath, config: agent.config.configPath, profiles };
-      if (agent.configError) status.config_error = agent.configError.message;
-      return status;
-    },
+    'agent.status': (params) => agentStatus(agent, params),
 
     // A client's config check: the file it names, the pid for `start`, a reload that failed.
     'agent.config': (params) => {
@@ -54,56 +51,12 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
       return result;
     },
 
-    'token.get': (params) => {
-      const p = asParams('token.get', params, TOKEN_PARAMS);
-      refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
-      const session = agent.session(optionalString('token.get', p, 'profile'));
-      const reply = session.getToken({
-        min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
-        kind: optionalChoice('token.get', p, 'kind', ['auto', 'access', 'id'] as const),
-        scope: optionalString('token.get', p, 'scope'),
-        audience: optionalString('token.get', p, 'audience'),
-      });
-      // Only while a reload failed: the client hears that its edit did not take.
-      const warning = agent.configWarning();
-      if (warning === undefined) return reply;
-      return Promise.resolve(reply).then((r) => ({ ...r, warning }));
-    },
+    'token.get': (params) => getToken(agent, params),
 
     // git's credential helper (docs/tools.md): the [git] table names the profile and username per host.
-    'git.credential': async (params) => {
-      const p = asParams('git.credential', params, ['host', 'profile', 'config']);
-      refuseOtherConfig(agent, optionalString('git.credential', p, 'config'));
-      const host = requiredString('git.credential', p, 'host').toLowerCase();
-      const named = optionalString('git.credential', p, 'profile');
-      const mapped = agent.config.git.get(host);
-      if (named === undefined && mapped === undefined) {
-        throw new AgentError('UNKNOWN_PROFILE', `no [git."${host}"] entry in ${agent.config.configPath} names a profile for this host: add one, or use \`kms-agent git-credential --profile NAME\``);
-      }
-      const session = agent.session(named ?? mapped!.profile);
-      const reply = await session.getToken({});
-      const result: Result<'git.credential'> = {
-        profile: session.name,
-        username: mapped?.username ?? DEFAULT_GIT_USERNAME,
-        token: reply.token,
-        expires_at: reply.expires_at,
-      };
-      const warning = agent.configWarning();
-      if (warning) result.warning = warning;
-      return result;
-    },
+    'git.credential': (params) => gitCredential(agent, params),
 
-    'login.start': async (params) => {
-      const p = asParams('login.start', params, ['profile', 'flow']);
-      const session = agent.session(optionalString('login.start', p, 'profile'));
-      const flow = optionalChoice('login.start', p, 'flow', ['pkce', 'device'] as const) ?? 'pkce';
-      const login = await agent.logins.start(session, flow);
-      const result: Result<'login.start'> = { login_id: login.id, profile: login.profile, url: login.url, expires_at: login.expiresAt };
-      if (login.browserUrl) result.browser_url = login.browserUrl;
-      if (login.userCode) result.user_code = login.userCode;
-      if (login.verificationUrl) result.verification_url = login.verificationUrl;
-      return result;
-    },
+    'login.start': (params) => startLogin(agent, params),
 
     'login.wait': async (params, connection) => {
       const p = asParams('login.wait', params, ['login_id', 'timeout']);
@@ -122,9 +75,15 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
     logout: async (params) => {
       const p = asParams('logout', params, ['profile', 'all']);
       const all = optionalBoolean('logout', p, 'all') ?? false;
-      const sessions = all ? [...agent.sessions.values()] : [agent.session(optionalString('logout', p, 'profile'))];
+      const sessions = all
+        ? [...agent.sessions.values()]
+        : [agent.session(optionalString('logout', p, 'profile'))];
       const outcomes = await Promise.all(sessions.map((session) => session.logout()));
-      return { revoked: outcomes.some((o) => o.revocation === 'revoked'), profiles: sessions.map((s) => s.name), outcomes };
+      return {
+        revoked: outcomes.some((o) => o.revocation === 'revoked'),
+        profiles: sessions.map((s) => s.name),
+        outcomes,
+      };
     },
 
     'profiles.list': (params) => {
@@ -155,4 +114,84 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
 function refuseOtherConfig(agent: Agent, named: string | undefined): void {
   const mismatch = agent.configMismatch(named);
   if (mismatch !== undefined) throw new AgentError('CONFIG_ERROR', mismatch);
+}
+
+async function agentStatus(agent: Agent, params: unknown): Promise<Result<'agent.status'>> {
+  asParams('agent.status', params, []);
+  const profiles = await Promise.all(
+    [...agent.sessions.values()].map(async (session) => {
+      const status = await session.status();
+      if (agent.logins.pendingFor(session)) status.login_pending = true;
+      return status;
+    }),
+  );
+  const status: Result<'agent.status'> = {
+    version: VERSION,
+    pid: process.pid,
+    started_at: agent.startedAt,
+    socket: agent.socketPath,
+    config: agent.config.configPath,
+    profiles,
+  };
+  if (agent.configError) status.config_error = agent.configError.message;
+  return status;
+}
+
+/** The hot path: a cached token is answered at once, without a promise. */
+function getToken(agent: Agent, params: unknown): TokenReply | Promise<TokenReply> {
+  const p = asParams('token.get', params, TOKEN_PARAMS);
+  refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
+  const session = agent.session(optionalString('token.get', p, 'profile'));
+  const reply = session.getToken({
+    min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
+    kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
+    scope: optionalString('token.get', p, 'scope'),
+    audience: optionalString('token.get', p, 'audience'),
+  });
+  // Only while a reload failed: the client hears that its edit did not take.
+  const warning = agent.configWarning();
+  if (warning === undefined) return reply;
+  return Promise.resolve(reply).then((r) => ({ ...r, warning }));
+}
+
+async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git.credential'>> {
+  const p = asParams('git.credential', params, ['host', 'profile', 'config']);
+  refuseOtherConfig(agent, optionalString('git.credential', p, 'config'));
+  const host = requiredString('git.credential', p, 'host').toLowerCase();
+  const named = optionalString('git.credential', p, 'profile');
+  const mapped = agent.config.git.get(host);
+  if (named === undefined && mapped === undefined) {
+    throw new AgentError(
+      'UNKNOWN_PROFILE',
+      `no [git."${host}"] entry in ${agent.config.configPath} names a profile for this host: add one, or use \`kms-agent git-credential --profile NAME\``,
+    );
+  }
+  const session = agent.session(named ?? mapped!.profile);
+  const reply = await session.getToken({});
+  const result: Result<'git.credential'> = {
+    profile: session.name,
+    username: mapped?.username ?? DEFAULT_GIT_USERNAME,
+    token: reply.token,
+    expires_at: reply.expires_at,
+  };
+  const warning = agent.configWarning();
+  if (warning) result.warning = warning;
+  return result;
+}
+
+async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.start'>> {
+  const p = asParams('login.start', params, ['profile', 'flow']);
+  const session = agent.session(optionalString('login.start', p, 'profile'));
+  const flow = optionalChoice('login.start', p, 'flow', LOGIN_FLOWS) ?? 'pkce';
+  const login = await agent.logins.start(session, flow);
+  const result: Result<'login.start'> = {
+    login_id: login.id,
+    profile: login.profile,
+    url: login.url,
+    expires_at: login.expiresAt,
+  };
+  if (login.browserUrl) result.browser_url = login.browserUrl;
+  if (login.userCode) result.user_code = login.userCode;
+  if (login.verificationUrl) result.verification_url = login.verificationUrl;
+  return result;
 }

@@ -1,14 +1,33 @@
+import type { Profile } from '../config/profile.js';
 import type { ProfileStatus } from '../rpc/methods.js';
-import type { ProfileSession } from './profileSession.js';
+import type { TokenFiles } from './tokenFiles.js';
 import { providerText } from '../provider/providerText.js';
-import type { StoredGrant } from './stores/tokenStore.js';
+import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
 import { servable, type CachedTokens } from './tokenCache.js';
 
+/** What `status` shows of a session (profileSession.ts). */
+export interface SessionFacts {
+  readonly name: string;
+  readonly profile: Profile;
+  readonly store: TokenStore;
+  readonly tokenFiles?: TokenFiles | undefined;
+}
+
 /** One profile as `status` shows it: who is logged in, until when, where the login is kept, what went wrong last. */
-export function profileStatus(session: ProfileSession, grant: StoredGrant | null, main: CachedTokens | undefined, lastError: string | undefined): ProfileStatus {
+export function profileStatus(
+  session: SessionFacts,
+  grant: StoredGrant | null,
+  main: CachedTokens | undefined,
+  lastError: string | undefined,
+): ProfileStatus {
   const served = main && (session.profile.servedKind === 'id' ? main.id : main.access);
   const valid = main !== undefined && servable(main, session.profile.servedKind) !== undefined;
-  const status: ProfileStatus = { name: session.name, logged_in: grant !== null || valid, has_refresh_token: grant !== null, store: session.store.kind };
+  const status: ProfileStatus = {
+    name: session.name,
+    logged_in: grant !== null || valid,
+    has_refresh_token: grant !== null,
+    store: session.store.kind,
+  };
   const subject = main?.set.subject ?? grant?.subject;
   const email = main?.set.email ?? grant?.email;
   // Claims the user chose at the provider: shown on terminals, so without control characters.

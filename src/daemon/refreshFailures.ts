@@ -1,30 +1,36 @@
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { Profile } from '../config/profile.js';
 import type { ProviderFailure } from '../provider/providerErrors.js';
+import { loginCommand } from '../text/loginCommand.js';
 import { describeTarget, type TokenTarget } from '../provider/tokenTarget.js';
 
-/** The command that logs a profile in again. */
-export function loginCommandFor(profile: string): string {
-  return `\`kms-agent login --profile ${profile}\``;
-}
+/** The command that logs a profile in again, quoted. */
+const loginAgain = (profile: string): string => `\`${loginCommand(profile)}\``;
 
 export function loginRequired(profile: string, why?: string): AgentError {
-  const what = why === undefined ? `not logged in to profile ${profile}` : `the login of profile ${profile} ended: ${why}`;
-  return new AgentError('LOGIN_REQUIRED', `${what}: run ${loginCommandFor(profile)}`);
+  const what =
+    why === undefined
+      ? `not logged in to profile ${profile}`
+      : `the login of profile ${profile} ended: ${why}`;
+  return new AgentError('LOGIN_REQUIRED', `${what}: run ${loginAgain(profile)}`);
 }
 
 /** An id_token is asked for, and the provider gives none that is still valid (OpenID Connect Core §12.2 allows a refresh without one). */
 export function idTokenNotRenewed(profile: string, refusal: string | undefined): AgentError {
-  const why = refusal ?? 'its provider issued none at login, or does not renew id_tokens on refresh';
+  const why =
+    refusal ?? 'its provider issued none at login, or does not renew id_tokens on refresh';
   return new AgentError(
     'LOGIN_REQUIRED',
-    `no valid id_token for profile ${profile}: ${why}; run ${loginCommandFor(profile)} for a new one, or set token = "access" in the profile to use its access token`,
+    `no valid id_token for profile ${profile}: ${why}; run ${loginAgain(profile)} for a new one, or set token = "access" in the profile to use its access token`,
   );
 }
 
 /** An id_token is asked of a profile whose scopes lack `openid`: no login or refresh can bring one. */
 export function noOpenidScope(profile: string): AgentError {
-  return new AgentError('PROVIDER_ERROR', `profile ${profile} does not ask for the openid scope, so it gets no id_token: add "openid" to its scopes and log in again, or ask for --access`);
+  return new AgentError(
+    'PROVIDER_ERROR',
+    `profile ${profile} does not ask for the openid scope, so it gets no id_token: add "openid" to its scopes and log in again, or ask for --access`,
+  );
 }
 
 /** Whether a refresh failure still lets a valid cached token be served (the provider is down or misbehaving, the login is fine). */
@@ -41,10 +47,16 @@ export function mainRefreshError(profile: string, failure: ProviderFailure): Age
         `the identity provider of profile ${profile} is unreachable (${failure.detail}) and no valid token is cached: check the network and retry`,
       );
     case 'invalid':
-      return new AgentError('PROVIDER_ERROR', `the identity provider of profile ${profile} answered, but not acceptably: ${failure.detail}`);
+      return new AgentError(
+        'PROVIDER_ERROR',
+        `the identity provider of profile ${profile} answered, but not acceptably: ${failure.detail}`,
+      );
     default:
       // Any 4xx but 429 (invalid_grant, or the bare 400/401 many providers send) ends the login.
-      return loginRequired(profile, `the provider no longer accepts its refresh token (${failure.detail})`);
+      return loginRequired(
+        profile,
+        `the provider no longer accepts its refresh token (${failure.detail})`,
+      );
   }
 }
 
@@ -53,7 +65,12 @@ export function mainRefreshError(profile: string, failure: ProviderFailure): Age
  * left alone. Even `invalid_grant` may only mean the user never consented to that target (Entra ID
  * answers so); if the login is really gone, the next plain `token` finds out.
  */
-export function targetRefused(profile: string, scopes: readonly string[], failure: ProviderFailure, target: TokenTarget): AgentError {
+export function targetRefused(
+  profile: string,
+  scopes: readonly string[],
+  failure: ProviderFailure,
+  target: TokenTarget,
+): AgentError {
   const what = describeTarget(target);
   if (failure.kind === 'transient') {
     return new AgentError(
@@ -61,11 +78,19 @@ export function targetRefused(profile: string, scopes: readonly string[], failur
       `the identity provider of profile ${profile} is unreachable (${failure.detail}) and no valid token for ${what} is cached: check the network and retry`,
     );
   }
-  return new AgentError('PROVIDER_ERROR', `the identity provider refused a token for ${what} of profile ${profile} (${failure.detail})${targetHint(profile, scopes, failure, target)}`);
+  return new AgentError(
+    'PROVIDER_ERROR',
+    `the identity provider refused a token for ${what} of profile ${profile} (${failure.detail})${targetHint(profile, scopes, failure, target)}`,
+  );
 }
 
 /** What the user can change, for the errors whose cause is known. */
-function targetHint(profile: string, scopes: readonly string[], failure: ProviderFailure, target: TokenTarget): string {
+function targetHint(
+  profile: string,
+  scopes: readonly string[],
+  failure: ProviderFailure,
+  target: TokenTarget,
+): string {
   const error = failure.kind === 'rejected' ? failure.error : failure.kind;
   switch (error) {
     case 'invalid_scope':
@@ -75,7 +100,7 @@ function targetHint(profile: string, scopes: readonly string[], failure: Provide
     case 'invalid_target':
       return `: the provider does not know this audience, or it was not requested at login; set resource = "${target.audience ?? ''}" in profile ${profile} and log in again (some providers also end the login on this error)`;
     case 'invalid_grant':
-      return `: the login may lack consent for this target; if \`kms-agent token --profile ${profile}\` fails too, run ${loginCommandFor(profile)}`;
+      return `: the login may lack consent for this target; if \`kms-agent token --profile ${profile}\` fails too, run ${loginAgain(profile)}`;
     default:
       return '';
   }

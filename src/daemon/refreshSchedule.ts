@@ -1,3 +1,7 @@
+import type { Profile } from '../config/profile.js';
+import { AgentError } from '../rpc/jsonRpc.js';
+import type { RetryBackoff } from './retryBackoff.js';
+import type { StoredGrant } from './stores/tokenStore.js';
 import { firstToExpire, type CachedTokens } from './tokenCache.js';
 
 /** setTimeout's limit: a longer delay fires at once (a provider's 10¹² s lifetime did that). */
@@ -31,5 +35,57 @@ export class RefreshTimer {
 
   cancel(): void {
     clearTimeout(this.timer);
+  }
+}
+
+/** What the background refresh reads of a session (profileSession.ts). */
+export interface RefreshedSession {
+  readonly profile: Profile;
+  readonly closed: boolean;
+  readonly tokens: { readonly main: CachedTokens | undefined };
+  /** The login in memory: a refresh token is there to renew the tokens. */
+  readonly grants: { readonly current: StoredGrant | null | undefined };
+}
+
+/**
+ * Refreshes a session's main tokens ahead of expiry so clients rarely wait, but only while someone
+ * uses them (or its token file): an idle agent does not keep calling the provider. After a
+ * failure it follows the backoff.
+ */
+export class BackgroundRefresh {
+  private readonly timer = new RefreshTimer();
+
+  constructor(
+    private readonly session: RefreshedSession,
+    private readonly backoff: RetryBackoff,
+    private readonly refreshMain: () => Promise<CachedTokens>,
+  ) {}
+
+  schedule(retryMs?: number): void {
+    this.timer.cancel();
+    const main = this.session.tokens.main;
+    if (this.session.closed || !main || !this.session.grants.current) return;
+    this.timer.arm(retryMs ?? backgroundDelayMs(main), () => this.run());
+  }
+
+  cancel(): void {
+    this.timer.cancel();
+  }
+
+  private run(): void {
+    const { tokens, profile, closed } = this.session;
+    const entry = tokens.main;
+    if (!entry || (entry.lastUsedMs === 0 && !profile.tokenFile) || closed) return;
+    if (RefreshTimer.clamped(backgroundDelayMs(entry))) return this.schedule();
+    const waitMs = this.backoff.waitMs();
+    if (waitMs > 0) return this.schedule(waitMs + 50);
+    this.refreshMain().catch((err: unknown) => {
+      const main = tokens.main;
+      const stillValid = main && firstToExpire(main).expiresAt > Date.now() / 1000;
+      const loginGone = err instanceof AgentError && err.reason === 'LOGIN_REQUIRED';
+      if (err instanceof AgentError && !loginGone && stillValid) {
+        this.schedule(this.backoff.waitMs() + 50);
+      }
+    });
   }
 }

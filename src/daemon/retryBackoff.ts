@@ -25,7 +25,9 @@ export class RetryBackoff {
 
   /** Milliseconds until an attempt for a waiting client may go out: at most one per second after a failure. */
   clientWaitMs(nowMs = Date.now()): number {
-    return this.lastFailedAttemptMs === undefined ? 0 : Math.max(0, this.lastFailedAttemptMs + this.minGapMs - nowMs);
+    return this.lastFailedAttemptMs === undefined
+      ? 0
+      : Math.max(0, this.lastFailedAttemptMs + this.minGapMs - nowMs);
   }
 
   failed(nowMs = Date.now()): void {

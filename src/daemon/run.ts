@@ -10,9 +10,9 @@ import type { AgentConfig } from '../config/profile.js';
 import { configReloading } from './configReloading.js';
 import { SocketServer } from './socketServer.js';
 import { takeAgentLock, type AgentLock } from './agentLock.js';
-import { agentLockPath } from '../rpc/agentLockFile.cjs';
-import { resolveConfigPath } from '../config/configPaths.cjs';
-import { VERSION } from '../rpc/version.js';
+import { agentLockPath } from '../os/agentLockFile.js';
+import { resolveConfigPath } from '../config/configPaths.js';
+import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -38,11 +38,18 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   let log: Logger | undefined;
   try {
-    const load = (): AgentConfig => loadConfig({ configPath: options.configPath, env: process.env });
+    const load = (): AgentConfig =>
+      loadConfig({ configPath: options.configPath, env: process.env });
     const config = load();
     if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });
     log = createLogger(config.logLevel, options.logFile);
-    await serve(options, config, new Agent(config, options.socketPath, log, load), log, markStopped);
+    await serve(
+      options,
+      config,
+      new Agent(config, options.socketPath, log, load),
+      log,
+      markStopped,
+    );
   } catch (err) {
     lock.release();
     if (log) await destinationOpen(log);
@@ -53,7 +60,13 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
 }
 
 /** Binds the socket and wires the signals; `markStopped` is called once a shutdown has finished. */
-async function serve(options: DaemonOptions, config: AgentConfig, agent: Agent, log: Logger, markStopped: () => void): Promise<void> {
+async function serve(
+  options: DaemonOptions,
+  config: AgentConfig,
+  agent: Agent,
+  log: Logger,
+  markStopped: () => void,
+): Promise<void> {
   for (const warning of config.warnings) log.warn(warning);
   const reloading = configReloading(agent, log);
   let stopping: Promise<void> | undefined;
@@ -67,14 +80,35 @@ async function serve(options: DaemonOptions, config: AgentConfig, agent: Agent, 
       log.flush();
       markStopped();
     })());
-  const server = new SocketServer(options.socketPath, methodTable(agent, () => void shutdown(), () => reloading.reload('kms-agent reload')), log);
+  const server = new SocketServer(
+    options.socketPath,
+    methodTable(
+      agent,
+      () => void shutdown(),
+      () => reloading.reload('kms-agent reload'),
+    ),
+    log,
+  );
   const mode = await server.listen();
   agent.startServing();
-  log.info({ version: VERSION, socket: options.socketPath, via: mode, profiles: [...config.profiles.keys()], config: config.configPath }, 'agent started');
+  log.info(
+    {
+      version: VERSION,
+      socket: options.socketPath,
+      via: mode,
+      profiles: [...config.profiles.keys()],
+      config: config.configPath,
+    },
+    'agent started',
+  );
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
   process.on('SIGHUP', () => reloading.reloadQuietly('SIGHUP'));
-  options.onReady?.({ pid: process.pid, socketPath: options.socketPath, warnings: config.warnings });
+  options.onReady?.({
+    pid: process.pid,
+    socketPath: options.socketPath,
+    warnings: config.warnings,
+  });
 }
 
 /**
@@ -82,7 +116,8 @@ async function serve(options: DaemonOptions, config: AgentConfig, agent: Agent, 
  * failed just after the logger was made) dies in pino's exit hook, "sonic boom is not ready yet".
  */
 function destinationOpen(log: Logger): Promise<void> {
-  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { fd?: number; once?(event: string, fn: () => void): void } | undefined;
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { fd?: number; once?(event: string, fn: () => void): void } | undefined;
   if (typeof stream?.fd !== 'number' || stream.fd >= 0 || !stream.once) return Promise.resolve();
   return new Promise((resolve) => {
     stream.once!('ready', () => resolve());

@@ -1,7 +1,8 @@
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { checkSocketPathLength, socketDirectoryProblem } from '../rpc/paths.cjs';
+import { checkSocketPathLength, socketDirectoryProblem } from '../os/agentSocket.js';
+import { AgentError } from '../rpc/jsonRpc.js';
 
 export class AgentAlreadyRunningError extends Error {
   constructor(readonly socketPath: string) {
@@ -11,7 +12,7 @@ export class AgentAlreadyRunningError extends Error {
 }
 
 /**
- * Creates the directory 0700 if missing, then checks it as every client does (src/rpc/socketSafety.cts):
+ * Creates the directory 0700 if missing, then checks it as every client does (src/os/agentSocket.ts):
  * a real directory, ours, not writable by others. Throws an AgentError (INSECURE_SOCKET) saying why.
  */
 export function ensureSocketDirectory(socketPath: string): void {
@@ -22,8 +23,9 @@ export function ensureSocketDirectory(socketPath: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     created = true;
   }
-  const problem = socketDirectoryProblem(dir, lstatSync(dir));
-  if (problem) throw problem;
+  const problem = socketDirectoryProblem(dir);
+  // Missing again already (removed meanwhile): binding there fails with what happened.
+  if (problem instanceof AgentError) throw problem;
   if (created) chmodSync(dir, 0o700);
 }
 

@@ -1,9 +1,27 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Logger } from './logger.js';
-import { agentFailure, AgentError, encode, ErrorCodes, failure, invalidRequest, isRequest, LineSplitter, methodNotFound, parseError, success, type Id, type Response } from '../rpc/jsonRpc.cjs';
+import {
+  agentFailure,
+  AgentError,
+  encode,
+  ErrorCodes,
+  failure,
+  invalidRequest,
+  isRequest,
+  LineSplitter,
+  methodNotFound,
+  parseError,
+  success,
+  type Id,
+  type Response,
+} from '../rpc/jsonRpc.js';
 import type { ConnectionContext, MethodTable } from './methodTable.js';
-import { AgentAlreadyRunningError, ensureSocketDirectory, socketAnswers } from './socketDirectory.js';
+import {
+  AgentAlreadyRunningError,
+  ensureSocketDirectory,
+  socketAnswers,
+} from './socketDirectory.js';
 
 type Handler = (params: unknown, connection: ConnectionContext) => unknown;
 /** An answer: ready now (a cached token), or later (anything that talks to a provider or a store). */
@@ -24,7 +42,9 @@ interface Connection extends ConnectionContext {
 
 /** systemd socket activation (LISTEN_FDS for this process): the socket is systemd's, fd 3. */
 export function isSocketActivated(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.LISTEN_FDS) && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1;
+  return (
+    Boolean(env.LISTEN_FDS) && Number(env.LISTEN_PID) === process.pid && Number(env.LISTEN_FDS) >= 1
+  );
 }
 
 /**
@@ -40,17 +60,28 @@ export class SocketServer {
   private idle: (() => void) | undefined;
   private ownsSocketFile = false;
 
-  constructor(readonly socketPath: string, methods: MethodTable, private readonly log: Logger) {
+  constructor(
+    readonly socketPath: string,
+    methods: MethodTable,
+    private readonly log: Logger,
+  ) {
     // A Map, so that `__proto__` or `toString` is an unknown method, not an inherited one.
-    for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler as Handler);
+    for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler);
     // Half-open: a client that shuts down its sending side still gets every answer.
     this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   private failure(id: Id, error: unknown): Response {
     if (error instanceof AgentError) return agentFailure(id, error);
-    this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'internal error in a request');
-    return failure(id, ErrorCodes.INTERNAL_ERROR, `internal error: ${(error as Error)?.message ?? error}`);
+    this.log.error(
+      { err: error instanceof Error ? error.message : String(error) },
+      'internal error in a request',
+    );
+    return failure(
+      id,
+      ErrorCodes.INTERNAL_ERROR,
+      `internal error: ${(error as Error)?.message ?? error}`,
+    );
   }
 
   /** Binds the socket: the fd systemd passed (LISTEN_FDS), or the path with umask 0177 set before bind. */
@@ -69,7 +100,11 @@ export class SocketServer {
       await this.bind({ path: this.socketPath, exclusive: true });
     } catch (err) {
       // Only an agent of another state directory (another lock) gets here: the other one won.
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && (await socketAnswers(this.socketPath))) throw new AgentAlreadyRunningError(this.socketPath);
+      if (
+        (err as NodeJS.ErrnoException).code === 'EADDRINUSE' &&
+        (await socketAnswers(this.socketPath))
+      )
+        throw new AgentAlreadyRunningError(this.socketPath);
       throw err;
     } finally {
       process.umask(previous);
@@ -93,7 +128,9 @@ export class SocketServer {
     const stat = lstatSync(this.socketPath, { throwIfNoEntry: false });
     if (stat === undefined) return;
     if (!stat.isSocket()) {
-      throw new Error(`${this.socketPath} exists and is not a socket: remove it or choose another path with --socket`);
+      throw new Error(
+        `${this.socketPath} exists and is not a socket: remove it or choose another path with --socket`,
+      );
     }
     if (await socketAnswers(this.socketPath)) throw new AgentAlreadyRunningError(this.socketPath);
     this.log.info({ socket: this.socketPath }, 'removing stale socket');
@@ -146,14 +183,17 @@ export class SocketServer {
     const { socket } = connection;
     this.inflight++;
     if (++connection.inflight >= MAX_INFLIGHT_PER_CONNECTION) socket.pause();
-    answer.then(
-      (response) => this.reply(connection, response),
-      (err: unknown) => this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
-    ).then(() => {
-      if (connection.inflight-- === MAX_INFLIGHT_PER_CONNECTION) socket.resume();
-      if (connection.inflight === 0 && connection.ended) socket.end();
-      if (--this.inflight === 0) this.idle?.();
-    });
+    void answer
+      .then(
+        (response) => this.reply(connection, response),
+        (err: unknown) =>
+          this.log.error({ err: (err as Error)?.message }, 'request failed outside its handler'),
+      )
+      .then(() => {
+        if (connection.inflight-- === MAX_INFLIGHT_PER_CONNECTION) socket.resume();
+        if (connection.inflight === 0 && connection.ended) socket.end();
+        if (--this.inflight === 0) this.idle?.();
+      });
   }
 
   /** JSON-RPC 2.0 over one line: a request, or a batch of them (answered together). */
@@ -166,14 +206,18 @@ export class SocketServer {
     }
     if (!Array.isArray(message)) return this.answerOne(message, connection);
     if (message.length === 0) return invalidRequest(message);
-    return Promise.all(message.map((one: unknown) => this.answerOne(one, connection))).then((replies) => {
+    const answers = message.map((one: unknown) => Promise.resolve(this.answerOne(one, connection)));
+    return Promise.all(answers).then((replies) => {
       const answered = replies.filter((reply): reply is Response => reply !== null);
       return answered.length > 0 ? answered : null;
     });
   }
 
   /** Calls the method's handler; a notification (no id) is run but never answered. */
-  private answerOne(message: unknown, connection: Connection): Response | null | Promise<Response | null> {
+  private answerOne(
+    message: unknown,
+    connection: Connection,
+  ): Response | null | Promise<Response | null> {
     if (!isRequest(message)) return invalidRequest(message);
     const { id } = message;
     const handler = this.handlers.get(message.method);

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.js';
 import type { Profile } from '../config/profile.js';
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import type { GrantKeeper } from './grantKeeper.js';
 import { refreshExpectations } from './idExpectations.js';
 import { keepsLogin } from './refreshFailures.js';

@@ -48,10 +48,12 @@ export class TargetCache {
   /** Drops idle targets, then the least recently used ones beyond the limit. */
   sweep(): void {
     const idleSince = this.now() - this.idleMs;
-    for (const [key, entry] of this.entries) if (entry.lastUsedMs <= idleSince) this.entries.delete(key);
+    for (const [key, entry] of this.entries)
+      if (entry.lastUsedMs <= idleSince) this.entries.delete(key);
     while (this.entries.size > this.maxEntries) {
       let oldest: [string, number] | undefined;
-      for (const [key, entry] of this.entries) if (!oldest || entry.lastUsedMs < oldest[1]) oldest = [key, entry.lastUsedMs];
+      for (const [key, entry] of this.entries)
+        if (!oldest || entry.lastUsedMs < oldest[1]) oldest = [key, entry.lastUsedMs];
       this.entries.delete(oldest![0]);
     }
     this.scheduleSweep();

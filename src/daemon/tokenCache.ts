@@ -35,16 +35,34 @@ export function defaultMinValid(lifetime: number): number {
 }
 
 function served(reply: TokenReply, lifetime: number): ServedToken {
-  return { reply, expiresAt: reply.expires_at, lifetime, defaultMinValid: defaultMinValid(lifetime) };
+  return {
+    reply,
+    expiresAt: reply.expires_at,
+    lifetime,
+    defaultMinValid: defaultMinValid(lifetime),
+  };
 }
 
 /** Caches a fresh token set; the id_token of `previous` is kept while valid when this set has none. */
-export function cacheTokens(profile: string, set: TokenSet, previous: CachedTokens | undefined, now: number): CachedTokens {
-  const accessReply: TokenReply = { token: set.accessToken, token_type: set.tokenType, expires_at: set.accessExpiresAt, profile };
+export function cacheTokens(
+  profile: string,
+  set: TokenSet,
+  previous: CachedTokens | undefined,
+  now: number,
+): CachedTokens {
+  const accessReply: TokenReply = {
+    token: set.accessToken,
+    token_type: set.tokenType,
+    expires_at: set.accessExpiresAt,
+    profile,
+  };
   if (set.scope !== undefined) accessReply.scope = set.scope;
   const fresh = set.idToken !== undefined && set.idExpiresAt !== undefined;
   const id = fresh
-    ? served({ token: set.idToken!, token_type: 'Bearer', expires_at: set.idExpiresAt!, profile }, set.idLifetime ?? 1)
+    ? served(
+        { token: set.idToken!, token_type: 'Bearer', expires_at: set.idExpiresAt!, profile },
+        set.idLifetime ?? 1,
+      )
     : previous?.id && previous.id.expiresAt > now
       ? previous.id
       : undefined;
@@ -60,7 +78,9 @@ export function cacheTokens(profile: string, set: TokenSet, previous: CachedToke
 
 /** The token of the entry that expires first: background refresh aims before it. */
 export function firstToExpire(entry: CachedTokens): ServedToken {
-  return entry.id && entry.idRenewed && entry.id.expiresAt < entry.access.expiresAt ? entry.id : entry.access;
+  return entry.id && entry.idRenewed && entry.id.expiresAt < entry.access.expiresAt
+    ? entry.id
+    : entry.access;
 }
 
 /** A token that may be served: never one that has already expired. */

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateDirectory } from '../rpc/paths.cjs';
+import { replaceFile } from '../os/atomicFile.js';
+import { privateDirectory } from '../os/fileSafety.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -11,10 +11,16 @@ import type { Logger } from './logger.js';
  * `--access-token-file`). Each is 0600 in a 0700 directory, replaced by rename so a reader never
  * sees half a file, and removed at logout and when the agent stops.
  */
+/** Read by the user's tools, and again on each use: a crash may lose it, the next refresh writes it. */
+const TOKEN_FILE = { mode: 0o600, durable: false };
+
 export class TokenFiles {
   readonly dir: string;
 
-  constructor(socketDir: string, private readonly log: Logger) {
+  constructor(
+    socketDir: string,
+    private readonly log: Logger,
+  ) {
     this.dir = join(socketDir, 'tokens');
   }
 
@@ -26,8 +32,8 @@ export class TokenFiles {
     try {
       privateDirectory(this.dir);
       const { token: tokenPath, header } = this.paths(profile);
-      replace(tokenPath, token);
-      replace(header, `Authorization: ${tokenType} ${token}\n`);
+      replaceFile(tokenPath, token, TOKEN_FILE);
+      replaceFile(header, `Authorization: ${tokenType} ${token}\n`, TOKEN_FILE);
     } catch (err) {
       this.log.error({ profile, err: (err as Error).message }, 'could not write the token file');
     }
@@ -37,16 +43,5 @@ export class TokenFiles {
     const { token, header } = this.paths(profile);
     rmSync(token, { force: true });
     rmSync(header, { force: true });
-  }
-}
-
-function replace(path: string, content: string): void {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
   }
 }

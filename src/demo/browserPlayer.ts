@@ -16,7 +16,10 @@ export interface DeviceLoginPlay {
 }
 
 /** Plays an authorization request through login and consent; returns the callback URL (code and state, or error). */
-export async function playAuthorization(authorizationUrl: string, opts: AuthorizationPlay = {}): Promise<string> {
+export async function playAuthorization(
+  authorizationUrl: string,
+  opts: AuthorizationPlay = {},
+): Promise<string> {
   const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri');
   if (!redirectUri) throw new Error('the authorization URL has no redirect_uri');
   const browser = new Browser();
@@ -31,13 +34,18 @@ export async function playAuthorization(authorizationUrl: string, opts: Authoriz
 }
 
 /** GETs the callback URL as the browser would after the provider's redirect (e.g. to the agent's loopback listener). */
-export async function deliverCallback(callbackUrl: string): Promise<{ status: number; body: string }> {
+export async function deliverCallback(
+  callbackUrl: string,
+): Promise<{ status: number; body: string }> {
   const response = await fetch(callbackUrl);
   return { status: response.status, body: await response.text() };
 }
 
 /** Completes an RFC 8628 device login: confirm the user code, log in, consent (or abort). */
-export async function playDeviceLogin(verificationUriComplete: string, opts: DeviceLoginPlay = {}): Promise<void> {
+export async function playDeviceLogin(
+  verificationUriComplete: string,
+  opts: DeviceLoginPlay = {},
+): Promise<void> {
   const browser = new Browser();
   // The page for ?user_code= is a self-submitting form carrying the code and an xsrf token.
   const codeForm = await browser.get(verificationUriComplete);
@@ -85,7 +93,11 @@ class Browser {
     const page = await expectPage(await this.get(url));
     const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
     if (prompt === 'login') {
-      return this.post(url, { prompt, login: opts.login ?? 'alice', password: opts.password ?? 'password' });
+      return this.post(url, {
+        prompt,
+        login: opts.login ?? 'alice',
+        password: opts.password ?? 'password',
+      });
     }
     if (prompt === 'consent') {
       return opts.deny ? this.get(`${url.href}/abort`) : this.post(url, { prompt });
@@ -96,7 +108,10 @@ class Browser {
   private async request(url: string | URL, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0) {
-      headers.set('cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
+      headers.set(
+        'cookie',
+        [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      );
     }
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     this.remember(response.headers.getSetCookie());
@@ -118,7 +133,9 @@ class Browser {
 
 function redirectTarget(response: Response): URL | undefined {
   const location = response.headers.get('location');
-  return response.status >= 300 && response.status < 400 && location ? new URL(location, response.url) : undefined;
+  return response.status >= 300 && response.status < 400 && location
+    ? new URL(location, response.url)
+    : undefined;
 }
 
 async function expectPage(response: Response): Promise<string> {
@@ -134,7 +151,9 @@ async function unexpectedPage(response: Response): Promise<Error> {
 
 function hiddenInputs(html: string): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) {
+  for (const [, name, value] of html.matchAll(
+    /<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g,
+  )) {
     fields[name!] = value!;
   }
   return fields;

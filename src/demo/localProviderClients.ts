@@ -1,6 +1,6 @@
 // The clients of the local provider (src/demo/localProvider.ts): a public native one, a
 // confidential one, a public one that must use DPoP when asked for, and the test's own.
-import type { LocalProviderOptions } from './localProvider.js';
+import type { LocalProviderOptions } from './localProviderOptions.js';
 
 export const LOCAL_PUBLIC_CLIENT_ID = 'kms-agent-test';
 export const LOCAL_CONFIDENTIAL_CLIENT_ID = 'kms-agent-confidential';

@@ -4,7 +4,7 @@
 import { generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Configuration } from 'oidc-provider';
-import type { LocalProviderOptions } from './localProvider.js';
+import type { LocalProviderOptions } from './localProviderOptions.js';
 import { clientsOf } from './localProviderClients.js';
 
 const SCOPES = ['openid', 'email', 'profile', 'offline_access'];

@@ -17,7 +17,9 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class ResponseTooLargeError extends Error {
   constructor(readonly url: string) {
-    super(`the provider's answer from ${new URL(url).origin} is over ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB and was refused`);
+    super(
+      `the provider's answer from ${new URL(url).origin} is over ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB and was refused`,
+    );
     this.name = 'ResponseTooLargeError';
   }
 }
@@ -38,17 +40,24 @@ interface Answer {
   body: Buffer;
 }
 
-type Send = (url: URL, options: RequestOptions, answer: (response: IncomingMessage) => void) => ClientRequest;
+type Send = (
+  url: URL,
+  options: RequestOptions,
+  answer: (response: IncomingMessage) => void,
+) => ClientRequest;
 
 async function sender(url: URL): Promise<Send> {
   // Loaded on the first request: an agent that has not talked to a provider yet does not pay for TLS.
-  return url.protocol === 'https:' ? (await import('node:https')).request : (await import('node:http')).request;
+  return url.protocol === 'https:'
+    ? (await import('node:https')).request
+    : (await import('node:http')).request;
 }
 
 /** The body as the fetch calls of openid-client send it: a form, a string or bytes. */
 function bodyBytes(body: RequestInit['body']): Buffer | undefined {
   if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string' || body instanceof URLSearchParams) return Buffer.from(body.toString());
+  if (typeof body === 'string' || body instanceof URLSearchParams)
+    return Buffer.from(body.toString());
   if (body instanceof Uint8Array) return Buffer.from(body);
   throw new TypeError('boundedFetch: unsupported request body');
 }
@@ -58,7 +67,14 @@ async function decoded(response: IncomingMessage): Promise<Readable> {
   const coding = response.headers['content-encoding']?.trim().toLowerCase();
   if (!coding || coding === 'identity') return response;
   const zlib = await import('node:zlib');
-  const decoder = coding === 'br' ? zlib.createBrotliDecompress() : coding === 'deflate' ? zlib.createInflate() : /gzip/.test(coding) ? zlib.createGunzip() : undefined;
+  const decoder =
+    coding === 'br'
+      ? zlib.createBrotliDecompress()
+      : coding === 'deflate'
+        ? zlib.createInflate()
+        : /gzip/.test(coding)
+          ? zlib.createGunzip()
+          : undefined;
   if (!decoder) return response;
   response.on('error', (error) => decoder.destroy(error));
   return response.pipe(decoder);
@@ -66,7 +82,8 @@ async function decoded(response: IncomingMessage): Promise<Readable> {
 
 /** Reads the whole body, refusing more than MAX_RESPONSE_BYTES (declared or received). */
 async function readBounded(response: IncomingMessage, url: string): Promise<Buffer> {
-  if (Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(url);
+  if (Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES)
+    throw new ResponseTooLargeError(url);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of await decoded(response)) {
@@ -91,14 +108,25 @@ async function exchange(url: string, init: RequestInit): Promise<Answer> {
     const fail = (error: unknown): void => {
       signal?.removeEventListener('abort', onAbort);
       request?.destroy();
-      reject(signal?.aborted ? signal.reason : error instanceof ResponseTooLargeError ? error : new TypeError('fetch failed', { cause: error }));
+      reject(
+        signal?.aborted
+          ? signal.reason
+          : error instanceof ResponseTooLargeError
+            ? error
+            : new TypeError('fetch failed', { cause: error }),
+      );
     };
     const onAbort = (): void => fail(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     request = send(target, { method: init.method ?? 'GET', headers }, (response) => {
       readBounded(response, url).then((bytes) => {
         signal?.removeEventListener('abort', onAbort);
-        resolve({ status: response.statusCode!, statusText: response.statusMessage ?? '', rawHeaders: response.rawHeaders, body: bytes });
+        resolve({
+          status: response.statusCode!,
+          statusText: response.statusMessage ?? '',
+          rawHeaders: response.rawHeaders,
+          body: bytes,
+        });
       }, fail);
     });
     request.on('error', fail);
@@ -111,7 +139,11 @@ async function exchange(url: string, init: RequestInit): Promise<Answer> {
  * Response. `transform` may rewrite a successful JSON answer (the id_token is lifted out of token
  * responses: see providerClient.ts).
  */
-export async function boundedFetch(url: string, init: RequestInit, transform?: (body: Uint8Array) => Uint8Array): Promise<Response> {
+export async function boundedFetch(
+  url: string,
+  init: RequestInit,
+  transform?: (body: Uint8Array) => Uint8Array,
+): Promise<Response> {
   const answer = await exchange(url, init);
   const ok = answer.status >= 200 && answer.status <= 299;
   let body: Uint8Array = answer.body;
@@ -119,13 +151,17 @@ export async function boundedFetch(url: string, init: RequestInit, transform?: (
   const headers = new Headers();
   for (let i = 0; i + 1 < answer.rawHeaders.length; i += 2) {
     const name = answer.rawHeaders[i]!.toLowerCase();
-    if (name !== 'content-length' && name !== 'content-encoding') headers.append(name, answer.rawHeaders[i + 1]!);
+    if (name !== 'content-length' && name !== 'content-encoding')
+      headers.append(name, answer.rawHeaders[i + 1]!);
   }
-  const copy = new Response(NO_BODY_STATUSES.has(answer.status) ? null : (body as unknown as BodyInit), {
-    status: answer.status,
-    statusText: answer.statusText,
-    headers,
-  });
+  const copy = new Response(
+    NO_BODY_STATUSES.has(answer.status) ? null : (body as unknown as BodyInit),
+    {
+      status: answer.status,
+      statusText: answer.statusText,
+      headers,
+    },
+  );
   if (!ok) failedBodies.set(copy, Buffer.from(body).toString('utf8'));
   return copy;
 }

@@ -1,5 +1,5 @@
 import type * as OIDC from 'openid-client';
-import { endpointProblem } from '../config/endpointRules.cjs';
+import { endpointProblem } from '../config/endpointRules.js';
 import { ProviderRefusedError } from './providerErrors.js';
 import { providerText } from './providerText.js';
 

@@ -51,7 +51,8 @@ type Claims = Record<string, unknown>;
 export function jwtPart(part: string | undefined): Claims | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Claims;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Claims;
   } catch {
     // not JSON
   }
@@ -66,24 +67,33 @@ function decodePart(part: string | undefined, what: string): Claims {
 
 function checkAlg(header: Claims, allowHmac: boolean): void {
   const alg = header.alg;
-  if (typeof alg !== 'string' || alg === 'none') throw new IdTokenRefusedError('it is not signed (alg "none")');
+  if (typeof alg !== 'string' || alg === 'none')
+    throw new IdTokenRefusedError('it is not signed (alg "none")');
   if (HMAC_ALG.test(alg)) {
-    if (!allowHmac) throw new IdTokenRefusedError(`alg ${alg} is an HMAC keyed by the client secret, and this public client has none: anyone could make it`);
+    if (!allowHmac)
+      throw new IdTokenRefusedError(
+        `alg ${alg} is an HMAC keyed by the client secret, and this public client has none: anyone could make it`,
+      );
     return;
   }
-  if (!ASYMMETRIC_ALG.test(alg)) throw new IdTokenRefusedError(`alg "${providerText(alg, 40)}" is not a signature algorithm the agent accepts`);
+  if (!ASYMMETRIC_ALG.test(alg))
+    throw new IdTokenRefusedError(
+      `alg "${providerText(alg, 40)}" is not a signature algorithm the agent accepts`,
+    );
 }
 
 function requiredString(claims: Claims, name: string): string {
   const value = claims[name];
-  if (typeof value !== 'string' || value === '') throw new IdTokenRefusedError(`it has no "${name}" claim`);
+  if (typeof value !== 'string' || value === '')
+    throw new IdTokenRefusedError(`it has no "${name}" claim`);
   return value;
 }
 
 function checkAudience(claims: Claims, clientId: string): void {
   const aud = claims.aud;
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-  if (!audiences.includes(clientId)) throw new IdTokenRefusedError(`its audience (aud) does not include this client_id ${clientId}`);
+  if (!audiences.includes(clientId))
+    throw new IdTokenRefusedError(`its audience (aud) does not include this client_id ${clientId}`);
   // OpenID Connect Core §3.1.3.7, items 4 and 5: with several audiences, azp names the client.
   if (audiences.length > 1 && claims.azp === undefined) {
     throw new IdTokenRefusedError(
@@ -92,14 +102,24 @@ function checkAudience(claims: Claims, clientId: string): void {
     );
   }
   if (claims.azp !== undefined && claims.azp !== clientId) {
-    throw new IdTokenRefusedError(`it was issued to another client (azp "${providerText(claims.azp, 100)}")`);
+    throw new IdTokenRefusedError(
+      `it was issued to another client (azp "${providerText(claims.azp, 100)}")`,
+    );
   }
 }
 
 function checkNonce(claims: Claims, expect: IdTokenExpectations): void {
   const nonce = claims.nonce;
-  if (expect.nonceRequired && nonce !== expect.nonce) throw new IdTokenRefusedError('its nonce is not the one this login sent: it belongs to another login');
-  if (!expect.nonceRequired && nonce !== undefined && expect.nonce !== undefined && nonce !== expect.nonce) {
+  if (expect.nonceRequired && nonce !== expect.nonce)
+    throw new IdTokenRefusedError(
+      'its nonce is not the one this login sent: it belongs to another login',
+    );
+  if (
+    !expect.nonceRequired &&
+    nonce !== undefined &&
+    expect.nonce !== undefined &&
+    nonce !== expect.nonce
+  ) {
     throw new IdTokenRefusedError('its nonce is not the one of this login');
   }
 }
@@ -121,14 +141,21 @@ export function checkIdToken(jwt: string, expect: IdTokenExpectations): IdTokenC
   const claims = decodePart(parts[1], 'payload');
   const iss = requiredString(claims, 'iss');
   if (expect.issuer !== undefined && iss !== expect.issuer) {
-    throw new IdTokenRefusedError(`its issuer "${providerText(iss, 200)}" is not this provider's issuer "${expect.issuer}"`);
+    throw new IdTokenRefusedError(
+      `its issuer "${providerText(iss, 200)}" is not this provider's issuer "${expect.issuer}"`,
+    );
   }
   const sub = requiredString(claims, 'sub');
-  if (expect.subject !== undefined && sub !== expect.subject) throw new IdTokenRefusedError('its subject is not the one of this login');
+  if (expect.subject !== undefined && sub !== expect.subject)
+    throw new IdTokenRefusedError('its subject is not the one of this login');
   checkAudience(claims, expect.clientId);
   const exp = claims.exp;
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new IdTokenRefusedError('it has no "exp" claim');
-  if (exp <= expect.now) throw new IdTokenRefusedError(`it had already expired when it arrived (exp ${timeText(exp)}; check this machine's clock)`);
+  if (typeof exp !== 'number' || !Number.isFinite(exp))
+    throw new IdTokenRefusedError('it has no "exp" claim');
+  if (exp <= expect.now)
+    throw new IdTokenRefusedError(
+      `it had already expired when it arrived (exp ${timeText(exp)}; check this machine's clock)`,
+    );
   checkNonce(claims, expect);
   const result: IdTokenClaims = { jwt, iss, sub, exp };
   if (typeof claims.iat === 'number') result.iat = claims.iat;

@@ -9,13 +9,22 @@ import { ProviderRefusedError } from './providerErrors.js';
  * guessed value. Returns the callback URL without `iss`, for openid-client, which has no known
  * issuer in explicit mode.
  */
-export function authorizationResponseIssuer(callback: URL, knownIssuer: string | undefined, providerPromisesIss: boolean): URL {
+export function authorizationResponseIssuer(
+  callback: URL,
+  knownIssuer: string | undefined,
+  providerPromisesIss: boolean,
+): URL {
   const values = callback.searchParams.getAll('iss');
-  if (values.length > 1) throw new ProviderRefusedError('the authorization response names its issuer (iss) more than once');
+  if (values.length > 1)
+    throw new ProviderRefusedError(
+      'the authorization response names its issuer (iss) more than once',
+    );
   const iss = values[0];
   if (iss === undefined) {
     if (providerPromisesIss && knownIssuer !== undefined) {
-      throw new ProviderRefusedError(`the authorization response has no issuer (iss), although ${knownIssuer} says it always sends one (RFC 9207)`);
+      throw new ProviderRefusedError(
+        `the authorization response has no issuer (iss), although ${knownIssuer} says it always sends one (RFC 9207)`,
+      );
     }
     return callback;
   }

@@ -1,5 +1,5 @@
 import type * as OIDC from 'openid-client';
-import { discoveredEndpointProblem } from '../config/endpointRules.cjs';
+import { discoveredEndpointProblem } from '../config/endpointRules.js';
 import type { Profile } from '../config/profile.js';
 import type { ProviderTokens } from './tokenSet.js';
 import { MAIN_TARGET, type TokenTarget } from './tokenTarget.js';
@@ -37,7 +37,12 @@ function liftIdToken(stash: { idToken?: string }): (body: Uint8Array) => Uint8Ar
     } catch {
       return body; // openid-client reports the bad answer
     }
-    if (typeof json !== 'object' || json === null || typeof (json as { id_token?: unknown }).id_token !== 'string') return body;
+    if (
+      typeof json !== 'object' ||
+      json === null ||
+      typeof (json as { id_token?: unknown }).id_token !== 'string'
+    )
+      return body;
     const { id_token: idToken, ...rest } = json as { id_token: string };
     stash.idToken = idToken;
     return Buffer.from(JSON.stringify(rest));
@@ -64,7 +69,8 @@ export class ProviderClient {
   private targetParams(target: TokenTarget = MAIN_TARGET): Record<string, string> {
     const params: Record<string, string> = {};
     const resource = target.audience ?? this.profile.resource;
-    const audience = this.profile.audience === undefined ? undefined : (target.audience ?? this.profile.audience);
+    const audience =
+      this.profile.audience === undefined ? undefined : (target.audience ?? this.profile.audience);
     if (resource) params.resource = resource;
     if (audience) params.audience = audience;
     if (target.scope) params.scope = target.scope;
@@ -79,18 +85,28 @@ export class ProviderClient {
       authorization_endpoint: p.authorizeUrl!,
       token_endpoint: p.tokenUrl!,
       ...(p.revocationUrl ? { revocation_endpoint: p.revocationUrl } : {}),
-      ...(p.deviceAuthorizationUrl ? { device_authorization_endpoint: p.deviceAuthorizationUrl } : {}),
+      ...(p.deviceAuthorizationUrl
+        ? { device_authorization_endpoint: p.deviceAuthorizationUrl }
+        : {}),
     };
   }
 
   private async discover(): Promise<OIDC.ServerMetadata> {
     const p = this.profile;
     const oidc = await openidClient();
-    const found = await oidc.discovery(new URL(p.issuer!), p.clientId, undefined, clientAuth(oidc, p), {
-      execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
-      timeout: PROVIDER_TIMEOUT_SECONDS,
-      [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
-    });
+    const found = await oidc.discovery(
+      new URL(p.issuer!),
+      p.clientId,
+      undefined,
+      clientAuth(oidc, p),
+      {
+        execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
+        timeout: PROVIDER_TIMEOUT_SECONDS,
+        [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
+      },
+    );
+    // The metadata without its helper method, which is never called here.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const { supportsPKCE: _helper, ...discovered } = found.serverMetadata();
     // Endpoints set explicitly in the profile win over discovered ones.
     const server: OIDC.ServerMetadata = {
@@ -98,7 +114,9 @@ export class ProviderClient {
       ...(p.authorizeUrl ? { authorization_endpoint: p.authorizeUrl } : {}),
       ...(p.tokenUrl ? { token_endpoint: p.tokenUrl } : {}),
       ...(p.revocationUrl ? { revocation_endpoint: p.revocationUrl } : {}),
-      ...(p.deviceAuthorizationUrl ? { device_authorization_endpoint: p.deviceAuthorizationUrl } : {}),
+      ...(p.deviceAuthorizationUrl
+        ? { device_authorization_endpoint: p.deviceAuthorizationUrl }
+        : {}),
     };
     const problem = discoveredEndpointProblem(p.issuer!, server);
     if (problem) throw new ProviderRefusedError(problem);
@@ -116,21 +134,34 @@ export class ProviderClient {
   }
 
   /** openid-client and a configuration for one request; `stash` receives the id_token lifted out of a token response. */
-  private async configuration(stash?: { idToken?: string }): Promise<{ oidc: OpenidClient; config: OIDC.Configuration }> {
+  private async configuration(stash?: {
+    idToken?: string;
+  }): Promise<{ oidc: OpenidClient; config: OIDC.Configuration }> {
     const p = this.profile;
     const oidc = await openidClient();
-    const server = { ...(await this.metadata()), authorization_response_iss_parameter_supported: false };
+    const server = {
+      ...(await this.metadata()),
+      authorization_response_iss_parameter_supported: false,
+    };
     const config = new oidc.Configuration(server, p.clientId, undefined, clientAuth(oidc, p));
     config.timeout = PROVIDER_TIMEOUT_SECONDS;
     if (p.allowHttp) oidc.allowInsecureRequests(config);
     const lift = stash ? liftIdToken(stash) : undefined;
     config[oidc.customFetch] = (url, options) =>
-      boundedFetch(url, options as RequestInit, lift && url === server.token_endpoint ? lift : undefined);
+      boundedFetch(
+        url,
+        options as RequestInit,
+        lift && url === server.token_endpoint ? lift : undefined,
+      );
     return { oidc, config };
   }
 
   /** The authorization request: PKCE S256, state, a nonce when it asks for openid, and the profile's extra parameters. */
-  async authorizationUrl(checks: { state: string; codeChallenge: string; nonce: string | undefined }): Promise<URL> {
+  async authorizationUrl(checks: {
+    state: string;
+    codeChallenge: string;
+    nonce: string | undefined;
+  }): Promise<URL> {
     const p = this.profile;
     const params: Record<string, string> = {
       redirect_uri: p.redirectUrl,
@@ -152,8 +183,15 @@ export class ProviderClient {
   }
 
   /** Exchanges the code, after holding an RFC 9207 `iss` to the issuer the agent knows (if it knows one). */
-  async exchangeCode(callbackUrl: URL, checks: { codeVerifier: string; state: string; knownIssuer: string | undefined }): Promise<ProviderTokens> {
-    const callback = authorizationResponseIssuer(callbackUrl, checks.knownIssuer, (await this.metadata()).authorization_response_iss_parameter_supported === true);
+  async exchangeCode(
+    callbackUrl: URL,
+    checks: { codeVerifier: string; state: string; knownIssuer: string | undefined },
+  ): Promise<ProviderTokens> {
+    const callback = authorizationResponseIssuer(
+      callbackUrl,
+      checks.knownIssuer,
+      (await this.metadata()).authorization_response_iss_parameter_supported === true,
+    );
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
     const response = await oidc.authorizationCodeGrant(
@@ -196,7 +234,12 @@ export class ProviderClient {
   async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
-    const response = await oidc.pollDeviceAuthorizationGrant(config, start.response, this.targetParams(), { signal });
+    const response = await oidc.pollDeviceAuthorizationGrant(
+      config,
+      start.response,
+      this.targetParams(),
+      { signal },
+    );
     return { response, idToken: stash.idToken };
   }
 }

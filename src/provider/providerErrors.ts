@@ -63,11 +63,15 @@ function encodings(secret: string): string[] {
  * verifier, client secret): a provider that echoes one in its error description, as is or
  * URL-encoded, must not put it into the agent's log, a client's error message or `status`.
  */
-export function classifyProviderError(err: unknown, secrets: ReadonlyArray<string | undefined> = []): ProviderFailure {
+export function classifyProviderError(
+  err: unknown,
+  secrets: ReadonlyArray<string | undefined> = [],
+): ProviderFailure {
   const failure = classify(err);
   for (const secret of secrets) {
     if (!secret) continue;
-    for (const form of encodings(secret)) failure.detail = failure.detail.replaceAll(form, '[redacted]');
+    for (const form of encodings(secret))
+      failure.detail = failure.detail.replaceAll(form, '[redacted]');
   }
   failure.detail = providerText(failure.detail, 500);
   return failure;
@@ -78,14 +82,20 @@ function classify(err: unknown): ProviderFailure {
   const oidc = openidClientIfLoaded();
   if (oidc && err instanceof oidc.ResponseBodyError) {
     const detail = oauthDetail(err.error, err.error_description);
-    if (err.status >= 500 || err.status === 429) return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
+    if (err.status >= 500 || err.status === 429)
+      return { kind: 'transient', detail: `HTTP ${err.status} ${detail}` };
     if (err.error === 'invalid_grant') return { kind: 'invalid_grant', detail };
     if (err.error === 'access_denied') return { kind: 'denied', detail };
     if (err.error === 'expired_token') return { kind: 'expired', detail };
     return { kind: 'rejected', detail, error: err.error };
   }
-  if (oidc && err instanceof oidc.AuthorizationResponseError) return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
-  if (oidc && err instanceof oidc.WWWAuthenticateChallengeError) return { kind: 'rejected', detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})` };
+  if (oidc && err instanceof oidc.AuthorizationResponseError)
+    return { kind: 'denied', detail: oauthDetail(err.error, err.error_description) };
+  if (oidc && err instanceof oidc.WWWAuthenticateChallengeError)
+    return {
+      kind: 'rejected',
+      detail: `HTTP ${err.status} (${err.response.headers.get('www-authenticate') ?? 'unauthorized'})`,
+    };
   const refusals = [ProviderRefusedError, IdTokenRefusedError, UnservableTokenError];
   if ([...refusals, ResponseTooLargeError].some((kind) => err instanceof kind)) {
     return { kind: 'invalid', detail: whole((err as Error).message) };
@@ -96,23 +106,38 @@ function classify(err: unknown): ProviderFailure {
   if (network) return { kind: 'transient', detail: networkDetail(network) };
   if (oidc && err instanceof oidc.ClientError && MALFORMED_ANSWER.has(err.code ?? '')) {
     // A success status whose body is no token response: a captive portal or a proxy, like an outage.
-    return { kind: 'transient', detail: `no valid token response from the provider (${clientErrorDetail(err)})` };
+    return {
+      kind: 'transient',
+      detail: `no valid token response from the provider (${clientErrorDetail(err)})`,
+    };
   }
-  if (oidc && err instanceof oidc.ClientError) return { kind: 'invalid', detail: clientErrorDetail(err) };
+  if (oidc && err instanceof oidc.ClientError)
+    return { kind: 'invalid', detail: clientErrorDetail(err) };
   return { kind: 'invalid', detail: whole((err as Error)?.message ?? String(err)) };
 }
 
 /** An answer that is no OAuth response: a success status without a token is an outage (captive portal, proxy page). */
 function byStatus(response: Response): ProviderFailure {
   const { status } = response;
-  if (status < 400) return { kind: 'transient', detail: `HTTP ${status} from the provider with no valid token response` };
+  if (status < 400)
+    return {
+      kind: 'transient',
+      detail: `HTTP ${status} from the provider with no valid token response`,
+    };
   const body = whole(failedBodyOf(response) ?? '').trim();
   const detail = `HTTP ${status} from the provider${body ? `: ${body}` : ' with an empty body'}`;
-  return status >= 500 || status === 429 ? { kind: 'transient', detail } : { kind: 'rejected', detail };
+  return status >= 500 || status === 429
+    ? { kind: 'transient', detail }
+    : { kind: 'rejected', detail };
 }
 
 /** openid-client's codes for an answer that is not a well-formed OAuth response at all. */
-const MALFORMED_ANSWER = new Set(['OAUTH_PARSE_ERROR', 'OAUTH_INVALID_RESPONSE', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_RESPONSE_IS_NOT_CONFORM']);
+const MALFORMED_ANSWER = new Set([
+  'OAUTH_PARSE_ERROR',
+  'OAUTH_INVALID_RESPONSE',
+  'OAUTH_RESPONSE_IS_NOT_JSON',
+  'OAUTH_RESPONSE_IS_NOT_CONFORM',
+]);
 
 function clientErrorDetail(err: OIDC.ClientError): string {
   const cause = (err as { cause?: unknown }).cause;
@@ -122,17 +147,23 @@ function clientErrorDetail(err: OIDC.ClientError): string {
 
 /** The network failure behind an error (openid-client wraps fetch's), if that is what it is. */
 function networkCause(err: unknown): Error | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = err, depth = 0;
+    e instanceof Error && depth < 4;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return e;
     const cause = (e as { cause?: { code?: string } }).cause;
-    if (e instanceof TypeError && (e.message === 'fetch failed' || typeof cause?.code === 'string')) return e;
+    if (e instanceof TypeError && (e.message === 'fetch failed' || typeof cause?.code === 'string'))
+      return e;
   }
   return undefined;
 }
 
 function networkDetail(err: Error): string {
   const cause = (err as { cause?: { code?: string; message?: string; name?: string } }).cause;
-  if ([err.name, cause?.name].some((name) => name === 'TimeoutError' || name === 'AbortError')) return 'timed out';
+  if ([err.name, cause?.name].some((name) => name === 'TimeoutError' || name === 'AbortError'))
+    return 'timed out';
   if (cause?.code) return whole(`${cause.code}${cause.message ? ` (${cause.message})` : ''}`);
   return whole(err.message);
 }

@@ -1,8 +1,8 @@
-import { terminalLine } from '../rpc/terminalText.cjs';
+import { terminalLine } from '../text/terminalText.js';
 
 /**
  * Text a provider sent (error descriptions, user codes, URLs, claim values), as one line without
- * control characters (src/rpc/terminalText.cts), cut at `maxLength`.
+ * control characters (src/text/terminalText.ts), cut at `maxLength`.
  */
 export function providerText(value: unknown, maxLength = 500): string {
   const text = terminalLine(typeof value === 'string' ? value : String(value));

@@ -1,5 +1,10 @@
 import type { TokenEndpointResponse } from 'openid-client';
-import { checkIdToken, IdTokenRefusedError, type IdTokenClaims, type IdTokenExpectations } from './idTokenRules.js';
+import {
+  checkIdToken,
+  IdTokenRefusedError,
+  type IdTokenClaims,
+  type IdTokenExpectations,
+} from './idTokenRules.js';
 
 /** What one successful token response gave us, checked and bounded: what the agent serves and stores. */
 export interface TokenSet {
@@ -48,7 +53,9 @@ export class UnservableTokenError extends Error {
 
 export class TokenTooLargeError extends UnservableTokenError {
   constructor(what: string, bytes: number) {
-    super(`the provider's ${what} is ${Math.round(bytes / 1024)} KiB, more than the ${MAX_TOKEN_BYTES / 1024} KiB the agent can serve`);
+    super(
+      `the provider's ${what} is ${Math.round(bytes / 1024)} KiB, more than the ${MAX_TOKEN_BYTES / 1024} KiB the agent can serve`,
+    );
     this.name = 'TokenTooLargeError';
   }
 }
@@ -72,7 +79,8 @@ function checkAccessToken(token: string): void {
 }
 
 function accessLifetime(expiresIn: unknown): number {
-  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) return ASSUMED_LIFETIME;
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0)
+    return ASSUMED_LIFETIME;
   return Math.max(1, Math.min(MAX_LIFETIME_SECONDS, Math.floor(expiresIn)));
 }
 
@@ -83,7 +91,10 @@ function normaliseTokenType(type: string | undefined): string {
 function addIdToken(set: TokenSet, claims: IdTokenClaims, now: number): void {
   checkSize('id_token', claims.jwt);
   const expiresAt = Math.min(claims.exp, now + MAX_LIFETIME_SECONDS);
-  const issuedAt = claims.iat !== undefined && claims.iat <= now && claims.iat > now - MAX_LIFETIME_SECONDS ? claims.iat : now;
+  const issuedAt =
+    claims.iat !== undefined && claims.iat <= now && claims.iat > now - MAX_LIFETIME_SECONDS
+      ? claims.iat
+      : now;
   set.idToken = claims.jwt;
   set.idExpiresAt = expiresAt;
   set.idLifetime = Math.max(1, expiresAt - issuedAt);

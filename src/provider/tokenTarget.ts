@@ -1,4 +1,4 @@
-import { AgentError } from '../rpc/jsonRpc.cjs';
+import { AgentError } from '../rpc/jsonRpc.js';
 import { commaListHint, isScopeToken } from '../config/scopeSyntax.js';
 
 /**
@@ -15,7 +15,6 @@ export interface TokenTarget {
 }
 
 export const MAIN_TARGET: TokenTarget = { key: '' };
-
 
 export function tokenTarget(scope: string | undefined, audience: string | undefined): TokenTarget {
   if (scope === undefined && audience === undefined) return MAIN_TARGET;

@@ -1,10 +1,23 @@
-/** The protocol (docs/protocol.md): every method with its params and result, shared by daemon and client. */
+/**
+ * The protocol (docs/protocol.md): every method with its params and result, shared by daemon and
+ * client, and the enumerations its values take.
+ */
 
-export type TokenKind = 'auto' | 'access' | 'id';
-export type LoginFlow = 'pkce' | 'device';
-export type StoreKind = 'keychain' | 'file' | 'memory';
-/** Where a profile was read from: the agent's own config, or one of the Cosmian CLI's layouts (docs/configuration.md, "The Cosmian CLI's file"). */
-export type ProfileSourceKind = 'config' | 'ckms.toml' | 'cosmian.toml' | 'kms.toml' | 'kms.json';
+// Each enumeration is listed once, here; its type, the config's check and the params' check follow it.
+export const TOKEN_KINDS = ['auto', 'access', 'id'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+export const LOGIN_FLOWS = ['pkce', 'device'] as const;
+export type LoginFlow = (typeof LOGIN_FLOWS)[number];
+export const STORE_KINDS = ['keychain', 'file', 'memory'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+/**
+ * The Cosmian CLI's layouts, in the order it looks for its files in ~/.cosmian (docs/configuration.md,
+ * "The Cosmian CLI's file").
+ */
+export const COSMIAN_LAYOUTS = ['ckms.toml', 'cosmian.toml', 'kms.toml', 'kms.json'] as const;
+export type CosmianLayout = (typeof COSMIAN_LAYOUTS)[number];
+/** Where a profile was read from: the agent's own config, or one of the Cosmian CLI's layouts. */
+export type ProfileSourceKind = 'config' | CosmianLayout;
 
 export interface ProfileStatus {
   name: string;
@@ -36,7 +49,8 @@ export interface TokenReply {
 }
 
 /** What `logout` did about one profile's refresh token at the provider. */
-export type Revocation = 'revoked' | 'unsupported' | 'refused' | 'unreachable' | 'no_refresh_token' | 'not_logged_in';
+export type Revocation =
+  'revoked' | 'unsupported' | 'refused' | 'unreachable' | 'no_refresh_token' | 'not_logged_in';
 
 export interface LogoutOutcome {
   profile: string;
@@ -129,7 +143,12 @@ export interface Methods {
   'profiles.list': {
     params: Record<string, never>;
     /** `source_kind` tells a client how to read `source` (`exec --ckms` copies a Cosmian file). */
-    result: Array<{ name: string; source: string; source_kind: ProfileSourceKind; default: boolean }>;
+    result: Array<{
+      name: string;
+      source: string;
+      source_kind: ProfileSourceKind;
+      default: boolean;
+    }>;
   };
   'agent.reload': {
     params: Record<string, never>;

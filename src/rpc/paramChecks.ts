@@ -1,4 +1,4 @@
-import { AgentError } from './jsonRpc.cjs';
+import { AgentError } from './jsonRpc.js';
 
 /**
  * Small checks for JSON-RPC params: the daemon trusts nothing a client sends, and says exactly
@@ -14,13 +14,21 @@ export function asParams(method: string, params: unknown, allowed: readonly stri
   // for…in rather than Object.keys: token.get is the hot path and should not allocate.
   for (const key in params) {
     if (!allowed.includes(key)) {
-      throw new AgentError('INVALID_PARAMS', `${method}: unknown param "${key}" (expected ${allowed.join(', ') || 'none'})`);
+      throw new AgentError(
+        'INVALID_PARAMS',
+        `${method}: unknown param "${key}" (expected ${allowed.join(', ') || 'none'})`,
+      );
     }
   }
   return params as Obj;
 }
 
-export function optionalString(method: string, params: Obj, key: string, maxLength = 4096): string | undefined {
+export function optionalString(
+  method: string,
+  params: Obj,
+  key: string,
+  maxLength = 4096,
+): string | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
@@ -31,15 +39,25 @@ export function optionalString(method: string, params: Obj, key: string, maxLeng
 
 export function requiredString(method: string, params: Obj, key: string): string {
   const value = optionalString(method, params, key);
-  if (value === undefined) throw new AgentError('INVALID_PARAMS', `${method}: "${key}" is required`);
+  if (value === undefined)
+    throw new AgentError('INVALID_PARAMS', `${method}: "${key}" is required`);
   return value;
 }
 
-export function optionalNumber(method: string, params: Obj, key: string, min: number, max: number): number | undefined {
+export function optionalNumber(
+  method: string,
+  params: Obj,
+  key: string,
+  min: number,
+  max: number,
+): number | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new AgentError('INVALID_PARAMS', `${method}: "${key}" must be a number from ${min} to ${max}`);
+    throw new AgentError(
+      'INVALID_PARAMS',
+      `${method}: "${key}" must be a number from ${min} to ${max}`,
+    );
   }
   return value;
 }
@@ -47,15 +65,24 @@ export function optionalNumber(method: string, params: Obj, key: string, min: nu
 export function optionalBoolean(method: string, params: Obj, key: string): boolean | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') throw new AgentError('INVALID_PARAMS', `${method}: "${key}" must be true or false`);
+  if (typeof value !== 'boolean')
+    throw new AgentError('INVALID_PARAMS', `${method}: "${key}" must be true or false`);
   return value;
 }
 
-export function optionalChoice<T extends string>(method: string, params: Obj, key: string, choices: readonly T[]): T | undefined {
+export function optionalChoice<T extends string>(
+  method: string,
+  params: Obj,
+  key: string,
+  choices: readonly T[],
+): T | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
-    throw new AgentError('INVALID_PARAMS', `${method}: "${key}" must be one of ${choices.join(', ')}`);
+    throw new AgentError(
+      'INVALID_PARAMS',
+      `${method}: "${key}" must be one of ${choices.join(', ')}`,
+    );
   }
   return value as T;
 }

@@ -15,7 +15,10 @@ declare module 'oidc-provider' {
     redirect(url: string): void;
   }
 
-  export type ProviderMiddleware = (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>;
+  export type ProviderMiddleware = (
+    ctx: ProviderContext,
+    next: () => Promise<void>,
+  ) => Promise<void>;
 
   /** A token endpoint grant's handler; it answers through `ctx.body` or throws an OAuth error. */
   export type GrantHandler = (ctx: ProviderContext) => Promise<void>;

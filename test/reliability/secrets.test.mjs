@@ -10,7 +10,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, startForeground } from '../support/harness.mjs';
 import { allCommandLines, waitForChild } from '../support/processes.mjs';
-import { LOCAL_CONFIDENTIAL_CLIENT_ID, LOCAL_CONFIDENTIAL_CLIENT_SECRET } from '../../dist/demo/localProvider.js';
+import {
+  LOCAL_CONFIDENTIAL_CLIENT_ID,
+  LOCAL_CONFIDENTIAL_CLIENT_SECRET,
+} from '../../dist/demo/localProvider.js';
 import { makeIsolatedSandbox, sleep, stopChild, withSandbox } from '../support/reliability.mjs';
 
 /** Every process's command line, as ps and /proc show them to any user. */
@@ -47,12 +50,17 @@ for (const careless of [false, true]) {
     let echo; // a fault that answers with the secrets it was sent, as a careless provider might
     sb.provider.setFault((ctx) => {
       if (ctx.method !== 'POST') return undefined;
-      const body = new URLSearchParams(typeof ctx.request.body === 'string' ? ctx.request.body : '');
-      for (const name of ['code', 'code_verifier', 'refresh_token', 'client_secret', 'token']) remember(`${name} sent to ${ctx.path}`, body.get(name));
+      const body = new URLSearchParams(
+        typeof ctx.request.body === 'string' ? ctx.request.body : '',
+      );
+      for (const name of ['code', 'code_verifier', 'refresh_token', 'client_secret', 'token'])
+        remember(`${name} sent to ${ctx.path}`, body.get(name));
       const auth = ctx.get('authorization');
       if (auth) {
         remember('authorization header', auth.replace(/^Basic /, ''));
-        const [, secret] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString('utf8').split(':');
+        const [, secret] = Buffer.from(auth.replace(/^Basic /, ''), 'base64')
+          .toString('utf8')
+          .split(':');
         remember('client secret (basic auth)', decodeURIComponent(secret ?? ''));
       }
       return ctx.path === '/token' && echo ? echo(body) : undefined;
@@ -75,7 +83,10 @@ for (const careless of [false, true]) {
     };
     const cmdlines = [];
     let agent;
-    await withSandbox(sb, t, async () => {
+    await withSandbox(
+      sb,
+      t,
+      async () => {
         agent = await startForeground(sb);
         cmdlines.push(commandLines());
 
@@ -85,23 +96,38 @@ for (const careless of [false, true]) {
         const storeDir = join(sb.dir, 'state', 'kms-agent');
         const storedRefreshToken = () => {
           const files = readdirSync(storeDir).filter((f) => f.endsWith('.json'));
-          return files.map((f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')).refresh_token)[0];
+          return files.map(
+            (f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')).refresh_token,
+          )[0];
         };
         remember('refresh token (store)', storedRefreshToken());
 
         // Tokens, in every output form; then forced refreshes (each rotates the refresh token).
-        for (const args of [['token'], ['token', '--id'], ['token', '--access'], ['token', '--json'], ['token', '--header'], ['token', '--min-valid', '60'], ['token', '--access', '--min-valid', '60']]) {
+        for (const args of [
+          ['token'],
+          ['token', '--id'],
+          ['token', '--access'],
+          ['token', '--json'],
+          ['token', '--header'],
+          ['token', '--min-valid', '60'],
+          ['token', '--access', '--min-valid', '60'],
+        ]) {
           r = await cli(args);
           assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
           const out = r.stdout.trim();
-          const value = args.includes('--json') ? JSON.parse(out).token : out.replace(/^Authorization: Bearer /, '');
+          const value = args.includes('--json')
+            ? JSON.parse(out).token
+            : out.replace(/^Authorization: Bearer /, '');
           remember(`token (${args.join(' ')})`, value);
           remember('refresh token (store)', storedRefreshToken());
         }
 
         // exec: the token reaches the command through its environment; ps sees only the command.
         // The snapshot is taken while the command runs; the test then ends it.
-        const exec = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '31.5'], { env: sb.env, stdio: 'ignore' });
+        const exec = spawn(process.execPath, [CLI, 'exec', '--', 'sleep', '31.5'], {
+          env: sb.env,
+          stdio: 'ignore',
+        });
         const execEnded = new Promise((resolve) => exec.once('exit', resolve));
         const sleeper = await waitForChild(exec.pid, ['sleep', '31.5'], 10_000);
         assert.ok(sleeper, 'the exec child is running');
@@ -116,13 +142,20 @@ for (const careless of [false, true]) {
           status: 400,
           body: {
             error: 'invalid_request',
-            error_description: careless ? `refresh_token ${body.get('refresh_token')} rejected for client secret ${LOCAL_CONFIDENTIAL_CLIENT_SECRET}` : 'refresh_token rejected',
+            error_description: careless
+              ? `refresh_token ${body.get('refresh_token')} rejected for client secret ${LOCAL_CONFIDENTIAL_CLIENT_SECRET}`
+              : 'refresh_token rejected',
           },
         });
         r = await cli(['token', '--min-valid', '60']);
         assert.notEqual(r.code, 0, 'the refresh failed');
         await rpcError('token.get', { min_valid: 60 });
-        echo = (body) => ({ status: 503, body: careless ? `upstream down while handling ${body.get('refresh_token')}` : 'upstream down' });
+        echo = (body) => ({
+          status: 503,
+          body: careless
+            ? `upstream down while handling ${body.get('refresh_token')}`
+            : 'upstream down',
+        });
         await sleep(1100);
         await rpcError('token.get', { min_valid: 60, kind: 'access' });
         r = await cli(['status']);
@@ -155,8 +188,18 @@ for (const careless of [false, true]) {
         await stopChild(agent.child);
 
         // The verdict.
-        for (const needed of ['client secret', 'code', 'code_verifier', 'refresh_token', 'refresh token', 'token']) {
-          assert.ok(kinds.has(needed), `the test saw a ${needed} to look for (saw: ${[...kinds].join(', ')})`);
+        for (const needed of [
+          'client secret',
+          'code',
+          'code_verifier',
+          'refresh_token',
+          'refresh token',
+          'token',
+        ]) {
+          assert.ok(
+            kinds.has(needed),
+            `the test saw a ${needed} to look for (saw: ${[...kinds].join(', ')})`,
+          );
         }
         const places = {
           'agent log (stderr, trace)': agent.stderr(),
@@ -166,11 +209,16 @@ for (const careless of [false, true]) {
         assert.match(agent.stderr(), /"level":10|"level":20|"level":30/, 'the log was written');
         const leaks = [];
         for (const [place, text] of Object.entries(places)) {
-          for (const [value, what] of secrets) if (text.includes(value)) leaks.push(`${what} in ${place}`);
+          for (const [value, what] of secrets)
+            if (text.includes(value)) leaks.push(`${what} in ${place}`);
         }
-        t.diagnostic(`${secrets.size} secrets checked (${[...kinds].join(', ')}) against ${Object.values(places).reduce((n, s) => n + s.length, 0)} bytes of logs, messages and command lines`);
+        t.diagnostic(
+          `${secrets.size} secrets checked (${[...kinds].join(', ')}) against ${Object.values(places).reduce((n, s) => n + s.length, 0)} bytes of logs, messages and command lines`,
+        );
         for (const leak of leaks) t.diagnostic(`LEAK: ${leak}`);
         assert.deepEqual(leaks, [], 'no secret anywhere');
-    }, () => stopChild(agent?.child));
+      },
+      () => stopChild(agent?.child),
+    );
   });
 }

@@ -16,7 +16,8 @@ import { makeSandbox } from '../support/harness.mjs';
 import { sleep } from '../support/reliability.mjs';
 
 const NOBODY = 65534;
-const canSwitchUser = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
+const canSwitchUser =
+  process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
 const skip = !canSwitchUser && 'needs root and setpriv to act as another user';
 
 /**
@@ -58,17 +59,29 @@ const FAKE_AGENT = `
 
 /** Starts the fake agent as nobody; `stop()` resolves with what it received. */
 async function attackerAgent(socketPath, env = {}) {
-  const child = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', FAKE_AGENT], {
-    env: { PATH: process.env.PATH, FAKE_SOCKET: socketPath, ...env },
-    cwd: '/',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'setpriv',
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      FAKE_AGENT,
+    ],
+    {
+      env: { PATH: process.env.PATH, FAKE_SOCKET: socketPath, ...env },
+      cwd: '/',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   for (let waited = 0; !out.includes('listening'); waited += 20) {
-    if (child.exitCode !== null || waited > 10_000) throw new Error(`the fake agent did not start: ${err}`);
+    if (child.exitCode !== null || waited > 10_000)
+      throw new Error(`the fake agent did not start: ${err}`);
     await sleep(20);
   }
   return {
@@ -108,95 +121,171 @@ async function assertRefused(sb, args, env, { path, says }) {
   }
 }
 
-test('another user\'s fake agent gets nothing: KMS_AGENT_SOCK, --socket, or the default path in a directory they own', { skip, timeout: 120_000 }, async (t) => {
-  const sb = await makeSandbox({ provider: null, config: '[profiles.local]\nclient_id = "c"\nauthorize_url = "https://idp.example/a"\ntoken_url = "https://idp.example/t"\n', env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
-  const { parent, shared } = sharedDir();
-  try {
-    const ownedByNobody = new RegExp(`owned by uid ${NOBODY}, not you \\(uid ${process.getuid()}\\)`);
-
-    await t.test('KMS_AGENT_SOCK and --socket naming a socket in the attacker\'s directory', async () => {
-      const fakeSocket = join(shared, 'evil', 'agent.sock');
-      const fake = await attackerAgent(fakeSocket);
-      await assertRefused(sb, [], { KMS_AGENT_SOCK: fakeSocket }, { path: join(shared, 'evil'), says: ownedByNobody });
-      await assertRefused(sb, ['--socket', fakeSocket], {}, { path: join(shared, 'evil'), says: ownedByNobody });
-      assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 }, 'the fake agent received nothing');
+test(
+  "another user's fake agent gets nothing: KMS_AGENT_SOCK, --socket, or the default path in a directory they own",
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const sb = await makeSandbox({
+      provider: null,
+      config:
+        '[profiles.local]\nclient_id = "c"\nauthorize_url = "https://idp.example/a"\ntoken_url = "https://idp.example/t"\n',
+      env: { DBUS_SESSION_BUS_ADDRESS: undefined },
     });
+    const { parent, shared } = sharedDir();
+    try {
+      const ownedByNobody = new RegExp(
+        `owned by uid ${NOBODY}, not you \\(uid ${process.getuid()}\\)`,
+      );
 
-    await t.test('the default path, $XDG_RUNTIME_DIR/kms-agent/agent.sock, when the attacker made that directory first', async () => {
-      const runtime = join(shared, 'runtime-of-victim');
-      mkdirSync(runtime, { mode: 0o1777 });
-      chmodSync(runtime, 0o1777);
-      const fake = await attackerAgent(join(runtime, 'kms-agent', 'agent.sock'));
-      await assertRefused(sb, [], { XDG_RUNTIME_DIR: runtime }, { path: join(runtime, 'kms-agent'), says: ownedByNobody });
-      assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 });
-      assert.equal(existsSync(sb.logPath), false, 'and no agent was started there or anywhere');
-    });
+      await t.test(
+        "KMS_AGENT_SOCK and --socket naming a socket in the attacker's directory",
+        async () => {
+          const fakeSocket = join(shared, 'evil', 'agent.sock');
+          const fake = await attackerAgent(fakeSocket);
+          await assertRefused(
+            sb,
+            [],
+            { KMS_AGENT_SOCK: fakeSocket },
+            { path: join(shared, 'evil'), says: ownedByNobody },
+          );
+          await assertRefused(
+            sb,
+            ['--socket', fakeSocket],
+            {},
+            { path: join(shared, 'evil'), says: ownedByNobody },
+          );
+          assert.deepEqual(
+            await fake.stop(),
+            { connections: 0, bytes: 0 },
+            'the fake agent received nothing',
+          );
+        },
+      );
 
-    await t.test('a symbolic link at the socket directory, to the attacker\'s directory', async () => {
-      const runtime = join(shared, 'runtime-linked');
-      mkdirSync(runtime, { mode: 0o1777 });
-      chmodSync(runtime, 0o1777);
-      const fake = await attackerAgent(join(shared, 'linked-target', 'agent.sock'), { LINK: join(runtime, 'kms-agent') });
-      await assertRefused(sb, [], { XDG_RUNTIME_DIR: runtime }, { path: join(runtime, 'kms-agent'), says: /it is a symbolic link/ });
-      assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 });
-    });
+      await t.test(
+        'the default path, $XDG_RUNTIME_DIR/kms-agent/agent.sock, when the attacker made that directory first',
+        async () => {
+          const runtime = join(shared, 'runtime-of-victim');
+          mkdirSync(runtime, { mode: 0o1777 });
+          chmodSync(runtime, 0o1777);
+          const fake = await attackerAgent(join(runtime, 'kms-agent', 'agent.sock'));
+          await assertRefused(
+            sb,
+            [],
+            { XDG_RUNTIME_DIR: runtime },
+            { path: join(runtime, 'kms-agent'), says: ownedByNobody },
+          );
+          assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 });
+          assert.equal(existsSync(sb.logPath), false, 'and no agent was started there or anywhere');
+        },
+      );
 
-    await t.test('the old fallback ($TMPDIR/kms-agent-$UID) is not looked at any more: without XDG_RUNTIME_DIR the socket is in the home', async () => {
-      const fake = await attackerAgent(join(shared, `kms-agent-${process.getuid()}`, 'agent.sock'));
-      const env = { XDG_RUNTIME_DIR: undefined, TMPDIR: shared, KMS_AGENT_NO_AUTOSTART: '1' };
-      const r = await sb.cli(['token'], { env });
-      assert.equal(r.code, 2, `no agent of the victim's own: ${r.stderr}`);
-      assert.ok(r.stderr.includes(join(sb.dir, 'state', 'kms-agent', 'agent.sock')), `the default is in the victim's state directory: ${r.stderr}`);
-      assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 });
-    });
-  } finally {
-    rmSync(parent, { recursive: true, force: true });
-    await sb.close();
-  }
-});
+      await t.test(
+        "a symbolic link at the socket directory, to the attacker's directory",
+        async () => {
+          const runtime = join(shared, 'runtime-linked');
+          mkdirSync(runtime, { mode: 0o1777 });
+          chmodSync(runtime, 0o1777);
+          const fake = await attackerAgent(join(shared, 'linked-target', 'agent.sock'), {
+            LINK: join(runtime, 'kms-agent'),
+          });
+          await assertRefused(
+            sb,
+            [],
+            { XDG_RUNTIME_DIR: runtime },
+            { path: join(runtime, 'kms-agent'), says: /it is a symbolic link/ },
+          );
+          assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 });
+        },
+      );
 
-test('a socket directory others can write, and a socket another user owns in the user\'s own directory, are refused', { skip, timeout: 60_000 }, async (t) => {
-  const sb = await makeSandbox({ provider: null, config: '[profiles.local]\nclient_id = "c"\nauthorize_url = "https://idp.example/a"\ntoken_url = "https://idp.example/t"\n', env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
-  const dir = mkdtempSync(join(tmpdir(), 'kms-agent-victim-'));
-  // A listener of the victim's own at the path: only the directory's mode, or the socket's owner, is wrong.
-  const socketPath = join(dir, 'sock', 'agent.sock');
-  mkdirSync(join(dir, 'sock'), { mode: 0o700 });
-  let received = { connections: 0, bytes: 0 };
-  const server = createServer((socket) => {
-    received.connections++;
-    socket.on('data', (d) => {
-      received.bytes += d.length;
-      socket.destroy();
+      await t.test(
+        'the old fallback ($TMPDIR/kms-agent-$UID) is not looked at any more: without XDG_RUNTIME_DIR the socket is in the home',
+        async () => {
+          const fake = await attackerAgent(
+            join(shared, `kms-agent-${process.getuid()}`, 'agent.sock'),
+          );
+          const env = { XDG_RUNTIME_DIR: undefined, TMPDIR: shared, KMS_AGENT_NO_AUTOSTART: '1' };
+          const r = await sb.cli(['token'], { env });
+          assert.equal(r.code, 2, `no agent of the victim's own: ${r.stderr}`);
+          assert.ok(
+            r.stderr.includes(join(sb.dir, 'state', 'kms-agent', 'agent.sock')),
+            `the default is in the victim's state directory: ${r.stderr}`,
+          );
+          assert.deepEqual(await fake.stop(), { connections: 0, bytes: 0 });
+        },
+      );
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+      await sb.close();
+    }
+  },
+);
+
+test(
+  "a socket directory others can write, and a socket another user owns in the user's own directory, are refused",
+  { skip, timeout: 60_000 },
+  async (t) => {
+    const sb = await makeSandbox({
+      provider: null,
+      config:
+        '[profiles.local]\nclient_id = "c"\nauthorize_url = "https://idp.example/a"\ntoken_url = "https://idp.example/t"\n',
+      env: { DBUS_SESSION_BUS_ADDRESS: undefined },
     });
-    socket.on('error', () => undefined);
-  });
-  await new Promise((resolve) => server.listen(socketPath, resolve));
-  try {
-    for (const mode of [0o770, 0o777, 0o720]) {
-      await t.test(`a directory with mode ${mode.toString(8)}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kms-agent-victim-'));
+    // A listener of the victim's own at the path: only the directory's mode, or the socket's owner, is wrong.
+    const socketPath = join(dir, 'sock', 'agent.sock');
+    mkdirSync(join(dir, 'sock'), { mode: 0o700 });
+    let received = { connections: 0, bytes: 0 };
+    const server = createServer((socket) => {
+      received.connections++;
+      socket.on('data', (d) => {
+        received.bytes += d.length;
+        socket.destroy();
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise((resolve) => server.listen(socketPath, resolve));
+    try {
+      for (const mode of [0o770, 0o777, 0o720]) {
+        await t.test(`a directory with mode ${mode.toString(8)}`, async () => {
+          received = { connections: 0, bytes: 0 };
+          chmodSync(join(dir, 'sock'), mode);
+          await assertRefused(
+            sb,
+            ['--socket', socketPath],
+            {},
+            { path: join(dir, 'sock'), says: /group or others can write to it/ },
+          );
+          assert.deepEqual(received, { connections: 0, bytes: 0 });
+        });
+      }
+      await t.test("a socket owned by another uid in the user's own 0700 directory", async () => {
         received = { connections: 0, bytes: 0 };
-        chmodSync(join(dir, 'sock'), mode);
-        await assertRefused(sb, ['--socket', socketPath], {}, { path: join(dir, 'sock'), says: /group or others can write to it/ });
+        chmodSync(join(dir, 'sock'), 0o700);
+        chownSync(socketPath, NOBODY, NOBODY);
+        await assertRefused(
+          sb,
+          ['--socket', socketPath],
+          {},
+          { path: socketPath, says: new RegExp(`owned by uid ${NOBODY}`) },
+        );
         assert.deepEqual(received, { connections: 0, bytes: 0 });
       });
+      await t.test('the control: the same socket, owned by the user, is talked to', async () => {
+        received = { connections: 0, bytes: 0 };
+        chownSync(socketPath, process.getuid(), process.getgid());
+        const r = await sb.cli(['--socket', socketPath, 'token', '--no-autostart'], { env: {} });
+        assert.ok(
+          received.connections > 0 && received.bytes > 0,
+          'the client connected and sent its request',
+        );
+        assert.match(r.stderr, /^kms-agent: the agent closed the connection without answering/);
+      });
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+      await sb.close();
     }
-    await t.test('a socket owned by another uid in the user\'s own 0700 directory', async () => {
-      received = { connections: 0, bytes: 0 };
-      chmodSync(join(dir, 'sock'), 0o700);
-      chownSync(socketPath, NOBODY, NOBODY);
-      await assertRefused(sb, ['--socket', socketPath], {}, { path: socketPath, says: new RegExp(`owned by uid ${NOBODY}`) });
-      assert.deepEqual(received, { connections: 0, bytes: 0 });
-    });
-    await t.test('the control: the same socket, owned by the user, is talked to', async () => {
-      received = { connections: 0, bytes: 0 };
-      chownSync(socketPath, process.getuid(), process.getgid());
-      const r = await sb.cli(['--socket', socketPath, 'token', '--no-autostart'], { env: {} });
-      assert.ok(received.connections > 0 && received.bytes > 0, 'the client connected and sent its request');
-      assert.match(r.stderr, /^kms-agent: the agent closed the connection without answering/);
-    });
-  } finally {
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
-    await sb.close();
-  }
-});
+  },
+);

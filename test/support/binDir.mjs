@@ -9,6 +9,10 @@ import { shellQuote } from './tools/processRun.mjs';
 export function kmsAgentOnPath(dir) {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'kms-agent'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(CLI)} "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(bin, 'kms-agent'),
+    `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(CLI)} "$@"\n`,
+    { mode: 0o755 },
+  );
   return `${bin}:${process.env.PATH}`;
 }

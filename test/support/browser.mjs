@@ -5,7 +5,10 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { deliverCallback, playAuthorization as playOidcProvider } from '../../dist/demo/browserPlayer.js';
+import {
+  deliverCallback,
+  playAuthorization as playOidcProvider,
+} from '../../dist/demo/browserPlayer.js';
 import { playAuthorization as playGlewlwyd } from './glewlwydBrowser.mjs';
 import { glewlwydUser } from './glewlwydSetup.mjs';
 
@@ -19,7 +22,12 @@ function authorizationUrlFrom(arg) {
   const html = readFileSync(fileURLToPath(arg), 'utf8');
   const match = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(html);
   if (!match) throw new Error('the login page has no forward');
-  return match[1].replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  return match[1]
+    .replaceAll('&amp;', '&')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>');
 }
 
 /** Logs in and consents as `login` (or refuses consent); returns the provider's redirect to the agent. */
@@ -39,15 +47,21 @@ function play(authorizationUrl, login, deny) {
 const authorizationUrl = authorizationUrlFrom(process.argv[2]);
 try {
   if (!authorizationUrl) throw new Error('usage: browser.mjs AUTHORIZATION_URL');
-  const callbackUrl = await play(authorizationUrl, process.env.FAKE_BROWSER_LOGIN || 'alice', process.env.FAKE_BROWSER_DENY === '1');
+  const callbackUrl = await play(
+    authorizationUrl,
+    process.env.FAKE_BROWSER_LOGIN || 'alice',
+    process.env.FAKE_BROWSER_DENY === '1',
+  );
   // The harness greps every log for the secrets a test saw, the authorization code among them.
   const code = new URL(callbackUrl).searchParams.get('code');
-  if (code && process.env.FAKE_BROWSER_SECRETS) appendFileSync(process.env.FAKE_BROWSER_SECRETS, `${code}\n`);
+  if (code && process.env.FAKE_BROWSER_SECRETS)
+    appendFileSync(process.env.FAKE_BROWSER_SECRETS, `${code}\n`);
   const { status } = await deliverCallback(callbackUrl);
   // What the agent's listener answered, and what the provider's redirect said besides code and state.
   const params = new URL(callbackUrl).searchParams;
   const line = { status, iss: params.get('iss'), error: params.get('error') };
-  if (process.env.FAKE_BROWSER_LOG) appendFileSync(process.env.FAKE_BROWSER_LOG, `${JSON.stringify(line)}\n`);
+  if (process.env.FAKE_BROWSER_LOG)
+    appendFileSync(process.env.FAKE_BROWSER_LOG, `${JSON.stringify(line)}\n`);
 } catch (error) {
   // Messages from browserPlayer name paths only, never URLs with their codes.
   console.error(`fake browser: ${error instanceof Error ? error.message : String(error)}`);

@@ -47,7 +47,8 @@ export function assertConfigError(fn, { file, profile, key, fromEnv = false, say
 
 export const ENTRA = {
   client_id: 'f052524e-7518-40e7-2579-219c0b48b125',
-  authorize_url: 'https://login.microsoftonline.com/612da4de-35c0-42de-ba56-174c4e562c96/oauth2/authorize',
+  authorize_url:
+    'https://login.microsoftonline.com/612da4de-35c0-42de-ba56-174c4e562c96/oauth2/authorize',
   token_url: 'https://login.microsoftonline.com/612da4de-35c0-42de-f3c6-174b69062c96/oauth2/token',
 };
 export const AUTH0 = {

@@ -29,7 +29,11 @@ export function cosmianConfig(layout, issuer) {
     case 'kms.toml':
       return `[kms_config.http_config]\nserver_url = "https://kms.example.com"\n\n${tomlSection('kms_config.http_config.oauth2_conf', conf)}`;
     case 'kms.json':
-      return JSON.stringify({ kms_server_url: 'https://kms.example.com', kms_access_token: null, oauth2_conf: conf }, null, 4);
+      return JSON.stringify(
+        { kms_server_url: 'https://kms.example.com', kms_access_token: null, oauth2_conf: conf },
+        null,
+        4,
+      );
   }
   throw new Error(`unknown layout ${layout}`);
 }

@@ -30,7 +30,9 @@ export async function startCountingProxy({ targetPort, tokenPath, revocationPath
       const fault = await faultHook?.({ method: req.method, path, grantType, query });
       if (fault === 'hang') return; // answered never; close() drops the connection
       if (fault) {
-        const reply = JSON.stringify(fault.body ?? { error: 'server_error', error_description: 'fault injected by the test' });
+        const reply = JSON.stringify(
+          fault.body ?? { error: 'server_error', error_description: 'fault injected by the test' },
+        );
         res.writeHead(fault.status, { 'content-type': 'application/json' }).end(reply);
         return;
       }
@@ -66,13 +68,17 @@ export async function startCountingProxy({ targetPort, tokenPath, revocationPath
 }
 
 function forward(req, body, res, port, agent) {
-  const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-    res.writeHead(answer.statusCode, answer.statusMessage, answer.headers);
-    answer.pipe(res);
-  });
+  const upstream = request(
+    { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent },
+    (answer) => {
+      res.writeHead(answer.statusCode, answer.statusMessage, answer.headers);
+      answer.pipe(res);
+    },
+  );
   // The provider is gone (it died, or is being closed): say so as a gateway would.
   upstream.on('error', (error) => {
-    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`proxy: ${error.message}\n`);
+    if (!res.headersSent)
+      res.writeHead(502, { 'content-type': 'text/plain' }).end(`proxy: ${error.message}\n`);
     else res.destroy();
   });
   upstream.end(body);

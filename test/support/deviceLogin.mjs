@@ -11,7 +11,10 @@ import { CLI } from './harness.mjs';
  */
 export function loginDevice(sb, args = [], { device = true, env = {} } = {}) {
   const command = ['login', ...(device ? ['--device'] : []), ...args];
-  const child = spawn(process.execPath, [CLI, ...command], { env: { ...sb.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...command], {
+    env: { ...sb.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const killer = setTimeout(() => child.kill(), 60_000);
   let stdout = '';
   let stderr = '';
@@ -27,7 +30,9 @@ export function loginDevice(sb, args = [], { device = true, env = {} } = {}) {
     child.stderr.on('data', (d) => {
       stderr += d;
       // The link is used once the whole block is out: stderr may arrive in more than one chunk.
-      const printed = /^ {2}(http\S+[?&](?:user_)?code=\S+)\n(?:.*\n)*?The code expires in /m.exec(stderr);
+      const printed = /^ {2}(http\S+[?&](?:user_)?code=\S+)\n(?:.*\n)*?The code expires in /m.exec(
+        stderr,
+      );
       if (printed) resolve(printed[1]);
     });
     exit.then(() => reject(new Error(`login --device ended without printing a link: ${stderr}`)));

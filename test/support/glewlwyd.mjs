@@ -6,9 +6,20 @@ import { startCountingProxy } from './countingProxy.mjs';
 import { approveDevice, playAuthorization } from './glewlwydBrowser.mjs';
 import { DPOP_CLIENT_ID } from './glewlwydGrants.mjs';
 import { runGlewlwyd } from './glewlwydProcess.mjs';
-import { adminSession, addUser, configureProvider, CLIENT_SECRET, CONFIDENTIAL_CLIENT_ID, PLUGIN, PUBLIC_CLIENT_ID } from './glewlwydSetup.mjs';
+import {
+  adminSession,
+  addUser,
+  configureProvider,
+  CLIENT_SECRET,
+  CONFIDENTIAL_CLIENT_ID,
+  PLUGIN,
+  PUBLIC_CLIENT_ID,
+} from './glewlwydSetup.mjs';
 
-const DEFAULT_REDIRECT_URIS = ['http://localhost:17899/authorization', 'http://127.0.0.1:17899/authorization'];
+const DEFAULT_REDIRECT_URIS = [
+  'http://localhost:17899/authorization',
+  'http://127.0.0.1:17899/authorization',
+];
 const DAY = 24 * 60 * 60;
 
 /**
@@ -90,9 +101,14 @@ function providerHandle({ issuer, kid, user, userNamed, server, proxy, startupMs
     log: () => server.log(),
     /** The user LOGIN@example.com, added on first use (`alice` exists from the start). */
     userNamed,
-    playAuthorization: async (authorizationUrl, { login = 'alice' } = {}) => playAuthorization(authorizationUrl, await userNamed(login)),
+    playAuthorization: async (authorizationUrl, { login = 'alice' } = {}) =>
+      playAuthorization(authorizationUrl, await userNamed(login)),
     approveDevice: async (verificationUrlOrUserCode, { login = 'alice' } = {}) =>
-      approveDevice(`${issuer}/device`, userCodeOf(verificationUrlOrUserCode), await userNamed(login)),
+      approveDevice(
+        `${issuer}/device`,
+        userCodeOf(verificationUrlOrUserCode),
+        await userNamed(login),
+      ),
     get stats() {
       return proxy.stats;
     },

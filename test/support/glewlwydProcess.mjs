@@ -64,8 +64,12 @@ database = { type = "sqlite3"; path = "${join(dir, 'glewlwyd.db')}"; };
  * tells that it exited.
  */
 function spawnWatched(dir, port) {
-  const watchdog = 'glewlwyd -c "$1/glewlwyd.conf" </dev/null & g=$!; exec >/dev/null 2>&1; cat >/dev/null; kill $g; wait $g; rm -rf "$1"';
-  const child = spawn('sh', ['-c', watchdog, 'sh', dir], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const watchdog =
+    'glewlwyd -c "$1/glewlwyd.conf" </dev/null & g=$!; exec >/dev/null 2>&1; cat >/dev/null; kill $g; wait $g; rm -rf "$1"';
+  const child = spawn('sh', ['-c', watchdog, 'sh', dir], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.stdin.on('error', () => {}); // EPIPE once the shell is gone: stop() is then done anyway
   let log = '';
   const keep = (chunk) => (log = (log + chunk).slice(-64 * 1024));
@@ -115,7 +119,8 @@ async function waitForHttp(port, ended) {
       await (await fetch(`http://127.0.0.1:${port}/api/`)).arrayBuffer();
       return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`glewlwyd did not answer on port ${port} within ${START_TIMEOUT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`glewlwyd did not answer on port ${port} within ${START_TIMEOUT_MS} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -123,25 +128,35 @@ async function waitForHttp(port, ended) {
 }
 
 function failure(what, log) {
-  const hint = /glewlwyd: (not found|No such file)/.test(log) ? ' (is the Debian package glewlwyd installed?)' : '';
+  const hint = /glewlwyd: (not found|No such file)/.test(log)
+    ? ' (is the Debian package glewlwyd installed?)'
+    : '';
   return `${what}${hint}; its log ends:\n${log.trim().split('\n').slice(-15).join('\n')}`;
 }
 
 // The package's schema and initial data (admin/password): loaded with sqlite3 once per test process,
 // then kept in memory and written out for each start.
-const SCHEMAS = ['/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3', '/usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz'];
+const SCHEMAS = [
+  '/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3',
+  '/usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz',
+];
 let template;
 
 function templateDatabase(dir) {
   template ??= new Promise((resolve, reject) => {
     const schema = SCHEMAS.find((path) => existsSync(path));
-    if (!schema) throw new Error(`glewlwyd's sqlite3 schema was not found (${SCHEMAS.join(', ')}): install the Debian package glewlwyd`);
+    if (!schema)
+      throw new Error(
+        `glewlwyd's sqlite3 schema was not found (${SCHEMAS.join(', ')}): install the Debian package glewlwyd`,
+      );
     const sql = schema.endsWith('.gz') ? gunzipSync(readFileSync(schema)) : readFileSync(schema);
     const path = join(dir, 'template.db');
     const sqlite = spawn('sqlite3', ['-bail', path], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     sqlite.stderr.on('data', (d) => (stderr += d));
-    sqlite.on('error', (error) => reject(new Error(`cannot run sqlite3 (Debian package sqlite3): ${error.message}`)));
+    sqlite.on('error', (error) =>
+      reject(new Error(`cannot run sqlite3 (Debian package sqlite3): ${error.message}`)),
+    );
     sqlite.on('close', (code) => {
       if (code !== 0) return reject(new Error(`sqlite3 could not load ${schema}: ${stderr}`));
       resolve(readFileSync(path));

@@ -24,7 +24,8 @@ export async function adminSession(base) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    if (response.status !== 200) throw new Error(`glewlwyd admin API: ${method} ${path} answered ${response.status} ${text}`);
+    if (response.status !== 200)
+      throw new Error(`glewlwyd admin API: ${method} ${path} answered ${response.status} ${text}`);
     const setCookie = response.headers.get('set-cookie');
     if (setCookie) cookie = setCookie.split(';')[0];
     return text ? JSON.parse(text) : undefined;
@@ -36,9 +37,23 @@ export async function adminSession(base) {
 /** Everything a test needs, from settings already filled with their defaults; returns the signing key's kid. */
 export async function configureProvider(call, settings) {
   // A scope without password_required could be had by naming a user: every scope needs the password.
-  await call('PUT', '/api/scope/openid', { name: 'openid', display_name: 'Open ID', description: 'OpenID Connect', password_required: true, password_max_age: 0, scheme: {} });
+  await call('PUT', '/api/scope/openid', {
+    name: 'openid',
+    display_name: 'Open ID',
+    description: 'OpenID Connect',
+    password_required: true,
+    password_max_age: 0,
+    scheme: {},
+  });
   for (const name of ['email', 'offline_access', ...grantScopes(settings)]) {
-    await call('POST', '/api/scope/', { name, display_name: name, description: name, password_required: true, password_max_age: 0, scheme: {} });
+    await call('POST', '/api/scope/', {
+      name,
+      display_name: name,
+      description: name,
+      password_required: true,
+      password_max_age: 0,
+      scheme: {},
+    });
   }
   const kid = randomUUID();
   await call('POST', '/api/mod/plugin/', {
@@ -65,7 +80,14 @@ export function glewlwydUser(login) {
 /** Adds the user glewlwydUser(login); returns it. */
 export async function addUser(call, login) {
   const user = glewlwydUser(login);
-  await call('POST', '/api/user/', { username: login, name: login, email: user.email, password: user.password, enabled: true, scope: SCOPES });
+  await call('POST', '/api/user/', {
+    username: login,
+    name: login,
+    email: user.email,
+    password: user.password,
+    enabled: true,
+    scope: SCOPES,
+  });
   return user;
 }
 

@@ -2,12 +2,21 @@
 // oidc-provider, or Glewlwyd with makeGlewlwydSandbox), and helpers that drive the built CLI as a user would and talk JSON-RPC over the real socket.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  existsSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalProvider, LOCAL_PUBLIC_CLIENT_ID } from '../../dist/demo/localProvider.js';
-import { AgentClient } from '../../dist/client/agentClient.cjs';
+import { AgentClient } from '../../dist/client/fast/agentClient.js';
 import { loadConfig } from '../../dist/config/config.js';
 import { COMMAND_EXITS } from '../../dist/client/commandExits.js';
 import { startGlewlwyd } from './glewlwyd.mjs';
@@ -37,10 +46,12 @@ export function profileToml(name, issuer, extra = {}) {
  */
 export function statedExits(args) {
   let i = 0;
-  while (i < args.length && args[i].startsWith('-')) i += ['--socket', '--config'].includes(args[i]) ? 2 : 1;
+  while (i < args.length && args[i].startsWith('-'))
+    i += ['--socket', '--config'].includes(args[i]) ? 2 : 1;
   if (args[i] === undefined) return undefined;
   const end = args.includes('--') ? args.indexOf('--') : args.length;
-  const command = args[i] === 'exec' && args.slice(i + 1, end).includes('--ckms') ? 'exec --ckms' : args[i];
+  const command =
+    args[i] === 'exec' && args.slice(i + 1, end).includes('--ckms') ? 'exec --ckms' : args[i];
   const exits = COMMAND_EXITS[command];
   return exits && { command, ...exits };
 }
@@ -56,7 +67,8 @@ const PROVIDERS = { 'oidc-provider': startLocalProvider, glewlwyd: startGlewlwyd
 export async function makeSandbox(options = {}) {
   const providerKind = options.providerKind ?? 'oidc-provider';
   if (!PROVIDERS[providerKind]) throw new Error(`unknown providerKind ${providerKind}`);
-  const provider = options.provider === null ? null : await PROVIDERS[providerKind](options.provider ?? {});
+  const provider =
+    options.provider === null ? null : await PROVIDERS[providerKind](options.provider ?? {});
   const dir = mkdtempSync(join(tmpdir(), 'kms-agent-test-'));
   const home = join(dir, 'home');
   const runtime = join(dir, 'run');
@@ -66,7 +78,7 @@ export async function makeSandbox(options = {}) {
   const config =
     typeof options.config === 'function'
       ? options.config(provider?.issuer)
-      : options.config ?? profileToml('local', provider.issuer, options.profile ?? {});
+      : (options.config ?? profileToml('local', provider.issuer, options.profile ?? {}));
   writeFileSync(configPath, config, { mode: 0o600 });
   const env = {
     PATH: process.env.PATH,
@@ -77,7 +89,9 @@ export async function makeSandbox(options = {}) {
     KMS_AGENT_CONFIG: configPath,
     BROWSER: FAKE_BROWSER,
     FAKE_BROWSER_PROVIDER: providerKind,
-    ...(process.env.DBUS_SESSION_BUS_ADDRESS ? { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS } : {}),
+    ...(process.env.DBUS_SESSION_BUS_ADDRESS
+      ? { DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS }
+      : {}),
     ...(options.env ?? {}),
   };
   const socketPath = join(runtime, 'kms-agent', 'agent.sock');
@@ -98,13 +112,21 @@ export async function makeSandbox(options = {}) {
   /** Runs the built CLI; resolves with its exit code and output (never rejects). */
   function cli(args, { env: extraEnv = {}, input, cwd } = {}) {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, cwd, timeout: 60_000 }, (error, stdout, stderr) => {
-        logs.push(stderr);
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        const stated = statedExits(args);
-        if (stated && !stated.child && !stated.codes.includes(code)) unstatedExits.push(`\`${args.join(' ')}\` exited ${code}, not one of ${stated.command}'s ${stated.codes.join(', ')}`);
-        resolve({ code, stdout, stderr });
-      });
+      const child = execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env: { ...env, ...extraEnv }, cwd, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          logs.push(stderr);
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          const stated = statedExits(args);
+          if (stated && !stated.child && !stated.codes.includes(code))
+            unstatedExits.push(
+              `\`${args.join(' ')}\` exited ${code}, not one of ${stated.command}'s ${stated.codes.join(', ')}`,
+            );
+          resolve({ code, stdout, stderr });
+        },
+      );
       if (input !== undefined) child.stdin.end(input);
     });
   }
@@ -127,7 +149,12 @@ export async function makeSandbox(options = {}) {
 
   async function token(args = [], options = {}) {
     const result = await cli(['token', ...args], options);
-    if (result.code === 0) rememberSecret(result.stdout.replace(/^Authorization: \S+ /, '').replace(/^\{.*"token":"([^"]+)".*$/s, '$1'));
+    if (result.code === 0)
+      rememberSecret(
+        result.stdout
+          .replace(/^Authorization: \S+ /, '')
+          .replace(/^\{.*"token":"([^"]+)".*$/s, '$1'),
+      );
     return result;
   }
 
@@ -143,9 +170,14 @@ export async function makeSandbox(options = {}) {
   /** Secrets found in this sandbox's logs and stderr (should be none). */
   function leakedSecrets() {
     for (const secret of fileStoreSecrets()) rememberSecret(secret);
-    if (existsSync(secretsFile)) readFileSync(secretsFile, 'utf8').split('\n').forEach(rememberSecret);
+    if (existsSync(secretsFile))
+      readFileSync(secretsFile, 'utf8').split('\n').forEach(rememberSecret);
     const text = [...logs, existsSync(logPath) ? readFileSync(logPath, 'utf8') : ''].join('\n');
-    return { checked: secrets.size, logBytes: text.length, leaked: [...secrets].filter((s) => text.includes(s)).length };
+    return {
+      checked: secrets.size,
+      logBytes: text.length,
+      leaked: [...secrets].filter((s) => text.includes(s)).length,
+    };
   }
 
   /** Stops the agent, checks no secret reached a log, removes everything. */
@@ -159,18 +191,44 @@ export async function makeSandbox(options = {}) {
       ({ leaked, checked } = leakedSecrets());
     } finally {
       // scripts/test.sh adds these up: how many provider calls the whole run made.
-      if (provider && process.env.KMS_AGENT_TEST_STATS) appendFileSync(process.env.KMS_AGENT_TEST_STATS, JSON.stringify(provider.stats) + '\n');
+      if (provider && process.env.KMS_AGENT_TEST_STATS)
+        appendFileSync(process.env.KMS_AGENT_TEST_STATS, JSON.stringify(provider.stats) + '\n');
       // Even when the check itself fails (a store file that does not parse), nothing is left running.
       await provider?.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    if (leaked > 0) throw new Error(`${leaked} of ${checked} secrets seen in this test appeared in a log or on stderr`);
-    if (unstatedExits.length > 0) throw new Error(`exit codes not stated in src/client/commandExits.ts: ${unstatedExits.join('; ')}`);
+    if (leaked > 0)
+      throw new Error(
+        `${leaked} of ${checked} secrets seen in this test appeared in a log or on stderr`,
+      );
+    if (unstatedExits.length > 0)
+      throw new Error(
+        `exit codes not stated in src/client/commandExits.ts: ${unstatedExits.join('; ')}`,
+      );
     // 0 stopped, 2 no agent was running; anything else leaves an agent behind for later tests.
-    if (stopped.code !== 0 && stopped.code !== 2) throw new Error(`could not stop this sandbox's agent (exit ${stopped.code}): ${stopped.stderr.trim()}`);
+    if (stopped.code !== 0 && stopped.code !== 2)
+      throw new Error(
+        `could not stop this sandbox's agent (exit ${stopped.code}): ${stopped.stderr.trim()}`,
+      );
   }
 
-  return { dir, env, provider, configPath, socketPath, logPath, secrets, logs, rememberSecret, leakedSecrets, cli, rpc, login, token, close };
+  return {
+    dir,
+    env,
+    provider,
+    configPath,
+    socketPath,
+    logPath,
+    secrets,
+    logs,
+    rememberSecret,
+    leakedSecrets,
+    cli,
+    rpc,
+    login,
+    token,
+    close,
+  };
 }
 
 /** A sandbox whose provider is a fresh Glewlwyd (test/support/glewlwyd.mjs); `provider` holds its options. */
@@ -201,17 +259,26 @@ export async function startForeground(sandbox, args = [], extraEnv = {}) {
 
 /** The store key of a sandbox's profile: it names the profile, client and (hashed) endpoints. */
 export function storeKeyOf(sandbox, profile = 'local') {
-  return loadConfig({ configPath: sandbox.configPath, env: sandbox.env }).profiles.get(profile).storeKey;
+  return loadConfig({ configPath: sandbox.configPath, env: sandbox.env }).profiles.get(profile)
+    .storeKey;
 }
 
 /** The file store's file for a sandbox's profile. */
 export function storeFileOf(sandbox, profile = 'local') {
-  return join(sandbox.dir, 'state', 'kms-agent', `${createHash('sha256').update(storeKeyOf(sandbox, profile)).digest('hex')}.json`);
+  return join(
+    sandbox.dir,
+    'state',
+    'kms-agent',
+    `${createHash('sha256').update(storeKeyOf(sandbox, profile)).digest('hex')}.json`,
+  );
 }
 
 /** The agent's log as records (pino writes one JSON object a line). */
 export function logRecords(sandbox) {
-  return readFileSync(sandbox.logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  return readFileSync(sandbox.logPath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 /** Decodes a JWT's payload without verifying it. */

@@ -17,11 +17,14 @@ export const HMAC_KEY = 'a-key-that-anyone-could-know';
  * Text that would drive a terminal: an OSC 52 clipboard write, a screen clear, a CSI through the
  * C1 control, DEL, and bidi overrides that make a line read as something else.
  */
-export const TERMINAL_ATTACK = 'evil\x1b]52;c;cm0gLXJmIH4K\x07 \x1b[2J\x1b[H \x9b31m \x7f \u202egnp.exe\u202c \u2066x\u2069 end';
+export const TERMINAL_ATTACK =
+  'evil\x1b]52;c;cm0gLXJmIH4K\x07 \x1b[2J\x1b[H \x9b31m \x7f \u202egnp.exe\u202c \u2066x\u2069 end';
 
 /** Characters a terminal acts on, in `text`: bytes below 0x20 but \n, 0x7f–0x9f, bidi overrides and isolates. */
 export function terminalControls(text) {
-  return [...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g)].map(([c]) => `U+${c.codePointAt(0).toString(16).padStart(4, '0')}`);
+  return [
+    ...text.matchAll(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g),
+  ].map(([c]) => `U+${c.codePointAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const b64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -61,8 +64,11 @@ async function send(res, reply, sent) {
     }
     return void res.end('"}');
   }
-  const body = reply.json !== undefined ? JSON.stringify(reply.json) : reply.body ?? '';
-  const headers = reply.json !== undefined ? { 'content-type': 'application/json' } : { 'content-type': 'text/plain', ...reply.headers };
+  const body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.body ?? '');
+  const headers =
+    reply.json !== undefined
+      ? { 'content-type': 'application/json' }
+      : { 'content-type': 'text/plain', ...reply.headers };
   res.writeHead(reply.status ?? 200, { 'cache-control': 'no-store', ...headers }).end(body);
 }
 
@@ -71,7 +77,11 @@ async function send(res, reply, sent) {
  * nothing can pass by guessing the issuer from the token URL. `host` is the loopback address it
  * listens on.
  */
-export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/realms/hostile', clientId = HOSTILE_CLIENT_ID } = {}) {
+export async function startHostileProvider({
+  host = '127.0.0.1',
+  issuerPath = '/realms/hostile',
+  clientId = HOSTILE_CLIENT_ID,
+} = {}) {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const kid = 'hostile-rs256';
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
@@ -102,7 +112,9 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
 
     /** POSTs to the token endpoint, of one grant type or all. */
     tokenRequests(grantType) {
-      return provider.requests.filter((r) => r.path === '/token' && (grantType === undefined || r.form.grant_type === grantType));
+      return provider.requests.filter(
+        (r) => r.path === '/token' && (grantType === undefined || r.form.grant_type === grantType),
+      );
     },
 
     /**
@@ -112,11 +124,23 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
     async idToken(request, { claims = {}, alg = 'RS256', header = {}, lifetime = 3600 } = {}) {
       const now = Math.floor(Date.now() / 1000);
       const subject = request?.grant?.subject ?? provider.subject;
-      const all = { iss: provider.issuer, sub: subject, aud: clientId, exp: now + lifetime, iat: now, email: `${subject}@example.com`, nonce: request?.grant?.nonce, ...claims };
+      const all = {
+        iss: provider.issuer,
+        sub: subject,
+        aud: clientId,
+        exp: now + lifetime,
+        iat: now,
+        email: `${subject}@example.com`,
+        nonce: request?.grant?.nonce,
+        ...claims,
+      };
       const payload = Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
-      if (alg === 'none') return `${b64url({ alg: 'none', typ: 'JWT', ...header })}.${b64url(payload)}.`;
+      if (alg === 'none')
+        return `${b64url({ alg: 'none', typ: 'JWT', ...header })}.${b64url(payload)}.`;
       const key = alg === 'HS256' ? new TextEncoder().encode(HMAC_KEY) : privateKey;
-      return new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', ...(alg === 'RS256' ? { kid } : {}), ...header }).sign(key);
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg, typ: 'JWT', ...(alg === 'RS256' ? { kid } : {}), ...header })
+        .sign(key);
     },
 
     /**
@@ -124,12 +148,24 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
      * refreshes), an access token, and an id_token made by idToken() unless `idToken` is given
      * (null: none). `fields` adds or replaces top-level members (expires_in, access_token, …).
      */
-    async tokenResponse(request, { idToken, fields = {}, refreshToken = opaque('rt'), ...idOptions } = {}) {
+    async tokenResponse(
+      request,
+      { idToken, fields = {}, refreshToken = opaque('rt'), ...idOptions } = {},
+    ) {
       const grant = request?.grant ?? { subject: provider.subject };
       grants.set(refreshToken, { subject: grant.subject, nonce: grant.nonce });
       provider.lastRefreshToken = refreshToken;
-      const id = idToken === null ? undefined : idToken ?? (await provider.idToken(request, idOptions));
-      const json = { access_token: opaque('at'), token_type: 'Bearer', expires_in: 3600, refresh_token: refreshToken, scope: 'openid email offline_access', ...(id ? { id_token: id } : {}), ...fields };
+      const id =
+        idToken === null ? undefined : (idToken ?? (await provider.idToken(request, idOptions)));
+      const json = {
+        access_token: opaque('at'),
+        token_type: 'Bearer',
+        expires_in: 3600,
+        refresh_token: refreshToken,
+        scope: 'openid email offline_access',
+        ...(id ? { id_token: id } : {}),
+        ...fields,
+      };
       return { json };
     },
   };
@@ -142,12 +178,21 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
       grant = login && { subject: login.subject, nonce: login.nonce };
     } else if (grantType === 'refresh_token') {
       // A refresh carries no nonce (OpenID Connect Core §12.2): the default id_token has none.
-      grant = grants.has(form.refresh_token) ? { subject: grants.get(form.refresh_token).subject } : undefined;
+      grant = grants.has(form.refresh_token)
+        ? { subject: grants.get(form.refresh_token).subject }
+        : undefined;
     } else {
       grant = { subject: provider.subject };
     }
     const request = { grantType, form, grant };
-    const reply = (await provider.answerToken?.(request)) ?? (grant ? await provider.tokenResponse(request) : { status: 400, json: { error: 'invalid_grant', error_description: 'unknown code or refresh token' } });
+    const reply =
+      (await provider.answerToken?.(request)) ??
+      (grant
+        ? await provider.tokenResponse(request)
+        : {
+            status: 400,
+            json: { error: 'invalid_grant', error_description: 'unknown code or refresh token' },
+          });
     await send(res, reply, sent);
   }
 
@@ -155,10 +200,17 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
     if (!query.redirect_uri) return send(res, { status: 400, body: 'no redirect_uri' }, sent);
     const code = opaque('code');
     logins.set(code, { ...query, subject: provider.subject });
-    const defaults = { code, state: query.state, ...(provider.sendIss ? { iss: provider.issuer } : {}) };
-    const answer = provider.answerAuthorization ? provider.answerAuthorization(query, defaults) : defaults;
+    const defaults = {
+      code,
+      state: query.state,
+      ...(provider.sendIss ? { iss: provider.issuer } : {}),
+    };
+    const answer = provider.answerAuthorization
+      ? provider.answerAuthorization(query, defaults)
+      : defaults;
     const location = new URL(query.redirect_uri);
-    for (const [name, value] of Object.entries(answer)) if (value !== undefined) location.searchParams.append(name, value);
+    for (const [name, value] of Object.entries(answer))
+      if (value !== undefined) location.searchParams.append(name, value);
     res.writeHead(302, { location: location.href }).end();
   }
 
@@ -174,7 +226,11 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
       code_challenge_methods_supported: ['S256'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+      grant_types_supported: [
+        'authorization_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:device_code',
+      ],
       ...provider.discovery,
     };
   }
@@ -184,16 +240,33 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
       const url = new URL(req.url, 'http://provider');
       const query = Object.fromEntries(url.searchParams);
       const form = req.method === 'POST' ? await readForm(req) : {};
-      provider.requests.push({ method: req.method, path: url.pathname, query, form, authorization: req.headers.authorization, host: req.headers.host });
-      if (req.method === 'GET' && url.pathname === `${issuerPath}/.well-known/openid-configuration`) return send(res, { json: discoveryDocument() }, sent);
-      if (req.method === 'GET' && url.pathname === '/jwks') return send(res, { json: { keys: [jwk] } }, sent);
+      provider.requests.push({
+        method: req.method,
+        path: url.pathname,
+        query,
+        form,
+        authorization: req.headers.authorization,
+        host: req.headers.host,
+      });
+      if (req.method === 'GET' && url.pathname === `${issuerPath}/.well-known/openid-configuration`)
+        return send(res, { json: discoveryDocument() }, sent);
+      if (req.method === 'GET' && url.pathname === '/jwks')
+        return send(res, { json: { keys: [jwk] } }, sent);
       if (req.method === 'GET' && url.pathname === '/authorize') return authorize(res, query);
       if (req.method === 'POST' && url.pathname === '/token') return await token(req, res, form);
-      if (req.method === 'POST' && url.pathname === '/revoke') return send(res, { status: 200, body: '' }, sent);
+      if (req.method === 'POST' && url.pathname === '/revoke')
+        return send(res, { status: 200, body: '' }, sent);
       if (req.method === 'POST' && url.pathname === '/device') {
         const verify = `${provider.origin}/device/verify`;
         const reply = provider.answerDevice?.(form) ?? {
-          json: { device_code: opaque('dc'), user_code: 'WDJB-MJHT', verification_uri: verify, verification_uri_complete: `${verify}?user_code=WDJB-MJHT`, expires_in: 600, interval: 1 },
+          json: {
+            device_code: opaque('dc'),
+            user_code: 'WDJB-MJHT',
+            verification_uri: verify,
+            verification_uri_complete: `${verify}?user_code=WDJB-MJHT`,
+            expires_in: 600,
+            interval: 1,
+          },
         };
         return send(res, reply, sent);
       }
@@ -223,7 +296,12 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
     client_id: clientId,
     ...(mode === 'issuer'
       ? { issuer: provider.issuer }
-      : { authorize_url: provider.endpoints.authorize, token_url: provider.endpoints.token, revocation_url: provider.endpoints.revocation, device_authorization_url: provider.endpoints.device }),
+      : {
+          authorize_url: provider.endpoints.authorize,
+          token_url: provider.endpoints.token,
+          revocation_url: provider.endpoints.revocation,
+          device_authorization_url: provider.endpoints.device,
+        }),
     ...extra,
   });
   provider.close = () =>
@@ -239,8 +317,16 @@ export async function startHostileProvider({ host = '127.0.0.1', issuerPath = '/
  * output would drive a terminal.
  */
 export function errorLine(result, exitCode) {
-  assert.equal(result.code, exitCode, `exit ${result.code}, expected ${exitCode}: ${result.stderr}`);
-  assert.deepEqual(terminalControls(result.stdout + result.stderr), [], `no terminal controls in: ${JSON.stringify(result.stderr)}`);
+  assert.equal(
+    result.code,
+    exitCode,
+    `exit ${result.code}, expected ${exitCode}: ${result.stderr}`,
+  );
+  assert.deepEqual(
+    terminalControls(result.stdout + result.stderr),
+    [],
+    `no terminal controls in: ${JSON.stringify(result.stderr)}`,
+  );
   const lines = result.stderr.split('\n').filter((line) => line.startsWith('kms-agent:'));
   assert.equal(lines.length, 1, `one error line: ${result.stderr}`);
   return lines[0];

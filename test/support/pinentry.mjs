@@ -69,7 +69,10 @@ export function scriptedPinentry(dir, behaviour = { confirm: 'allow' }) {
   ];
   writeFileSync(program, `${script.join('\n')}\n`, { mode: 0o755 });
   const entries = () =>
-    readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   const requests = (command) =>
     entries().filter((e) => e.line !== undefined && e.line.split(' ')[0] === command);
   return {
@@ -87,6 +90,9 @@ export function scriptedPinentry(dir, behaviour = { confirm: 'allow' }) {
     descriptions: () =>
       requests('SETDESC').map((e) => assuanUnescape(e.line.slice('SETDESC '.length))),
     /** The argv of every run (a daemon passes --ttyname there, or in OPTION ttyname=). */
-    runs: () => entries().filter((e) => e.start).map((e) => ({ pid: e.pid, argv: e.start })),
+    runs: () =>
+      entries()
+        .filter((e) => e.start)
+        .map((e) => ({ pid: e.pid, argv: e.start })),
   };
 }

@@ -14,7 +14,10 @@ export function allCommandLines() {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      found.push({ pid: Number(entry), args: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean) });
+      found.push({
+        pid: Number(entry),
+        args: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean),
+      });
     } catch {
       // It exited while we looked.
     }
@@ -36,7 +39,9 @@ export async function waitForChild(parent, args, ms) {
   const wanted = args.join('\0');
   for (let waited = 0; waited < ms; waited += 50) {
     await sleep(50);
-    const found = allCommandLines().find((p) => p.args.join('\0') === wanted && parentPid(p.pid) === parent);
+    const found = allCommandLines().find(
+      (p) => p.args.join('\0') === wanted && parentPid(p.pid) === parent,
+    );
     if (found) return found;
   }
   return undefined;

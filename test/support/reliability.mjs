@@ -11,7 +11,6 @@ export { freePort };
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
 /**
  * A sandbox whose login listener uses its own free port instead of 17899, so these tests never
  * collide with another agent logging in on the same machine. `profiles(issuer, redirectUrl)`
@@ -23,7 +22,10 @@ export async function makeIsolatedSandbox({ provider = {}, profile = {}, profile
   const redirectUrl = `http://127.0.0.1:${port}/authorization`;
   const sb = await makeSandbox({
     provider: provider === null ? null : { ...provider, redirectUris: [redirectUrl] },
-    config: (issuer) => (profiles ? profiles(issuer, redirectUrl) : profileToml('local', issuer, { redirect_url: redirectUrl, ...profile })),
+    config: (issuer) =>
+      profiles
+        ? profiles(issuer, redirectUrl)
+        : profileToml('local', issuer, { redirect_url: redirectUrl, ...profile }),
     env,
   });
   sb.redirectUrl = redirectUrl;
@@ -35,7 +37,11 @@ export async function makeIsolatedSandbox({ provider = {}, profile = {}, profile
  * login.start, the provider's dev interactions, the callback to the agent's listener, login.wait.
  * `beforeCallback(started)` runs while the login waits (an attack on its listener, say).
  */
-export async function loginViaRpc(sb, profile, { login = 'alice', beforeCallback, waitSeconds = 30 } = {}) {
+export async function loginViaRpc(
+  sb,
+  profile,
+  { login = 'alice', beforeCallback, waitSeconds = 30 } = {},
+) {
   const started = await sb.rpc('login.start', profile ? { profile } : {});
   const waiting = sb.rpc('login.wait', { login_id: started.login_id, timeout: waitSeconds });
   try {
@@ -47,7 +53,9 @@ export async function loginViaRpc(sb, profile, { login = 'alice', beforeCallback
   }
   const callbackUrl = await playAuthorization(started.url, { login });
   sb.rememberSecret(new URL(callbackUrl).searchParams.get('code'));
-  const delivered = await deliverCallback(callbackUrl.replace('http://localhost:', 'http://127.0.0.1:'));
+  const delivered = await deliverCallback(
+    callbackUrl.replace('http://localhost:', 'http://127.0.0.1:'),
+  );
   if (delivered.status !== 200) throw new Error(`callback answered ${delivered.status}`);
   return waiting;
 }
@@ -110,7 +118,10 @@ export function rawConnect(socketPath, { read = true } = {}) {
         replyBytes: () => replyBytes,
         isClosed: () => socket.destroyed || socket.readableEnded,
         /** Resolves once the bytes are handed to the kernel (or the connection is gone). */
-        write: (data) => new Promise((res) => (socket.destroyed ? res(false) : socket.write(data, (err) => res(!err)))),
+        write: (data) =>
+          new Promise((res) =>
+            socket.destroyed ? res(false) : socket.write(data, (err) => res(!err)),
+          ),
         /** Waits until `count` reply lines arrived; false if the connection closed or time ran out first. */
         async waitLines(count, timeoutMs = 10_000) {
           const deadline = Date.now() + timeoutMs;
@@ -134,7 +145,10 @@ export function rawConnect(socketPath, { read = true } = {}) {
         },
         /** The next reply line, parsed; fails if none comes in time or the agent hangs up. */
         async next(timeoutMs = 5000) {
-          if (!(await conn.waitLines(1, timeoutMs))) throw new Error(conn.isClosed() ? 'the agent closed the connection' : 'no reply in time');
+          if (!(await conn.waitLines(1, timeoutMs)))
+            throw new Error(
+              conn.isClosed() ? 'the agent closed the connection' : 'no reply in time',
+            );
           return JSON.parse(lines.shift());
         },
         /** Sends one request line and returns its reply. */
@@ -266,9 +280,13 @@ export function httpResponse(status, body, contentType = 'application/json') {
 /** Waits for a child process to exit and its output to be read to the end (bounded). */
 export function exited(child, ms = 10_000) {
   const outputRead = [child.stdout, child.stderr].every((stream) => !stream || stream.closed);
-  if ((child.exitCode !== null || child.signalCode !== null) && outputRead) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if ((child.exitCode !== null || child.signalCode !== null) && outputRead)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`pid ${child.pid} did not exit within ${ms} ms`)),
+      ms,
+    );
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });
@@ -305,6 +323,8 @@ export async function withSandbox(sb, t, body, cleanup = async () => undefined) 
     try {
       await sb.close();
     } catch (err) {
+      // A failed close matters only when the body passed: its own error is the one to see.
+      // eslint-disable-next-line no-unsafe-finally
       if (!failed) throw err;
       t.diagnostic(`closing the sandbox after the failure: ${err.message}`);
     }

@@ -91,7 +91,7 @@ function narrowedScope(requested, granted) {
   if (!requested) return [...have].join(' ');
   const wider = requested.split(' ').filter((scope) => !have.has(scope));
   if (wider.length) {
-    throw new errors.InvalidScope('the scope is wider than the subject token\'s', wider.join(' '));
+    throw new errors.InvalidScope("the scope is wider than the subject token's", wider.join(' '));
   }
   return requested;
 }

@@ -51,8 +51,17 @@ function changedFiles(dir, since, found = []) {
  * (token files the user asked for). stop() resolves with what was seen where it must not be:
  * { commandLines, environments, files } (each a list), and how many processes and files were looked at.
  */
-export function watchForToken(secret, { roots = WATCHED_ROOTS, environAllowed = () => false, fileAllowed = () => false, intervalMs = 5 } = {}) {
-  if (typeof secret !== 'string' || secret.length < 16) throw new Error('watchForToken needs the token to look for');
+export function watchForToken(
+  secret,
+  {
+    roots = WATCHED_ROOTS,
+    environAllowed = () => false,
+    fileAllowed = () => false,
+    intervalMs = 5,
+  } = {},
+) {
+  if (typeof secret !== 'string' || secret.length < 16)
+    throw new Error('watchForToken needs the token to look for');
   const since = Date.now() - 1000; // file times are not finer than the clock tick
   const found = { commandLines: [], environments: [], files: [] };
   const processes = new Set();
@@ -63,7 +72,8 @@ export function watchForToken(secret, { roots = WATCHED_ROOTS, environAllowed = 
       if (cmdline === undefined) continue;
       const args = cmdline.toString('utf8').split('\0').filter(Boolean);
       processes.add(`${pid} ${args.join(' ')}`);
-      if (cmdline.includes(secret)) found.commandLines.push(args.join(' ').replaceAll(secret, '<TOKEN>'));
+      if (cmdline.includes(secret))
+        found.commandLines.push(args.join(' ').replaceAll(secret, '<TOKEN>'));
       if (environAllowed(args)) continue;
       const environ = readProc(pid, 'environ');
       if (!environ?.includes(secret)) continue;
@@ -94,7 +104,13 @@ export function watchForToken(secret, { roots = WATCHED_ROOTS, environAllowed = 
           // Removed meanwhile, or unreadable.
         }
       }
-      return { ...found, commandLines: [...new Set(found.commandLines)], environments: [...new Set(found.environments)], processesSeen: processes.size, filesRead: files.length };
+      return {
+        ...found,
+        commandLines: [...new Set(found.commandLines)],
+        environments: [...new Set(found.environments)],
+        processesSeen: processes.size,
+        filesRead: files.length,
+      };
     },
   };
 }
@@ -102,7 +118,11 @@ export function watchForToken(secret, { roots = WATCHED_ROOTS, environAllowed = 
 /** Asserts that a watch saw the token nowhere it must not be, and that it looked at something. */
 export function assertNoLeak(assert, seen, what) {
   assert.deepEqual(seen.commandLines, [], `${what}: no command line holds the token`);
-  assert.deepEqual(seen.environments, [], `${what}: no other process's environment holds the token`);
+  assert.deepEqual(
+    seen.environments,
+    [],
+    `${what}: no other process's environment holds the token`,
+  );
   assert.deepEqual(seen.files, [], `${what}: no file holds the token`);
   assert.ok(seen.processesSeen > 0, `${what}: processes were sampled`);
 }

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
-import { chosenProfile, SELECTION_FLAGS } from '../commandLine.cjs';
-import { Exit } from '../exitCodes.cjs';
+import { chosenProfile } from '../fast/commandLine.js';
+import { SELECTION_FLAGS } from '../fast/tokenRequest.js';
+import { Exit } from '../fast/exitCodes.js';
 import type { LogoutOutcome } from '../../rpc/methods.js';
-import type { CliContext } from './context.js';
+import type { CliContext } from '../cliContext.js';
 
 export function registerLogout(program: Command, cli: CliContext): void {
   program
@@ -13,7 +14,9 @@ export function registerLogout(program: Command, cli: CliContext): void {
     .action(
       cli.run(async (opts: { profile?: string; all?: boolean }) => {
         const profile = chosenProfile(opts.profile);
-        const result = await cli.withAgent((c) => c.call('logout', opts.all ? { all: true } : profile ? { profile } : {}));
+        const result = await cli.withAgent((c) =>
+          c.call('logout', opts.all ? { all: true } : profile ? { profile } : {}),
+        );
         if (result.outcomes.length === 0) process.stderr.write('no profile to log out of\n');
         for (const outcome of result.outcomes) process.stderr.write(`${describeLogout(outcome)}\n`);
         return Exit.OK;

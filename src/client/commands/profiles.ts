@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { Exit } from '../exitCodes.cjs';
-import type { CliContext } from './context.js';
+import { Exit } from '../fast/exitCodes.js';
+import type { CliContext } from '../cliContext.js';
 
 export function registerProfiles(program: Command, cli: CliContext): void {
   program
@@ -11,7 +11,9 @@ export function registerProfiles(program: Command, cli: CliContext): void {
       cli.run(async (opts: { json?: boolean }) => {
         const profiles = await cli.withAgent((c) => c.call('profiles.list', {}));
         if (opts.json) process.stdout.write(JSON.stringify(profiles, null, 2) + '\n');
-        else for (const p of profiles) process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}\t${p.source}\n`);
+        else
+          for (const p of profiles)
+            process.stdout.write(`${p.name}${p.default ? ' (default)' : ''}\t${p.source}\n`);
         return Exit.OK;
       }),
     );

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { resolveConfigPath } from '../../config/configPaths.cjs';
+import { resolveConfigPath } from '../../config/configPaths.js';
 import { COSMIAN_PROFILE } from '../../config/configSchema.js';
 import { readTrustedFile } from '../../config/configText.js';
 import { readOwnConfig } from '../../config/ownConfig.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
-import { usage } from '../commandLine.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
+import { usage } from '../fast/commandLine.js';
 import { stagedConfig, withoutProfile } from '../configEdit.js';
-import { Exit } from '../exitCodes.cjs';
-import type { CliContext } from './context.js';
+import { Exit } from '../fast/exitCodes.js';
+import type { CliContext } from '../cliContext.js';
 import { describeLogout } from './logout.js';
 
 const say = (line: string): void => void process.stderr.write(line + '\n');
@@ -76,8 +76,10 @@ async function logOut(cli: CliContext, file: string, name: string): Promise<void
     await cli.withAgent(async (c) => {
       const status = await c.call('agent.status', {});
       if (status.config !== file) {
-        say(`the running agent (pid ${status.pid}) reads ${status.config}, not ${file}: ` +
-          `profile ${name} was not logged out there`);
+        say(
+          `the running agent (pid ${status.pid}) reads ${status.config}, not ${file}: ` +
+            `profile ${name} was not logged out there`,
+        );
         return;
       }
       const { outcomes } = await c.call('logout', { profile: name });
@@ -86,17 +88,22 @@ async function logOut(cli: CliContext, file: string, name: string): Promise<void
   } catch (err) {
     const reason = err instanceof AgentError ? err.reason : undefined;
     if (reason !== 'NO_AGENT' && reason !== 'AGENT_START_FAILED') throw err;
-    say(`kms-agent: warning: profile ${name} was not logged out (${(err as Error).message}): ` +
-      'a login stored for it stays in its store');
+    say(
+      `kms-agent: warning: profile ${name} was not logged out (${(err as Error).message}): ` +
+        'a login stored for it stays in its store',
+    );
   }
 }
 
 /** The agent that reads the file drops the profile now (its watcher would, a moment later). */
 async function reloadAgent(cli: CliContext, file: string): Promise<void> {
   try {
-    await cli.withAgent(async (c) => {
-      if ((await c.call('agent.status', {})).config === file) await c.call('agent.reload', {});
-    }, { autostart: false });
+    await cli.withAgent(
+      async (c) => {
+        if ((await c.call('agent.status', {})).config === file) await c.call('agent.reload', {});
+      },
+      { autostart: false },
+    );
   } catch (err) {
     if (!(err instanceof AgentError && err.reason === 'NO_AGENT')) throw err;
   }

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { escapeMarkup } from '../../text/markupText.js';
 
 export interface BrowserPage {
   /** file://… of a page that forwards to the authorization URL. */
@@ -17,9 +15,12 @@ export interface BrowserPage {
  * the authorization URL (its state and code_challenge let another user race the login). It gets
  * this page instead: a 0600 file in the agent's 0700 socket directory that forwards to the URL.
  */
-export async function writeBrowserPage(dir: string, authorizationUrl: string): Promise<BrowserPage> {
+export async function writeBrowserPage(
+  dir: string,
+  authorizationUrl: string,
+): Promise<BrowserPage> {
   const path = join(dir, `login-${randomBytes(12).toString('hex')}.html`);
-  const target = escapeHtml(authorizationUrl);
+  const target = escapeMarkup(authorizationUrl);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
 <meta http-equiv="refresh" content="0;url=${target}"><title>kms-agent login</title></head>

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import { loginExpectations } from '../idExpectations.js';
 import type { ProfileSession } from '../profileSession.js';
 import { DeviceFlowUnsupportedError } from '../../provider/deviceRules.js';
@@ -13,7 +13,8 @@ async function requestCode(session: ProfileSession): Promise<DeviceStart> {
   try {
     return await session.provider.startDevice();
   } catch (err) {
-    if (err instanceof DeviceFlowUnsupportedError) throw new AgentError('INVALID_PARAMS', err.message);
+    if (err instanceof DeviceFlowUnsupportedError)
+      throw new AgentError('INVALID_PARAMS', err.message);
     throw loginFailed(session.name, err, 'device');
   }
 }
@@ -43,14 +44,21 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
     .then(async (tokens) => {
       // No nonce in a device authorization request: the id_token is held to the other rules.
       const previous = await session.grants.load().catch(() => null);
-      const set = toTokenSet(tokens, loginExpectations(session.profile, previous, undefined), 'throw');
+      const set = toTokenSet(
+        tokens,
+        loginExpectations(session.profile, previous, undefined),
+        'throw',
+      );
       outcome.resolve({ set, previousSubject: await session.adoptLogin(set) });
     })
     .catch((err: unknown) =>
       outcome.reject(
         abort.signal.aborted
           ? (abort.signal.reason as Error)
-          : loginFailed(profile, err, 'device', [start.response.device_code, session.profile.clientSecret]),
+          : loginFailed(profile, err, 'device', [
+              start.response.device_code,
+              session.profile.clientSecret,
+            ]),
       ),
     )
     .finally(() => clearTimeout(expiry));

@@ -1,11 +1,7 @@
 import type { LoginFlow } from '../../rpc/methods.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { loginCommand } from '../../text/loginCommand.js';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import { classifyProviderError } from '../../provider/providerErrors.js';
-
-/** The command that starts the same login again. */
-export function loginCommand(profile: string, flow: LoginFlow = 'pkce'): string {
-  return `kms-agent login ${flow === 'device' ? '--device ' : ''}--profile ${profile}`;
-}
 
 /** The device code ran out before the user approved it (from the provider, or the agent's own clock). */
 export function deviceCodeExpired(profile: string): AgentError {
@@ -19,7 +15,12 @@ export function deviceCodeExpired(profile: string): AgentError {
  * What a failed login step means for the user, as an AgentError with the command to run.
  * `secrets` (code, verifier, device code) are kept out of the message if the provider echoes them.
  */
-export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pkce', secrets: ReadonlyArray<string | undefined> = []): AgentError {
+export function loginFailed(
+  profile: string,
+  err: unknown,
+  flow: LoginFlow = 'pkce',
+  secrets: ReadonlyArray<string | undefined> = [],
+): AgentError {
   if (err instanceof AgentError) return err;
   const failure = classifyProviderError(err, secrets);
   const again = `\`${loginCommand(profile, flow)}\``;
@@ -30,11 +31,17 @@ export function loginFailed(profile: string, err: unknown, flow: LoginFlow = 'pk
         `login to profile ${profile} failed: the identity provider is unreachable (${failure.detail}); check the network and run ${again} again`,
       );
     case 'denied':
-      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`);
+      return new AgentError(
+        'LOGIN_DENIED',
+        `login to profile ${profile} was refused at the identity provider (${failure.detail}): run ${again} again and approve it`,
+      );
     case 'expired':
       return deviceCodeExpired(profile);
     case 'invalid':
-      return new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused by the agent: ${failure.detail}`);
+      return new AgentError(
+        'LOGIN_DENIED',
+        `login to profile ${profile} was refused by the agent: ${failure.detail}`,
+      );
     default:
       return new AgentError(
         'PROVIDER_ERROR',

@@ -1,9 +1,10 @@
 import type { LoginFlow, Result } from '../../rpc/methods.js';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
 import { noRefreshTokenHint } from '../refreshFailures.js';
+import { loginCommand } from '../../text/loginCommand.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';
 
 /** A browser login gives up after this long unless login.wait asks for less. */
@@ -21,30 +22,58 @@ export class LoginRegistry {
   private readonly logins = new Map<string, Entry>();
 
   /** `pageDir` holds the private pages handed to browsers (the socket's 0700 directory). */
-  constructor(private readonly pageDir: string, private readonly log: Logger) {}
+  constructor(
+    private readonly pageDir: string,
+    private readonly log: Logger,
+  ) {}
 
   async start(session: ProfileSession, flow: LoginFlow): Promise<PendingLogin> {
     for (const [id, entry] of this.logins) {
       if (entry.session === session) {
         this.logins.delete(id);
-        entry.login.cancel(new AgentError('LOGIN_DENIED', `login to profile ${session.name} was replaced by a newer one`));
+        entry.login.cancel(
+          new AgentError(
+            'LOGIN_DENIED',
+            `login to profile ${session.name} was replaced by a newer one`,
+          ),
+        );
       }
     }
     // Loaded on the first login: an agent that starts logged in never needs them, nor node:http.
     const login =
       flow === 'device'
         ? await (await import('./deviceLogin.js')).startDeviceLogin(session)
-        : await (await import('./pkceLogin.js')).startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
+        : await (
+            await import('./pkceLogin.js')
+          ).startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
     this.logins.set(login.id, { login, session });
     this.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
-    const forget = (): void => void setTimeout(() => this.logins.delete(login.id), KEEP_FINISHED_MS).unref();
+    const forget = (): void =>
+      void setTimeout(() => this.logins.delete(login.id), KEEP_FINISHED_MS).unref();
     login.result.then(
       ({ set, previousSubject }) => {
-        this.log.info({ profile: session.name, flow, subject: set.subject, previous_subject: previousSubject, has_refresh_token: Boolean(set.refreshToken) }, 'login completed');
+        this.log.info(
+          {
+            profile: session.name,
+            flow,
+            subject: set.subject,
+            previous_subject: previousSubject,
+            has_refresh_token: Boolean(set.refreshToken),
+          },
+          'login completed',
+        );
         forget();
       },
       (err: Error) => {
-        this.log.warn({ profile: session.name, flow, reason: err instanceof AgentError ? err.reason : undefined, err: err.message }, 'login failed');
+        this.log.warn(
+          {
+            profile: session.name,
+            flow,
+            reason: err instanceof AgentError ? err.reason : undefined,
+            err: err.message,
+          },
+          'login failed',
+        );
         forget();
       },
     );
@@ -58,7 +87,11 @@ export class LoginRegistry {
 
   private entry(loginId: string): Entry {
     const entry = this.logins.get(loginId);
-    if (!entry) throw new AgentError('INVALID_PARAMS', `no login with id ${loginId} is in progress: run \`kms-agent login\``);
+    if (!entry)
+      throw new AgentError(
+        'INVALID_PARAMS',
+        `no login with id ${loginId} is in progress: run \`kms-agent login\``,
+      );
     return entry;
   }
 
@@ -67,9 +100,15 @@ export class LoginRegistry {
     const { login, session } = this.entry(loginId);
     let timer: NodeJS.Timeout | undefined;
     if (timeoutSeconds !== undefined) {
-      const again = `kms-agent login${login.flow === 'device' ? ' --device' : ''} --profile ${login.profile}`;
+      const again = loginCommand(login.profile, login.flow);
       timer = setTimeout(
-        () => login.cancel(new AgentError('LOGIN_TIMEOUT', `the login to profile ${login.profile} was not completed within ${timeoutSeconds} s: run \`${again}\` again`)),
+        () =>
+          login.cancel(
+            new AgentError(
+              'LOGIN_TIMEOUT',
+              `the login to profile ${login.profile} was not completed within ${timeoutSeconds} s: run \`${again}\` again`,
+            ),
+          ),
         timeoutSeconds * 1000,
       );
     }
@@ -84,7 +123,9 @@ export class LoginRegistry {
     const entry = this.logins.get(loginId);
     if (!entry) return false;
     this.logins.delete(loginId);
-    entry.login.cancel(new AgentError('LOGIN_DENIED', `login to profile ${entry.login.profile} was cancelled`));
+    entry.login.cancel(
+      new AgentError('LOGIN_DENIED', `login to profile ${entry.login.profile} was cancelled`),
+    );
     return true;
   }
 
@@ -98,7 +139,11 @@ export class LoginRegistry {
   }
 }
 
-async function describeLogin(profile: string, { set, previousSubject }: LoginResult, session: ProfileSession): Promise<Result<'login.wait'>> {
+async function describeLogin(
+  profile: string,
+  { set, previousSubject }: LoginResult,
+  session: ProfileSession,
+): Promise<Result<'login.wait'>> {
   const status = await session.status();
   const result: Result<'login.wait'> = {
     profile,
@@ -110,7 +155,8 @@ async function describeLogin(profile: string, { set, previousSubject }: LoginRes
   const email = set.email ?? status.email;
   if (email) result.email = providerText(email, 320);
   if (status.store_warning) result.store_warning = status.store_warning;
-  if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject) result.previous_subject = providerText(previousSubject, 255);
+  if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject)
+    result.previous_subject = providerText(previousSubject, 255);
   if (!set.refreshToken) result.refresh_token_warning = noRefreshTokenHint(session.profile);
   return result;
 }

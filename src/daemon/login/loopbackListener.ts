@@ -30,8 +30,16 @@ const LISTENER_LIMITS = {
   checkEveryMs: 1000,
 };
 
-const NOT_FOUND: CallbackOutcome = { status: 404, title: 'Not found', detail: 'This address only receives the kms-agent login.' };
-const BAD_REQUEST: CallbackOutcome = { status: 400, title: 'Bad request', detail: 'This address only receives the kms-agent login.' };
+const NOT_FOUND: CallbackOutcome = {
+  status: 404,
+  title: 'Not found',
+  detail: 'This address only receives the kms-agent login.',
+};
+const BAD_REQUEST: CallbackOutcome = {
+  status: 400,
+  title: 'Bad request',
+  detail: 'This address only receives the kms-agent login.',
+};
 
 /** Loopback only. `localhost` may resolve to either family, so both are bound. */
 function loopbackHosts(hostname: string): string[] {
@@ -60,9 +68,17 @@ export class LoopbackListener {
   private closed = false;
   private busy = false;
 
-  private constructor(private readonly redirect: URL, private readonly state: string, private readonly onCallback: CallbackHandler) {}
+  private constructor(
+    private readonly redirect: URL,
+    private readonly state: string,
+    private readonly onCallback: CallbackHandler,
+  ) {}
 
-  static async open(redirectUrl: string, state: string, onCallback: CallbackHandler): Promise<LoopbackListener> {
+  static async open(
+    redirectUrl: string,
+    state: string,
+    onCallback: CallbackHandler,
+  ): Promise<LoopbackListener> {
     const listener = new LoopbackListener(new URL(redirectUrl), state, onCallback);
     await listener.bindAll();
     return listener;
@@ -82,7 +98,12 @@ export class LoopbackListener {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // A machine without IPv6 has no ::1; IPv4 loopback alone is then enough.
-        if (host === '::1' && hosts.length > 1 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
+        if (
+          host === '::1' &&
+          hosts.length > 1 &&
+          (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')
+        )
+          continue;
         this.close();
         throw err;
       }
@@ -92,7 +113,11 @@ export class LoopbackListener {
   private createBoundedServer(): Server {
     const limits = LISTENER_LIMITS;
     const server = createServer(
-      { requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkEveryMs },
+      {
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: limits.headersTimeoutMs,
+        connectionsCheckingInterval: limits.checkEveryMs,
+      },
       (req, res) => {
         this.handle(req, res).catch(() => {
           if (!res.headersSent) this.reply(res, BAD_REQUEST);
@@ -102,9 +127,12 @@ export class LoopbackListener {
     );
     this.cap.watch(server);
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-    server.on('connection', (socket) => socket.setTimeout(limits.requestTimeoutMs, () => socket.destroy()));
+    server.on('connection', (socket) =>
+      socket.setTimeout(limits.requestTimeoutMs, () => socket.destroy()),
+    );
     server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
     return server;
@@ -113,24 +141,35 @@ export class LoopbackListener {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req, this.redirect);
     if (url === undefined) return this.reply(res, BAD_REQUEST);
-    if (req.method !== 'GET' || url.pathname !== this.redirect.pathname) return this.reply(res, NOT_FOUND);
+    if (req.method !== 'GET' || url.pathname !== this.redirect.pathname)
+      return this.reply(res, NOT_FOUND);
     if (url.searchParams.get('state') !== this.state) {
       // A wrong state is an old tab or a forged request: refuse it and keep waiting for the real one.
       return this.reply(res, {
         status: 400,
         title: 'This login does not match',
-        detail: 'The login link does not belong to the login in progress (state mismatch). Run `kms-agent login` again.',
+        detail:
+          'The login link does not belong to the login in progress (state mismatch). Run `kms-agent login` again.',
       });
     }
     if (this.busy || this.closed) {
-      return this.reply(res, { status: 409, title: 'Login already handled', detail: 'This login was already completed. You can close this tab.' });
+      return this.reply(res, {
+        status: 409,
+        title: 'Login already handled',
+        detail: 'This login was already completed. You can close this tab.',
+      });
     }
     this.busy = true;
     let outcome: CallbackOutcome & { done: boolean };
     try {
       outcome = await this.onCallback(url);
     } catch {
-      outcome = { status: 500, title: 'Login failed', detail: 'kms-agent could not complete the login: run `kms-agent login` again.', done: true };
+      outcome = {
+        status: 500,
+        title: 'Login failed',
+        detail: 'kms-agent could not complete the login: run `kms-agent login` again.',
+        done: true,
+      };
     }
     this.reply(res, outcome);
     if (outcome.done) res.once('finish', () => this.close());

@@ -25,7 +25,11 @@ export interface PendingLogin {
 }
 
 /** A promise with its settle functions, settled at most once. */
-export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: Error) => void } {
+export function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (err: Error) => void;
+} {
   let resolve!: (value: T) => void;
   let reject!: (err: Error) => void;
   const promise = new Promise<T>((res, rej) => {

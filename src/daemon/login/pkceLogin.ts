@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { AgentError } from '../../rpc/jsonRpc.cjs';
+import { AgentError } from '../../rpc/jsonRpc.js';
 import { knownIssuer, loginExpectations } from '../idExpectations.js';
 import { openidClient } from '../../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { writeBrowserPage, type BrowserPage } from './browserPage.js';
+import { loginCommand } from '../../text/loginCommand.js';
 import { loginFailed } from './loginErrors.js';
 import { LoopbackListener, type CallbackOutcome } from './loopbackListener.js';
 import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
@@ -33,42 +34,87 @@ async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
 }
 
 /** The browser's answer: refused at the provider, or a code to exchange (the tokens are adopted before the page says so). */
-function callbackHandler(session: ProfileSession, checks: LoginChecks, outcome: ReturnType<typeof deferred<LoginResult>>): (url: URL) => Promise<Outcome> {
+function callbackHandler(
+  session: ProfileSession,
+  checks: LoginChecks,
+  outcome: ReturnType<typeof deferred<LoginResult>>,
+): (url: URL) => Promise<Outcome> {
   const profile = session.name;
   return async (callback) => {
     const error = callback.searchParams.get('error');
     if (error) {
       const description = callback.searchParams.get('error_description');
       const detail = providerText(description ? `${error}: ${description}` : error);
-      outcome.reject(new AgentError('LOGIN_DENIED', `login to profile ${profile} was refused by the identity provider (${detail})`));
-      return { status: 403, title: 'Login refused', detail: `The identity provider answered: ${detail}. You can close this tab.`, done: true };
+      outcome.reject(
+        new AgentError(
+          'LOGIN_DENIED',
+          `login to profile ${profile} was refused by the identity provider (${detail})`,
+        ),
+      );
+      return {
+        status: 403,
+        title: 'Login refused',
+        detail: `The identity provider answered: ${detail}. You can close this tab.`,
+        done: true,
+      };
     }
     const code = callback.searchParams.get('code') ?? undefined;
     try {
       const previous = await session.grants.load().catch(() => null);
-      const tokens = await session.provider.exchangeCode(callback, { ...checks, knownIssuer: knownIssuer(session.profile, previous) });
-      const set = toTokenSet(tokens, loginExpectations(session.profile, previous, checks.nonce), 'throw');
+      const tokens = await session.provider.exchangeCode(callback, {
+        ...checks,
+        knownIssuer: knownIssuer(session.profile, previous),
+      });
+      const set = toTokenSet(
+        tokens,
+        loginExpectations(session.profile, previous, checks.nonce),
+        'throw',
+      );
       const previousSubject = await session.adoptLogin(set);
       outcome.resolve({ set, previousSubject });
       const who = set.email ?? set.subject;
-      return { status: 200, title: 'Logged in', detail: `kms-agent is logged in to profile ${profile}${who ? ` as ${providerText(who, 200)}` : ''}. You can close this tab.`, done: true };
+      return {
+        status: 200,
+        title: 'Logged in',
+        detail: `kms-agent is logged in to profile ${profile}${who ? ` as ${providerText(who, 200)}` : ''}. You can close this tab.`,
+        done: true,
+      };
     } catch (err) {
-      const failure = loginFailed(profile, err, 'pkce', [code, checks.codeVerifier, session.profile.clientSecret]);
+      const failure = loginFailed(profile, err, 'pkce', [
+        code,
+        checks.codeVerifier,
+        session.profile.clientSecret,
+      ]);
       outcome.reject(failure);
-      return { status: 502, title: 'Login failed', detail: `${failure.message}. You can close this tab.`, done: true };
+      return {
+        status: 502,
+        title: 'Login failed',
+        detail: `${failure.message}. You can close this tab.`,
+        done: true,
+      };
     }
   };
 }
 
-async function openListener(session: ProfileSession, state: string, onCallback: (url: URL) => Promise<Outcome>): Promise<LoopbackListener> {
+async function openListener(
+  session: ProfileSession,
+  state: string,
+  onCallback: (url: URL) => Promise<Outcome>,
+): Promise<LoopbackListener> {
   const where = session.profile.redirectUrl;
   try {
     return await LoopbackListener.open(where, state, onCallback);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw code === 'EADDRINUSE'
-      ? new AgentError('BUSY', `cannot receive the login at ${where}: the port is in use (another login in progress, or another program); finish or cancel it and retry`)
-      : new AgentError('PROVIDER_ERROR', `cannot listen for the login at ${where}: ${(err as Error).message}`);
+      ? new AgentError(
+          'BUSY',
+          `cannot receive the login at ${where}: the port is in use (another login in progress, or another program); finish or cancel it and retry`,
+        )
+      : new AgentError(
+          'PROVIDER_ERROR',
+          `cannot listen for the login at ${where}: ${(err as Error).message}`,
+        );
   }
 }
 
@@ -76,7 +122,11 @@ async function openListener(session: ProfileSession, state: string, onCallback: 
  * Authorization Code + PKCE (S256) with a fresh state and nonce, answered on the loopback redirect
  * URL. The browser is handed a private page in `pageDir`, never the URL itself.
  */
-export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: number, pageDir: string): Promise<PendingLogin> {
+export async function startPkceLogin(
+  session: ProfileSession,
+  lifetimeSeconds: number,
+  pageDir: string,
+): Promise<PendingLogin> {
   const profile = session.name;
   const checks = await freshChecks(session.profile.scopes);
   let url: URL;
@@ -86,16 +136,29 @@ export async function startPkceLogin(session: ProfileSession, lifetimeSeconds: n
     throw loginFailed(profile, err);
   }
   const outcome = deferred<LoginResult>();
-  const listener = await openListener(session, checks.state, callbackHandler(session, checks, outcome));
+  const listener = await openListener(
+    session,
+    checks.state,
+    callbackHandler(session, checks, outcome),
+  );
   let page: BrowserPage | undefined;
   try {
     page = await writeBrowserPage(pageDir, url.href);
   } catch (err) {
     listener.close();
-    throw new AgentError('PROVIDER_ERROR', `cannot write the login page for the browser in ${pageDir}: ${(err as Error).message}`);
+    throw new AgentError(
+      'PROVIDER_ERROR',
+      `cannot write the login page for the browser in ${pageDir}: ${(err as Error).message}`,
+    );
   }
   const timer = setTimeout(
-    () => outcome.reject(new AgentError('LOGIN_TIMEOUT', `the login to profile ${profile} was not completed in time: run \`kms-agent login --profile ${profile}\` again`)),
+    () =>
+      outcome.reject(
+        new AgentError(
+          'LOGIN_TIMEOUT',
+          `the login to profile ${profile} was not completed in time: run \`${loginCommand(profile)}\` again`,
+        ),
+      ),
     lifetimeSeconds * 1000,
   );
   timer.unref();

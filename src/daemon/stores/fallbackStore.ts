@@ -1,7 +1,6 @@
 import type { StoreKind } from '../../rpc/methods.js';
 import { FileStore } from './fileStore.js';
 import { KeychainStore, NO_DBUS_SESSION } from './keychainStore.js';
-import { MemoryStore } from './memoryStore.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
 /**
@@ -13,7 +12,10 @@ export class FallbackStore implements TokenStore {
   private active: TokenStore;
   private fallbackWarning: string | undefined;
 
-  constructor(private readonly primary: KeychainStore, private readonly fallback: FileStore) {
+  constructor(
+    private readonly primary: KeychainStore,
+    private readonly fallback: FileStore,
+  ) {
     this.active = primary;
   }
 
@@ -66,18 +68,9 @@ export class FallbackStore implements TokenStore {
     if (this.active === this.fallback) return; // a concurrent call switched already
     this.active = this.fallback;
     const where = `your login is in a 0600 file in ${this.fallback.dir}`;
-    this.fallbackWarning = reason.message === NO_DBUS_SESSION ? `${reason.message}: ${where}` : `${reason.message}; until then ${where}`;
-  }
-}
-
-/** The store a profile's `store` setting names; "keychain" falls back to files under storeDir. */
-export function openStore(kind: StoreKind, storeDir: string): TokenStore {
-  switch (kind) {
-    case 'keychain':
-      return new FallbackStore(new KeychainStore(), new FileStore(storeDir));
-    case 'file':
-      return new FileStore(storeDir);
-    case 'memory':
-      return new MemoryStore();
+    this.fallbackWarning =
+      reason.message === NO_DBUS_SESSION
+        ? `${reason.message}: ${where}`
+        : `${reason.message}; until then ${where}`;
   }
 }

@@ -1,6 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { replaceFileAsync } from '../../os/atomicFile.js';
+import { distrustOf, modeText } from '../../os/fileSafety.js';
 import { parseGrant } from './grantJson.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
@@ -25,7 +27,7 @@ export class FileStore implements TokenStore {
     await this.checkedDir();
     const path = this.pathOf(key);
     try {
-      await writeAtomically(this.dir, path, JSON.stringify(grant));
+      await replaceFileAsync(path, JSON.stringify(grant), { mode: 0o600, durable: true });
     } catch (error) {
       throw this.unavailable(`cannot write ${path}`, error);
     }
@@ -56,7 +58,8 @@ export class FileStore implements TokenStore {
       return;
     }
     for (const name of names) {
-      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
+      if (name.startsWith(prefix) && name.endsWith('.tmp'))
+        await unlink(join(this.dir, name)).catch(() => undefined);
     }
   }
 
@@ -65,7 +68,10 @@ export class FileStore implements TokenStore {
     return join(this.dir, `${createHash('sha256').update(key).digest('hex')}.json`);
   }
 
-  /** Creates the directory 0700, and refuses one that another user owns or could plant a login in. */
+  /**
+   * Creates the directory 0700, and refuses one that another user owns or could plant a login in.
+   * A link to such a directory is fine (store_dir may name one).
+   */
   private async checkedDir(): Promise<void> {
     let info;
     try {
@@ -74,56 +80,24 @@ export class FileStore implements TokenStore {
     } catch (error) {
       throw this.unavailable(`cannot create the token directory ${this.dir}`, error);
     }
-    if (!info.isDirectory()) throw this.unavailable(`${this.dir} is not a directory`);
-    const uid = process.getuid?.();
-    if (uid === undefined) return; // Windows: no POSIX owner or mode bits to check.
-    if (info.uid !== uid) {
-      throw this.unavailable(`refusing the token directory ${this.dir}: it is owned by uid ${info.uid}, not by you (uid ${uid})`);
+    const problem = distrustOf(info, { type: 'directory', followLinks: true });
+    const refusing = `refusing the token directory ${this.dir}`;
+    if (problem?.kind === 'type') throw this.unavailable(`${this.dir} is not a directory`);
+    if (problem?.kind === 'owner') {
+      const whose = `it is owned by uid ${problem.owner}, not by you (uid ${problem.me})`;
+      throw this.unavailable(`${refusing}: ${whose}`);
     }
-    if ((info.mode & 0o022) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw this.unavailable(`refusing the token directory ${this.dir}: mode ${mode} lets others write to it; run chmod 700 ${this.dir}`);
+    if (problem?.kind === 'mode') {
+      const why = `mode ${modeText(problem.mode)} lets others write to it`;
+      throw this.unavailable(`${refusing}: ${why}; run chmod 700 ${this.dir}`);
     }
   }
 
   private unavailable(what: string, cause?: unknown): StoreUnavailableError {
     const reason = cause instanceof Error ? `: ${cause.message}` : '';
-    return new StoreUnavailableError('file', `token file store unavailable: ${what}${reason}`, { cause });
-  }
-}
-
-/**
- * Temp file in the same directory, fsync, rename over, fsync the directory: a crash or a full
- * disk leaves either the old file or the new one, never a torn one.
- */
-async function writeAtomically(dir: string, path: string, content: string): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const file = await open(temp, 'wx', 0o600);
-    try {
-      await file.writeFile(content);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
-  await syncDirectory(dir);
-}
-
-/** Makes the rename durable. Windows cannot open a directory, and some filesystems refuse to sync one. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    if (errorCode(error) !== 'EINVAL') throw error;
-  } finally {
-    await handle.close();
+    return new StoreUnavailableError('file', `token file store unavailable: ${what}${reason}`, {
+      cause,
+    });
   }
 }
 

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryOptions } from '@napi-rs/keyring';
+import { KEYCHAIN_WORKER } from '../../os/packageFiles.js';
 import { parseGrant } from './grantJson.js';
-import type { KeychainOp, KeychainRequest, KeychainResponse } from './keychainWorker.cjs';
+import type { KeychainOp, KeychainRequest, KeychainResponse } from './keychainWorker.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
 
 const SERVICE = 'kms-agent';
@@ -47,7 +48,17 @@ export class KeychainStore implements TokenStore {
 
   private async call(op: KeychainOp, key: string, value?: string): Promise<string | null> {
     try {
-      return await keychainThread().call({ op, service: SERVICE, key, ...(value === undefined ? {} : { value }), options: ENTRY_OPTIONS, timeoutMs: this.timeoutMs }, this.timeoutMs);
+      return await keychainThread().call(
+        {
+          op,
+          service: SERVICE,
+          key,
+          ...(value === undefined ? {} : { value }),
+          options: ENTRY_OPTIONS,
+          timeoutMs: this.timeoutMs,
+        },
+        this.timeoutMs,
+      );
     } catch (error) {
       throw unavailable(error, this.timeoutMs);
     }
@@ -55,7 +66,7 @@ export class KeychainStore implements TokenStore {
 }
 
 /**
- * The keychain library runs on its own thread (keychainWorker.cts): on Linux it talks to D-Bus
+ * The keychain library runs on its own thread (keychainWorker.ts): on Linux it talks to D-Bus
  * synchronously, and a frozen Secret Service would otherwise stall the whole agent. This side
  * stops waiting after the timeout, whatever the library is doing.
  */
@@ -63,7 +74,10 @@ class KeychainThread {
   private worker: Worker | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: string | null) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: string | null) => void; reject: (error: Error) => void }
+  >();
 
   call(request: Omit<KeychainRequest, 'id'>, timeoutMs: number): Promise<string | null> {
     clearTimeout(this.idleTimer);
@@ -82,7 +96,9 @@ class KeychainThread {
       };
       const timer = setTimeout(() => {
         settle();
-        reject(new DOMException(`the keychain did not answer within ${timeoutMs} ms`, 'TimeoutError'));
+        reject(
+          new DOMException(`the keychain did not answer within ${timeoutMs} ms`, 'TimeoutError'),
+        );
       }, timeoutMs);
       this.pending.set(id, {
         resolve: (value) => {
@@ -101,7 +117,7 @@ class KeychainThread {
   private start(): Worker {
     if (this.worker) return this.worker;
     // No execArgv: flags meant for the main script (--input-type, --eval …) would stop the thread.
-    const worker = new Worker(new URL('./keychainWorker.cjs', import.meta.url), { execArgv: [] });
+    const worker = new Worker(KEYCHAIN_WORKER, { execArgv: [] });
     // A thread stuck in the library must not keep the agent (or a test) alive.
     worker.unref();
     worker.on('message', (response: KeychainResponse) => {

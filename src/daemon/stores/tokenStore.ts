@@ -17,7 +17,11 @@ export interface StoredGrant {
 
 /** Raised when a store cannot be used at all (no D-Bus, locked keyring, unwritable directory). */
 export class StoreUnavailableError extends Error {
-  constructor(readonly store: StoreKind, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly store: StoreKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StoreUnavailableError';
   }

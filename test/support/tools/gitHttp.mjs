@@ -60,7 +60,9 @@ function basicCredentials(header) {
   if (!match) return undefined;
   const text = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = text.indexOf(':');
-  return colon === -1 ? undefined : { username: text.slice(0, colon), password: text.slice(colon + 1) };
+  return colon === -1
+    ? undefined
+    : { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
 /** Runs `git http-backend` for one request (RFC 3875 CGI) and relays its answer. */
@@ -76,7 +78,9 @@ function serveThroughBackend(req, res, { root, home, username }) {
     REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
     ...(req.headers['content-type'] ? { CONTENT_TYPE: req.headers['content-type'] } : {}),
     ...(req.headers['content-length'] ? { CONTENT_LENGTH: req.headers['content-length'] } : {}),
-    ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
+    ...(req.headers['content-encoding']
+      ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] }
+      : {}),
     ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: req.headers['git-protocol'] } : {}),
   });
   const backend = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -88,7 +92,10 @@ function serveThroughBackend(req, res, { root, home, username }) {
   req.pipe(backend.stdin);
   backend.on('close', (code) => {
     const bytes = Buffer.concat(out);
-    const split = bytes.indexOf('\r\n\r\n') !== -1 ? { at: bytes.indexOf('\r\n\r\n'), len: 4 } : { at: bytes.indexOf('\n\n'), len: 2 };
+    const split =
+      bytes.indexOf('\r\n\r\n') !== -1
+        ? { at: bytes.indexOf('\r\n\r\n'), len: 4 }
+        : { at: bytes.indexOf('\n\n'), len: 2 };
     if (split.at === -1) {
       res.writeHead(500, { 'content-type': 'text/plain' });
       return res.end(`git http-backend exited ${code}: ${stderr}`);
@@ -121,11 +128,16 @@ export async function startGitHttp({ acceptCredentials }) {
   const requests = [];
   const server = createServer((req, res) => {
     const credentials = basicCredentials(req.headers.authorization);
-    const accepted = credentials !== undefined && acceptCredentials(credentials.username, credentials.password) === true;
+    const accepted =
+      credentials !== undefined &&
+      acceptCredentials(credentials.username, credentials.password) === true;
     requests.push({ method: req.method, path: req.url, ...(credentials ?? {}), accepted });
     if (!accepted) {
       req.resume();
-      res.writeHead(401, { 'www-authenticate': `Basic realm="${GIT_REALM}"`, 'content-type': 'text/plain' });
+      res.writeHead(401, {
+        'www-authenticate': `Basic realm="${GIT_REALM}"`,
+        'content-type': 'text/plain',
+      });
       return res.end('authentication required\n');
     }
     serveThroughBackend(req, res, { root, home, username: credentials.username });

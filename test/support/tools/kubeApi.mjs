@@ -24,23 +24,71 @@ const VERSION = {
 /** What a real API server answers on the discovery paths kubectl reads (core v1 only, no groups). */
 const ROUTES = {
   '/version': VERSION,
-  '/api': { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] },
+  '/api': {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
+  },
   '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [] },
 };
 
 function status(code, reason, message) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
 }
 
 /** A CA and a server certificate for IP 127.0.0.1 (Go wants the SAN), made with openssl. */
 function makeCertificates(dir) {
-  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const openssl = (...args) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=kms-agent test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  openssl(
+    'req',
+    '-x509',
+    ...ecKey,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=kms-agent test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  );
   openssl('req', ...ecKey, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '1', '-days', '2', '-extfile', 'server.ext', '-out', 'server.crt');
+  writeFileSync(
+    join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    '1',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+    '-out',
+    'server.crt',
+  );
   const read = (name) => readFileSync(join(dir, name));
   return { ca: read('ca.crt'), key: read('server.key'), cert: read('server.crt') };
 }
@@ -60,15 +108,29 @@ export async function startKubeApi({ acceptToken }) {
   const server = createServer({ key, cert }, (req, res) => {
     const url = new URL(req.url, 'https://127.0.0.1');
     const authorization = req.headers.authorization;
-    requests.push({ method: req.method, path: url.pathname, url: req.url, authorization, userAgent: req.headers['user-agent'] });
+    requests.push({
+      method: req.method,
+      path: url.pathname,
+      url: req.url,
+      authorization,
+      userAgent: req.headers['user-agent'],
+    });
     const reply = (code, body) => {
-      res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
+      res.writeHead(code, {
+        'content-type': 'application/json',
+        'cache-control': 'no-cache, private',
+      });
       res.end(JSON.stringify(body));
     };
     const bearer = /^Bearer (\S+)$/.exec(authorization ?? '');
-    if (!bearer || !acceptToken(bearer[1])) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+    if (!bearer || !acceptToken(bearer[1]))
+      return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
     const body = req.method === 'GET' ? ROUTES[url.pathname] : undefined;
-    if (!body) return reply(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (!body)
+      return reply(
+        404,
+        status(404, 'NotFound', 'the server could not find the requested resource'),
+      );
     reply(200, body);
   });
   await new Promise((resolve, reject) => {
@@ -81,7 +143,8 @@ export async function startKubeApi({ acceptToken }) {
     caData: ca.toString('base64'),
     requests,
     home,
-    kubectl: (args, { env = {} } = {}) => run('kubectl', args, { env: { PATH: process.env.PATH, HOME: home, ...env } }),
+    kubectl: (args, { env = {} } = {}) =>
+      run('kubectl', args, { env: { PATH: process.env.PATH, HOME: home, ...env } }),
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -95,7 +158,18 @@ export async function startKubeApi({ acceptToken }) {
  * `execCommand execArgs…` with `execEnv` ({NAME: value}) added to kubectl's environment; or, with
  * `tokenFile`, a user whose bearer token kubectl reads from that file.
  */
-export function writeKubeconfig(path, { server, caData, execCommand, execArgs = [], execEnv = {}, apiVersion = EXEC_CREDENTIAL_V1, tokenFile }) {
+export function writeKubeconfig(
+  path,
+  {
+    server,
+    caData,
+    execCommand,
+    execArgs = [],
+    execEnv = {},
+    apiVersion = EXEC_CREDENTIAL_V1,
+    tokenFile,
+  },
+) {
   const exec = {
     apiVersion,
     command: execCommand,
@@ -107,7 +181,12 @@ export function writeKubeconfig(path, { server, caData, execCommand, execArgs = 
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server, ...(caData ? { 'certificate-authority-data': caData } : {}) } }],
+    clusters: [
+      {
+        name: 'test',
+        cluster: { server, ...(caData ? { 'certificate-authority-data': caData } : {}) },
+      },
+    ],
     users: [{ name: 'kms-agent', user: tokenFile ? { tokenFile } : { exec } }],
     contexts: [{ name: 'test', context: { cluster: 'test', user: 'kms-agent' } }],
     'current-context': 'test',

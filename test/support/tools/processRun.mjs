@@ -8,11 +8,22 @@ import { join } from 'node:path';
 /** Runs a program; resolves with its exit code and output, never rejects (a signal counts as 128+n). */
 export function run(file, args, { env = process.env, cwd, input, timeout = 60_000 } = {}) {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { env, cwd, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      let code = 0;
-      if (error) code = typeof error.code === 'number' ? error.code : error.signal ? 128 + (SIGNALS[error.signal] ?? 0) : 1;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      args,
+      { env, cwd, timeout, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        let code = 0;
+        if (error)
+          code =
+            typeof error.code === 'number'
+              ? error.code
+              : error.signal
+                ? 128 + (SIGNALS[error.signal] ?? 0)
+                : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
     // A program that exits without reading its input is not an error.
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');

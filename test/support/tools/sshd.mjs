@@ -18,13 +18,17 @@ export const SSHD = '/usr/sbin/sshd';
 const PRIVSEP_DIR = '/run/sshd';
 
 /** Whether a throwaway sshd can run here (Debian's openssh-server and openssh-client installed). */
-export const sshdAvailable = existsSync(SSHD) && ['ssh', 'ssh-keygen'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+export const sshdAvailable =
+  existsSync(SSHD) &&
+  ['ssh', 'ssh-keygen'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
 
 const REMOTE_PATH = `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
 
 /** `env -i PATH=… NAME=value… argv…` as one string for the remote user's shell. */
 export function remoteCommand(env, argv) {
-  const assignments = Object.entries({ PATH: REMOTE_PATH, ...env }).map(([name, value]) => shellQuote(`${name}=${value}`));
+  const assignments = Object.entries({ PATH: REMOTE_PATH, ...env }).map(([name, value]) =>
+    shellQuote(`${name}=${value}`),
+  );
   return ['env', '-i', ...assignments, ...argv.map(shellQuote)].join(' ');
 }
 
@@ -52,13 +56,18 @@ function sshdConfig({ port, dir, user, extra }) {
     LogLevel: 'VERBOSE',
     ...extra,
   };
-  return Object.entries(settings).map(([key, value]) => `${key} ${value}\n`).join('');
+  return Object.entries(settings)
+    .map(([key, value]) => `${key} ${value}\n`)
+    .join('');
 }
 
 /** Resolves once sshd says it listens; rejects with its log if it exits first or takes too long. */
 function untilListening(child, log) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not start listening:\n${log()}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`sshd did not start listening:\n${log()}`)),
+      15_000,
+    );
     const check = () => {
       if (/Server listening on 127\.0\.0\.1 port \d+/.test(log())) {
         clearTimeout(timer);
@@ -100,10 +109,23 @@ export async function startSshd({ dir, extraConfig = {} } = {}) {
   const home = privateTempDir('sshd', dir);
   const user = userInfo().username;
   if (process.getuid() === 0) mkdirSync(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
-  const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kms-agent-test', '-f', join(home, file)]);
+  const keygen = (file) =>
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'kms-agent-test',
+      '-f',
+      join(home, file),
+    ]);
   keygen('host_ed25519');
   keygen('client_ed25519');
-  writeFileSync(join(home, 'authorized_keys'), readFileSync(join(home, 'client_ed25519.pub')), { mode: 0o600 });
+  writeFileSync(join(home, 'authorized_keys'), readFileSync(join(home, 'client_ed25519.pub')), {
+    mode: 0o600,
+  });
 
   let child;
   let port;
@@ -111,9 +133,14 @@ export async function startSshd({ dir, extraConfig = {} } = {}) {
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
     const configPath = join(home, 'sshd_config');
-    writeFileSync(configPath, sshdConfig({ port, dir: home, user, extra: extraConfig }), { mode: 0o600 });
+    writeFileSync(configPath, sshdConfig({ port, dir: home, user, extra: extraConfig }), {
+      mode: 0o600,
+    });
     stderr = '';
-    child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } });
+    child = spawn(SSHD, ['-D', '-e', '-f', configPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH },
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk) => (stderr += chunk));
     try {
@@ -127,9 +154,26 @@ export async function startSshd({ dir, extraConfig = {} } = {}) {
     }
   }
 
-  const sshArgs = ['-F', '/dev/null', '-i', join(home, 'client_ed25519'), '-p', String(port),
-    '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+  const sshArgs = [
+    '-F',
+    '/dev/null',
+    '-i',
+    join(home, 'client_ed25519'),
+    '-p',
+    String(port),
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+  ];
   const clientEnv = (env) => ({ PATH: process.env.PATH, HOME: home, ...env });
   return {
     port,
@@ -137,8 +181,13 @@ export async function startSshd({ dir, extraConfig = {} } = {}) {
     destination: `${user}@127.0.0.1`,
     sshArgs,
     dir: home,
-    ssh: (args, { env = {}, timeout } = {}) => run('ssh', [...sshArgs, ...args], { env: clientEnv(env), timeout }),
-    spawnSsh: (args, { env = {} } = {}) => spawn('ssh', [...sshArgs, ...args], { env: clientEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }),
+    ssh: (args, { env = {}, timeout } = {}) =>
+      run('ssh', [...sshArgs, ...args], { env: clientEnv(env), timeout }),
+    spawnSsh: (args, { env = {} } = {}) =>
+      spawn('ssh', [...sshArgs, ...args], {
+        env: clientEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     log: () => stderr,
     async close() {
       // Sessions still open keep their own sshd processes after the listener goes: end them too.

@@ -41,7 +41,9 @@ function withoutToken(document, path) {
 function describeFile(path) {
   if (!existsSync(path)) return { path, exists: false };
   const text = readFileSync(path, 'utf8');
-  const document = path.endsWith('.json') ? JSON.parse(text) : JSON.parse(JSON.stringify(parse(text)));
+  const document = path.endsWith('.json')
+    ? JSON.parse(text)
+    : JSON.parse(JSON.stringify(parse(text)));
   const token = tokenOf(document, path);
   const st = statSync(path);
   return {
@@ -59,15 +61,23 @@ function describeFile(path) {
 const header = process.env.CLI_HEADER;
 const bearer = header === undefined ? undefined : /^Authorization: Bearer (\S+)$/.exec(header)?.[1];
 const variables = {};
-for (const name of ['CKMS_CONF_PATH', 'CKMS_CONF', 'COSMIAN_CLI_CONF_PATH', 'COSMIAN_CLI_CONF', 'KMS_CLI_CONF']) {
+for (const name of [
+  'CKMS_CONF_PATH',
+  'CKMS_CONF',
+  'COSMIAN_CLI_CONF_PATH',
+  'COSMIAN_CLI_CONF',
+  'KMS_CLI_CONF',
+]) {
   if (process.env[name] !== undefined) variables[name] = describeFile(process.env[name]);
 }
-const ckms5Reads = process.env.CKMS_CONF_PATH ?? process.env.CKMS_CONF ?? join(homedir(), '.cosmian', 'ckms.toml');
+const ckms5Reads =
+  process.env.CKMS_CONF_PATH ?? process.env.CKMS_CONF ?? join(homedir(), '.cosmian', 'ckms.toml');
 log({
   pid: process.pid,
   ppid: process.ppid,
   args,
-  cliHeader: header === undefined ? null : bearer ? { bearerSha256: sha256(bearer) } : { other: true },
+  cliHeader:
+    header === undefined ? null : bearer ? { bearerSha256: sha256(bearer) } : { other: true },
   variables,
   ckms5Reads: describeFile(ckms5Reads),
 });

@@ -9,7 +9,10 @@ const action = args.at(-1);
 const input = readFileSync(0, 'utf8');
 appendFileSync(process.env.STAND_IN_LOG, JSON.stringify({ args, action, input }) + '\n');
 if (action === 'get') {
-  const lines = [`username=${process.env.STAND_IN_USERNAME}`, `password=${process.env.STAND_IN_PASSWORD}`];
+  const lines = [
+    `username=${process.env.STAND_IN_USERNAME}`,
+    `password=${process.env.STAND_IN_PASSWORD}`,
+  ];
   if (process.env.STAND_IN_EXPIRY) lines.push(`password_expiry_utc=${process.env.STAND_IN_EXPIRY}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
