@@ -141,7 +141,10 @@ export class GrantKeeper {
   }
 }
 
-/** What a login leaves in the store: its refresh token and who it is for (never an access or id token). */
+/**
+ * What a login leaves in the store: its refresh token, who it is for, and its id_token (never an
+ * access token).
+ */
 export function grantOf(set: TokenSet): StoredGrant {
   const grant: StoredGrant = {
     refresh_token: set.refreshToken!,
@@ -151,5 +154,6 @@ export function grantOf(set: TokenSet): StoredGrant {
     const value = set[name];
     if (value !== undefined) grant[name] = value;
   }
+  if (set.idToken !== undefined) grant.id_token = set.idToken;
   return grant;
 }

@@ -11,6 +11,7 @@ import { keepsLogin, loginRequired, mainRefreshError, targetRefused } from './re
 import { BackgroundRefresh, type RefreshedSession } from './refreshSchedule.js';
 import { RetryBackoff } from './retryBackoff.js';
 import type { SessionTokens } from './sessionTokens.js';
+import { storedIdToken } from './storedIdToken.js';
 import { refreshStoredGrant } from './storedRefresh.js';
 import { cacheTokens, type CachedTokens } from './tokenCache.js';
 
@@ -74,8 +75,11 @@ export class SessionRefresh {
   }
 
   private adopt(set: TokenSet, target: TokenTarget): CachedTokens {
-    const { name, tokens, log } = this.session;
-    const entry = cacheTokens(name, set, tokens.of(target), Date.now() / 1000);
+    const { name, tokens, log, profile, grants } = this.session;
+    const previousId =
+      tokens.of(target)?.id ??
+      (target === MAIN_TARGET ? storedIdToken(profile, grants.current) : undefined);
+    const entry = cacheTokens(name, set, previousId, Date.now() / 1000);
     tokens.set(target, entry);
     if (target === MAIN_TARGET) {
       this.session.lastError = set.idRefused;

@@ -43,11 +43,24 @@ function served(reply: TokenReply, lifetime: number): ServedToken {
   };
 }
 
-/** Caches a fresh token set; the id_token of `previous` is kept while valid when this set has none. */
+/** An id_token as served: issued for `lifetime` seconds, until `expiresAt`. */
+export function servedIdToken(
+  profile: string,
+  token: string,
+  expiresAt: number,
+  lifetime: number,
+): ServedToken {
+  return served({ token, token_type: 'Bearer', expires_at: expiresAt, profile }, lifetime);
+}
+
+/**
+ * Caches a fresh token set; the previous id_token (the cache's, or the stored login's) is kept
+ * while valid when this set has none.
+ */
 export function cacheTokens(
   profile: string,
   set: TokenSet,
-  previous: CachedTokens | undefined,
+  previousId: ServedToken | undefined,
   now: number,
 ): CachedTokens {
   const accessReply: TokenReply = {
@@ -59,12 +72,9 @@ export function cacheTokens(
   if (set.scope !== undefined) accessReply.scope = set.scope;
   const fresh = set.idToken !== undefined && set.idExpiresAt !== undefined;
   const id = fresh
-    ? served(
-        { token: set.idToken!, token_type: 'Bearer', expires_at: set.idExpiresAt!, profile },
-        set.idLifetime ?? 1,
-      )
-    : previous?.id && previous.id.expiresAt > now
-      ? previous.id
+    ? servedIdToken(profile, set.idToken!, set.idExpiresAt!, set.idLifetime ?? 1)
+    : previousId && previousId.expiresAt > now
+      ? previousId
       : undefined;
   return {
     access: served(accessReply, set.accessLifetime),

@@ -88,16 +88,25 @@ function normaliseTokenType(type: string | undefined): string {
   return !type || type.toLowerCase() === 'bearer' ? 'Bearer' : type;
 }
 
-function addIdToken(set: TokenSet, claims: IdTokenClaims, now: number): void {
-  checkSize('id_token', claims.jwt);
+/** When a checked id_token expires and how long it lived, within the bounds of docs/SECURITY.md. */
+export function idTokenTimes(
+  claims: IdTokenClaims,
+  now: number,
+): { expiresAt: number; lifetime: number } {
   const expiresAt = Math.min(claims.exp, now + MAX_LIFETIME_SECONDS);
   const issuedAt =
     claims.iat !== undefined && claims.iat <= now && claims.iat > now - MAX_LIFETIME_SECONDS
       ? claims.iat
       : now;
+  return { expiresAt, lifetime: Math.max(1, expiresAt - issuedAt) };
+}
+
+function addIdToken(set: TokenSet, claims: IdTokenClaims, now: number): void {
+  checkSize('id_token', claims.jwt);
+  const { expiresAt, lifetime } = idTokenTimes(claims, now);
   set.idToken = claims.jwt;
   set.idExpiresAt = expiresAt;
-  set.idLifetime = Math.max(1, expiresAt - issuedAt);
+  set.idLifetime = lifetime;
   set.subject = claims.sub;
   set.issuer = claims.iss;
   if (claims.email !== undefined) set.email = claims.email;

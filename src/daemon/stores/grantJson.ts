@@ -1,4 +1,4 @@
-import type { StoredGrant } from './tokenStore.js';
+import { GRANT_TEXTS, type StoredGrant } from './tokenStore.js';
 
 /**
  * Reads a stored grant back. Anything that is not a well-formed grant yields null, so a damaged
@@ -17,7 +17,7 @@ export function parseGrant(text: string): StoredGrant | null {
   if (typeof fields.saved_at !== 'number') return null;
 
   const grant: StoredGrant = { refresh_token: fields.refresh_token, saved_at: fields.saved_at };
-  for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
+  for (const name of GRANT_TEXTS) {
     const field = fields[name];
     if (typeof field === 'string') grant[name] = field;
   }
