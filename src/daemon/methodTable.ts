@@ -31,7 +31,16 @@ type Handler<M extends MethodName> = (
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
-const TOKEN_PARAMS = ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config'];
+const TOKEN_PARAMS = [
+  'profile',
+  'min_valid',
+  'kind',
+  'scope',
+  'audience',
+  'config',
+  'force',
+  'dpop',
+];
 
 type Reload = () => Result<'agent.reload'>;
 
@@ -147,6 +156,7 @@ function getToken(agent: Agent, params: unknown): TokenReply | Promise<TokenRepl
     kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
     scope: optionalString('token.get', p, 'scope'),
     audience: optionalString('token.get', p, 'audience'),
+    force: optionalBoolean('token.get', p, 'force'),
   });
   // Only while a reload failed: the client hears that its edit did not take.
   const warning = agent.configWarning();

@@ -25,6 +25,8 @@ export interface TokenRequest {
   kind?: TokenKind | undefined;
   scope?: string | undefined;
   audience?: string | undefined;
+  /** A new token now, whatever the cache holds (sessionRefresh.ts: at most one per second). */
+  force?: boolean | undefined;
 }
 
 const nowSeconds = (): number => Date.now() / 1000;
@@ -87,6 +89,7 @@ export class ProfileSession {
         : isMain
           ? this.profile.servedKind
           : 'access';
+    if (request.force) return this.forcedToken(target, kind);
     const entry = this.tokens.of(target);
     const token = entry && (kind === 'id' ? entry.id : entry.access);
     if (token !== undefined) {
@@ -139,6 +142,16 @@ export class ProfileSession {
     return token.reply;
   }
 
+  /** A forced token is a new one or an error: never the cached token it was asked to replace. */
+  private async forcedToken(target: TokenTarget, kind: 'id' | 'access'): Promise<TokenReply> {
+    if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
+    const entry = await this.refresh.forced(target);
+    const token = servable(entry, kind);
+    if (token === undefined) throw this.noTokenOfKind(kind, entry);
+    entry.lastUsedMs = Date.now();
+    return token.reply;
+  }
+
   private noTokenOfKind(kind: 'id' | 'access', entry: CachedTokens): AgentError {
     return kind === 'id'
       ? idTokenNotRenewed(this.name, entry.set.idRefused)
@@ -150,7 +163,7 @@ export class ProfileSession {
     return this.grants.serialised(async () => {
       const stored = await this.grants.reread().catch(() => null);
       const previous = stored?.subject ?? this.tokens.main?.set.subject;
-      this.refresh.background.cancel();
+      this.refresh.reset();
       this.tokens.clear();
       this.tokens.setMain(cacheTokens(this.name, set, undefined, nowSeconds()));
       this.lastError = undefined;

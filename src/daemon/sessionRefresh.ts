@@ -35,10 +35,18 @@ export interface RefreshingSession extends RefreshedSession {
  * backoff; the main tokens are also refreshed ahead of expiry in the background; a failure becomes
  * what clients are told (docs/protocol.md).
  */
+/** A forced refresh this soon after the last one for a target is answered with that one's result. */
+const FORCE_INTERVAL_MS = 1000;
+
 export class SessionRefresh {
   readonly backoff = new RetryBackoff();
   readonly background: BackgroundRefresh;
   private readonly inflight = new Map<string, Promise<CachedTokens>>();
+  /** The last forced refresh of each target, and when it settled. */
+  private readonly lastForced = new Map<
+    string,
+    { result: Promise<CachedTokens>; endMs?: number }
+  >();
 
   constructor(private readonly session: RefreshingSession) {
     this.background = new BackgroundRefresh(session, this.backoff, () => this.once(MAIN_TARGET));
@@ -55,9 +63,32 @@ export class SessionRefresh {
     return refresh;
   }
 
+  /**
+   * `token --force`: a new token now, whatever the cache holds. Concurrent forced calls share one
+   * refresh, and one that comes less than a second after the last forced refresh of the target
+   * ended gets that one's result: scripts that force in a loop cannot flood the provider.
+   */
+  forced(target: TokenTarget): Promise<CachedTokens> {
+    const last = this.lastForced.get(target.key);
+    if (last && (last.endMs === undefined || Date.now() - last.endMs < FORCE_INTERVAL_MS)) {
+      return last.result;
+    }
+    const forced: { result: Promise<CachedTokens>; endMs?: number } = { result: this.once(target) };
+    const ended = (): void => void (forced.endMs = Date.now());
+    forced.result.then(ended, ended);
+    this.lastForced.set(target.key, forced);
+    return forced.result;
+  }
+
+  /** The tokens are gone or replaced (a login, a logout): nothing refreshed for them is reused. */
+  reset(): void {
+    this.background.cancel();
+    this.lastForced.clear();
+  }
+
   /** The login is gone (a logout, a login the provider ended): its tokens and stored grant go. */
   async forget(): Promise<void> {
-    this.background.cancel();
+    this.reset();
     this.session.tokens.clear();
     await this.session.grants.forget();
   }

@@ -46,6 +46,15 @@ export interface TokenReply {
   scope?: string;
   /** Something the user should hear although the token was served (a config edit that did not load). */
   warning?: string;
+  /** With token.get's `dpop`: the DPoP proof (RFC 9449) for that one request, bound to the token. */
+  dpop_proof?: string;
+}
+
+/** The request a DPoP proof is for (RFC 9449 §4.2); `nonce`: a resource server's DPoP-Nonce. */
+export interface DpopRequest {
+  htm: string;
+  htu: string;
+  nonce?: string;
 }
 
 /** What `logout` did about one profile's refresh token at the provider. */
@@ -90,6 +99,10 @@ export interface Methods {
       scope?: string;
       audience?: string;
       config?: string;
+      /** A new token now, whatever the cache holds (one refresh per second, shared). */
+      force?: boolean;
+      /** A DPoP profile's token with a proof for this request. */
+      dpop?: DpopRequest;
     };
     result: TokenReply;
   };

@@ -40,6 +40,10 @@ export const TOKEN_FLAGS = {
     flags: '--audience <resource>',
     description: 'a token for this audience / resource (RFC 8707)',
   },
+  force: {
+    flags: '--force',
+    description: 'a new token now, whatever the cache holds (at most one refresh a second)',
+  },
   json: { flags: '--json', description: 'print {token, token_type, expires_at, profile}' },
   header: {
     flags: '--header',
@@ -77,6 +81,7 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   if (scope) params.scope = scope;
   const audience = text('audience');
   if (audience) params.audience = audience;
+  if (values.force) params.force = true;
   const route = agentRoute(values);
   const config = configToCheck(route);
   if (config) params.config = config;
