@@ -75,7 +75,10 @@ export const httpUrl: Check<string> = (v) => {
   return problem === undefined ? (v as string) : fail(problem, v); // as written: an issuer must match `iss` exactly
 };
 
-/** The login listener binds this, so it must be a host it listens on, with a port the provider can register. */
+/**
+ * The login listener binds this, so it must be a host it listens on, with a port the provider can
+ * register, or 0: a free ephemeral port for each login (RFC 8252 §7.3).
+ */
 export const redirectUrl: Check<string> = (v) => {
   const url = typeof v === 'string' && URL.canParse(v) ? new URL(v) : undefined;
   // Checked on the text because URL drops an explicit :80.
@@ -87,7 +90,8 @@ export const redirectUrl: Check<string> = (v) => {
     !explicitPort ||
     url.hash !== ''
   ) {
-    return fail(`a loopback http URL with an explicit port, like "${DEFAULT_REDIRECT_URL}"`, v);
+    const expected = `a loopback http URL with an explicit port (0: any free port)`;
+    return fail(`${expected}, like "${DEFAULT_REDIRECT_URL}"`, v);
   }
   if (!REDIRECT_HOSTS.includes(url.hostname)) {
     const hosts = `${REDIRECT_HOSTS.slice(0, -1).join(', ')} or ${REDIRECT_HOSTS.at(-1)}`;

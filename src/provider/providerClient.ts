@@ -156,15 +156,17 @@ export class ProviderClient {
     return { oidc, config };
   }
 
-  /** The authorization request: PKCE S256, state, a nonce when it asks for openid, and the profile's extra parameters. */
-  async authorizationUrl(checks: {
-    state: string;
-    codeChallenge: string;
-    nonce: string | undefined;
-  }): Promise<URL> {
+  /**
+   * The authorization request to `redirectUri` (the listener's): PKCE S256, state, a nonce when it
+   * asks for openid, and the profile's extra parameters.
+   */
+  async authorizationUrl(
+    checks: { state: string; codeChallenge: string; nonce: string | undefined },
+    redirectUri: string,
+  ): Promise<URL> {
     const p = this.profile;
     const params: Record<string, string> = {
-      redirect_uri: p.redirectUrl,
+      redirect_uri: redirectUri,
       scope: p.scopes.join(' '),
       state: checks.state,
       code_challenge: checks.codeChallenge,

@@ -129,18 +129,20 @@ export async function startPkceLogin(
 ): Promise<PendingLogin> {
   const profile = session.name;
   const checks = await freshChecks(session.profile.scopes);
-  let url: URL;
-  try {
-    url = await session.provider.authorizationUrl(checks);
-  } catch (err) {
-    throw loginFailed(profile, err);
-  }
   const outcome = deferred<LoginResult>();
   const listener = await openListener(
     session,
     checks.state,
     callbackHandler(session, checks, outcome),
   );
+  let url: URL;
+  try {
+    // The listener's own URL: with port 0 in redirect_url, the port it got.
+    url = await session.provider.authorizationUrl(checks, listener.redirectUrl);
+  } catch (err) {
+    listener.close();
+    throw loginFailed(profile, err);
+  }
   let page: BrowserPage | undefined;
   try {
     page = await writeBrowserPage(pageDir, url.href);
