@@ -532,6 +532,18 @@ describe('bad input: one clear line naming file, profile and key', () => {
       /expected true or false, got "yes"/,
     ],
     [
+      'a max_age that is not a whole number of seconds',
+      'max_age = -5',
+      'max_age',
+      /expected a whole number of seconds from 0/,
+    ],
+    [
+      'acr_values as an array',
+      'acr_values = ["urn:gold"]',
+      'acr_values',
+      /expected acr values separated by spaces/,
+    ],
+    [
       'extra_auth_params that is not a table',
       'extra_auth_params = "prompt=consent"',
       'extra_auth_params',

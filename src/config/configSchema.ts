@@ -1,6 +1,7 @@
 import { STORE_KINDS, TOKEN_KINDS } from '../rpc/methods.js';
 import type { Fields } from './configError.js';
 import {
+  acrValues,
   authParams,
   flag,
   httpUrl,
@@ -8,6 +9,7 @@ import {
   oneOf,
   redirectUrl,
   scopes,
+  seconds,
   secret,
   storeDir,
   table,
@@ -41,6 +43,8 @@ export const PROFILE_KEYS = {
   token: oneOf(...TOKEN_KINDS),
   token_file: flag,
   store: oneOf(...STORE_KINDS),
+  acr_values: acrValues,
+  max_age: seconds,
 };
 
 export type ProfileFields = Fields<typeof PROFILE_KEYS>;

@@ -103,6 +103,21 @@ export const redirectUrl: Check<string> = (v) => {
   return v;
 };
 
+/** A whole number of seconds, up to a year (`max_age`). */
+export const seconds: Check<number> = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 365 * 86_400
+    ? v
+    : fail('a whole number of seconds from 0 to 31536000 (a year)', v);
+
+/** `acr_values`: authentication context class references, separated by spaces (OpenID Connect Core §3.1.2.1). */
+export const acrValues: Check<string[]> = (v) => {
+  const values = typeof v === 'string' ? v.split(' ').filter(Boolean) : [];
+  const valid = values.length > 0 && values.every((value) => /^[\x21-\x7e]+$/.test(value));
+  return valid
+    ? values
+    : fail('acr values separated by spaces, like "urn:mace:incommon:iap:silver"', v);
+};
+
 export const storeDir: Check<string> = (v) =>
   typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/'))
     ? v
@@ -127,6 +142,8 @@ const OWN_AUTH_PARAMS: Record<string, string> = {
     'the agent makes a fresh PKCE challenge for every login, so that no one else can complete it',
   code_challenge_method: 'the agent always uses PKCE with S256',
   audience: 'set audience in the profile, which also sends it on token requests',
+  acr_values: "set acr_values in the profile, which also checks the id_token's acr",
+  max_age: "set max_age in the profile, which also checks the id_token's auth_time",
   resource: 'set resource in the profile, which also sends it on token requests',
 };
 

@@ -35,6 +35,10 @@ export interface Profile {
   token: TokenKind;
   /** What `token` prints for this profile, decided here once: never switched by what a refresh returned. */
   servedKind: ServedKind;
+  /** Step-up (RFC 9470): asked on the authorization request; the id_token's `acr` must be one. */
+  acrValues?: string[];
+  /** Seconds: asked on the authorization request; the id_token's `auth_time` must be as recent. */
+  maxAge?: number;
   /** Keep the token in a private file too (the token-file integration). */
   tokenFile: boolean;
   store: StoreKind;

@@ -67,6 +67,8 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
     audience: fields.audience,
     resource: fields.resource,
     extraAuthParams: fields.extra_auth_params ?? {},
+    acrValues: fields.acr_values,
+    maxAge: fields.max_age,
     token,
     servedKind: servedKind(token, scopes, fields.audience ?? fields.resource),
     tokenFile: fields.token_file ?? false,

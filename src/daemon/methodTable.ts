@@ -10,6 +10,7 @@ import {
   asParams,
   optionalBoolean,
   optionalChoice,
+  optionalInteger,
   optionalNumber,
   optionalString,
   requiredString,
@@ -17,6 +18,8 @@ import {
 import { VERSION } from '../version.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
+import { acrValues } from '../config/configValues.js';
+import type { StepUp } from '../provider/stepUp.js';
 
 /** What a handler may learn about the connection it serves. */
 export interface ConnectionContext {
@@ -31,6 +34,7 @@ type Handler<M extends MethodName> = (
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
+const ONE_YEAR = 365 * ONE_DAY;
 const TOKEN_PARAMS = [
   'profile',
   'min_valid',
@@ -119,6 +123,15 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
   };
 }
 
+/** login.start's `acr_values`, held to the config's rule for them. */
+function loginAcrValues(text: string): string[] {
+  try {
+    return acrValues(text);
+  } catch (err) {
+    throw new AgentError('INVALID_PARAMS', `login.start: "acr_values": ${(err as Error).message}`);
+  }
+}
+
 /** A client naming another config than the agent's gets no token (docs/configuration.md). */
 function refuseOtherConfig(agent: Agent, named: string | undefined): void {
   const mismatch = agent.configMismatch(named);
@@ -190,10 +203,15 @@ async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git
 }
 
 async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.start'>> {
-  const p = asParams('login.start', params, ['profile', 'flow']);
+  const p = asParams('login.start', params, ['profile', 'flow', 'acr_values', 'max_age']);
   const session = agent.session(optionalString('login.start', p, 'profile'));
   const flow = optionalChoice('login.start', p, 'flow', LOGIN_FLOWS) ?? 'pkce';
-  const login = await agent.logins.start(session, flow);
+  const acr = optionalString('login.start', p, 'acr_values', 2000);
+  const stepUp: StepUp = {
+    acrValues: acr === undefined ? session.profile.acrValues : loginAcrValues(acr),
+    maxAge: optionalInteger('login.start', p, 'max_age', 0, ONE_YEAR) ?? session.profile.maxAge,
+  };
+  const login = await agent.logins.start(session, flow, stepUp);
   const result: Result<'login.start'> = {
     login_id: login.id,
     profile: login.profile,

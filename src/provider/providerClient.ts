@@ -8,6 +8,7 @@ import { checkedDeviceResponse, DeviceFlowUnsupportedError } from './deviceRules
 import { authorizationResponseIssuer } from './issuerCheck.js';
 import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
+import { stepUpParams, type StepUp } from './stepUp.js';
 
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
@@ -163,6 +164,7 @@ export class ProviderClient {
   async authorizationUrl(
     checks: { state: string; codeChallenge: string; nonce: string | undefined },
     redirectUri: string,
+    stepUp: StepUp,
   ): Promise<URL> {
     const p = this.profile;
     const params: Record<string, string> = {
@@ -172,6 +174,7 @@ export class ProviderClient {
       code_challenge: checks.codeChallenge,
       code_challenge_method: 'S256',
       ...this.targetParams(),
+      ...stepUpParams(stepUp),
     };
     if (checks.nonce !== undefined) params.nonce = checks.nonce;
     // Many providers (oidc-provider, Google) issue no refresh token without a fresh consent.
@@ -222,12 +225,16 @@ export class ProviderClient {
   }
 
   /** RFC 8628: asks for a user code; the answer is held to deviceRules.ts. */
-  async startDevice(): Promise<DeviceStart> {
+  async startDevice(stepUp: StepUp): Promise<DeviceStart> {
     const { oidc, config } = await this.configuration();
     if (!config.serverMetadata().device_authorization_endpoint) {
       throw new DeviceFlowUnsupportedError(this.profile.name, this.profile.issuer);
     }
-    const params = { scope: this.profile.scopes.join(' '), ...this.targetParams() };
+    const params = {
+      scope: this.profile.scopes.join(' '),
+      ...this.targetParams(),
+      ...stepUpParams(stepUp),
+    };
     const response = checkedDeviceResponse(await oidc.initiateDeviceAuthorization(config, params));
     return { response, url: response.verification_uri_complete ?? response.verification_uri };
   }

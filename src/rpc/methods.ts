@@ -117,7 +117,8 @@ export interface Methods {
     };
   };
   'login.start': {
-    params: { profile?: string; flow?: LoginFlow };
+    /** `acr_values`, `max_age`: a step-up for this login, in place of the profile's. */
+    params: { profile?: string; flow?: LoginFlow; acr_values?: string; max_age?: number };
     result: {
       login_id: string;
       profile: string;

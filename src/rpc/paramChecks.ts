@@ -62,6 +62,19 @@ export function optionalNumber(
   return value;
 }
 
+export function optionalInteger(
+  method: string,
+  params: Obj,
+  key: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = optionalNumber(method, params, key, min, max);
+  if (value !== undefined && !Number.isInteger(value))
+    throw new AgentError('INVALID_PARAMS', `${method}: "${key}" must be a whole number`);
+  return value;
+}
+
 export function optionalBoolean(method: string, params: Obj, key: string): boolean | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;

@@ -4,6 +4,7 @@ import { knownIssuer, loginExpectations } from '../idExpectations.js';
 import { openidClient } from '../../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
+import type { StepUp } from '../../provider/stepUp.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { writeBrowserPage, type BrowserPage } from './browserPage.js';
 import { loginCommand } from '../../text/loginCommand.js';
@@ -37,6 +38,7 @@ async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
 function callbackHandler(
   session: ProfileSession,
   checks: LoginChecks,
+  stepUp: StepUp,
   outcome: ReturnType<typeof deferred<LoginResult>>,
 ): (url: URL) => Promise<Outcome> {
   const profile = session.name;
@@ -67,7 +69,7 @@ function callbackHandler(
       });
       const set = toTokenSet(
         tokens,
-        loginExpectations(session.profile, previous, checks.nonce),
+        loginExpectations(session.profile, previous, checks.nonce, stepUp),
         'throw',
       );
       const previousSubject = await session.adoptLogin(set);
@@ -124,6 +126,7 @@ async function openListener(
  */
 export async function startPkceLogin(
   session: ProfileSession,
+  stepUp: StepUp,
   lifetimeSeconds: number,
   pageDir: string,
 ): Promise<PendingLogin> {
@@ -133,12 +136,12 @@ export async function startPkceLogin(
   const listener = await openListener(
     session,
     checks.state,
-    callbackHandler(session, checks, outcome),
+    callbackHandler(session, checks, stepUp, outcome),
   );
   let url: URL;
   try {
     // The listener's own URL: with port 0 in redirect_url, the port it got.
-    url = await session.provider.authorizationUrl(checks, listener.redirectUrl);
+    url = await session.provider.authorizationUrl(checks, listener.redirectUrl, stepUp);
   } catch (err) {
     listener.close();
     throw loginFailed(profile, err);

@@ -96,6 +96,10 @@ function factLines(name: string, facts: TokenFacts): string[] {
   row('scopes', facts.scopes?.join(' '));
   row('issued', facts.issued_at === undefined ? undefined : when(facts.issued_at));
   row('expires', when(facts.expires_at));
+  row('acr', facts.acr);
+  row('amr', facts.amr?.join(' '));
+  row('auth_time', facts.auth_time === undefined ? undefined : when(facts.auth_time));
+  row('bound to', facts.bound_to && `DPoP key ${facts.bound_to}`);
   return lines;
 }
 
