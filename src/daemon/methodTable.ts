@@ -10,7 +10,6 @@ import {
   asParams,
   optionalBoolean,
   optionalChoice,
-  optionalInteger,
   optionalNumber,
   optionalString,
   requiredString,
@@ -209,7 +208,8 @@ async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.
   const acr = optionalString('login.start', p, 'acr_values', 2000);
   const stepUp: StepUp = {
     acrValues: acr === undefined ? session.profile.acrValues : loginAcrValues(acr),
-    maxAge: optionalInteger('login.start', p, 'max_age', 0, ONE_YEAR) ?? session.profile.maxAge,
+    maxAge:
+      optionalNumber('login.start', p, 'max_age', 0, ONE_YEAR, true) ?? session.profile.maxAge,
   };
   const login = await agent.logins.start(session, flow, stepUp);
   const result: Result<'login.start'> = {

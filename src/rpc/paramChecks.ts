@@ -50,28 +50,18 @@ export function optionalNumber(
   key: string,
   min: number,
   max: number,
+  whole = false,
 ): number | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+  const valid = typeof value === 'number' && (whole ? Number.isInteger(value) : isFinite(value));
+  if (!valid || value < min || value > max) {
+    const what = whole ? 'a whole number' : 'a number';
     throw new AgentError(
       'INVALID_PARAMS',
-      `${method}: "${key}" must be a number from ${min} to ${max}`,
+      `${method}: "${key}" must be ${what} from ${min} to ${max}`,
     );
   }
-  return value;
-}
-
-export function optionalInteger(
-  method: string,
-  params: Obj,
-  key: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = optionalNumber(method, params, key, min, max);
-  if (value !== undefined && !Number.isInteger(value))
-    throw new AgentError('INVALID_PARAMS', `${method}: "${key}" must be a whole number`);
   return value;
 }
 
