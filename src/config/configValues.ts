@@ -118,7 +118,8 @@ export const acrValues: Check<string[]> = (v) => {
     : fail('acr values separated by spaces, like "urn:mace:incommon:iap:silver"', v);
 };
 
-export const storeDir: Check<string> = (v) =>
+/** A path the user names in the config (store_dir, private_key_file): absolute, or in the home. */
+export const homePath: Check<string> = (v) =>
   typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/'))
     ? v
     : fail('an absolute path or one starting with "~/"', v);

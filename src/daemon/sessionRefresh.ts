@@ -1,13 +1,20 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Profile } from '../config/profile.js';
 import type { ProviderClient } from '../provider/providerClient.js';
-import type { ProviderFailure } from '../provider/providerErrors.js';
-import type { TokenSet } from '../provider/tokenSet.js';
+import { classifyProviderError, type ProviderFailure } from '../provider/providerErrors.js';
+import { toTokenSet, type TokenSet } from '../provider/tokenSet.js';
 import { MAIN_TARGET, type TokenTarget } from '../provider/tokenTarget.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import type { GrantKeeper } from './grantKeeper.js';
+import { refreshExpectations } from './idExpectations.js';
 import type { Logger } from './logger.js';
-import { keepsLogin, loginRequired, mainRefreshError, targetRefused } from './refreshFailures.js';
+import {
+  clientCredentialsFailed,
+  keepsLogin,
+  loginRequired,
+  mainRefreshError,
+  targetRefused,
+} from './refreshFailures.js';
 import { BackgroundRefresh, type RefreshedSession } from './refreshSchedule.js';
 import { RetryBackoff } from './retryBackoff.js';
 import type { SessionTokens } from './sessionTokens.js';
@@ -96,6 +103,7 @@ export class SessionRefresh {
   private async withStoredGrant(target: TokenTarget): Promise<CachedTokens> {
     const waitMs = this.backoff.clientWaitMs();
     if (waitMs > 0) await delay(waitMs);
+    if (this.session.profile.grant === 'client_credentials') return this.clientCredentials(target);
     const outcome = await refreshStoredGrant(this.session, target);
     if ('set' in outcome) {
       this.backoff.succeeded();
@@ -103,6 +111,25 @@ export class SessionRefresh {
     }
     if (outcome.grant === null) throw loginRequired(this.session.name, this.session.loginEnded);
     throw await this.failed(outcome.failure, target);
+  }
+
+  /** A profile without a login: a token for the client itself, each time one is needed. */
+  private async clientCredentials(target: TokenTarget): Promise<CachedTokens> {
+    const { name, profile, provider, log } = this.session;
+    let set: TokenSet;
+    try {
+      const tokens = await provider.clientCredentials(target);
+      set = toTokenSet(tokens, refreshExpectations(profile, null), 'drop');
+    } catch (err) {
+      const failure = classifyProviderError(err, [profile.clientSecret]);
+      log.warn({ failure: failure.kind, detail: failure.detail }, 'client credentials refused');
+      this.backoff.failed();
+      if (target === MAIN_TARGET)
+        this.session.lastError = `token request failed (${failure.detail})`;
+      throw clientCredentialsFailed(name, failure);
+    }
+    this.backoff.succeeded();
+    return this.adopt(set, target);
   }
 
   private adopt(set: TokenSet, target: TokenTarget): CachedTokens {

@@ -9,6 +9,7 @@ import { authorizationResponseIssuer } from './issuerCheck.js';
 import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
 import { stepUpParams, type StepUp } from './stepUp.js';
+import { privateKeyJwt } from './clientAssertion.js';
 
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
@@ -18,12 +19,19 @@ export interface DeviceStart {
   url: string;
 }
 
-function clientAuth(oidc: OpenidClient, profile: Profile): OIDC.ClientAuth {
+/** How the client authenticates at `tokenEndpoint`; a private_key_jwt key is read on each use. */
+async function clientAuth(
+  oidc: OpenidClient,
+  profile: Profile,
+  tokenEndpoint: string | undefined,
+): Promise<OIDC.ClientAuth> {
   switch (profile.tokenEndpointAuthMethod) {
     case 'client_secret_basic':
       return oidc.ClientSecretBasic(profile.clientSecret);
     case 'client_secret_post':
       return oidc.ClientSecretPost(profile.clientSecret);
+    case 'private_key_jwt':
+      return privateKeyJwt(oidc, profile.privateKeyFile!, tokenEndpoint);
     default:
       return oidc.None();
   }
@@ -95,17 +103,12 @@ export class ProviderClient {
   private async discover(): Promise<OIDC.ServerMetadata> {
     const p = this.profile;
     const oidc = await openidClient();
-    const found = await oidc.discovery(
-      new URL(p.issuer!),
-      p.clientId,
-      undefined,
-      clientAuth(oidc, p),
-      {
-        execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
-        timeout: PROVIDER_TIMEOUT_SECONDS,
-        [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
-      },
-    );
+    // Only the metadata is kept: the client authenticates in configuration(), below.
+    const found = await oidc.discovery(new URL(p.issuer!), p.clientId, undefined, oidc.None(), {
+      execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
+      timeout: PROVIDER_TIMEOUT_SECONDS,
+      [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
+    });
     // The metadata without its helper method, which is never called here.
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const { supportsPKCE: _helper, ...discovered } = found.serverMetadata();
@@ -144,7 +147,8 @@ export class ProviderClient {
       ...(await this.metadata()),
       authorization_response_iss_parameter_supported: false,
     };
-    const config = new oidc.Configuration(server, p.clientId, undefined, clientAuth(oidc, p));
+    const auth = await clientAuth(oidc, p, server.token_endpoint);
+    const config = new oidc.Configuration(server, p.clientId, undefined, auth);
     config.timeout = PROVIDER_TIMEOUT_SECONDS;
     if (p.allowHttp) oidc.allowInsecureRequests(config);
     const lift = stash ? liftIdToken(stash) : undefined;
@@ -214,6 +218,17 @@ export class ProviderClient {
     const { oidc, config } = await this.configuration(stash);
     const response = await oidc.refreshTokenGrant(config, refreshToken, this.targetParams(target));
     return { response, idToken: stash.idToken };
+  }
+
+  /**
+   * The client credentials grant (RFC 6749 §4.4): the profile's scopes (or the target's), with
+   * its audience or resource; no refresh token, no id_token.
+   */
+  async clientCredentials(target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
+    const { oidc, config } = await this.configuration();
+    const scope = this.profile.scopes.join(' ');
+    const params = { ...(scope ? { scope } : {}), ...this.targetParams(target) };
+    return { response: await oidc.clientCredentialsGrant(config, params) };
   }
 
   /** RFC 7009. Resolves false when the provider has no revocation endpoint; throws when it refuses or cannot be asked. */

@@ -8,6 +8,9 @@ export const TOKEN_KINDS = ['auto', 'access', 'id'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 export const LOGIN_FLOWS = ['pkce', 'device'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
+/** How a profile gets its tokens (SPEC §9): a user's login, or the client's own credentials. */
+export const GRANTS = ['authorization_code', 'client_credentials'] as const;
+export type Grant = (typeof GRANTS)[number];
 export const STORE_KINDS = ['keychain', 'file', 'memory'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 /**

@@ -29,6 +29,13 @@ export class LoginRegistry {
   ) {}
 
   async start(session: ProfileSession, flow: LoginFlow, stepUp: StepUp): Promise<PendingLogin> {
+    if (session.profile.grant === 'client_credentials') {
+      const token = `\`kms-agent token --profile ${session.name}\``;
+      throw new AgentError(
+        'NO_LOGIN_NEEDED',
+        `profile ${session.name} uses the client credentials grant: there is no login to do, ${token} gets its token`,
+      );
+    }
     for (const [id, entry] of this.logins) {
       if (entry.session === session) {
         this.logins.delete(id);

@@ -78,6 +78,21 @@ export async function runLogin(
   options: LoginOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  try {
+    return await logIn(client, options, env);
+  } catch (err) {
+    // A client credentials profile: said on stdout, and done.
+    if (!(err instanceof AgentError && err.reason === 'NO_LOGIN_NEEDED')) throw err;
+    process.stdout.write(`${err.message}\n`);
+    return Exit.OK;
+  }
+}
+
+async function logIn(
+  client: AgentClient,
+  options: LoginOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const profile = chosenProfile(options.profile, env);
   const headless = options.browser && !options.device ? noDisplayReason(env) : undefined;
   let started: Started;
