@@ -39,8 +39,9 @@ export function readClientKey(path: string): ClientKey {
   let key: KeyObject;
   try {
     key = createPrivateKey(text);
-  } catch (err) {
-    const encrypted = /passphrase/i.test((err as Error).message);
+  } catch {
+    // PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY", or the traditional "Proc-Type: 4,ENCRYPTED".
+    const encrypted = /-----BEGIN ENCRYPTED|Proc-Type: 4,ENCRYPTED/.test(text);
     throw new PrivateKeyFileError(
       encrypted
         ? 'the key is encrypted with a passphrase: kms-agent needs it unencrypted, in a file only you can read'
