@@ -10,6 +10,7 @@ import {
   asParams,
   optionalBoolean,
   optionalChoice,
+  optionalDpop,
   optionalNumber,
   optionalString,
   requiredString,
@@ -169,6 +170,7 @@ function getToken(agent: Agent, params: unknown): TokenReply | Promise<TokenRepl
     scope: optionalString('token.get', p, 'scope'),
     audience: optionalString('token.get', p, 'audience'),
     force: optionalBoolean('token.get', p, 'force'),
+    dpop: optionalDpop('token.get', p),
   });
   // Only while a reload failed: the client hears that its edit did not take.
   const warning = agent.configWarning();

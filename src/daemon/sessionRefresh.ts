@@ -3,6 +3,7 @@ import type { Profile } from '../config/profile.js';
 import type { ProviderClient } from '../provider/providerClient.js';
 import { classifyProviderError, type ProviderFailure } from '../provider/providerErrors.js';
 import { toTokenSet, type TokenSet } from '../provider/tokenSet.js';
+import { DpopKey } from '../provider/dpopKey.js';
 import { MAIN_TARGET, type TokenTarget } from '../provider/tokenTarget.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import type { GrantKeeper } from './grantKeeper.js';
@@ -54,6 +55,8 @@ export class SessionRefresh {
     string,
     { result: Promise<CachedTokens>; endMs?: number }
   >();
+  /** A client credentials profile's DPoP key. */
+  private serviceKey: DpopKey | undefined;
 
   constructor(private readonly session: RefreshingSession) {
     this.background = new BackgroundRefresh(session, this.backoff, () => this.once(MAIN_TARGET));
@@ -118,7 +121,10 @@ export class SessionRefresh {
     const { name, profile, provider, log } = this.session;
     let set: TokenSet;
     try {
-      const tokens = await provider.clientCredentials(target);
+      // A DPoP key for the client, made at first use and kept in memory: the tokens bound to it
+      // are not stored either.
+      if (profile.dpop) this.serviceKey ??= DpopKey.generate();
+      const tokens = await provider.clientCredentials(target, this.serviceKey);
       set = toTokenSet(tokens, refreshExpectations(profile, null), 'drop');
     } catch (err) {
       const failure = classifyProviderError(err, [profile.clientSecret]);

@@ -1,5 +1,6 @@
 import type { TokenReply } from '../rpc/methods.js';
 import type { TokenSet } from '../provider/tokenSet.js';
+import type { DpopKey } from '../provider/dpopKey.js';
 
 /** One token ready to serve: the reply object is built once so that serving it allocates nothing. */
 export interface ServedToken {
@@ -9,6 +10,8 @@ export interface ServedToken {
   readonly lifetime: number;
   /** docs/protocol.md: 60 s or half the token's lifetime, whichever is smaller. */
   readonly defaultMinValid: number;
+  /** A DPoP-bound access token's key, which signs each proof for it. */
+  readonly boundTo?: DpopKey | undefined;
 }
 
 /** The tokens of one target (the profile's main token, or a scope/audience variant). */
@@ -34,12 +37,13 @@ export function defaultMinValid(lifetime: number): number {
   return Math.min(60, Math.floor(lifetime / 2));
 }
 
-function served(reply: TokenReply, lifetime: number): ServedToken {
+function served(reply: TokenReply, lifetime: number, boundTo?: DpopKey): ServedToken {
   return {
     reply,
     expiresAt: reply.expires_at,
     lifetime,
     defaultMinValid: defaultMinValid(lifetime),
+    boundTo,
   };
 }
 
@@ -77,7 +81,7 @@ export function cacheTokens(
       ? previousId
       : undefined;
   return {
-    access: served(accessReply, set.accessLifetime),
+    access: served(accessReply, set.accessLifetime, set.boundTo),
     ...(id ? { id } : {}),
     idRenewed: fresh,
     set,

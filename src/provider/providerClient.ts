@@ -10,6 +10,7 @@ import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
 import { stepUpParams, type StepUp } from './stepUp.js';
 import { privateKeyJwt } from './clientAssertion.js';
+import type { DpopKey } from './dpopKey.js';
 
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
@@ -35,6 +36,15 @@ async function clientAuth(
     default:
       return oidc.None();
   }
+}
+
+/** openid-client's option that makes a token request carry a DPoP proof of `dpop`, if any. */
+async function proofs(
+  oidc: OpenidClient,
+  config: OIDC.Configuration,
+  dpop: DpopKey | undefined,
+): Promise<{ DPoP?: OIDC.DPoPHandle }> {
+  return dpop ? { DPoP: await dpop.handleFor(oidc, config) } : {};
 }
 
 /** Lifts the id_token out of a token response, so that the agent's own rules (idTokenRules.ts) check it in both modes. */
@@ -195,6 +205,7 @@ export class ProviderClient {
   async exchangeCode(
     callbackUrl: URL,
     checks: { codeVerifier: string; state: string; knownIssuer: string | undefined },
+    dpop: DpopKey | undefined,
   ): Promise<ProviderTokens> {
     const callback = authorizationResponseIssuer(
       callbackUrl,
@@ -208,27 +219,38 @@ export class ProviderClient {
       callback,
       { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state },
       this.targetParams(),
+      await proofs(oidc, config, dpop),
     );
-    return { response, idToken: stash.idToken };
+    return { response, idToken: stash.idToken, boundTo: dpop };
   }
 
-  /** A refresh for the profile's main token, or for a scope/audience target with the same refresh token. */
-  async refresh(refreshToken: string, target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
+  /**
+   * A refresh for the profile's main token, or for a scope/audience target with the same refresh
+   * token; with the login's DPoP key when it has one (a public client's refresh token is bound).
+   */
+  async refresh(
+    refreshToken: string,
+    target: TokenTarget = MAIN_TARGET,
+    dpop?: DpopKey,
+  ): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
-    const response = await oidc.refreshTokenGrant(config, refreshToken, this.targetParams(target));
-    return { response, idToken: stash.idToken };
+    const params = this.targetParams(target);
+    const options = await proofs(oidc, config, dpop);
+    const response = await oidc.refreshTokenGrant(config, refreshToken, params, options);
+    return { response, idToken: stash.idToken, boundTo: dpop };
   }
 
   /**
    * The client credentials grant (RFC 6749 §4.4): the profile's scopes (or the target's), with
    * its audience or resource; no refresh token, no id_token.
    */
-  async clientCredentials(target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
+  async clientCredentials(target: TokenTarget, dpop: DpopKey | undefined): Promise<ProviderTokens> {
     const { oidc, config } = await this.configuration();
     const scope = this.profile.scopes.join(' ');
     const params = { ...(scope ? { scope } : {}), ...this.targetParams(target) };
-    return { response: await oidc.clientCredentialsGrant(config, params) };
+    const options = await proofs(oidc, config, dpop);
+    return { response: await oidc.clientCredentialsGrant(config, params, options), boundTo: dpop };
   }
 
   /** RFC 7009. Resolves false when the provider has no revocation endpoint; throws when it refuses or cannot be asked. */
@@ -255,15 +277,19 @@ export class ProviderClient {
   }
 
   /** Polls at the checked interval (slow_down adds to it) until approved, denied or expired. */
-  async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
+  async pollDevice(
+    start: DeviceStart,
+    signal: AbortSignal,
+    dpop: DpopKey | undefined,
+  ): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
     const response = await oidc.pollDeviceAuthorizationGrant(
       config,
       start.response,
       this.targetParams(),
-      { signal },
+      { signal, ...(await proofs(oidc, config, dpop)) },
     );
-    return { response, idToken: stash.idToken };
+    return { response, idToken: stash.idToken, boundTo: dpop };
   }
 }

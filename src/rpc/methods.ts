@@ -37,6 +37,10 @@ export interface ProfileStatus {
   login_pending?: boolean;
   /** With `token_file = true`: the token file and its `Authorization:` header file. */
   token_files?: { token: string; header: string };
+  /** Set for a client credentials profile (no login: `logged_in` means a token is cached). */
+  grant?: 'client_credentials';
+  /** Set for a DPoP profile: its tokens are bound to the agent's key, whose thumbprint this is. */
+  dpop?: { jkt?: string };
 }
 
 export interface TokenReply {

@@ -2,7 +2,7 @@
  * Which token a command line asks for, as the params of `token.get`: the flags `token`,
  * `kubectl-credential` and `exec` share, and their checks, on every route (docs/cli.md).
  */
-import type { Params, TokenKind } from '../../rpc/methods.js';
+import type { DpopRequest, Params, TokenKind } from '../../rpc/methods.js';
 import {
   agentRoute,
   chosenProfile,
@@ -49,17 +49,27 @@ export const TOKEN_FLAGS = {
     flags: '--header',
     description: 'print "Authorization: Bearer <token>" for curl -H @-',
   },
+  dpop: {
+    flags: '--dpop <method> <url>',
+    description:
+      'a DPoP profile: print "Authorization: DPoP <token>" and "DPoP: <proof>" for that request',
+  },
+  dpopNonce: {
+    flags: '--dpop-nonce <nonce>',
+    description: "with --dpop: the resource server's DPoP-Nonce, put into the proof",
+  },
 } satisfies Record<string, FlagSpec>;
 
 /** Flags that contradict each other (docs/cli.md): refused on every route. */
 const CONFLICTS: ReadonlyArray<readonly [keyof typeof TOKEN_FLAGS, keyof typeof TOKEN_FLAGS]> = [
   ['id', 'access'],
   ['json', 'header'],
+  ['id', 'dpop'],
 ];
 
 export interface TokenOptions extends AgentRoute {
   params: Params<'token.get'>;
-  output: 'plain' | 'json' | 'header';
+  output: 'plain' | 'json' | 'header' | 'dpop';
 }
 
 /** The options given as flag values (parsed on the fast path, or by commander for `exec`), checked. */
@@ -82,11 +92,26 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   const audience = text('audience');
   if (audience) params.audience = audience;
   if (values.force) params.force = true;
+  const dpop = dpopRequest(text('dpop'), text('dpopNonce'));
+  if (dpop) params.dpop = dpop;
   const route = agentRoute(values);
   const config = configToCheck(route);
   if (config) params.config = config;
-  const output = values.json ? 'json' : values.header ? 'header' : 'plain';
+  const output = values.json ? 'json' : dpop ? 'dpop' : values.header ? 'header' : 'plain';
   return { params, output, ...route };
+}
+
+/** `--dpop METHOD URL [--dpop-nonce N]`: the request the proof is for (the agent checks it). */
+function dpopRequest(
+  methodAndUrl: string | undefined,
+  nonce: string | undefined,
+): DpopRequest | undefined {
+  if (methodAndUrl === undefined) {
+    if (nonce !== undefined) throw usage('--dpop-nonce goes with --dpop METHOD URL');
+    return undefined;
+  }
+  const [htm = '', htu = ''] = methodAndUrl.split(' ');
+  return nonce === undefined ? { htm, htu } : { htm, htu, nonce };
 }
 
 function longName(key: keyof typeof TOKEN_FLAGS): string {

@@ -6,6 +6,7 @@ import { DeviceFlowUnsupportedError } from '../../provider/deviceRules.js';
 import type { DeviceStart } from '../../provider/providerClient.js';
 import { providerText } from '../../provider/providerText.js';
 import type { StepUp } from '../../provider/stepUp.js';
+import { DpopKey } from '../../provider/dpopKey.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { deviceCodeExpired, loginFailed } from './loginErrors.js';
 import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
@@ -43,8 +44,10 @@ export async function startDeviceLogin(
   }, lifetime * 1000);
   expiry.unref();
 
+  // A DPoP profile's new key: the login's tokens are bound to it.
+  const dpop = session.profile.dpop ? DpopKey.generate() : undefined;
   session.provider
-    .pollDevice(start, abort.signal)
+    .pollDevice(start, abort.signal, dpop)
     .then(async (tokens) => {
       // No nonce in a device authorization request: the id_token is held to the other rules.
       const previous = await session.grants.load().catch(() => null);

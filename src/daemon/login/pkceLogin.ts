@@ -5,6 +5,8 @@ import { openidClient } from '../../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
 import type { StepUp } from '../../provider/stepUp.js';
+import { DpopKey } from '../../provider/dpopKey.js';
+import type { Profile } from '../../config/profile.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { writeBrowserPage, type BrowserPage } from './browserPage.js';
 import { loginCommand } from '../../text/loginCommand.js';
@@ -21,16 +23,19 @@ interface LoginChecks {
   codeChallenge: string;
   /** Sent whenever the request asks for openid (some providers require it; it binds the id_token to this login). */
   nonce: string | undefined;
+  /** A DPoP profile's new key: the login's tokens are bound to it. */
+  dpop: DpopKey | undefined;
 }
 
-async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
+async function freshChecks(profile: Profile): Promise<LoginChecks> {
   const oidc = await openidClient();
   const codeVerifier = oidc.randomPKCECodeVerifier();
   return {
     state: oidc.randomState(),
     codeVerifier,
     codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-    nonce: scopes.includes('openid') ? oidc.randomNonce() : undefined,
+    nonce: profile.scopes.includes('openid') ? oidc.randomNonce() : undefined,
+    dpop: profile.dpop ? DpopKey.generate() : undefined,
   };
 }
 
@@ -63,10 +68,8 @@ function callbackHandler(
     const code = callback.searchParams.get('code') ?? undefined;
     try {
       const previous = await session.grants.load().catch(() => null);
-      const tokens = await session.provider.exchangeCode(callback, {
-        ...checks,
-        knownIssuer: knownIssuer(session.profile, previous),
-      });
+      const checked = { ...checks, knownIssuer: knownIssuer(session.profile, previous) };
+      const tokens = await session.provider.exchangeCode(callback, checked, checks.dpop);
       const set = toTokenSet(
         tokens,
         loginExpectations(session.profile, previous, checks.nonce, stepUp),
@@ -131,7 +134,7 @@ export async function startPkceLogin(
   pageDir: string,
 ): Promise<PendingLogin> {
   const profile = session.name;
-  const checks = await freshChecks(session.profile.scopes);
+  const checks = await freshChecks(session.profile);
   const outcome = deferred<LoginResult>();
   const listener = await openListener(
     session,

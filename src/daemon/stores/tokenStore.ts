@@ -1,4 +1,5 @@
 import type { StoreKind } from '../../rpc/methods.js';
+import type { DpopJwk } from '../../provider/dpopKey.js';
 
 /**
  * What survives an agent restart: the refresh token, who it belongs to, and the login's id_token
@@ -16,6 +17,8 @@ export interface StoredGrant {
   nonce?: string;
   /** The login's id_token: served after a restart while valid, when a refresh brings none. */
   id_token?: string;
+  /** A DPoP login's private key (RFC 9449): its tokens, and maybe its refresh token, are bound to it. */
+  dpop_key?: DpopJwk;
   /** Unix seconds. */
   saved_at: number;
 }
