@@ -3,6 +3,8 @@
 // shows acr, amr and auth_time. Against the local oidc-provider with acr values, through the CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { playDeviceLogin } from '../dist/demo/browserPlayer.js';
+import { loginDevice } from './support/deviceLogin.mjs';
 import { makeSandbox } from './support/harness.mjs';
 
 const SILVER = 'urn:kms:silver';
@@ -16,7 +18,7 @@ async function whoami(sb) {
 
 test('step-up: acr_values and max_age asked, acr and auth_time checked, shown by whoami', async () => {
   const sb = await makeSandbox({
-    provider: { acrValues: [SILVER, GOLD] },
+    provider: { acrValues: [SILVER, GOLD], deviceInterval: 1 },
     profile: { store: 'file', acr_values: GOLD, max_age: 600 },
   });
   const asked = [];
@@ -57,6 +59,13 @@ test('step-up: acr_values and max_age asked, acr and auth_time checked, shown by
     );
     assert.equal((await sb.token()).stdout, before.stdout, 'the previous login still serves');
     assert.equal((await whoami(sb)).id_token.acr, SILVER);
+
+    // The device flow asks for it too: gold, not the provider's first acr (silver).
+    const device = loginDevice(sb);
+    await playDeviceLogin(await device.link);
+    const done = await device.exit;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal((await whoami(sb)).id_token.acr, GOLD);
 
     const bad = await sb.cli(['login', '--max-age', 'soon']);
     assert.equal(bad.code, 1);
