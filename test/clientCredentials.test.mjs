@@ -179,8 +179,10 @@ test('client credentials: every client authentication, no login, renewed while i
     await t.test('asked again before expiry while in use; not when idle', async () => {
       const first = (await sb.token(['--profile', 'basic'])).stdout;
       const asked = requests.svcBasic;
-      await sleep((TTL - 1) * 1000);
+      const expiresAt = Date.now() + TTL * 1000;
+      while (requests.svcBasic === asked && Date.now() < expiresAt) await sleep(50);
       assert.equal(requests.svcBasic, asked + 1, 'renewed in the background before expiry');
+      assert.ok(Date.now() < expiresAt, 'before the token in use expired');
       const next = await sb.token(['--profile', 'basic']);
       assert.equal(next.code, 0, next.stderr);
       assert.notEqual(next.stdout, first, 'the renewed token');
