@@ -14,6 +14,7 @@ import {
   LOCAL_PUBLIC_CLIENT_ID,
 } from '../dist/demo/localProvider.js';
 import { CLI, makeSandbox } from './support/harness.mjs';
+import { oidcProviderClient, serviceClient } from './support/serviceClients.mjs';
 import { hasCommand } from './support/processes.mjs';
 
 const today = new Date().toISOString().slice(0, 10);
@@ -237,6 +238,58 @@ test('a running agent loads the added profile at once: the next token knows it, 
     assert.equal(token.code, 5, 'the new profile, not logged in yet');
     assert.match(token.stderr, /not logged in to profile work/);
     assert.equal(existsSync(configPath), true);
+  } finally {
+    await sb.close();
+  }
+});
+
+test('add --client-credentials: a service profile with a secret from stdin or a key file; no login', async () => {
+  const secret = await serviceClient('svcBasic', 'client_secret_basic');
+  const keyed = await serviceClient('svcEd', 'private_key_jwt', { alg: 'EdDSA' });
+  const { sb, configPath } = await freshHome({
+    provider: { clientCredentialsTtl: 60, clients: [secret, keyed].map(oidcProviderClient) },
+  });
+  const issuer = sb.provider.issuer;
+  const add = (name, clientId, extra, input) =>
+    sb.cli(['add', name, '--issuer', issuer, '--client-id', clientId, ...extra], { input });
+  try {
+    const missing = await add('ci', secret.clientId, ['--client-credentials']);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /--client-credentials needs .*--client-secret - .* --private-key FILE/,
+    );
+    assert.equal(existsSync(configPath), false, 'nothing written');
+
+    sb.rememberSecret(secret.secret);
+    const r = await add(
+      'ci',
+      secret.clientId,
+      ['--client-credentials', '--client-secret', '-'],
+      `${secret.secret}\n`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}client creds: +listed/m);
+    assert.match(r.stdout, /^ {2}private_key_jwt: listed$/m);
+    assert.match(r.stdout, /No login is needed: `kms-agent token --profile ci` gets a token/);
+    assert.doesNotMatch(r.stdout, /log in/i);
+    assert.match(readFileSync(configPath, 'utf8'), /^grant {5}= "client_credentials"$/m);
+
+    const keyFile = join(sb.dir, 'ed.pem');
+    writeFileSync(keyFile, keyed.privateKeyPem, { mode: 0o600 });
+    const k = await add('svc', keyed.clientId, ['--client-credentials', '--private-key', keyFile]);
+    assert.equal(k.code, 0, k.stderr);
+    assert.match(
+      readFileSync(configPath, 'utf8'),
+      new RegExp(`^private_key_file = "${keyFile}"$`, 'm'),
+    );
+
+    for (const profile of ['ci', 'svc']) {
+      const token = await sb.token(['--profile', profile]);
+      assert.equal(token.code, 0, token.stderr);
+      assert.match(token.stdout, /^\S{20,}\n$/, 'an (opaque) access token');
+    }
+    assert.equal(sb.provider.stats.grants.client_credentials, 2);
   } finally {
     await sb.close();
   }

@@ -21,6 +21,8 @@ import {
 
 /** The documented defaults (README.md), as a profile with openid in its scopes, no audience and https endpoints gets them. */
 const DEFAULTS = {
+  grant: 'authorization_code',
+  dpop: false,
   redirectUrl: 'http://localhost:17899/authorization',
   extraAuthParams: {},
   token: 'auto',
@@ -507,10 +509,53 @@ describe('bad input: one clear line naming file, profile and key', () => {
     ['an unknown store', 'store = "disk"', 'store', /expected one of "keychain", "file", "memory"/],
     [
       'an unknown auth method',
+      'token_endpoint_auth_method = "client_secret_jwt"',
+      'token_endpoint_auth_method',
+      /expected one of "none", "client_secret_basic", "client_secret_post", "private_key_jwt"/,
+    ],
+    [
+      'private_key_jwt without a key file',
       'token_endpoint_auth_method = "private_key_jwt"',
       'token_endpoint_auth_method',
-      /expected one of "none"/,
+      /"private_key_jwt" needs private_key_file/,
     ],
+    [
+      'a private key file that does not exist',
+      'private_key_file = "/nonexistent/ci.pem"',
+      'private_key_file',
+      /cannot read \/nonexistent\/ci\.pem \(ENOENT\)/,
+    ],
+    [
+      'a key file and a secret method',
+      'private_key_file = "/nonexistent/ci.pem"\ntoken_endpoint_auth_method = "none"',
+      'private_key_file',
+      /private_key_file is used only by "private_key_jwt", not "none"/,
+    ],
+    [
+      'an unknown grant',
+      'grant = "password"',
+      'grant',
+      /expected one of "authorization_code", "client_credentials"/,
+    ],
+    [
+      'client credentials without client authentication',
+      'grant = "client_credentials"',
+      'grant',
+      /needs the client to authenticate: set client_secret, or private_key_file/,
+    ],
+    [
+      'client credentials serving an id_token',
+      'grant = "client_credentials"\nclient_secret = "s"\ntoken = "id"',
+      'token',
+      /the client credentials grant brings no id_token/,
+    ],
+    [
+      'a DPoP token in a file',
+      'dpop = true\ntoken_file = true',
+      'token_file',
+      /a DPoP token is useless without a proof/,
+    ],
+    ['dpop that is not a boolean', 'dpop = "yes"', 'dpop', /expected true or false/],
     [
       'a secret method without a secret',
       'token_endpoint_auth_method = "client_secret_post"',
@@ -530,6 +575,18 @@ describe('bad input: one clear line naming file, profile and key', () => {
       'token_file = "yes"',
       'token_file',
       /expected true or false, got "yes"/,
+    ],
+    [
+      'a max_age that is not a whole number of seconds',
+      'max_age = -5',
+      'max_age',
+      /expected a whole number of seconds from 0/,
+    ],
+    [
+      'acr_values as an array',
+      'acr_values = ["urn:gold"]',
+      'acr_values',
+      /expected acr values separated by spaces/,
     ],
     [
       'extra_auth_params that is not a table',

@@ -306,6 +306,8 @@ describe('extra_auth_params: added to the authorization request', () => {
     scope: /set scopes in the profile/,
     audience: /set audience in the profile/,
     resource: /set resource in the profile/,
+    acr_values: /set acr_values in the profile, which also checks the id_token's acr/,
+    max_age: /set max_age in the profile, which also checks the id_token's auth_time/,
   };
   test('the parameters the agent sets itself are refused, each saying why', (t) => {
     const s = sandbox(t);
@@ -325,12 +327,12 @@ describe('extra_auth_params: added to the authorization request', () => {
   test('a value that is not a string is refused, naming the parameter', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig(
-      profileText('p', { ...BASE, extra_auth_params: '{ max_age = 300 }' }),
+      profileText('p', { ...BASE, extra_auth_params: '{ ui_locales = 300 }' }),
     );
     assertConfigError(() => loadConfig({ env: s.env }), {
       file,
       profile: 'p',
-      key: 'extra_auth_params.max_age',
+      key: 'extra_auth_params.ui_locales',
       says: /expected a string, got 300/,
     });
   });

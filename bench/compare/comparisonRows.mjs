@@ -9,14 +9,13 @@
 // A row with needsBaseline runs only when there is a baseline; one without it runs in every
 // `npm run bench`, for the current build alone (a ratio within one build).
 //
-// Adding a row is one module and one entry here. Rows the issues ask for next:
-// - `token --dpop METHOD URL` against `token` (issue 23): a DPoP profile on a provider with
-//   dPoP enabled, hyperfine of both commands on the current build, goal atMost(1.1).
-// - a client-credentials profile's tokens/s against a cached login token (issue 23): two
-//   profiles of one agent, connload on each (tokenRequest(profile)), goal within(0.05).
+// Adding a row is one module and one entry here. A row that measures what only the current build
+// has (issue 23's) takes subjects[0] and sets up its own agent. Rows the issues ask for next:
 // - the peer-credential lookup per connection (issue 22): oneShotThroughput's daemon CPU per
 //   connection already differs by it between builds; a row of its own would time the lookup
 //   where it runs, against a daemon that skips it.
+import { clientCredentialsRate } from './clientCredentialsRate.mjs';
+import { dpopCost } from './dpopCost.mjs';
 import { idleRss } from './idleRss.mjs';
 import { oneShotThroughput } from './oneShotThroughput.mjs';
 import { pipelinedThroughput } from './pipelinedThroughput.mjs';
@@ -29,4 +28,6 @@ export const COMPARISON_ROWS = [
   { ...idleRss, needsBaseline: true },
   { ...pipelinedThroughput, needsBaseline: true },
   { ...oneShotThroughput, needsBaseline: true },
+  dpopCost,
+  clientCredentialsRate,
 ];

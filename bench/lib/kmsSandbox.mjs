@@ -10,17 +10,21 @@ import { execResult } from './childCommands.mjs';
 import { alive } from './procstat.mjs';
 import { stopPid, waitUntil } from './processControl.mjs';
 
-/** One [profiles.NAME] table per profile; `tokenFile: true` makes the agent keep a token file. */
+/**
+ * One [profiles.NAME] table per profile; `tokenFile: true` makes the agent keep a token file;
+ * `clientId` replaces the public client, `keys` ({ key: value }) adds keys (SPEC §9: dpop, grant…).
+ */
 function configText(profiles, store) {
   const lines = [`default_profile = "${profiles[0].name}"`, ''];
   for (const p of profiles) {
     lines.push(
       `[profiles.${p.name}]`,
-      `client_id = "${LOCAL_PUBLIC_CLIENT_ID}"`,
+      `client_id = "${p.clientId ?? LOCAL_PUBLIC_CLIENT_ID}"`,
       `issuer = "${p.issuer}"`,
       `redirect_url = "${p.redirectUrl}"`,
       `store = "${store}"`,
       ...(p.tokenFile ? ['token_file = true'] : []),
+      ...Object.entries(p.keys ?? {}).map(([key, value]) => `${key} = ${JSON.stringify(value)}`),
       '',
     );
   }

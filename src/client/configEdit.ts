@@ -15,6 +15,8 @@ export interface ProfileKeys {
   issuer: string;
   scopes?: string[] | undefined;
   client_secret?: string | undefined;
+  grant?: 'client_credentials' | undefined;
+  private_key_file?: string | undefined;
 }
 
 /** The comment above each section `add` writes: --force replaces it with its section. */
@@ -29,8 +31,11 @@ export function profileSection(name: string, keys: ProfileKeys, today = new Date
     `issuer    = ${tomlString(keys.issuer)}`,
   ];
   if (keys.scopes) lines.push(`scopes    = [${keys.scopes.map(tomlString).join(', ')}]`);
+  if (keys.grant !== undefined) lines.push(`grant     = ${tomlString(keys.grant)}`);
   if (keys.client_secret !== undefined)
     lines.push(`client_secret = ${tomlString(keys.client_secret)}`);
+  if (keys.private_key_file !== undefined)
+    lines.push(`private_key_file = ${tomlString(keys.private_key_file)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -35,7 +35,7 @@ export function loadConfig(options: LoadOptions = {}): AgentConfig {
   const explicit = options.explicit ?? Boolean(options.configPath || env.KMS_AGENT_CONFIG);
   const warnings: string[] = [];
 
-  const own = readOwnConfig(configPath, { explicit });
+  const own = readOwnConfig(configPath, { explicit, env });
   const profiles = new Map(own.profiles);
   const files: WatchedFile[] = [
     { path: configPath, role: 'config', exists: own.read !== undefined },

@@ -1,15 +1,18 @@
-import { STORE_KINDS, TOKEN_KINDS } from '../rpc/methods.js';
+import { GRANTS, STORE_KINDS, TOKEN_KINDS } from '../rpc/methods.js';
 import type { Fields } from './configError.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from './profile.js';
 import {
+  acrValues,
   authParams,
   flag,
+  homePath,
   httpUrl,
   logLevel,
   oneOf,
   redirectUrl,
   scopes,
+  seconds,
   secret,
-  storeDir,
   table,
   text,
 } from './configValues.js';
@@ -18,7 +21,7 @@ import {
 
 export const TOP_LEVEL_KEYS = {
   default_profile: text,
-  store_dir: storeDir,
+  store_dir: homePath,
   log_level: logLevel,
   profiles: table,
   git: table,
@@ -27,7 +30,7 @@ export const TOP_LEVEL_KEYS = {
 export const PROFILE_KEYS = {
   client_id: text,
   client_secret: secret,
-  token_endpoint_auth_method: oneOf('none', 'client_secret_basic', 'client_secret_post'),
+  token_endpoint_auth_method: oneOf(...TOKEN_ENDPOINT_AUTH_METHODS),
   issuer: httpUrl,
   authorize_url: httpUrl,
   token_url: httpUrl,
@@ -41,6 +44,11 @@ export const PROFILE_KEYS = {
   token: oneOf(...TOKEN_KINDS),
   token_file: flag,
   store: oneOf(...STORE_KINDS),
+  acr_values: acrValues,
+  max_age: seconds,
+  grant: oneOf(...GRANTS),
+  private_key_file: homePath,
+  dpop: flag,
 };
 
 export type ProfileFields = Fields<typeof PROFILE_KEYS>;

@@ -75,7 +75,10 @@ export const httpUrl: Check<string> = (v) => {
   return problem === undefined ? (v as string) : fail(problem, v); // as written: an issuer must match `iss` exactly
 };
 
-/** The login listener binds this, so it must be a host it listens on, with a port the provider can register. */
+/**
+ * The login listener binds this, so it must be a host it listens on, with a port the provider can
+ * register, or 0: a free ephemeral port for each login (RFC 8252 §7.3).
+ */
 export const redirectUrl: Check<string> = (v) => {
   const url = typeof v === 'string' && URL.canParse(v) ? new URL(v) : undefined;
   // Checked on the text because URL drops an explicit :80.
@@ -87,7 +90,8 @@ export const redirectUrl: Check<string> = (v) => {
     !explicitPort ||
     url.hash !== ''
   ) {
-    return fail(`a loopback http URL with an explicit port, like "${DEFAULT_REDIRECT_URL}"`, v);
+    const expected = `a loopback http URL with an explicit port (0: any free port)`;
+    return fail(`${expected}, like "${DEFAULT_REDIRECT_URL}"`, v);
   }
   if (!REDIRECT_HOSTS.includes(url.hostname)) {
     const hosts = `${REDIRECT_HOSTS.slice(0, -1).join(', ')} or ${REDIRECT_HOSTS.at(-1)}`;
@@ -99,7 +103,23 @@ export const redirectUrl: Check<string> = (v) => {
   return v;
 };
 
-export const storeDir: Check<string> = (v) =>
+/** A whole number of seconds, up to a year (`max_age`). */
+export const seconds: Check<number> = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 365 * 86_400
+    ? v
+    : fail('a whole number of seconds from 0 to 31536000 (a year)', v);
+
+/** `acr_values`: authentication context class references, separated by spaces (OpenID Connect Core §3.1.2.1). */
+export const acrValues: Check<string[]> = (v) => {
+  const values = typeof v === 'string' ? v.split(' ').filter(Boolean) : [];
+  const valid = values.length > 0 && values.every((value) => /^[\x21-\x7e]+$/.test(value));
+  return valid
+    ? values
+    : fail('acr values separated by spaces, like "urn:mace:incommon:iap:silver"', v);
+};
+
+/** A path the user names in the config (store_dir, private_key_file): absolute, or in the home. */
+export const homePath: Check<string> = (v) =>
   typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/'))
     ? v
     : fail('an absolute path or one starting with "~/"', v);
@@ -123,6 +143,8 @@ const OWN_AUTH_PARAMS: Record<string, string> = {
     'the agent makes a fresh PKCE challenge for every login, so that no one else can complete it',
   code_challenge_method: 'the agent always uses PKCE with S256',
   audience: 'set audience in the profile, which also sends it on token requests',
+  acr_values: "set acr_values in the profile, which also checks the id_token's acr",
+  max_age: "set max_age in the profile, which also checks the id_token's auth_time",
   resource: 'set resource in the profile, which also sends it on token requests',
 };
 

@@ -5,6 +5,7 @@ import { parseTomlText, readTrustedFile, type FileText } from './configText.js';
 import { isTable, show } from './configValues.js';
 import { buildProfile } from './profileBuilder.js';
 import type { Profile } from './profile.js';
+import { homeDir } from '../os/xdgPaths.js';
 
 /** kms-agent's own config.toml, validated; `read` is undefined when the file does not exist. */
 export interface OwnConfig {
@@ -17,7 +18,10 @@ export interface OwnConfig {
  * Reads and checks the agent's config file. A missing file is an empty config when the path is the
  * default one (no profiles yet), and an error when the user named it (--config, KMS_AGENT_CONFIG).
  */
-export function readOwnConfig(file: string, { explicit }: { explicit: boolean }): OwnConfig {
+export function readOwnConfig(
+  file: string,
+  { explicit, env = process.env }: { explicit: boolean; env?: NodeJS.ProcessEnv },
+): OwnConfig {
   const read = readTrustedFile(file);
   if (read === undefined) {
     if (explicit) throw new ConfigError(missingNamedConfig(file), { file });
@@ -41,7 +45,7 @@ export function readOwnConfig(file: string, { explicit }: { explicit: boolean })
         profile: name,
       });
     const fields = readFields(value, PROFILE_KEYS, { file, profile: name });
-    profiles.set(name, buildProfile(name, fields, { file, kind: 'config' }));
+    profiles.set(name, buildProfile(name, fields, { file, kind: 'config', home: homeDir(env) }));
   }
   return { top, profiles, read };
 }

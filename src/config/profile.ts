@@ -1,4 +1,4 @@
-import type { ProfileSourceKind, StoreKind, TokenKind } from '../rpc/methods.js';
+import type { Grant, ProfileSourceKind, StoreKind, TokenKind } from '../rpc/methods.js';
 
 export const DEFAULT_REDIRECT_URL = 'http://localhost:17899/authorization';
 export const DEFAULT_SCOPES = ['openid', 'email', 'offline_access'];
@@ -6,7 +6,14 @@ export const DEFAULT_SCOPES = ['openid', 'email', 'offline_access'];
 /** Where a profile was read from, as `profiles` reports it (a protocol type). */
 export type { ProfileSourceKind };
 
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+/** How the client authenticates at the token endpoint (RFC 7591 names; private_key_jwt: RFC 7523). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
 /** One identity-provider login, fully validated: everything the daemon needs, nothing optional it must guess. */
 export interface Profile {
@@ -18,6 +25,12 @@ export interface Profile {
   /** Absent when the file has none or an empty one (Cosmian files): it is then never sent. */
   clientSecret?: string;
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** private_key_jwt: the PEM file of the client's key, `~/` expanded (privateKeyFile.ts). */
+  privateKeyFile?: string;
+  /** authorization_code: a user logs in; client_credentials: no login, the client's own tokens. */
+  grant: Grant;
+  /** Sender-constrained tokens (RFC 9449): every token request carries a DPoP proof. */
+  dpop: boolean;
   /** When set, endpoints come from discovery and id_tokens are checked against it. */
   issuer?: string;
   /** Required unless `issuer` is set. */
@@ -35,6 +48,10 @@ export interface Profile {
   token: TokenKind;
   /** What `token` prints for this profile, decided here once: never switched by what a refresh returned. */
   servedKind: ServedKind;
+  /** Step-up (RFC 9470): asked on the authorization request; the id_token's `acr` must be one. */
+  acrValues?: string[];
+  /** Seconds: asked on the authorization request; the id_token's `auth_time` must be as recent. */
+  maxAge?: number;
   /** Keep the token in a private file too (the token-file integration). */
   tokenFile: boolean;
   store: StoreKind;

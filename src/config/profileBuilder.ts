@@ -8,15 +8,18 @@ import {
   type Profile,
   type ProfileSourceKind,
   type ServedKind,
-  type TokenEndpointAuthMethod,
 } from './profile.js';
 import { storeKeyOf } from './storeKey.js';
+import { checkGrantRules, clientAuthentication } from './grantRules.js';
+import { homeDir } from '../os/xdgPaths.js';
 
 /** Where the fields came from: the file, its kind, and where the section sits in it (Cosmian files nest it). */
 export interface ProfileOrigin {
   file: string;
   kind: ProfileSourceKind;
   keyPrefix?: string;
+  /** For `~/` in paths (private_key_file); default $HOME. */
+  home?: string;
 }
 
 /**
@@ -30,18 +33,17 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
     key: (origin.keyPrefix ?? '') + key,
   });
   const clientId = required(fields.client_id, at('client_id'), 'required');
+  const grant = fields.grant ?? 'authorization_code';
   if (fields.issuer === undefined) {
     const why = origin.kind === 'config' ? 'required unless issuer is set' : 'required'; // Cosmian files have no issuer
-    required(fields.authorize_url, at('authorize_url'), why);
+    // The client credentials grant uses no authorization endpoint.
+    if (grant === 'authorization_code') required(fields.authorize_url, at('authorize_url'), why);
     required(fields.token_url, at('token_url'), why);
   }
-  const clientSecret = fields.client_secret || undefined;
-  const method = authMethod(
-    fields.token_endpoint_auth_method,
-    clientSecret,
-    at('token_endpoint_auth_method'),
-  );
-  const scopes = fields.scopes ?? [...DEFAULT_SCOPES];
+  const auth = clientAuthentication(fields, at, origin.home ?? homeDir());
+  checkGrantRules(fields, auth.method, at);
+  // A service asks for the scopes it names, or none: the login's defaults mean nothing to it.
+  const scopes = fields.scopes ?? (grant === 'client_credentials' ? [] : [...DEFAULT_SCOPES]);
   const token = fields.token ?? 'auto';
   if (token === 'id' && !scopes.includes('openid')) {
     throw new ConfigError(
@@ -55,8 +57,11 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
     source: origin.file,
     sourceKind: origin.kind,
     clientId,
-    clientSecret,
-    tokenEndpointAuthMethod: method,
+    clientSecret: auth.clientSecret,
+    tokenEndpointAuthMethod: auth.method,
+    privateKeyFile: auth.privateKeyFile,
+    grant,
+    dpop: fields.dpop ?? false,
     issuer: fields.issuer,
     authorizeUrl: fields.authorize_url,
     tokenUrl: fields.token_url,
@@ -67,8 +72,13 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
     audience: fields.audience,
     resource: fields.resource,
     extraAuthParams: fields.extra_auth_params ?? {},
+    acrValues: fields.acr_values,
+    maxAge: fields.max_age,
     token,
-    servedKind: servedKind(token, scopes, fields.audience ?? fields.resource),
+    servedKind:
+      grant === 'client_credentials' || fields.dpop
+        ? 'access'
+        : servedKind(token, scopes, fields.audience ?? fields.resource),
     tokenFile: fields.token_file ?? false,
     store: fields.store ?? 'keychain',
   });
@@ -84,18 +94,6 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
 function required<T>(value: T | undefined, where: Location, why: string): T {
   if (value === undefined) throw new ConfigError(`missing (${why})`, where);
   return value;
-}
-
-/** A secret means client_secret_basic unless said otherwise; a method that sends a secret needs one. */
-function authMethod(
-  configured: TokenEndpointAuthMethod | undefined,
-  clientSecret: string | undefined,
-  where: Location,
-): TokenEndpointAuthMethod {
-  const method = configured ?? (clientSecret ? 'client_secret_basic' : 'none');
-  if (method !== 'none' && !clientSecret)
-    throw new ConfigError(`"${method}" needs a client_secret; set one or use "none"`, where);
-  return method;
 }
 
 /**

@@ -10,11 +10,16 @@ export interface ProfileChanges {
   dropsLogin: boolean;
 }
 
-/** Fields a reload may change without touching the session: where the profile came from, and how its login listens. */
+/**
+ * Fields a reload may change without touching the session: where the profile came from, and what
+ * only the next login uses (how it listens, the step-up it asks for).
+ */
 const SESSION_NEUTRAL: readonly (keyof Profile)[] = [
   'source',
   'sourceKind',
   'redirectUrl',
+  'acrValues',
+  'maxAge',
   'tokenFile',
 ];
 
@@ -29,6 +34,9 @@ const TOKEN_FIELDS: readonly (keyof Profile)[] = [
   'clientId',
   'clientSecret',
   'tokenEndpointAuthMethod',
+  'privateKeyFile',
+  'grant',
+  'dpop',
   'scopes',
   'audience',
   'resource',

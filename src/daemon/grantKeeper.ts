@@ -2,6 +2,7 @@ import type { Logger } from './logger.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 import type { TokenSet } from '../provider/tokenSet.js';
+import { DpopKey } from '../provider/dpopKey.js';
 
 /**
  * The stored login of one profile, and the one truth about it: the store. Every use and change of
@@ -17,6 +18,7 @@ export class GrantKeeper {
   private lock: Promise<unknown> = Promise.resolve();
   /** Set when the last save failed: the login then lives in memory only. */
   saveProblem: string | undefined;
+  private dpopKey: DpopKey | undefined;
 
   constructor(
     private readonly profile: string,
@@ -92,6 +94,14 @@ export class GrantKeeper {
     return true;
   }
 
+  /** The DPoP key of a stored login (the same object while the key is the same: one handle). */
+  dpopKeyOf(grant: StoredGrant): DpopKey | undefined {
+    const jwk = grant.dpop_key;
+    if (jwk === undefined) return undefined;
+    if (this.dpopKey?.toJwk().d !== jwk.d) this.dpopKey = DpopKey.fromJwk(jwk);
+    return this.dpopKey;
+  }
+
   serialised<T>(task: () => Promise<T>): Promise<T> {
     const run = this.lock.then(task, task);
     this.lock = run.catch(() => undefined);
@@ -141,7 +151,10 @@ export class GrantKeeper {
   }
 }
 
-/** What a login leaves in the store: its refresh token and who it is for (never an access or id token). */
+/**
+ * What a login leaves in the store: its refresh token, who it is for, and its id_token (never an
+ * access token).
+ */
 export function grantOf(set: TokenSet): StoredGrant {
   const grant: StoredGrant = {
     refresh_token: set.refreshToken!,
@@ -151,5 +164,7 @@ export function grantOf(set: TokenSet): StoredGrant {
     const value = set[name];
     if (value !== undefined) grant[name] = value;
   }
+  if (set.idToken !== undefined) grant.id_token = set.idToken;
+  if (set.boundTo !== undefined) grant.dpop_key = set.boundTo.toJwk();
   return grant;
 }

@@ -1,5 +1,6 @@
 import type { Profile } from '../config/profile.js';
 import type { IdTokenExpectations } from '../provider/idTokenRules.js';
+import type { StepUp } from '../provider/stepUp.js';
 import type { StoredGrant } from './stores/tokenStore.js';
 
 /** The configured (and discovered) issuer, else the one a previous login's id_token named. */
@@ -27,18 +28,22 @@ export function refreshExpectations(
 }
 
 /**
- * What a login's id_token is held to: the nonce its authorization request sent (if any), and the
- * issuer already known; a new login may be someone else, so no subject.
+ * What a login's id_token is held to: the nonce its authorization request sent (if any), the
+ * issuer already known, and the step-up it asked for; a new login may be someone else, so no
+ * subject.
  */
 export function loginExpectations(
   profile: Profile,
   previous: StoredGrant | null,
   nonce: string | undefined,
+  stepUp: StepUp,
 ): IdTokenExpectations {
   return {
     ...refreshExpectations(profile, null),
     issuer: knownIssuer(profile, previous),
     nonce,
     nonceRequired: nonce !== undefined,
+    acrValues: stepUp.acrValues,
+    maxAge: stepUp.maxAge,
   };
 }

@@ -10,6 +10,7 @@ import {
   asParams,
   optionalBoolean,
   optionalChoice,
+  optionalDpop,
   optionalNumber,
   optionalString,
   requiredString,
@@ -17,6 +18,8 @@ import {
 import { VERSION } from '../version.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
+import { acrValues } from '../config/configValues.js';
+import type { StepUp } from '../provider/stepUp.js';
 
 /** What a handler may learn about the connection it serves. */
 export interface ConnectionContext {
@@ -31,7 +34,17 @@ type Handler<M extends MethodName> = (
 export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
-const TOKEN_PARAMS = ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config'];
+const ONE_YEAR = 365 * ONE_DAY;
+const TOKEN_PARAMS = [
+  'profile',
+  'min_valid',
+  'kind',
+  'scope',
+  'audience',
+  'config',
+  'force',
+  'dpop',
+];
 
 type Reload = () => Result<'agent.reload'>;
 
@@ -110,6 +123,15 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
   };
 }
 
+/** login.start's `acr_values`, held to the config's rule for them. */
+function loginAcrValues(text: string): string[] {
+  try {
+    return acrValues(text);
+  } catch (err) {
+    throw new AgentError('INVALID_PARAMS', `login.start: "acr_values": ${(err as Error).message}`);
+  }
+}
+
 /** A client naming another config than the agent's gets no token (docs/configuration.md). */
 function refuseOtherConfig(agent: Agent, named: string | undefined): void {
   const mismatch = agent.configMismatch(named);
@@ -147,6 +169,8 @@ function getToken(agent: Agent, params: unknown): TokenReply | Promise<TokenRepl
     kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
     scope: optionalString('token.get', p, 'scope'),
     audience: optionalString('token.get', p, 'audience'),
+    force: optionalBoolean('token.get', p, 'force'),
+    dpop: optionalDpop('token.get', p),
   });
   // Only while a reload failed: the client hears that its edit did not take.
   const warning = agent.configWarning();
@@ -180,10 +204,16 @@ async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git
 }
 
 async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.start'>> {
-  const p = asParams('login.start', params, ['profile', 'flow']);
+  const p = asParams('login.start', params, ['profile', 'flow', 'acr_values', 'max_age']);
   const session = agent.session(optionalString('login.start', p, 'profile'));
   const flow = optionalChoice('login.start', p, 'flow', LOGIN_FLOWS) ?? 'pkce';
-  const login = await agent.logins.start(session, flow);
+  const acr = optionalString('login.start', p, 'acr_values', 2000);
+  const stepUp: StepUp = {
+    acrValues: acr === undefined ? session.profile.acrValues : loginAcrValues(acr),
+    maxAge:
+      optionalNumber('login.start', p, 'max_age', 0, ONE_YEAR, true) ?? session.profile.maxAge,
+  };
+  const login = await agent.logins.start(session, flow, stepUp);
   const result: Result<'login.start'> = {
     login_id: login.id,
     profile: login.profile,

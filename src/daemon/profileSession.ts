@@ -1,6 +1,12 @@
 import type { Logger } from './logger.js';
 import type { Profile } from '../config/profile.js';
-import type { LogoutOutcome, ProfileStatus, TokenKind, TokenReply } from '../rpc/methods.js';
+import type {
+  DpopRequest,
+  LogoutOutcome,
+  ProfileStatus,
+  TokenKind,
+  TokenReply,
+} from '../rpc/methods.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { ProviderClient } from '../provider/providerClient.js';
@@ -15,7 +21,8 @@ import { SessionRefresh } from './sessionRefresh.js';
 import { revokeGrant } from './revocation.js';
 import { SessionTokens } from './sessionTokens.js';
 import type { TokenFiles } from './tokenFiles.js';
-import { cacheTokens, servable, type CachedTokens } from './tokenCache.js';
+import { cacheTokens, servable, type CachedTokens, type ServedToken } from './tokenCache.js';
+import { checkDpopRequest, replyOf, withProof } from './dpopServing.js';
 import type { TokenSet } from '../provider/tokenSet.js';
 import { MAIN_TARGET, tokenTarget, type TokenTarget } from '../provider/tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
@@ -25,6 +32,10 @@ export interface TokenRequest {
   kind?: TokenKind | undefined;
   scope?: string | undefined;
   audience?: string | undefined;
+  /** A new token now, whatever the cache holds (sessionRefresh.ts: at most one per second). */
+  force?: boolean | undefined;
+  /** The request a DPoP proof is for (a DPoP profile's access token needs one). */
+  dpop?: DpopRequest | undefined;
 }
 
 const nowSeconds = (): number => Date.now() / 1000;
@@ -76,7 +87,8 @@ export class ProfileSession {
   /**
    * The hot path: a cached token valid long enough is returned as is, without I/O or allocation.
    * A scope/audience target serves its access token unless `kind` says otherwise: scopes and
-   * audience shape the access token, while an id_token is always for the client itself.
+   * audience shape the access token, while an id_token is always for the client itself. A DPoP
+   * profile's access token comes with a proof for the one request `dpop` names, or not at all.
    */
   getToken(request: TokenRequest): TokenReply | Promise<TokenReply> {
     const isMain = request.scope === undefined && request.audience === undefined;
@@ -87,26 +99,39 @@ export class ProfileSession {
         : isMain
           ? this.profile.servedKind
           : 'access';
+    const dpop = request.dpop;
+    if (dpop !== undefined || this.profile.dpop) checkDpopRequest(this.profile, kind, dpop);
+    const token = request.force
+      ? this.forcedToken(target, kind)
+      : this.servedToken(target, kind, request.min_valid);
+    if (dpop === undefined) return token instanceof Promise ? token.then(replyOf) : token.reply;
+    return token instanceof Promise
+      ? token.then((served) => withProof(served, dpop))
+      : withProof(token, dpop);
+  }
+
+  private servedToken(
+    target: TokenTarget,
+    kind: 'id' | 'access',
+    minValid: number | undefined,
+  ): ServedToken | Promise<ServedToken> {
     const entry = this.tokens.of(target);
     const token = entry && (kind === 'id' ? entry.id : entry.access);
     if (token !== undefined) {
       const now = nowSeconds();
       const left = token.expiresAt - now;
-      const minValid = request.min_valid ?? token.defaultMinValid;
+      const wanted = minValid ?? token.defaultMinValid;
       // A min_valid beyond what this provider ever issues cannot be met by a refresh either: serve the
       // freshest token, and refresh only once it is half used, not on every call.
-      if (
-        left >= minValid ||
-        (left > 0 && minValid > token.lifetime && now < entry!.noRefreshBefore)
-      ) {
+      if (left >= wanted || (left > 0 && wanted > token.lifetime && now < entry!.noRefreshBefore)) {
         entry!.lastUsedMs = Date.now();
-        return token.reply;
+        return token;
       }
     }
     return this.refreshAndServe(target, kind);
   }
 
-  private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<TokenReply> {
+  private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<ServedToken> {
     if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
     const before = this.tokens.of(target);
     // The last refresh brought no id_token and asking again so soon would not either: no refresh per
@@ -115,7 +140,7 @@ export class ProfileSession {
       const last = servable(before, 'id');
       if (last === undefined) throw idTokenNotRenewed(this.name, before.set.idRefused);
       before.lastUsedMs = Date.now();
-      return last.reply;
+      return last;
     }
     let entry: CachedTokens;
     try {
@@ -129,14 +154,24 @@ export class ProfileSession {
         token
       ) {
         stale.lastUsedMs = Date.now();
-        return token.reply;
+        return token;
       }
       throw err;
     }
     const token = servable(entry, kind);
     if (token === undefined) throw this.noTokenOfKind(kind, entry);
     entry.lastUsedMs = Date.now();
-    return token.reply;
+    return token;
+  }
+
+  /** A forced token is a new one or an error: never the cached token it was asked to replace. */
+  private async forcedToken(target: TokenTarget, kind: 'id' | 'access'): Promise<ServedToken> {
+    if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
+    const entry = await this.refresh.forced(target);
+    const token = servable(entry, kind);
+    if (token === undefined) throw this.noTokenOfKind(kind, entry);
+    entry.lastUsedMs = Date.now();
+    return token;
   }
 
   private noTokenOfKind(kind: 'id' | 'access', entry: CachedTokens): AgentError {
@@ -150,7 +185,7 @@ export class ProfileSession {
     return this.grants.serialised(async () => {
       const stored = await this.grants.reread().catch(() => null);
       const previous = stored?.subject ?? this.tokens.main?.set.subject;
-      this.refresh.background.cancel();
+      this.refresh.reset();
       this.tokens.clear();
       this.tokens.setMain(cacheTokens(this.name, set, undefined, nowSeconds()));
       this.lastError = undefined;

@@ -39,5 +39,10 @@ export function profileStatus(
   const files = session.profile.tokenFile ? session.tokenFiles : undefined;
   if (files) status.token_files = files.paths(session.name);
   if (lastError) status.last_error = lastError;
+  if (session.profile.grant === 'client_credentials') status.grant = 'client_credentials';
+  if (session.profile.dpop) {
+    const jkt = main?.access.boundTo?.jkt;
+    status.dpop = jkt === undefined ? {} : { jkt };
+  }
   return status;
 }

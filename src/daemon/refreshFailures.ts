@@ -60,6 +60,20 @@ export function mainRefreshError(profile: string, failure: ProviderFailure): Age
   }
 }
 
+/** A client credentials token request that failed: there is no login to lose, only a client. */
+export function clientCredentialsFailed(profile: string, failure: ProviderFailure): AgentError {
+  if (failure.kind === 'transient') {
+    return new AgentError(
+      'PROVIDER_UNREACHABLE',
+      `the identity provider of profile ${profile} is unreachable (${failure.detail}) and no valid token is cached: check the network and retry`,
+    );
+  }
+  return new AgentError(
+    'PROVIDER_ERROR',
+    `the identity provider refused the client credentials of profile ${profile} (${failure.detail}): check its client_id, client_secret or private_key_file, token_endpoint_auth_method and scopes`,
+  );
+}
+
 /**
  * A refused target says nothing about the login itself: the main token and the stored grant are
  * left alone. Even `invalid_grant` may only mean the user never consented to that target (Entra ID

@@ -43,7 +43,7 @@ export interface RefreshedSession {
   readonly profile: Profile;
   readonly closed: boolean;
   readonly tokens: { readonly main: CachedTokens | undefined };
-  /** The login in memory: a refresh token is there to renew the tokens. */
+  /** The login in memory: a refresh token is there to renew the tokens (a login's profile). */
   readonly grants: { readonly current: StoredGrant | null | undefined };
 }
 
@@ -63,8 +63,11 @@ export class BackgroundRefresh {
 
   schedule(retryMs?: number): void {
     this.timer.cancel();
-    const main = this.session.tokens.main;
-    if (this.session.closed || !main || !this.session.grants.current) return;
+    const { closed, tokens, grants, profile } = this.session;
+    const main = tokens.main;
+    // Something to renew the tokens with: the login's refresh token, or the client's credentials.
+    const renewable = grants.current || profile.grant === 'client_credentials';
+    if (closed || !main || !renewable) return;
     this.timer.arm(retryMs ?? backgroundDelayMs(main), () => this.run());
   }
 

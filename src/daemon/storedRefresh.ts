@@ -59,7 +59,8 @@ async function refreshWith(
   grant: StoredGrant,
   target: TokenTarget,
 ): Promise<TokenSet> {
-  const tokens = await parts.provider.refresh(grant.refresh_token, target);
+  const dpop = parts.grants.dpopKeyOf(grant);
+  const tokens = await parts.provider.refresh(grant.refresh_token, target, dpop);
   // A rotated refresh token reaches the store before anyone is answered, whatever else the
   // answer holds.
   const rotated = tokens.response.refresh_token;

@@ -1,5 +1,6 @@
 import type { TokenReply } from '../rpc/methods.js';
 import type { TokenSet } from '../provider/tokenSet.js';
+import type { DpopKey } from '../provider/dpopKey.js';
 
 /** One token ready to serve: the reply object is built once so that serving it allocates nothing. */
 export interface ServedToken {
@@ -9,6 +10,8 @@ export interface ServedToken {
   readonly lifetime: number;
   /** docs/protocol.md: 60 s or half the token's lifetime, whichever is smaller. */
   readonly defaultMinValid: number;
+  /** A DPoP-bound access token's key, which signs each proof for it. */
+  readonly boundTo?: DpopKey | undefined;
 }
 
 /** The tokens of one target (the profile's main token, or a scope/audience variant). */
@@ -34,20 +37,34 @@ export function defaultMinValid(lifetime: number): number {
   return Math.min(60, Math.floor(lifetime / 2));
 }
 
-function served(reply: TokenReply, lifetime: number): ServedToken {
+function served(reply: TokenReply, lifetime: number, boundTo?: DpopKey): ServedToken {
   return {
     reply,
     expiresAt: reply.expires_at,
     lifetime,
     defaultMinValid: defaultMinValid(lifetime),
+    boundTo,
   };
 }
 
-/** Caches a fresh token set; the id_token of `previous` is kept while valid when this set has none. */
+/** An id_token as served: issued for `lifetime` seconds, until `expiresAt`. */
+export function servedIdToken(
+  profile: string,
+  token: string,
+  expiresAt: number,
+  lifetime: number,
+): ServedToken {
+  return served({ token, token_type: 'Bearer', expires_at: expiresAt, profile }, lifetime);
+}
+
+/**
+ * Caches a fresh token set; the previous id_token (the cache's, or the stored login's) is kept
+ * while valid when this set has none.
+ */
 export function cacheTokens(
   profile: string,
   set: TokenSet,
-  previous: CachedTokens | undefined,
+  previousId: ServedToken | undefined,
   now: number,
 ): CachedTokens {
   const accessReply: TokenReply = {
@@ -59,15 +76,12 @@ export function cacheTokens(
   if (set.scope !== undefined) accessReply.scope = set.scope;
   const fresh = set.idToken !== undefined && set.idExpiresAt !== undefined;
   const id = fresh
-    ? served(
-        { token: set.idToken!, token_type: 'Bearer', expires_at: set.idExpiresAt!, profile },
-        set.idLifetime ?? 1,
-      )
-    : previous?.id && previous.id.expiresAt > now
-      ? previous.id
+    ? servedIdToken(profile, set.idToken!, set.idExpiresAt!, set.idLifetime ?? 1)
+    : previousId && previousId.expiresAt > now
+      ? previousId
       : undefined;
   return {
-    access: served(accessReply, set.accessLifetime),
+    access: served(accessReply, set.accessLifetime, set.boundTo),
     ...(id ? { id } : {}),
     idRenewed: fresh,
     set,

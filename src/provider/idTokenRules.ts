@@ -19,6 +19,10 @@ export interface IdTokenExpectations {
   subject?: string | undefined;
   /** Only a confidential client shares a secret with the provider that an HMAC could use. */
   allowHmac: boolean;
+  /** At a step-up login (RFC 9470): the `acr` must be one of these. */
+  acrValues?: readonly string[] | undefined;
+  /** At a login that asked for max_age: `auth_time` must be at most this many seconds ago. */
+  maxAge?: number | undefined;
   /** Unix seconds. */
   now: number;
 }
@@ -124,6 +128,32 @@ function checkNonce(claims: Claims, expect: IdTokenExpectations): void {
   }
 }
 
+/** How far the provider's clock may be ahead of ours for `auth_time` (openid-client's default). */
+const AUTH_TIME_SKEW = 15;
+
+/** Step-up (RFC 9470): the login is as strong and as recent as it was asked to be. */
+function checkStepUp(claims: Claims, expect: IdTokenExpectations): void {
+  const { acrValues, maxAge, now } = expect;
+  if (acrValues !== undefined && !acrValues.includes(claims.acr as string)) {
+    const acr =
+      typeof claims.acr === 'string' ? `is "${providerText(claims.acr, 100)}"` : 'is missing';
+    throw new IdTokenRefusedError(
+      `its acr ${acr}, not one of the acr_values asked for (${acrValues.join(' ')}): ` +
+        'the provider did not log you in as strongly as asked',
+    );
+  }
+  if (maxAge === undefined) return;
+  const authTime = claims.auth_time;
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime))
+    throw new IdTokenRefusedError('it has no "auth_time" claim although max_age was asked for');
+  if (authTime < now - maxAge - AUTH_TIME_SKEW) {
+    throw new IdTokenRefusedError(
+      `its auth_time (${timeText(authTime)}) is more than max_age ${maxAge} s ago: ` +
+        'the provider did not make you log in again',
+    );
+  }
+}
+
 /** A JWT's claims without any check, for showing who a token names; undefined when it is no JWT. */
 export function jwtPayload(jwt: string): Claims | undefined {
   return jwtPart(jwt.split('.')[1]);
@@ -157,6 +187,7 @@ export function checkIdToken(jwt: string, expect: IdTokenExpectations): IdTokenC
       `it had already expired when it arrived (exp ${timeText(exp)}; check this machine's clock)`,
     );
   checkNonce(claims, expect);
+  checkStepUp(claims, expect);
   const result: IdTokenClaims = { jwt, iss, sub, exp };
   if (typeof claims.iat === 'number') result.iat = claims.iat;
   if (typeof claims.email === 'string') result.email = claims.email;

@@ -8,6 +8,9 @@ import { checkedDeviceResponse, DeviceFlowUnsupportedError } from './deviceRules
 import { authorizationResponseIssuer } from './issuerCheck.js';
 import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
+import { stepUpParams, type StepUp } from './stepUp.js';
+import { privateKeyJwt } from './clientAssertion.js';
+import type { DpopKey } from './dpopKey.js';
 
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
@@ -17,15 +20,31 @@ export interface DeviceStart {
   url: string;
 }
 
-function clientAuth(oidc: OpenidClient, profile: Profile): OIDC.ClientAuth {
+/** How the client authenticates at `tokenEndpoint`; a private_key_jwt key is read on each use. */
+async function clientAuth(
+  oidc: OpenidClient,
+  profile: Profile,
+  tokenEndpoint: string | undefined,
+): Promise<OIDC.ClientAuth> {
   switch (profile.tokenEndpointAuthMethod) {
     case 'client_secret_basic':
       return oidc.ClientSecretBasic(profile.clientSecret);
     case 'client_secret_post':
       return oidc.ClientSecretPost(profile.clientSecret);
+    case 'private_key_jwt':
+      return privateKeyJwt(oidc, profile.privateKeyFile!, tokenEndpoint);
     default:
       return oidc.None();
   }
+}
+
+/** openid-client's option that makes a token request carry a DPoP proof of `dpop`, if any. */
+async function proofs(
+  oidc: OpenidClient,
+  config: OIDC.Configuration,
+  dpop: DpopKey | undefined,
+): Promise<{ DPoP?: OIDC.DPoPHandle }> {
+  return dpop ? { DPoP: await dpop.handleFor(oidc, config) } : {};
 }
 
 /** Lifts the id_token out of a token response, so that the agent's own rules (idTokenRules.ts) check it in both modes. */
@@ -94,17 +113,12 @@ export class ProviderClient {
   private async discover(): Promise<OIDC.ServerMetadata> {
     const p = this.profile;
     const oidc = await openidClient();
-    const found = await oidc.discovery(
-      new URL(p.issuer!),
-      p.clientId,
-      undefined,
-      clientAuth(oidc, p),
-      {
-        execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
-        timeout: PROVIDER_TIMEOUT_SECONDS,
-        [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
-      },
-    );
+    // Only the metadata is kept: the client authenticates in configuration(), below.
+    const found = await oidc.discovery(new URL(p.issuer!), p.clientId, undefined, oidc.None(), {
+      execute: p.allowHttp ? [oidc.allowInsecureRequests] : [],
+      timeout: PROVIDER_TIMEOUT_SECONDS,
+      [oidc.customFetch]: (url, options) => boundedFetch(url, options as RequestInit),
+    });
     // The metadata without its helper method, which is never called here.
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const { supportsPKCE: _helper, ...discovered } = found.serverMetadata();
@@ -143,7 +157,8 @@ export class ProviderClient {
       ...(await this.metadata()),
       authorization_response_iss_parameter_supported: false,
     };
-    const config = new oidc.Configuration(server, p.clientId, undefined, clientAuth(oidc, p));
+    const auth = await clientAuth(oidc, p, server.token_endpoint);
+    const config = new oidc.Configuration(server, p.clientId, undefined, auth);
     config.timeout = PROVIDER_TIMEOUT_SECONDS;
     if (p.allowHttp) oidc.allowInsecureRequests(config);
     const lift = stash ? liftIdToken(stash) : undefined;
@@ -156,20 +171,24 @@ export class ProviderClient {
     return { oidc, config };
   }
 
-  /** The authorization request: PKCE S256, state, a nonce when it asks for openid, and the profile's extra parameters. */
-  async authorizationUrl(checks: {
-    state: string;
-    codeChallenge: string;
-    nonce: string | undefined;
-  }): Promise<URL> {
+  /**
+   * The authorization request to `redirectUri` (the listener's): PKCE S256, state, a nonce when it
+   * asks for openid, and the profile's extra parameters.
+   */
+  async authorizationUrl(
+    checks: { state: string; codeChallenge: string; nonce: string | undefined },
+    redirectUri: string,
+    stepUp: StepUp,
+  ): Promise<URL> {
     const p = this.profile;
     const params: Record<string, string> = {
-      redirect_uri: p.redirectUrl,
+      redirect_uri: redirectUri,
       scope: p.scopes.join(' '),
       state: checks.state,
       code_challenge: checks.codeChallenge,
       code_challenge_method: 'S256',
       ...this.targetParams(),
+      ...stepUpParams(stepUp),
     };
     if (checks.nonce !== undefined) params.nonce = checks.nonce;
     // Many providers (oidc-provider, Google) issue no refresh token without a fresh consent.
@@ -186,6 +205,7 @@ export class ProviderClient {
   async exchangeCode(
     callbackUrl: URL,
     checks: { codeVerifier: string; state: string; knownIssuer: string | undefined },
+    dpop: DpopKey | undefined,
   ): Promise<ProviderTokens> {
     const callback = authorizationResponseIssuer(
       callbackUrl,
@@ -199,16 +219,38 @@ export class ProviderClient {
       callback,
       { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state },
       this.targetParams(),
+      await proofs(oidc, config, dpop),
     );
-    return { response, idToken: stash.idToken };
+    return { response, idToken: stash.idToken, boundTo: dpop };
   }
 
-  /** A refresh for the profile's main token, or for a scope/audience target with the same refresh token. */
-  async refresh(refreshToken: string, target: TokenTarget = MAIN_TARGET): Promise<ProviderTokens> {
+  /**
+   * A refresh for the profile's main token, or for a scope/audience target with the same refresh
+   * token; with the login's DPoP key when it has one (a public client's refresh token is bound).
+   */
+  async refresh(
+    refreshToken: string,
+    target: TokenTarget = MAIN_TARGET,
+    dpop?: DpopKey,
+  ): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
-    const response = await oidc.refreshTokenGrant(config, refreshToken, this.targetParams(target));
-    return { response, idToken: stash.idToken };
+    const params = this.targetParams(target);
+    const options = await proofs(oidc, config, dpop);
+    const response = await oidc.refreshTokenGrant(config, refreshToken, params, options);
+    return { response, idToken: stash.idToken, boundTo: dpop };
+  }
+
+  /**
+   * The client credentials grant (RFC 6749 §4.4): the profile's scopes (or the target's), with
+   * its audience or resource; no refresh token, no id_token.
+   */
+  async clientCredentials(target: TokenTarget, dpop: DpopKey | undefined): Promise<ProviderTokens> {
+    const { oidc, config } = await this.configuration();
+    const scope = this.profile.scopes.join(' ');
+    const params = { ...(scope ? { scope } : {}), ...this.targetParams(target) };
+    const options = await proofs(oidc, config, dpop);
+    return { response: await oidc.clientCredentialsGrant(config, params, options), boundTo: dpop };
   }
 
   /** RFC 7009. Resolves false when the provider has no revocation endpoint; throws when it refuses or cannot be asked. */
@@ -220,26 +262,34 @@ export class ProviderClient {
   }
 
   /** RFC 8628: asks for a user code; the answer is held to deviceRules.ts. */
-  async startDevice(): Promise<DeviceStart> {
+  async startDevice(stepUp: StepUp): Promise<DeviceStart> {
     const { oidc, config } = await this.configuration();
     if (!config.serverMetadata().device_authorization_endpoint) {
       throw new DeviceFlowUnsupportedError(this.profile.name, this.profile.issuer);
     }
-    const params = { scope: this.profile.scopes.join(' '), ...this.targetParams() };
+    const params = {
+      scope: this.profile.scopes.join(' '),
+      ...this.targetParams(),
+      ...stepUpParams(stepUp),
+    };
     const response = checkedDeviceResponse(await oidc.initiateDeviceAuthorization(config, params));
     return { response, url: response.verification_uri_complete ?? response.verification_uri };
   }
 
   /** Polls at the checked interval (slow_down adds to it) until approved, denied or expired. */
-  async pollDevice(start: DeviceStart, signal: AbortSignal): Promise<ProviderTokens> {
+  async pollDevice(
+    start: DeviceStart,
+    signal: AbortSignal,
+    dpop: DpopKey | undefined,
+  ): Promise<ProviderTokens> {
     const stash: { idToken?: string } = {};
     const { oidc, config } = await this.configuration(stash);
     const response = await oidc.pollDeviceAuthorizationGrant(
       config,
       start.response,
       this.targetParams(),
-      { signal },
+      { signal, ...(await proofs(oidc, config, dpop)) },
     );
-    return { response, idToken: stash.idToken };
+    return { response, idToken: stash.idToken, boundTo: dpop };
   }
 }

@@ -1,4 +1,5 @@
 import type { TokenEndpointResponse } from 'openid-client';
+import type { DpopKey } from './dpopKey.js';
 import {
   checkIdToken,
   IdTokenRefusedError,
@@ -28,12 +29,18 @@ export interface TokenSet {
   email?: string;
   issuer?: string;
   nonce?: string;
+  /** DPoP: the key the access token is bound to, which signs each proof for it. */
+  boundTo?: DpopKey;
 }
 
-/** What the provider client hands over: the response, with the id_token lifted out before openid-client saw it. */
+/**
+ * What the provider client hands over: the response, with the id_token lifted out before
+ * openid-client saw it, and the DPoP key its request proved (the tokens are bound to it).
+ */
 export interface ProviderTokens {
   response: TokenEndpointResponse;
   idToken?: string | undefined;
+  boundTo?: DpopKey | undefined;
 }
 
 /** Access tokens without `expires_in` are assumed to live this long (RFC 6749 makes it optional). */
@@ -84,20 +91,40 @@ function accessLifetime(expiresIn: unknown): number {
   return Math.max(1, Math.min(MAX_LIFETIME_SECONDS, Math.floor(expiresIn)));
 }
 
+/** openid-client reports the type lowercased: written as RFC 6750 and RFC 9449 spell it. */
 function normaliseTokenType(type: string | undefined): string {
-  return !type || type.toLowerCase() === 'bearer' ? 'Bearer' : type;
+  if (!type || type.toLowerCase() === 'bearer') return 'Bearer';
+  return type.toLowerCase() === 'dpop' ? 'DPoP' : type;
 }
 
-function addIdToken(set: TokenSet, claims: IdTokenClaims, now: number): void {
-  checkSize('id_token', claims.jwt);
+/** A token asked for with a DPoP proof must come bound: a Bearer one means no DPoP there. */
+function checkBound(tokens: ProviderTokens, tokenType: string): void {
+  if (tokens.boundTo === undefined || tokenType === 'DPoP') return;
+  throw new UnservableTokenError(
+    `the provider answered a DPoP token request with a ${tokenType} token: it does not bind ` +
+      'tokens for this client (no DPoP support there); set dpop = false in the profile',
+  );
+}
+
+/** When a checked id_token expires and how long it lived, within the bounds of docs/SECURITY.md. */
+export function idTokenTimes(
+  claims: IdTokenClaims,
+  now: number,
+): { expiresAt: number; lifetime: number } {
   const expiresAt = Math.min(claims.exp, now + MAX_LIFETIME_SECONDS);
   const issuedAt =
     claims.iat !== undefined && claims.iat <= now && claims.iat > now - MAX_LIFETIME_SECONDS
       ? claims.iat
       : now;
+  return { expiresAt, lifetime: Math.max(1, expiresAt - issuedAt) };
+}
+
+function addIdToken(set: TokenSet, claims: IdTokenClaims, now: number): void {
+  checkSize('id_token', claims.jwt);
+  const { expiresAt, lifetime } = idTokenTimes(claims, now);
   set.idToken = claims.jwt;
   set.idExpiresAt = expiresAt;
-  set.idLifetime = Math.max(1, expiresAt - issuedAt);
+  set.idLifetime = lifetime;
   set.subject = claims.sub;
   set.issuer = claims.iss;
   if (claims.email !== undefined) set.email = claims.email;
@@ -124,6 +151,8 @@ export function toTokenSet(
     accessExpiresAt: expect.now + lifetime,
     accessLifetime: lifetime,
   };
+  checkBound(tokens, set.tokenType);
+  if (tokens.boundTo) set.boundTo = tokens.boundTo;
   if (response.refresh_token) set.refreshToken = response.refresh_token;
   if (typeof response.scope === 'string' && response.scope !== '') set.scope = response.scope;
   if (tokens.idToken === undefined) return set;

@@ -20,6 +20,8 @@ export const WIRE_REASONS = [
   'INVALID_PARAMS',
   'BUSY',
   'CONFIG_ERROR',
+  'NO_LOGIN_NEEDED',
+  'DPOP_REQUIRED',
 ] as const;
 
 /**

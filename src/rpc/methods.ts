@@ -8,6 +8,9 @@ export const TOKEN_KINDS = ['auto', 'access', 'id'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 export const LOGIN_FLOWS = ['pkce', 'device'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
+/** How a profile gets its tokens (SPEC §9): a user's login, or the client's own credentials. */
+export const GRANTS = ['authorization_code', 'client_credentials'] as const;
+export type Grant = (typeof GRANTS)[number];
 export const STORE_KINDS = ['keychain', 'file', 'memory'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 /**
@@ -34,6 +37,10 @@ export interface ProfileStatus {
   login_pending?: boolean;
   /** With `token_file = true`: the token file and its `Authorization:` header file. */
   token_files?: { token: string; header: string };
+  /** Set for a client credentials profile (no login: `logged_in` means a token is cached). */
+  grant?: 'client_credentials';
+  /** Set for a DPoP profile: its tokens are bound to the agent's key, whose thumbprint this is. */
+  dpop?: { jkt?: string };
 }
 
 export interface TokenReply {
@@ -46,6 +53,15 @@ export interface TokenReply {
   scope?: string;
   /** Something the user should hear although the token was served (a config edit that did not load). */
   warning?: string;
+  /** With token.get's `dpop`: the DPoP proof (RFC 9449) for that one request, bound to the token. */
+  dpop_proof?: string;
+}
+
+/** The request a DPoP proof is for (RFC 9449 §4.2); `nonce`: a resource server's DPoP-Nonce. */
+export interface DpopRequest {
+  htm: string;
+  htu: string;
+  nonce?: string;
 }
 
 /** What `logout` did about one profile's refresh token at the provider. */
@@ -90,6 +106,10 @@ export interface Methods {
       scope?: string;
       audience?: string;
       config?: string;
+      /** A new token now, whatever the cache holds (one refresh per second, shared). */
+      force?: boolean;
+      /** A DPoP profile's token with a proof for this request. */
+      dpop?: DpopRequest;
     };
     result: TokenReply;
   };
@@ -104,7 +124,8 @@ export interface Methods {
     };
   };
   'login.start': {
-    params: { profile?: string; flow?: LoginFlow };
+    /** `acr_values`, `max_age`: a step-up for this login, in place of the profile's. */
+    params: { profile?: string; flow?: LoginFlow; acr_values?: string; max_age?: number };
     result: {
       login_id: string;
       profile: string;

@@ -1,4 +1,5 @@
 import { AgentError } from './jsonRpc.js';
+import type { DpopRequest } from './methods.js';
 
 /**
  * Small checks for JSON-RPC params: the daemon trusts nothing a client sends, and says exactly
@@ -50,13 +51,16 @@ export function optionalNumber(
   key: string,
   min: number,
   max: number,
+  whole = false,
 ): number | undefined {
   const value = params[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+  const valid = typeof value === 'number' && (whole ? Number.isInteger(value) : isFinite(value));
+  if (!valid || value < min || value > max) {
+    const what = whole ? 'a whole number' : 'a number';
     throw new AgentError(
       'INVALID_PARAMS',
-      `${method}: "${key}" must be a number from ${min} to ${max}`,
+      `${method}: "${key}" must be ${what} from ${min} to ${max}`,
     );
   }
   return value;
@@ -85,4 +89,33 @@ export function optionalChoice<T extends string>(
     );
   }
   return value as T;
+}
+
+/** RFC 9110's method token, as DPoP proofs carry it (`htm`): GET, POST, … */
+const HTTP_METHOD = /^[A-Z][A-Z-]{0,31}$/;
+
+/**
+ * token.get's `dpop`: {htm, htu, nonce?}. `htu` is an absolute http(s) URL, returned without its
+ * query and fragment (RFC 9449 §4.2); a resource server's `nonce` is printable ASCII.
+ */
+export function optionalDpop(method: string, params: Obj): DpopRequest | undefined {
+  const value = params.dpop;
+  if (value === undefined || value === null) return undefined;
+  const bad = (why: string): AgentError =>
+    new AgentError('INVALID_PARAMS', `${method}: "dpop" ${why}`);
+  if (typeof value !== 'object' || Array.isArray(value)) throw bad('must be {htm, htu, nonce?}');
+  const dpop = asParams(`${method}: "dpop"`, value, ['htm', 'htu', 'nonce']);
+  const htm = requiredString(method, dpop, 'htm');
+  if (!HTTP_METHOD.test(htm))
+    throw bad(`htm must be an HTTP method in capitals (GET, POST), got "${htm.slice(0, 40)}"`);
+  const htu = requiredString(method, dpop, 'htu');
+  const url = URL.canParse(htu) ? new URL(htu) : undefined;
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:')
+    throw bad('htu must be the absolute http(s) URL of the request');
+  url.search = '';
+  url.hash = '';
+  const nonce = optionalString(method, dpop, 'nonce', 1024);
+  if (nonce !== undefined && !/^[\x21-\x7e]+$/.test(nonce))
+    throw bad('nonce must be printable ASCII');
+  return nonce === undefined ? { htm, htu: url.href } : { htm, htu: url.href, nonce };
 }

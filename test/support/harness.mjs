@@ -158,13 +158,17 @@ export async function makeSandbox(options = {}) {
     return result;
   }
 
-  /** Refresh tokens that the file store holds (keychain ones are collected by the tests that use it). */
+  /**
+   * What the file store holds that is secret: refresh tokens, id_tokens, DPoP private keys
+   * (keychain ones are collected by the tests that use it).
+   */
   function fileStoreSecrets() {
     const storeDir = join(dir, 'state', 'kms-agent');
     if (!existsSync(storeDir)) return [];
     return readdirSync(storeDir)
       .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')).refresh_token);
+      .map((f) => JSON.parse(readFileSync(join(storeDir, f), 'utf8')))
+      .flatMap((grant) => [grant.refresh_token, grant.id_token, grant.dpop_key?.d]);
   }
 
   /** Secrets found in this sandbox's logs and stderr (should be none). */

@@ -13,6 +13,8 @@ export function unitProfile(base = 'http://127.0.0.1:1/', fields = {}) {
     sourceKind: 'config',
     clientId: 'unit-client',
     tokenEndpointAuthMethod: 'none',
+    grant: 'authorization_code',
+    dpop: false,
     authorizeUrl: `${base}authorize`,
     tokenUrl: `${base}token`,
     redirectUrl: 'http://localhost:17899/authorization',

@@ -63,7 +63,8 @@ export function usage(message: string): AgentError {
 
 interface Flag {
   key: string;
-  takesValue: boolean;
+  /** How many values follow it: 0, 1, or 2 (`--dpop <method> <url>`). */
+  values: number;
   /** `--no-x` sets x to false. */
   negated: boolean;
 }
@@ -72,9 +73,9 @@ interface Flag {
 function lookup(specs: Record<string, FlagSpec>): Map<string, Flag> {
   const names = new Map<string, Flag>();
   for (const key in specs) {
-    const [spellings = '', value] = specs[key]!.flags.split(' <');
+    const [spellings = '', ...values] = specs[key]!.flags.split(' <');
     for (const name of spellings.split(', ')) {
-      names.set(name, { key, takesValue: value !== undefined, negated: name.startsWith('--no-') });
+      names.set(name, { key, values: values.length, negated: name.startsWith('--no-') });
     }
   }
   return names;
@@ -99,7 +100,7 @@ export function fastCommandOf<C extends FastCommand>(
     const { name, eq } = splitFlag(arg);
     const flag = BEFORE_COMMAND.get(name);
     if (flag === undefined) return undefined;
-    if (flag.takesValue && eq === -1) i++;
+    if (flag.values > 0 && eq === -1) i++;
   }
   return undefined;
 }
@@ -135,14 +136,22 @@ export function parseCommandLine(args: readonly string[], command: FastCommand):
       }
       throw usage(`unknown option ${arg} (see \`kms-agent ${command.name} --help\`)`);
     }
-    if (!flag.takesValue) {
+    if (flag.values === 0) {
       if (eq !== -1) throw usage(`option ${name} takes no value`);
       values[flag.key] = !flag.negated;
       continue;
     }
-    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-    if (value === undefined || value === '') throw usage(`option ${name} needs a value`);
-    values[flag.key] = value;
+    // Two values (`--dpop GET URL`) are kept as one, separated by a space neither can hold.
+    const taken: string[] = [];
+    for (let n = 0; n < flag.values; n++) {
+      const value = n === 0 && eq !== -1 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined || value === '' || (n > 0 && value.startsWith('-'))) {
+        const what = flag.values === 1 ? 'a value' : `${flag.values} values`;
+        throw usage(`option ${name} needs ${what}`);
+      }
+      taken.push(value);
+    }
+    values[flag.key] = taken.join(' ');
   }
   return { values, operands };
 }

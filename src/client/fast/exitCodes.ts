@@ -36,6 +36,10 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   INVALID_PARAMS: [ERROR, LOGIN_FAILED, ERROR],
   BUSY: [ERROR, LOGIN_FAILED, ERROR],
   CONFIG_ERROR: [ERROR, ERROR, ERROR],
+  // login on a client credentials profile says so and succeeds: there is nothing to do.
+  NO_LOGIN_NEEDED: [ERROR, Exit.OK, ERROR],
+  // A DPoP profile's token asked for without a proof (token --dpop): it would be useless.
+  DPOP_REQUIRED: [ERROR, ERROR, ERROR],
   // For start, an agent that vanished while it looked for one: it could not start one either.
   NO_AGENT: [NO_AGENT, NO_AGENT, ERROR],
   AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],

@@ -2,7 +2,7 @@
  * Which token a command line asks for, as the params of `token.get`: the flags `token`,
  * `kubectl-credential` and `exec` share, and their checks, on every route (docs/cli.md).
  */
-import type { Params, TokenKind } from '../../rpc/methods.js';
+import type { DpopRequest, Params, TokenKind } from '../../rpc/methods.js';
 import {
   agentRoute,
   chosenProfile,
@@ -40,10 +40,23 @@ export const TOKEN_FLAGS = {
     flags: '--audience <resource>',
     description: 'a token for this audience / resource (RFC 8707)',
   },
+  force: {
+    flags: '--force',
+    description: 'a new token now, whatever the cache holds (at most one refresh a second)',
+  },
   json: { flags: '--json', description: 'print {token, token_type, expires_at, profile}' },
   header: {
     flags: '--header',
     description: 'print "Authorization: Bearer <token>" for curl -H @-',
+  },
+  dpop: {
+    flags: '--dpop <method> <url>',
+    description:
+      'a DPoP profile: print "Authorization: DPoP <token>" and "DPoP: <proof>" for that request',
+  },
+  dpopNonce: {
+    flags: '--dpop-nonce <nonce>',
+    description: "with --dpop: the resource server's DPoP-Nonce, put into the proof",
   },
 } satisfies Record<string, FlagSpec>;
 
@@ -51,11 +64,12 @@ export const TOKEN_FLAGS = {
 const CONFLICTS: ReadonlyArray<readonly [keyof typeof TOKEN_FLAGS, keyof typeof TOKEN_FLAGS]> = [
   ['id', 'access'],
   ['json', 'header'],
+  ['id', 'dpop'],
 ];
 
 export interface TokenOptions extends AgentRoute {
   params: Params<'token.get'>;
-  output: 'plain' | 'json' | 'header';
+  output: 'plain' | 'json' | 'header' | 'dpop';
 }
 
 /** The options given as flag values (parsed on the fast path, or by commander for `exec`), checked. */
@@ -77,11 +91,27 @@ export function tokenOptions(values: FlagValues): TokenOptions {
   if (scope) params.scope = scope;
   const audience = text('audience');
   if (audience) params.audience = audience;
+  if (values.force) params.force = true;
+  const dpop = dpopRequest(text('dpop'), text('dpopNonce'));
+  if (dpop) params.dpop = dpop;
   const route = agentRoute(values);
   const config = configToCheck(route);
   if (config) params.config = config;
-  const output = values.json ? 'json' : values.header ? 'header' : 'plain';
+  const output = values.json ? 'json' : dpop ? 'dpop' : values.header ? 'header' : 'plain';
   return { params, output, ...route };
+}
+
+/** `--dpop METHOD URL [--dpop-nonce N]`: the request the proof is for (the agent checks it). */
+function dpopRequest(
+  methodAndUrl: string | undefined,
+  nonce: string | undefined,
+): DpopRequest | undefined {
+  if (methodAndUrl === undefined) {
+    if (nonce !== undefined) throw usage('--dpop-nonce goes with --dpop METHOD URL');
+    return undefined;
+  }
+  const [htm = '', htu = ''] = methodAndUrl.split(' ');
+  return nonce === undefined ? { htm, htu } : { htm, htu, nonce };
 }
 
 function longName(key: keyof typeof TOKEN_FLAGS): string {

@@ -5,13 +5,15 @@ import type { ProfileSession } from '../profileSession.js';
 import { DeviceFlowUnsupportedError } from '../../provider/deviceRules.js';
 import type { DeviceStart } from '../../provider/providerClient.js';
 import { providerText } from '../../provider/providerText.js';
+import type { StepUp } from '../../provider/stepUp.js';
+import { DpopKey } from '../../provider/dpopKey.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { deviceCodeExpired, loginFailed } from './loginErrors.js';
 import { deferred, type LoginResult, type PendingLogin } from './pendingLogin.js';
 
-async function requestCode(session: ProfileSession): Promise<DeviceStart> {
+async function requestCode(session: ProfileSession, stepUp: StepUp): Promise<DeviceStart> {
   try {
-    return await session.provider.startDevice();
+    return await session.provider.startDevice(stepUp);
   } catch (err) {
     if (err instanceof DeviceFlowUnsupportedError)
       throw new AgentError('INVALID_PARAMS', err.message);
@@ -26,9 +28,12 @@ async function requestCode(session: ProfileSession): Promise<DeviceStart> {
  * approves or denies, when the provider says the code expired, or when the code's own lifetime
  * is over: a provider that keeps answering `authorization_pending` cannot keep the login open.
  */
-export async function startDeviceLogin(session: ProfileSession): Promise<PendingLogin> {
+export async function startDeviceLogin(
+  session: ProfileSession,
+  stepUp: StepUp,
+): Promise<PendingLogin> {
   const profile = session.name;
-  const start = await requestCode(session);
+  const start = await requestCode(session, stepUp);
   const abort = new AbortController();
   const outcome = deferred<LoginResult>();
   const lifetime = Math.max(1, Math.min(start.response.expires_in, 3600));
@@ -39,14 +44,16 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
   }, lifetime * 1000);
   expiry.unref();
 
+  // A DPoP profile's new key: the login's tokens are bound to it.
+  const dpop = session.profile.dpop ? DpopKey.generate() : undefined;
   session.provider
-    .pollDevice(start, abort.signal)
+    .pollDevice(start, abort.signal, dpop)
     .then(async (tokens) => {
       // No nonce in a device authorization request: the id_token is held to the other rules.
       const previous = await session.grants.load().catch(() => null);
       const set = toTokenSet(
         tokens,
-        loginExpectations(session.profile, previous, undefined),
+        loginExpectations(session.profile, previous, undefined, stepUp),
         'throw',
       );
       outcome.resolve({ set, previousSubject: await session.adoptLogin(set) });

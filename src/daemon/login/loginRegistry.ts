@@ -3,6 +3,7 @@ import { AgentError } from '../../rpc/jsonRpc.js';
 import type { Logger } from '../logger.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
+import type { StepUp } from '../../provider/stepUp.js';
 import { noRefreshTokenHint } from '../refreshFailures.js';
 import { loginCommand } from '../../text/loginCommand.js';
 import type { LoginResult, PendingLogin } from './pendingLogin.js';
@@ -27,7 +28,14 @@ export class LoginRegistry {
     private readonly log: Logger,
   ) {}
 
-  async start(session: ProfileSession, flow: LoginFlow): Promise<PendingLogin> {
+  async start(session: ProfileSession, flow: LoginFlow, stepUp: StepUp): Promise<PendingLogin> {
+    if (session.profile.grant === 'client_credentials') {
+      const token = `\`kms-agent token --profile ${session.name}\``;
+      throw new AgentError(
+        'NO_LOGIN_NEEDED',
+        `profile ${session.name} uses the client credentials grant: there is no login to do, ${token} gets its token`,
+      );
+    }
     for (const [id, entry] of this.logins) {
       if (entry.session === session) {
         this.logins.delete(id);
@@ -42,10 +50,10 @@ export class LoginRegistry {
     // Loaded on the first login: an agent that starts logged in never needs them, nor node:http.
     const login =
       flow === 'device'
-        ? await (await import('./deviceLogin.js')).startDeviceLogin(session)
+        ? await (await import('./deviceLogin.js')).startDeviceLogin(session, stepUp)
         : await (
             await import('./pkceLogin.js')
-          ).startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
+          ).startPkceLogin(session, stepUp, LOGIN_LIFETIME_SECONDS, this.pageDir);
     this.logins.set(login.id, { login, session });
     this.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
     const forget = (): void =>

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { callbackPage, CALLBACK_PAGE_HEADERS } from './callbackPage.js';
 import { ConnectionCap } from './connectionCap.js';
 
@@ -41,6 +42,9 @@ const BAD_REQUEST: CallbackOutcome = {
   detail: 'This address only receives the kms-agent login.',
 };
 
+/** Port 0 on both loopback addresses: tries this many ephemeral ports before giving up. */
+const EPHEMERAL_TRIES = 8;
+
 /** Loopback only. `localhost` may resolve to either family, so both are bound. */
 function loopbackHosts(hostname: string): string[] {
   if (hostname === '127.0.0.1') return ['127.0.0.1'];
@@ -63,29 +67,52 @@ function requestUrl(req: IncomingMessage, base: URL): URL | undefined {
  * request holds, it gets an answer and never an exception in the daemon.
  */
 export class LoopbackListener {
-  private readonly servers: Server[] = [];
+  private servers: Server[] = [];
   private readonly cap = new ConnectionCap(LISTENER_LIMITS);
   private closed = false;
   private busy = false;
 
   private constructor(
-    private readonly redirect: URL,
+    private redirect: URL,
     private readonly state: string,
     private readonly onCallback: CallbackHandler,
   ) {}
 
+  /**
+   * Listens at the redirect URL. Port 0 takes a free ephemeral port (RFC 8252 §7.3), the same on
+   * both addresses of `localhost`; `redirectUrl` then names it, for the authorization request.
+   */
   static async open(
     redirectUrl: string,
     state: string,
     onCallback: CallbackHandler,
   ): Promise<LoopbackListener> {
     const listener = new LoopbackListener(new URL(redirectUrl), state, onCallback);
-    await listener.bindAll();
-    return listener;
+    if (listener.redirect.port !== '0') {
+      await listener.bindAll(Number(listener.redirect.port || 80));
+      return listener;
+    }
+    for (let tries = 1; ; tries++) {
+      try {
+        await listener.bindAll(0);
+        return listener;
+      } catch (err) {
+        // The port 127.0.0.1 got was taken on ::1: another one.
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries === EPHEMERAL_TRIES)
+          throw err;
+        listener.closed = false;
+        listener.servers = [];
+      }
+    }
   }
 
-  private async bindAll(): Promise<void> {
-    const port = Number(this.redirect.port || 80);
+  /** The redirect URL this listener answers, with the port it listens on. */
+  get redirectUrl(): string {
+    return this.redirect.href;
+  }
+
+  private async bindAll(wanted: number): Promise<void> {
+    let port = wanted;
     const hosts = loopbackHosts(this.redirect.hostname);
     for (const host of hosts) {
       const server = this.createBoundedServer();
@@ -95,6 +122,7 @@ export class LoopbackListener {
           server.listen({ port, host, exclusive: true }, () => resolve());
         });
         this.servers.push(server);
+        port = (server.address() as AddressInfo).port;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // A machine without IPv6 has no ::1; IPv4 loopback alone is then enough.
@@ -108,6 +136,7 @@ export class LoopbackListener {
         throw err;
       }
     }
+    this.redirect.port = String(port);
   }
 
   private createBoundedServer(): Server {

@@ -4,6 +4,9 @@ import { knownIssuer, loginExpectations } from '../idExpectations.js';
 import { openidClient } from '../../provider/openidClient.js';
 import type { ProfileSession } from '../profileSession.js';
 import { providerText } from '../../provider/providerText.js';
+import type { StepUp } from '../../provider/stepUp.js';
+import { DpopKey } from '../../provider/dpopKey.js';
+import type { Profile } from '../../config/profile.js';
 import { toTokenSet } from '../../provider/tokenSet.js';
 import { writeBrowserPage, type BrowserPage } from './browserPage.js';
 import { loginCommand } from '../../text/loginCommand.js';
@@ -20,16 +23,19 @@ interface LoginChecks {
   codeChallenge: string;
   /** Sent whenever the request asks for openid (some providers require it; it binds the id_token to this login). */
   nonce: string | undefined;
+  /** A DPoP profile's new key: the login's tokens are bound to it. */
+  dpop: DpopKey | undefined;
 }
 
-async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
+async function freshChecks(profile: Profile): Promise<LoginChecks> {
   const oidc = await openidClient();
   const codeVerifier = oidc.randomPKCECodeVerifier();
   return {
     state: oidc.randomState(),
     codeVerifier,
     codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-    nonce: scopes.includes('openid') ? oidc.randomNonce() : undefined,
+    nonce: profile.scopes.includes('openid') ? oidc.randomNonce() : undefined,
+    dpop: profile.dpop ? DpopKey.generate() : undefined,
   };
 }
 
@@ -37,6 +43,7 @@ async function freshChecks(scopes: readonly string[]): Promise<LoginChecks> {
 function callbackHandler(
   session: ProfileSession,
   checks: LoginChecks,
+  stepUp: StepUp,
   outcome: ReturnType<typeof deferred<LoginResult>>,
 ): (url: URL) => Promise<Outcome> {
   const profile = session.name;
@@ -61,13 +68,11 @@ function callbackHandler(
     const code = callback.searchParams.get('code') ?? undefined;
     try {
       const previous = await session.grants.load().catch(() => null);
-      const tokens = await session.provider.exchangeCode(callback, {
-        ...checks,
-        knownIssuer: knownIssuer(session.profile, previous),
-      });
+      const checked = { ...checks, knownIssuer: knownIssuer(session.profile, previous) };
+      const tokens = await session.provider.exchangeCode(callback, checked, checks.dpop);
       const set = toTokenSet(
         tokens,
-        loginExpectations(session.profile, previous, checks.nonce),
+        loginExpectations(session.profile, previous, checks.nonce, stepUp),
         'throw',
       );
       const previousSubject = await session.adoptLogin(set);
@@ -124,23 +129,26 @@ async function openListener(
  */
 export async function startPkceLogin(
   session: ProfileSession,
+  stepUp: StepUp,
   lifetimeSeconds: number,
   pageDir: string,
 ): Promise<PendingLogin> {
   const profile = session.name;
-  const checks = await freshChecks(session.profile.scopes);
-  let url: URL;
-  try {
-    url = await session.provider.authorizationUrl(checks);
-  } catch (err) {
-    throw loginFailed(profile, err);
-  }
+  const checks = await freshChecks(session.profile);
   const outcome = deferred<LoginResult>();
   const listener = await openListener(
     session,
     checks.state,
-    callbackHandler(session, checks, outcome),
+    callbackHandler(session, checks, stepUp, outcome),
   );
+  let url: URL;
+  try {
+    // The listener's own URL: with port 0 in redirect_url, the port it got.
+    url = await session.provider.authorizationUrl(checks, listener.redirectUrl, stepUp);
+  } catch (err) {
+    listener.close();
+    throw loginFailed(profile, err);
+  }
   let page: BrowserPage | undefined;
   try {
     page = await writeBrowserPage(pageDir, url.href);

@@ -1,6 +1,10 @@
 import type { StoreKind } from '../../rpc/methods.js';
+import type { DpopJwk } from '../../provider/dpopKey.js';
 
-/** What survives an agent restart: the refresh token and who it belongs to. Access tokens stay in memory. */
+/**
+ * What survives an agent restart: the refresh token, who it belongs to, and the login's id_token
+ * (a provider may renew none on refresh). Access tokens stay in memory.
+ */
 export interface StoredGrant {
   refresh_token: string;
   subject?: string;
@@ -11,9 +15,16 @@ export interface StoredGrant {
   issuer?: string;
   /** The login's nonce: a refreshed id_token that carries a nonce must carry this one. */
   nonce?: string;
+  /** The login's id_token: served after a restart while valid, when a refresh brings none. */
+  id_token?: string;
+  /** A DPoP login's private key (RFC 9449): its tokens, and maybe its refresh token, are bound to it. */
+  dpop_key?: DpopJwk;
   /** Unix seconds. */
   saved_at: number;
 }
+
+/** The optional text fields of a stored grant, as the stores read them back. */
+export const GRANT_TEXTS = ['subject', 'email', 'scope', 'issuer', 'nonce', 'id_token'] as const;
 
 /** Raised when a store cannot be used at all (no D-Bus, locked keyring, unwritable directory). */
 export class StoreUnavailableError extends Error {

@@ -1,4 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { resolveConfigPath } from '../../../config/configPaths.js';
@@ -25,6 +26,8 @@ interface AddOptions {
   clientId: string;
   scopes?: string;
   clientSecret?: string;
+  clientCredentials?: boolean;
+  privateKey?: string;
   force?: boolean;
 }
 
@@ -49,6 +52,14 @@ export function registerAdd(program: Command, cli: CliContext): void {
     .option(
       '--client-secret <secret>',
       'for a client that has one (Google); "-" reads it from stdin, out of sight of ps',
+    )
+    .option(
+      '--client-credentials',
+      'a profile for CI or a service: the client credentials grant, no login (needs --client-secret or --private-key)',
+    )
+    .option(
+      '--private-key <file>',
+      "the client's PEM private key (private_key_jwt), a file only you can read",
     )
     .option('--force', 'replace a profile of that name')
     .action(cli.run((name: string, opts: AddOptions) => addProfile(cli, name, opts)));
@@ -76,13 +87,18 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
     );
 
   const scopes = opts.scopes === undefined ? undefined : scopeList(opts.scopes);
-  const support = await discoverProvider(opts.issuer);
-  for (const line of describeSupport(opts.issuer, support)) say(line);
+  const service = opts.clientCredentials === true;
+  checkCredentials(opts, service);
+  const support = await discoverProvider(opts.issuer, { service });
+  for (const line of describeSupport(opts.issuer, support, service)) say(line);
   const keys: ProfileKeys = { client_id: opts.clientId, issuer: opts.issuer };
   if (scopes !== undefined) keys.scopes = scopes;
+  if (service) keys.grant = 'client_credentials';
   if (opts.clientSecret !== undefined)
     keys.client_secret = opts.clientSecret === '-' ? await secretFromStdin() : opts.clientSecret;
-  for (const warning of warnings(support, keys))
+  if (opts.privateKey !== undefined) keys.private_key_file = resolve(opts.privateKey);
+  // A service logs in no user: the login's scopes and public clients are nothing to it.
+  for (const warning of service ? [] : warnings(support, keys))
     process.stderr.write(`kms-agent: warning: ${warning}\n`);
 
   // A second profile must not make `kms-agent token` without --profile ambiguous: the one that was
@@ -109,7 +125,19 @@ async function addProfile(cli: CliContext, name: string, opts: AddOptions): Prom
     );
   }
   await tellRunningAgent(cli, file, name);
-  return offerLogin(cli, name);
+  if (!service) return offerLogin(cli, name);
+  say(`No login is needed: \`kms-agent token --profile ${name}\` gets a token for the client.`);
+  return Exit.OK;
+}
+
+/** A service's client authenticates, with one credential: a secret or a key. */
+function checkCredentials(opts: AddOptions, service: boolean): void {
+  if (opts.clientSecret !== undefined && opts.privateKey !== undefined)
+    throw usage('--client-secret and --private-key cannot be used together: give one');
+  if (service && opts.clientSecret === undefined && opts.privateKey === undefined)
+    throw usage(
+      '--client-credentials needs the client to authenticate: --client-secret - (read from stdin) or --private-key FILE',
+    );
 }
 
 /**

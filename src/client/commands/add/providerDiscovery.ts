@@ -25,6 +25,10 @@ export interface ProviderSupport {
   /** Whether a client without a secret (token_endpoint_auth_method "none") is listed, when the document says. */
   publicClients: boolean | undefined;
   scopesSupported: string[] | undefined;
+  /** Whether grant_types_supported lists client_credentials, when the document says. */
+  clientCredentials: boolean | undefined;
+  /** Whether token_endpoint_auth_methods_supported lists private_key_jwt, when it says. */
+  privateKeyJwt: boolean | undefined;
 }
 
 type Metadata = Record<string, unknown>;
@@ -74,8 +78,14 @@ async function fetchDocument(issuer: string, url: string): Promise<Metadata> {
   return document as Metadata;
 }
 
-/** Reads and checks the discovery document; throws a USAGE AgentError naming what is wrong. */
-export async function discoverProvider(issuer: string): Promise<ProviderSupport> {
+/**
+ * Reads and checks the discovery document; throws a USAGE AgentError naming what is wrong. A
+ * `service` (client credentials) needs only the token endpoint: no login, so no PKCE.
+ */
+export async function discoverProvider(
+  issuer: string,
+  { service = false } = {},
+): Promise<ProviderSupport> {
   const problem = endpointProblem(issuer);
   if (problem) throw refused(`--issuer ${issuer}: expected ${problem}`);
   const url = discoveryUrlOf(issuer);
@@ -88,14 +98,15 @@ export async function discoverProvider(issuer: string): Promise<ProviderSupport>
       `the discovery document at ${url} names ${named}, not ${issuer}${typeof doc.issuer === 'string' ? `: use --issuer ${providerText(doc.issuer, 300)}` : ''}`,
     );
   }
-  for (const required of ['authorization_endpoint', 'token_endpoint']) {
-    if (typeof doc[required] !== 'string')
-      throw refused(`the discovery document of ${issuer} has no ${required}`);
+  const required = service ? ['token_endpoint'] : ['authorization_endpoint', 'token_endpoint'];
+  for (const name of required) {
+    if (typeof doc[name] !== 'string')
+      throw refused(`the discovery document of ${issuer} has no ${name}`);
   }
   const endpoints = discoveredEndpointProblem(issuer, doc);
   if (endpoints) throw refused(endpoints);
   const pkceMethods = strings(doc.code_challenge_methods_supported);
-  if (pkceMethods && !pkceMethods.includes('S256')) {
+  if (!service && pkceMethods && !pkceMethods.includes('S256')) {
     throw refused(
       `${issuer} does not support PKCE with S256 (its code_challenge_methods_supported is [${pkceMethods.join(', ')}]): kms-agent always uses S256, so it cannot log in there`,
     );
@@ -118,12 +129,34 @@ export async function discoverProvider(issuer: string): Promise<ProviderSupport>
     rfc9207: doc.authorization_response_iss_parameter_supported === true,
     publicClients: authMethods ? authMethods.includes('none') : undefined,
     scopesSupported,
+    clientCredentials: grants ? grants.includes('client_credentials') : undefined,
+    privateKeyJwt: authMethods ? authMethods.includes('private_key_jwt') : undefined,
   };
 }
 
+const row = (label: string, text: string): string => `  ${`${label}:`.padEnd(16)} ${text}`;
+const listed = (value: boolean | undefined, what: string): string =>
+  value === undefined ? `not advertised (no ${what})` : value ? 'listed' : `not listed in ${what}`;
+
 /** What the provider supports, a line each, as `add` shows it before writing the profile. */
-export function describeSupport(issuer: string, support: ProviderSupport): string[] {
-  const row = (label: string, text: string): string => `  ${`${label}:`.padEnd(16)} ${text}`;
+export function describeSupport(
+  issuer: string,
+  support: ProviderSupport,
+  service = false,
+): string[] {
+  if (service) {
+    return [
+      `Provider ${issuer} (discovery document ${support.discoveryUrl}):`,
+      row(
+        'client creds',
+        `${listed(support.clientCredentials, 'grant_types_supported')} (some providers, Glewlwyd among them, serve the grant without listing it)`,
+      ),
+      row(
+        'private_key_jwt',
+        listed(support.privateKeyJwt, 'token_endpoint_auth_methods_supported'),
+      ),
+    ];
+  }
   return [
     `Provider ${issuer} (discovery document ${support.discoveryUrl}):`,
     row(

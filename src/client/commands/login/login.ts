@@ -16,6 +16,9 @@ export interface LoginOptions {
   device?: boolean | undefined;
   browser: boolean;
   timeout?: number | undefined;
+  /** Step-up for this login: acr_values, and max_age in seconds. */
+  acr?: string | undefined;
+  maxAge?: number | undefined;
 }
 
 type Started = Result<'login.start'>;
@@ -23,6 +26,12 @@ type Started = Result<'login.start'>;
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
+  return n;
+}
+
+function wholeSeconds(value: string): number {
+  const n = seconds(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number of seconds');
   return n;
 }
 
@@ -36,6 +45,12 @@ export function registerLogin(program: Command, cli: CliContext): void {
     .option('--device', 'use the device flow: enter a code on any device (no browser here needed)')
     .option('--no-browser', 'only print the URL, do not open a browser')
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4)', seconds)
+    .option('--acr <values>', "step-up: acr_values to ask for (the id_token's acr must be one)")
+    .option(
+      '--max-age <seconds>',
+      'step-up: log in again at the provider unless you did within this many seconds',
+      wholeSeconds,
+    )
     .action(cli.run((opts: LoginOptions) => cli.withAgent((c) => runLogin(c, opts)), 'login'));
 }
 
@@ -45,9 +60,12 @@ function startLogin(
   client: AgentClient,
   profile: string | undefined,
   flow: LoginFlow,
+  options: LoginOptions,
 ): Promise<Started> {
   const params: Params<'login.start'> = { flow };
   if (profile) params.profile = profile;
+  if (options.acr !== undefined) params.acr_values = options.acr;
+  if (options.maxAge !== undefined) params.max_age = options.maxAge;
   return client.call('login.start', params);
 }
 
@@ -60,18 +78,33 @@ export async function runLogin(
   options: LoginOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  try {
+    return await logIn(client, options, env);
+  } catch (err) {
+    // A client credentials profile: said on stdout, and done.
+    if (!(err instanceof AgentError && err.reason === 'NO_LOGIN_NEEDED')) throw err;
+    process.stdout.write(`${err.message}\n`);
+    return Exit.OK;
+  }
+}
+
+async function logIn(
+  client: AgentClient,
+  options: LoginOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const profile = chosenProfile(options.profile, env);
   const headless = options.browser && !options.device ? noDisplayReason(env) : undefined;
   let started: Started;
   if (options.device) {
-    started = await startLogin(client, profile, 'device');
+    started = await startLogin(client, profile, 'device', options);
     showDeviceCode(started);
   } else if (headless) {
-    const device = await deviceInstead(client, profile, headless);
-    if (!device) return cannotLogInHere(client, profile, headless);
+    const device = await deviceInstead(client, profile, headless, options);
+    if (!device) return cannotLogInHere(client, profile, headless, options);
     started = device;
   } else {
-    started = await startLogin(client, profile, 'pkce');
+    started = await startLogin(client, profile, 'pkce', options);
     await showLoginPage(started, options, env);
   }
   const waitParams: Params<'login.wait'> = { login_id: started.login_id };
@@ -129,9 +162,10 @@ async function deviceInstead(
   client: AgentClient,
   profile: string | undefined,
   headless: string,
+  options: LoginOptions,
 ): Promise<Started | undefined> {
   try {
-    const started = await startLogin(client, profile, 'device');
+    const started = await startLogin(client, profile, 'device', options);
     say(`Cannot open a browser here: ${headless}; logging in with the device flow instead.`);
     showDeviceCode(started);
     return started;
@@ -147,9 +181,10 @@ async function cannotLogInHere(
   client: AgentClient,
   profile: string | undefined,
   headless: string,
+  options: LoginOptions,
 ): Promise<number> {
   // A browser login, started only to learn its redirect URL (for the ssh -L line) and cancelled at once.
-  const probe = await startLogin(client, profile, 'pkce');
+  const probe = await startLogin(client, profile, 'pkce', options);
   await client.call('login.cancel', { login_id: probe.login_id });
   say(`kms-agent: ${noBrowserHere(probe.profile, headless, probe.url)}`);
   return Exit.LOGIN_FAILED;

@@ -19,7 +19,11 @@ function profileLines(p: ProfileStatus, now: number): string[] {
       `  token: ${left > 0 ? `valid for ${duration(left)}` : `expired ${duration(-left)} ago`} (until ${new Date(p.expires_at * 1000).toISOString()})`,
     );
   }
-  lines.push(`  refresh token: ${p.has_refresh_token ? 'yes' : 'no'}, store: ${p.store}`);
+  if (p.grant === 'client_credentials')
+    lines.push('  client credentials: no login, no refresh token');
+  else lines.push(`  refresh token: ${p.has_refresh_token ? 'yes' : 'no'}, store: ${p.store}`);
+  if (p.dpop)
+    lines.push(`  DPoP: tokens bound to the agent's key${p.dpop.jkt ? ` ${p.dpop.jkt}` : ''}`);
   const files = p.token_files;
   if (files) lines.push(`  token files: ${files.token} and ${files.header}`);
   if (p.last_error) lines.push(`  last error: ${p.last_error}`);

@@ -16,7 +16,8 @@ issued one, else the access token — what the Cosmian KMS verifies); --id / --a
 Examples:
   curl -H "Authorization: Bearer $(kms-agent token)" https://kms.example.com/kmip/2_1
   kms-agent token --header | curl -H @- https://kms.example.com/kmip/2_1   # token not in ps
-  kms-agent token --profile entra --json`;
+  kms-agent token --profile entra --json
+  kms-agent token --dpop GET https://api.example.com/v1/keys | curl -H @- https://api.example.com/v1/keys`;
 
 export const tokenCommand: FastCommand = {
   name: 'token',
@@ -37,6 +38,8 @@ function runToken(args: readonly string[], done: (exitCode: number) => void): vo
 function formatToken(reply: TokenReply, output: TokenOptions['output']): string {
   if (output === 'json') return JSON.stringify(reply) + '\n';
   if (output === 'header') return `Authorization: ${reply.token_type} ${reply.token}\n`;
+  // RFC 9449 §7.1: the DPoP scheme, and the proof for this one request.
+  if (output === 'dpop') return `Authorization: DPoP ${reply.token}\nDPoP: ${reply.dpop_proof}\n`;
   return reply.token + '\n';
 }
 

@@ -20,6 +20,13 @@ export interface TokenFacts {
   /** Unix seconds. */
   issued_at?: number;
   expires_at: number;
+  /** Step-up (RFC 9470): how, and when, the user authenticated. */
+  acr?: string;
+  amr?: string[];
+  /** Unix seconds. */
+  auth_time?: number;
+  /** DPoP (RFC 9449): the thumbprint of the key the token is bound to. */
+  bound_to?: string;
 }
 
 const text = (value: unknown, max = 320): string | undefined =>
@@ -54,6 +61,10 @@ export function tokenFacts(reply: TokenReply): TokenFacts {
       audience: list(claims.aud),
       scopes: list(claims.scope) ?? list(claims.scp),
       issued_at: number(claims.iat),
+      acr: text(claims.acr, 200),
+      amr: list(claims.amr),
+      auth_time: number(claims.auth_time),
+      bound_to: text((claims.cnf as { jkt?: unknown } | undefined)?.jkt, 100),
     };
     for (const [key, value] of Object.entries(fields))
       if (value !== undefined) Object.assign(facts, { [key]: value });

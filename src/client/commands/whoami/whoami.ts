@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { AgentError } from '../../../rpc/jsonRpc.js';
-import type { TokenReply } from '../../../rpc/methods.js';
+import type { DpopRequest, TokenReply } from '../../../rpc/methods.js';
 import { timeText } from '../../../provider/providerText.js';
 import type { AgentClient } from '../../fast/agentClient.js';
 import { chosenProfile } from '../../fast/commandLine.js';
@@ -9,6 +9,9 @@ import { Exit } from '../../fast/exitCodes.js';
 import { tokenFacts, type TokenFacts } from './tokenClaims.js';
 import { TOKEN_TIMEOUT_MS } from '../../fast/askAgent.js';
 import type { CliContext } from '../../cliContext.js';
+
+/** The request of the proof whoami asks for and never uses (`.invalid` names no host). */
+const WHOAMI_PROOF: DpopRequest = { htm: 'GET', htu: 'https://whoami.kms-agent.invalid/' };
 
 /** One token as whoami reports it: its facts, or why the profile has none of that kind. */
 type Described = { facts: TokenFacts } | { missing: string };
@@ -44,9 +47,17 @@ export function registerWhoami(program: Command, cli: CliContext): void {
  * end the command with token's exit codes. An id_token may be missing for reasons of its own.
  */
 async function describeProfile(client: AgentClient, profile: string | undefined): Promise<WhoAmI> {
-  const ask = (kind: 'access' | 'id'): Promise<TokenReply> =>
-    client.call('token.get', { ...(profile ? { profile } : {}), kind }, TOKEN_TIMEOUT_MS);
-  const access = await ask('access');
+  const ask = (kind: 'access' | 'id', dpop?: DpopRequest): Promise<TokenReply> =>
+    client.call(
+      'token.get',
+      { ...(profile ? { profile } : {}), kind, ...(dpop ? { dpop } : {}) },
+      TOKEN_TIMEOUT_MS,
+    );
+  // A DPoP profile's access token comes only with a proof: one for no request, thrown away.
+  const access = await ask('access').catch((err: unknown) => {
+    if (!(err instanceof AgentError && err.reason === 'DPOP_REQUIRED')) throw err;
+    return ask('access', WHOAMI_PROOF);
+  });
   const id = await describe(() => ask('id'));
   const who: WhoAmI = {
     profile: access.profile,
@@ -96,6 +107,10 @@ function factLines(name: string, facts: TokenFacts): string[] {
   row('scopes', facts.scopes?.join(' '));
   row('issued', facts.issued_at === undefined ? undefined : when(facts.issued_at));
   row('expires', when(facts.expires_at));
+  row('acr', facts.acr);
+  row('amr', facts.amr?.join(' '));
+  row('auth_time', facts.auth_time === undefined ? undefined : when(facts.auth_time));
+  row('bound to', facts.bound_to && `DPoP key ${facts.bound_to}`);
   return lines;
 }
 
