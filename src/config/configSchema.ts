@@ -2,10 +2,12 @@ import { STORE_KINDS, TOKEN_KINDS } from '../rpc/methods.js';
 import type { Fields } from './configError.js';
 import {
   authParams,
+  duration,
   flag,
   httpUrl,
   logLevel,
   oneOf,
+  program,
   redirectUrl,
   scopes,
   secret,
@@ -20,6 +22,7 @@ export const TOP_LEVEL_KEYS = {
   default_profile: text,
   store_dir: storeDir,
   log_level: logLevel,
+  pinentry_program: program,
   profiles: table,
   git: table,
 };
@@ -41,6 +44,9 @@ export const PROFILE_KEYS = {
   token: oneOf(...TOKEN_KINDS),
   token_file: flag,
   store: oneOf(...STORE_KINDS),
+  max_lifetime: duration,
+  confirm: flag,
+  token_exchange: flag,
 };
 
 export type ProfileFields = Fields<typeof PROFILE_KEYS>;

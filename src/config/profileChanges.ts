@@ -16,6 +16,10 @@ const SESSION_NEUTRAL: readonly (keyof Profile)[] = [
   'sourceKind',
   'redirectUrl',
   'tokenFile',
+  // Control settings: the next login's lifetime, the next client's confirmation, delegations.
+  'maxLifetime',
+  'confirm',
+  'tokenExchange',
 ];
 
 /** Only fields the session does not depend on changed: the running session adopts the new profile as it is. */

@@ -2,6 +2,9 @@ import type { Logger } from './logger.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 import type { TokenSet } from '../provider/tokenSet.js';
+import { locked } from './control/refusals.js';
+import type { Sealed, Sealer } from './control/sealing.js';
+import { parseGrant } from './stores/grantJson.js';
 
 /**
  * The stored login of one profile, and the one truth about it: the store. Every use and change of
@@ -17,6 +20,10 @@ export class GrantKeeper {
   private lock: Promise<unknown> = Promise.resolve();
   /** Set when the last save failed: the login then lives in memory only. */
   saveProblem: string | undefined;
+  /** While the agent is locked: who is logged in (no refresh token), and the grant sealed if only here. */
+  private sealed: { view: StoredGrant | null; secret?: Sealed } | undefined;
+  /** Told each grant this agent reads or writes (null: none): the login's lifetime follows it. */
+  onGrant: (grant: StoredGrant | null) => void = () => undefined;
 
   constructor(
     private readonly profile: string,
@@ -32,7 +39,34 @@ export class GrantKeeper {
 
   /** The grant as last read (the store is read the first time only): for `status`. */
   async load(): Promise<StoredGrant | null> {
+    if (this.sealed) return this.sealed.view;
     return this.grant !== undefined ? this.grant : this.reread();
+  }
+
+  private keep(grant: StoredGrant | null): void {
+    this.grant = grant;
+    this.onGrant(grant);
+  }
+
+  /**
+   * The agent locks: the refresh token leaves memory. A store that keeps it (keychain, file) has it
+   * back at unlock; one held only here (a save that failed) is sealed under the passphrase's key.
+   * The memory store seals its own (memoryStore.ts). Run through `serialised`.
+   */
+  seal(sealer: Sealer): void {
+    const grant = this.grant;
+    const onlyHere = grant && this.saveProblem !== undefined;
+    this.sealed = { view: grant ? { ...grant, refresh_token: '' } : null };
+    if (onlyHere) this.sealed.secret = sealer.seal(JSON.stringify(grant));
+    this.grant = undefined;
+  }
+
+  unseal(sealer: Sealer): void {
+    const secret = this.sealed?.secret;
+    const text = secret && sealer.open(secret);
+    this.sealed = undefined;
+    const grant = text ? parseGrant(text) : null;
+    if (grant) this.keep(grant);
   }
 
   /**
@@ -40,6 +74,7 @@ export class GrantKeeper {
    * store that cannot be read now leaves the login this agent knows in use.
    */
   async reread(): Promise<StoredGrant | null> {
+    if (this.sealed) throw locked();
     const stored = await this.readStore();
     if (stored === undefined) return this.grant!;
     if (this.grant && stored?.refresh_token !== this.grant.refresh_token) {
@@ -48,7 +83,7 @@ export class GrantKeeper {
         'refreshed, logged in or out): using the stored one';
       this.log.info({ logged_in: stored !== null }, what);
     }
-    this.grant = stored;
+    this.keep(stored);
     return stored;
   }
 
@@ -59,9 +94,10 @@ export class GrantKeeper {
    * restart.
    */
   async save(grant: StoredGrant): Promise<StoredGrant | null> {
+    if (this.sealed) throw locked();
     const stored = await this.readStore(false);
     if (stored !== undefined && this.changedTo(stored)) return this.adopt(stored, 'save');
-    this.grant = grant;
+    this.keep(grant);
     try {
       await this.store.save(this.key, grant);
       this.saveProblem = undefined;
@@ -78,11 +114,12 @@ export class GrantKeeper {
    * whether the store holds no login now.
    */
   async forget(): Promise<boolean> {
+    if (this.sealed) throw locked();
     const stored = await this.readStore(false);
     if (stored !== undefined && this.changedTo(stored)) {
       return this.adopt(stored, 'delete') === null;
     }
-    this.grant = null;
+    this.keep(null);
     this.saveProblem = undefined;
     try {
       await this.store.remove(this.key);
@@ -127,7 +164,7 @@ export class GrantKeeper {
       'the stored login changed since this agent read it (another agent): ' +
       `not overwritten by a ${action}, adopted`;
     this.log.warn({ logged_in: stored !== null }, what);
-    this.grant = stored;
+    this.keep(stored);
     return stored;
   }
 
@@ -141,12 +178,16 @@ export class GrantKeeper {
   }
 }
 
-/** What a login leaves in the store: its refresh token and who it is for (never an access or id token). */
-export function grantOf(set: TokenSet): StoredGrant {
+/**
+ * What a login leaves in the store: its refresh token, who it is for and when its lifetime ends
+ * (never an access or id token).
+ */
+export function grantOf(set: TokenSet, endsAt?: number): StoredGrant {
   const grant: StoredGrant = {
     refresh_token: set.refreshToken!,
     saved_at: Math.floor(Date.now() / 1000),
   };
+  if (endsAt !== undefined) grant.ends_at = endsAt;
   for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
     const value = set[name];
     if (value !== undefined) grant[name] = value;

@@ -12,6 +12,7 @@ import { BackgroundRefresh, type RefreshedSession } from './refreshSchedule.js';
 import { RetryBackoff } from './retryBackoff.js';
 import type { SessionTokens } from './sessionTokens.js';
 import { refreshStoredGrant } from './storedRefresh.js';
+import { locked } from './control/refusals.js';
 import { cacheTokens, type CachedTokens } from './tokenCache.js';
 
 /** What the refreshes of a profile read and change of its session (profileSession.ts). */
@@ -26,6 +27,8 @@ export interface RefreshingSession extends RefreshedSession {
   lastError: string | undefined;
   /** The provider's words when it ended the login: clients are told why, not just "not logged in". */
   loginEnded: string | undefined;
+  /** While the agent is locked nothing is refreshed. */
+  readonly locked: boolean;
 }
 
 /**
@@ -45,6 +48,7 @@ export class SessionRefresh {
 
   /** Any number of concurrent callers for one target share one refresh request and its result. */
   once(target: TokenTarget): Promise<CachedTokens> {
+    if (this.session.locked) return Promise.reject(locked());
     const running = this.inflight.get(target.key);
     if (running) return running;
     const refresh = this.session.grants

@@ -20,6 +20,11 @@ export const WIRE_REASONS = [
   'INVALID_PARAMS',
   'BUSY',
   'CONFIG_ERROR',
+  // The agent's policy said no (docs/SECURITY.md): exit 7.
+  'LOCKED',
+  'NOT_CONFIRMED',
+  'FORBIDDEN',
+  'WRONG_PASSPHRASE',
 ] as const;
 
 /**

@@ -26,7 +26,10 @@ async function requestCode(session: ProfileSession): Promise<DeviceStart> {
  * approves or denies, when the provider says the code expired, or when the code's own lifetime
  * is over: a provider that keeps answering `authorization_pending` cannot keep the login open.
  */
-export async function startDeviceLogin(session: ProfileSession): Promise<PendingLogin> {
+export async function startDeviceLogin(
+  session: ProfileSession,
+  keepFor?: number,
+): Promise<PendingLogin> {
   const profile = session.name;
   const start = await requestCode(session);
   const abort = new AbortController();
@@ -49,7 +52,7 @@ export async function startDeviceLogin(session: ProfileSession): Promise<Pending
         loginExpectations(session.profile, previous, undefined),
         'throw',
       );
-      outcome.resolve({ set, previousSubject: await session.adoptLogin(set) });
+      outcome.resolve({ set, previousSubject: await session.adoptLogin(set, keepFor) });
     })
     .catch((err: unknown) =>
       outcome.reject(

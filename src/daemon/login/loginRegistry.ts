@@ -27,7 +27,8 @@ export class LoginRegistry {
     private readonly log: Logger,
   ) {}
 
-  async start(session: ProfileSession, flow: LoginFlow): Promise<PendingLogin> {
+  /** `keepFor`: seconds the agent keeps this login (`login --lifetime`), over max_lifetime. */
+  async start(session: ProfileSession, flow: LoginFlow, keepFor?: number): Promise<PendingLogin> {
     for (const [id, entry] of this.logins) {
       if (entry.session === session) {
         this.logins.delete(id);
@@ -42,10 +43,10 @@ export class LoginRegistry {
     // Loaded on the first login: an agent that starts logged in never needs them, nor node:http.
     const login =
       flow === 'device'
-        ? await (await import('./deviceLogin.js')).startDeviceLogin(session)
+        ? await (await import('./deviceLogin.js')).startDeviceLogin(session, keepFor)
         : await (
             await import('./pkceLogin.js')
-          ).startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir);
+          ).startPkceLogin(session, LOGIN_LIFETIME_SECONDS, this.pageDir, keepFor);
     this.logins.set(login.id, { login, session });
     this.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
     const forget = (): void =>
@@ -154,6 +155,7 @@ async function describeLogin(
   };
   const email = set.email ?? status.email;
   if (email) result.email = providerText(email, 320);
+  if (status.login_ends_at !== undefined) result.login_ends_at = status.login_ends_at;
   if (status.store_warning) result.store_warning = status.store_warning;
   if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject)
     result.previous_subject = providerText(previousSubject, 255);

@@ -38,6 +38,7 @@ function callbackHandler(
   session: ProfileSession,
   checks: LoginChecks,
   outcome: ReturnType<typeof deferred<LoginResult>>,
+  keepFor: number | undefined,
 ): (url: URL) => Promise<Outcome> {
   const profile = session.name;
   return async (callback) => {
@@ -70,7 +71,7 @@ function callbackHandler(
         loginExpectations(session.profile, previous, checks.nonce),
         'throw',
       );
-      const previousSubject = await session.adoptLogin(set);
+      const previousSubject = await session.adoptLogin(set, keepFor);
       outcome.resolve({ set, previousSubject });
       const who = set.email ?? set.subject;
       return {
@@ -126,6 +127,7 @@ export async function startPkceLogin(
   session: ProfileSession,
   lifetimeSeconds: number,
   pageDir: string,
+  keepFor?: number,
 ): Promise<PendingLogin> {
   const profile = session.name;
   const checks = await freshChecks(session.profile.scopes);
@@ -139,7 +141,7 @@ export async function startPkceLogin(
   const listener = await openListener(
     session,
     checks.state,
-    callbackHandler(session, checks, outcome),
+    callbackHandler(session, checks, outcome, keepFor),
   );
   let page: BrowserPage | undefined;
   try {

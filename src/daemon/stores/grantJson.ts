@@ -21,5 +21,6 @@ export function parseGrant(text: string): StoredGrant | null {
     const field = fields[name];
     if (typeof field === 'string') grant[name] = field;
   }
+  if (typeof fields.ends_at === 'number') grant.ends_at = fields.ends_at;
   return grant;
 }

@@ -13,6 +13,8 @@ export interface StoredGrant {
   nonce?: string;
   /** Unix seconds. */
   saved_at: number;
+  /** Unix seconds: the login's lifetime ends then (`max_lifetime`, `login --lifetime`). */
+  ends_at?: number;
 }
 
 /** Raised when a store cannot be used at all (no D-Bus, locked keyring, unwritable directory). */

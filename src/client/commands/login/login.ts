@@ -9,6 +9,7 @@ import { noDisplayReason } from '../../displayCheck.js';
 import { Exit } from '../../fast/exitCodes.js';
 import { noBrowserHere, tunnelCommand } from './loginAdvice.js';
 import { showDeviceCode, waitingIndicator } from './loginProgress.js';
+import { DURATION_FORMAT, parseDuration } from '../../../config/durations.js';
 import type { CliContext } from '../../cliContext.js';
 
 export interface LoginOptions {
@@ -16,9 +17,17 @@ export interface LoginOptions {
   device?: boolean | undefined;
   browser: boolean;
   timeout?: number | undefined;
+  /** Seconds until the agent forgets the login. */
+  lifetime?: number | undefined;
 }
 
 type Started = Result<'login.start'>;
+
+function lifetime(value: string): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new InvalidArgumentError(`expected ${DURATION_FORMAT}`);
+  return parsed;
+}
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -36,6 +45,11 @@ export function registerLogin(program: Command, cli: CliContext): void {
     .option('--device', 'use the device flow: enter a code on any device (no browser here needed)')
     .option('--no-browser', 'only print the URL, do not open a browser')
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4)', seconds)
+    .option(
+      '--lifetime <duration>',
+      "forget the login this long after it is made (90s, 30m, 8h, 7d; at most the profile's max_lifetime)",
+      lifetime,
+    )
     .action(cli.run((opts: LoginOptions) => cli.withAgent((c) => runLogin(c, opts)), 'login'));
 }
 
@@ -45,9 +59,11 @@ function startLogin(
   client: AgentClient,
   profile: string | undefined,
   flow: LoginFlow,
+  lifetime?: number,
 ): Promise<Started> {
   const params: Params<'login.start'> = { flow };
   if (profile) params.profile = profile;
+  if (lifetime !== undefined) params.lifetime = lifetime;
   return client.call('login.start', params);
 }
 
@@ -64,14 +80,14 @@ export async function runLogin(
   const headless = options.browser && !options.device ? noDisplayReason(env) : undefined;
   let started: Started;
   if (options.device) {
-    started = await startLogin(client, profile, 'device');
+    started = await startLogin(client, profile, 'device', options.lifetime);
     showDeviceCode(started);
   } else if (headless) {
-    const device = await deviceInstead(client, profile, headless);
+    const device = await deviceInstead(client, profile, headless, options.lifetime);
     if (!device) return cannotLogInHere(client, profile, headless);
     started = device;
   } else {
-    started = await startLogin(client, profile, 'pkce');
+    started = await startLogin(client, profile, 'pkce', options.lifetime);
     await showLoginPage(started, options, env);
   }
   const waitParams: Params<'login.wait'> = { login_id: started.login_id };
@@ -87,6 +103,8 @@ export async function runLogin(
   // Another user than the profile's last login: said once, after who it is now.
   const was = done.previous_subject === undefined ? '' : ` (was ${done.previous_subject})`;
   process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}${was}\n`);
+  if (done.login_ends_at !== undefined)
+    say(`the agent forgets this login at ${new Date(done.login_ends_at * 1000).toISOString()}`);
   if (done.refresh_token_warning) say(`warning: ${done.refresh_token_warning}`);
   if (done.store_warning) say(`warning: ${done.store_warning}`);
   return Exit.OK;
@@ -129,9 +147,10 @@ async function deviceInstead(
   client: AgentClient,
   profile: string | undefined,
   headless: string,
+  lifetime: number | undefined,
 ): Promise<Started | undefined> {
   try {
-    const started = await startLogin(client, profile, 'device');
+    const started = await startLogin(client, profile, 'device', lifetime);
     say(`Cannot open a browser here: ${headless}; logging in with the device flow instead.`);
     showDeviceCode(started);
     return started;
