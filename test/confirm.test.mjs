@@ -18,7 +18,8 @@ import { privateTempDir, run, shellQuote } from './support/tools/processRun.mjs'
 const confirmProfile =
   (top = '') =>
   (issuer, redirectUrl) =>
-    top + profileToml('local', issuer, { redirect_url: redirectUrl, store: 'memory', confirm: true });
+    top +
+    profileToml('local', issuer, { redirect_url: redirectUrl, store: 'memory', confirm: true });
 
 test(
   'a real pinentry-tty on the client’s own terminal: Allow serves the token, Deny is exit 7',
@@ -47,12 +48,16 @@ test(
           terminals.push(terminal);
           const prompt = await terminal.waitFor('[ad]?');
           assert.match(prompt, /allow this program a token of profile local\?/);
-          assert.match(prompt, new RegExp(`${process.execPath.replaceAll('/', '\\/')} \\(pid \\d+\\)`));
+          assert.match(
+            prompt,
+            new RegExp(`${process.execPath.replaceAll('/', '\\/')} \\(pid \\d+\\)`),
+          );
           assert.match(prompt, /token/, 'its command line');
           assert.match(prompt, /Allow/);
           await terminal.press(key);
           const after = await terminal.waitFor(exit);
-          if (key === 'd') assert.match(after, /kms-agent: the user denied .* a token of profile local/);
+          if (key === 'd')
+            assert.match(after, /kms-agent: the user denied .* a token of profile local/);
           t.diagnostic(`pressed ${key}: ${exit}`);
         }
         const audit = JSON.parse((await sb.cli(['audit', '--json'])).stdout);
@@ -127,7 +132,10 @@ test('50 concurrent requests of one process show one prompt; the answer is remem
       ]);
       const lines = child.stdout.trim().split('\n');
       assert.equal(lines.length, 2, child.stderr);
-      assert.match(lines[0], /^NOT_CONFIRMED the user denied .* \(pid \d+\) a token of profile local/);
+      assert.match(
+        lines[0],
+        /^NOT_CONFIRMED the user denied .* \(pid \d+\) a token of profile local/,
+      );
       assert.match(lines[1], /^NOT_CONFIRMED .* was denied a token of profile local at its prompt/);
       assert.equal(pinentry.prompts(), 4);
 
@@ -139,7 +147,10 @@ test('50 concurrent requests of one process show one prompt; the answer is remem
       let ended;
       for (let i = 0; i < 100 && !ended; i++) {
         await sleep(50);
-        ended = pinentry.entries().filter((e) => e.end).at(-1);
+        ended = pinentry
+          .entries()
+          .filter((e) => e.end)
+          .at(-1);
       }
       assert.equal(pinentry.entries().filter((e) => e.end).length, pinentry.runs().length);
       assert.equal(ended.end, 'SIGTERM', 'the hung prompt was ended');
@@ -165,18 +176,27 @@ test('no prompt possible: NOT_CONFIRMED (exit 7) saying how to set one up', asyn
   const sb = await makeIsolatedSandbox({ profiles: confirmProfile() });
   await withSandbox(sb, t, async () => {
     // No pinentry at all.
-    assert.equal((await sb.cli(['start'], { env: { KMS_AGENT_PINENTRY: '/nonexistent/pinentry' } })).code, 0);
+    assert.equal(
+      (await sb.cli(['start'], { env: { KMS_AGENT_PINENTRY: '/nonexistent/pinentry' } })).code,
+      0,
+    );
     await loginViaRpc(sb);
     const none = await run('setsid', [process.execPath, CLI, 'token'], { env: sb.env });
     assert.equal(none.code, 7, none.stderr);
-    assert.match(none.stderr, /no pinentry program found .*apt install pinentry-tty.*pinentry_program/);
+    assert.match(
+      none.stderr,
+      /no pinentry program found .*apt install pinentry-tty.*pinentry_program/,
+    );
     // A pinentry, but no terminal (setsid) and no display.
     assert.equal((await sb.cli(['stop'])).code, 0);
     assert.equal((await sb.cli(['start'], { env: { KMS_AGENT_PINENTRY: '/bin/true' } })).code, 0);
     await loginViaRpc(sb);
     const headless = await run('setsid', [process.execPath, CLI, 'token'], { env: sb.env });
     assert.equal(headless.code, 7, headless.stderr);
-    assert.match(headless.stderr, /no prompt can be shown: the process has no terminal .* no display/);
+    assert.match(
+      headless.stderr,
+      /no prompt can be shown: the process has no terminal .* no display/,
+    );
   });
 });
 

@@ -69,7 +69,10 @@ test('locked: every method but status, config, unlock and shutdown is LOCKED (ex
     const wrong2 = await timed(sb.cli(['unlock', '--passphrase-stdin'], { input: 'wrong\n' }));
     assert.deepEqual([wrong1.code, wrong2.code], [1, 1]);
     assert.match(wrong1.stderr, /wrong passphrase: the agent stays locked .*1 s/);
-    assert.ok(wrong1.ms >= 1000 && wrong2.ms >= 2000, `waited ${wrong1.ms} ms, then ${wrong2.ms} ms`);
+    assert.ok(
+      wrong1.ms >= 1000 && wrong2.ms >= 2000,
+      `waited ${wrong1.ms} ms, then ${wrong2.ms} ms`,
+    );
     t.diagnostic(`wrong passphrases answered after ${wrong1.ms} ms and ${wrong2.ms} ms`);
 
     const unlocked = await sb.cli(['unlock', '--passphrase-stdin'], { input: `${PASSPHRASE}\n` });
@@ -83,7 +86,10 @@ test('locked: every method but status, config, unlock and shutdown is LOCKED (ex
 
     const audit = JSON.parse((await sb.cli(['audit', '--json'])).stdout);
     assert.ok(audit.some((e) => e.outcome === 'refused' && e.reason === 'LOCKED'));
-    assert.equal((await sb.cli(['unlock', '--passphrase-stdin'], { input: 'x\n' })).stderr.trim(), 'the agent was not locked');
+    assert.equal(
+      (await sb.cli(['unlock', '--passphrase-stdin'], { input: 'x\n' })).stderr.trim(),
+      'the agent was not locked',
+    );
   });
 });
 
@@ -97,7 +103,11 @@ test('sealed, the memory store holds no refresh token; another passphrase cannot
   assert.ok(!JSON.stringify([...store.grants]).includes(refreshToken));
   const sealed = [...store.sealed.values()][0];
   assert.ok(!sealed.data.toString('latin1').includes(refreshToken), 'encrypted');
-  assert.equal((await Sealer.derive('another', salt)).open(sealed), undefined, 'wrong key: no text');
+  assert.equal(
+    (await Sealer.derive('another', salt)).open(sealed),
+    undefined,
+    'wrong key: no text',
+  );
   store.unseal(await Sealer.derive(PASSPHRASE, salt));
   assert.equal((await store.load('k')).refresh_token, refreshToken);
 });
@@ -142,7 +152,10 @@ test(
       t,
       async () => {
         assert.equal((await sb.cli(['start'])).code, 0);
-        assert.equal((await sb.cli(['lock', '--passphrase-stdin'], { input: `${PASSPHRASE}\n` })).code, 0);
+        assert.equal(
+          (await sb.cli(['lock', '--passphrase-stdin'], { input: `${PASSPHRASE}\n` })).code,
+          0,
+        );
         terminal = await startTerminal({
           command: [process.execPath, CLI, 'unlock'],
           env: { ...sb.env, KMS_AGENT_PINENTRY: 'pinentry-tty' },

@@ -59,7 +59,7 @@ export class CliContext {
     options: AgentOptions = {},
   ): Promise<T> {
     const config = configToCheck({ config: this.globals.config });
-    const socket = options.socket ?? this.globals.socket;
+    const socket = 'socket' in options ? options.socket : this.globals.socket;
     const client = await connectAgent({
       socketPath: resolveSocketPath(socket),
       named: socketNamed(socket),
@@ -111,6 +111,9 @@ export interface AgentOptions {
    * or 'continue' for the commands that work there (`status`, `stop`, `unlock`).
    */
   whenRefused?: 'fail' | 'continue';
-  /** The agent's socket, instead of the global --socket (`delegate` has a --socket of its own). */
+  /**
+   * The agent's socket, in place of the global --socket, even when undefined (the default):
+   * `delegate` has a --socket of its own, which commander takes for the global one.
+   */
   socket?: string | undefined;
 }

@@ -58,15 +58,17 @@ export function registerDelegate(program: Command, cli: CliContext): void {
           process.stderr.write(`end it sooner with \`kms-agent delegate --revoke ${info.id}\`\n`);
           return Exit.OK;
         }
-        // The delegation ends when this connection does: when the command exits, or this one is
-        // killed.
+        // The delegation ends with this connection, should this command be killed; when the
+        // command exits, it is ended before this one returns.
         return use(async (c) => {
           const info = await c.call('delegation.create', params);
-          return runChild(command, () => ({
+          const code = await runChild(command, () => ({
             ...process.env,
             KMS_AGENT_SOCK: info.socket,
             KMS_AGENT_NO_AUTOSTART: '1',
           }));
+          await c.call('delegation.revoke', { id: info.id }).catch(() => undefined);
+          return code;
         });
       }),
     );
