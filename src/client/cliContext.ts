@@ -70,9 +70,10 @@ export class CliContext {
       const agent: Partial<Result<'agent.config'>> = await client
         .call('agent.config', config === undefined ? {} : { config })
         .catch((err: unknown) => {
-          if (options.whenRefused !== 'continue' || !refused(err)) throw err;
+          if (!refused(err)) throw err;
           // A locked agent, or a delegated socket: no config to compare, the command goes on.
-          return {};
+          if (options.whenRefused === 'continue') return {};
+          throw delegatedSocket(err, client.socketPath);
         });
       const otherConfig = options.otherConfig ?? 'fail';
       if (agent.mismatch && otherConfig === 'fail') {
@@ -90,6 +91,15 @@ export class CliContext {
 /** The agent's policy refused the check (exit 7): locked, or a delegated socket. */
 function refused(err: unknown): boolean {
   return err instanceof AgentError && (err.reason === 'LOCKED' || err.reason === 'FORBIDDEN');
+}
+
+/** A command that needs more than tokens, pointed at a delegated socket: said in those words. */
+function delegatedSocket(err: unknown, socketPath: string): unknown {
+  if (!(err instanceof AgentError) || err.reason !== 'FORBIDDEN') return err;
+  return new AgentError(
+    'FORBIDDEN',
+    `${socketPath} is a delegated socket: it serves only tokens (\`kms-agent token\`, \`exec\`, the credential helpers); this command needs the agent's own socket`,
+  );
 }
 
 function warn(text: string): void {
