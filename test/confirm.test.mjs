@@ -5,7 +5,7 @@
 // to ask is NOT_CONFIRMED (exit 7), saying how to set one up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { AgentClient } from '../dist/client/fast/agentClient.js';
 import { confirmPrompt } from '../dist/os/pinentryPrompts.js';
 import { CLI, profileToml } from './support/harness.mjs';
@@ -107,6 +107,9 @@ test('50 concurrent requests of one process show one prompt; the answer is remem
       assert.match(description, /allow this program a token of profile local\?/);
       assert.match(description, new RegExp(`\\(pid ${process.pid}\\)`));
       assert.ok(pinentry.requests('SETTIMEOUT').every((e) => e.line === 'SETTIMEOUT 60'));
+      // This process has no terminal (under CI): the prompt goes to the agent's display.
+      if (!hasTerminal(process.pid))
+        assert.deepEqual(pinentry.runs()[0].argv, ['--display', ':99'], 'graphically');
 
       // Two other processes at once: two prompts, one after the other.
       const [one, two] = await Promise.all([sb.token(), sb.token()]);
@@ -158,6 +161,12 @@ test('50 concurrent requests of one process show one prompt; the answer is remem
     () => rmSync(dir, { recursive: true, force: true }),
   );
 });
+
+/** Whether a process has a controlling terminal (field 7 of /proc/PID/stat). */
+function hasTerminal(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[4]) !== 0;
+}
 
 /** A child process that asks for a token and leaves after 500 ms, unanswered. */
 function spawnClientThatLeaves(socketPath) {

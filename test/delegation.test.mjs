@@ -143,6 +143,7 @@ test('delegate -- CMD: CMD gets only the delegation, autostart off; it ends when
       await loginViaRpc(sb, 'main');
       const inside = [
         `${process.execPath} ${CLI} token >/dev/null && echo token=ok`,
+        `${process.execPath} ${CLI} exec -- sh -c 'test -n "$KMS_ACCESS_TOKEN" && echo exec=ok'`,
         `${process.execPath} ${CLI} delegate --list; echo list=$?`,
         'echo "sock=$KMS_AGENT_SOCK autostart=$KMS_AGENT_NO_AUTOSTART"',
         'exit 3',
@@ -150,6 +151,7 @@ test('delegate -- CMD: CMD gets only the delegation, autostart off; it ends when
       const r = await sb.cli(['delegate', '--profile', 'main', '--', 'sh', '-c', inside]);
       assert.equal(r.code, 3, `CMD's exit code: ${r.stderr}`);
       assert.match(r.stdout, /^token=ok$/m);
+      assert.match(r.stdout, /^exec=ok$/m);
       assert.match(r.stdout, /^list=7$/m);
       const sock = /^sock=(\S+) autostart=1$/m.exec(r.stdout)?.[1];
       assert.ok(sock, r.stdout);

@@ -142,7 +142,7 @@ test('lock and unlock ask pinentry when there is a display or a terminal, twice 
 });
 
 test(
-  'a real pinentry-tty on the terminal of `kms-agent unlock` takes the passphrase, without echo',
+  'a real pinentry-tty on the terminal of `kms-agent unlock` takes the passphrase, and without a pinentry the terminal does; neither echoes it',
   { skip: (!hasCommand('tmux') || !hasCommand('pinentry-tty')) && 'needs tmux and pinentry-tty' },
   async (t) => {
     const sb = await makeIsolatedSandbox({ profile: { store: 'memory' } });
@@ -166,6 +166,21 @@ test(
         const screen = await terminal.waitFor('the agent is unlocked');
         assert.ok(!screen.includes(PASSPHRASE), `not echoed:\n${screen}`);
         assert.equal(JSON.parse((await sb.cli(['status', '--json'])).stdout).locked, undefined);
+        await terminal.close();
+
+        // No pinentry at all: the terminal itself, without echo, twice for lock.
+        terminal = await startTerminal({
+          command: [process.execPath, CLI, 'lock'],
+          env: { ...sb.env, KMS_AGENT_PINENTRY: '/nonexistent/pinentry' },
+        });
+        for (const prompt of ['Passphrase:', 'Repeat:']) {
+          await terminal.waitFor(prompt);
+          await terminal.type(PASSPHRASE);
+          await terminal.press('Enter');
+        }
+        const locked = await terminal.waitFor('the agent is locked');
+        assert.ok(!locked.includes(PASSPHRASE), `not echoed:\n${locked}`);
+        assert.equal(JSON.parse((await sb.cli(['status', '--json'])).stdout).locked, true);
       },
       () => terminal?.close(),
     );

@@ -14,11 +14,10 @@
 //   dPoP enabled, hyperfine of both commands on the current build, goal atMost(1.1).
 // - a client-credentials profile's tokens/s against a cached login token (issue 23): two
 //   profiles of one agent, connload on each (tokenRequest(profile)), goal within(0.05).
-// - the peer-credential lookup per connection (issue 22): oneShotThroughput's daemon CPU per
-//   connection already differs by it between builds; a row of its own would time the lookup
-//   where it runs, against a daemon that skips it.
+// (the peer-credential lookup per connection, issue 22, is peerCredentials.mjs below.)
 import { idleRss } from './idleRss.mjs';
 import { oneShotThroughput } from './oneShotThroughput.mjs';
+import { peerCredentials } from './peerCredentials.mjs';
 import { pipelinedThroughput } from './pipelinedThroughput.mjs';
 import { startTimes } from './startTimes.mjs';
 import { tokenWallTime } from './tokenWallTime.mjs';
@@ -29,4 +28,5 @@ export const COMPARISON_ROWS = [
   { ...idleRss, needsBaseline: true },
   { ...pipelinedThroughput, needsBaseline: true },
   { ...oneShotThroughput, needsBaseline: true },
+  peerCredentials,
 ];

@@ -118,7 +118,8 @@ export interface AgentOptions {
   sayConfigError?: boolean;
   /**
    * A locked agent or a delegated socket refuses the config check: 'fail' (default) with exit 7,
-   * or 'continue' for the commands that work there (`status`, `stop`, `unlock`).
+   * or 'continue' for the commands that work there (`status`, `stop`, `unlock`; `exec` and
+   * `whoami`, which ask only for tokens).
    */
   whenRefused?: 'fail' | 'continue';
   /**

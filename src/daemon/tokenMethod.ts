@@ -29,22 +29,17 @@ export interface TokenServer {
 }
 export const TOKEN_PARAMS = ['profile', 'min_valid', 'kind', 'scope', 'audience', 'config'];
 
-/** token.get's params, checked: the profile asked for (if any) and the request for its session. */
-export function tokenRequest(params: unknown): {
-  profile: string | undefined;
-  config: string | undefined;
-  request: TokenRequest;
-} {
-  const p: Obj = asParams('token.get', params, TOKEN_PARAMS);
+/** token.get's params, checked: the request for a session (profile and config are read apart). */
+export function tokenParams(params: unknown): Obj {
+  return asParams('token.get', params, TOKEN_PARAMS);
+}
+
+export function requestOf(p: Obj): TokenRequest {
   return {
-    profile: optionalString('token.get', p, 'profile'),
-    config: optionalString('token.get', p, 'config'),
-    request: {
-      min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
-      kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
-      scope: optionalString('token.get', p, 'scope'),
-      audience: optionalString('token.get', p, 'audience'),
-    },
+    min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
+    kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
+    scope: optionalString('token.get', p, 'scope'),
+    audience: optionalString('token.get', p, 'audience'),
   };
 }
 
@@ -64,20 +59,20 @@ export function getToken(
   connection: ConnectionContext,
 ): TokenReply | Promise<TokenReply> {
   let profile = agent.config.defaultProfile ?? '';
-  let kind: string = 'auto';
   let request: TokenRequest | undefined;
   try {
-    const asked = tokenRequest(params);
-    request = asked.request;
-    profile = asked.profile ?? profile;
-    kind = request.kind ?? kind;
-    refuseOtherConfig(agent, asked.config);
+    const p = tokenParams(params);
+    const named = optionalString('token.get', p, 'profile');
+    profile = named ?? profile;
+    request = requestOf(p);
+    refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
     if (agent.passphraseLock.locked) throw locked();
-    const session = agent.session(asked.profile);
+    const session = agent.session(named);
     const confirm = session.profile.confirm ? `a token of profile ${session.name}` : undefined;
     return serveAudited(agent, connection, session, request, confirm);
   } catch (err) {
-    agent.audit.recordError(connection, profile, kind, request?.audience, request?.scope, err);
+    const { kind = 'auto', audience, scope } = request ?? {};
+    agent.audit.recordError(connection, profile, kind, audience, scope, err);
     throw err;
   }
 }

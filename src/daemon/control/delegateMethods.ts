@@ -1,18 +1,25 @@
 import { METHOD_NAMES, type Result, type TokenReply } from '../../rpc/methods.js';
-import { asParams } from '../../rpc/paramChecks.js';
+import { asParams, optionalString } from '../../rpc/paramChecks.js';
+import type { TokenTarget } from '../../provider/tokenTarget.js';
 import { VERSION } from '../../version.js';
 import type { ConnectionContext } from '../connection.js';
+import type { TokenRequest } from '../profileSession.js';
 import type { Handlers } from '../socketServer.js';
-import { refuseOtherConfig, serveAudited, tokenRequest, type TokenServer } from '../tokenMethod.js';
+import {
+  refuseOtherConfig,
+  requestOf,
+  serveAudited,
+  tokenParams,
+  type TokenServer,
+} from '../tokenMethod.js';
+import type { Delegation } from './delegation.js';
+import { forbidden, locked } from './refusals.js';
 
 /** What a delegation's socket needs of the agent: serving tokens, and when it started. */
 export interface DelegationHost extends TokenServer {
   readonly startedAt: number;
   readonly socketPath: string;
 }
-import type { TokenTarget } from '../../provider/tokenTarget.js';
-import type { Delegation } from './delegation.js';
-import { forbidden, locked } from './refusals.js';
 
 /**
  * A delegation's socket (docs/protocol.md, "Delegated sockets"): `token.get` within the
@@ -50,14 +57,16 @@ function delegatedToken(
   connection: ConnectionContext,
 ): TokenReply | Promise<TokenReply> {
   const { profile } = delegation.spec;
-  let asked: ReturnType<typeof tokenRequest> | undefined;
+  let asked: TokenRequest | undefined;
   try {
-    asked = tokenRequest(params);
-    refuseOtherConfig(agent, asked.config);
+    const p = tokenParams(params);
+    asked = requestOf(p);
+    refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
     if (agent.passphraseLock.locked) throw locked();
-    const target = delegation.narrow({ profile: asked.profile, ...asked.request });
+    const named = optionalString('token.get', p, 'profile');
+    const target = delegation.narrow({ profile: named, ...asked });
     const request = {
-      min_valid: asked.request.min_valid,
+      min_valid: asked.min_valid,
       kind: delegation.spec.kind,
       scope: target.scope,
       audience: target.audience,
@@ -65,22 +74,15 @@ function delegatedToken(
     const session = agent.session(profile);
     delegation.takeUse();
     const confirm = delegation.spec.confirm || session.profile.confirm;
-    const what = `a token of profile ${profile} (${delegation.via})`;
+    const what = confirm ? `a token of profile ${profile} (${delegation.via})` : undefined;
     const served = delegation.exchanged
-      ? exchangedAudited(
-          agent,
-          connection,
-          delegation,
-          target,
-          request.min_valid,
-          confirm ? what : undefined,
-        )
-      : serveAudited(agent, connection, session, request, confirm ? what : undefined);
+      ? exchangedAudited(agent, connection, delegation, target, request.min_valid, what)
+      : serveAudited(agent, connection, session, request, what);
     if (served instanceof Promise) served.catch(() => delegation.giveBackUse());
     return served;
   } catch (err) {
-    const { kind, audience, scope } = asked?.request ?? {};
-    agent.audit.recordError(connection, profile, kind ?? 'auto', audience, scope, err);
+    const { kind = 'auto', audience, scope } = asked ?? {};
+    agent.audit.recordError(connection, profile, kind, audience, scope, err);
     throw err;
   }
 }
