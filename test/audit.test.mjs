@@ -84,14 +84,9 @@ test('kms-agent audit: who got which token, through which socket, how often; in 
 });
 
 /** A connection as the audit sees one. */
-const connection = (pid) => ({
-  peer: { pid, uid: 1000, exe: '/usr/bin/curl' },
-  via: 'agent',
-  auditSlot: -1,
-  auditSerial: -1,
-});
+const connection = (pid) => ({ peer: { pid, uid: 1000, exe: '/usr/bin/curl' }, via: 'agent' });
 
-test('the audit keeps the last 1,000 outcomes, one record per run of repeats on a connection', () => {
+test('the audit keeps the last 1,000 outcomes, one record per run of repeats of a process', () => {
   const logged = [];
   const log = { info: (fields, msg) => logged.push({ ...fields, msg }) };
   const audit = new AuditLog(log, (name) => name === 'p');
@@ -110,10 +105,30 @@ test('the audit keeps the last 1,000 outcomes, one record per run of repeats on 
       [1, 'id', 1],
       [1, 'id', 1],
     ],
-    "a's run goes on across b's request on another connection; a new request ends it",
+    "a's run goes on across b's request from another process; a new request ends it",
   );
+  // A process that connects for each request is one run; without a pid, each connection is.
+  audit.record(connection(7), 'p', 'access', undefined, undefined, 'served');
+  audit.record(connection(7), 'p', 'access', undefined, undefined, 'served');
+  const unknown = [connection(-1), connection(-1)];
+  for (const c of [...unknown, ...unknown])
+    audit.record(c, 'p', 'access', undefined, undefined, 'served');
+  audit.closed(unknown[1]);
+  assert.deepEqual(
+    audit
+      .list()
+      .slice(-3)
+      .map((e) => [e.pid, e.count]),
+    [
+      [7, 2],
+      [-1, 2],
+      [-1, 2],
+    ],
+    'each connection without a pid its own run',
+  );
+  assert.equal(logged.at(-1).repeats, 1, "the closed connection's repeat is logged");
   assert.equal(logged.filter((l) => l.msg === 'token.get repeated')[0].repeats, 3);
-  assert.deepEqual(audit.countersOf('p'), { served: 6, refreshed: 0, refused: 0, failed: 0 });
+  assert.deepEqual(audit.countersOf('p'), { served: 12, refreshed: 0, refused: 0, failed: 0 });
   assert.deepEqual(audit.countersOf('other'), { served: 0, refreshed: 0, refused: 0, failed: 0 });
 
   for (let i = 0; i < 1500; i++)

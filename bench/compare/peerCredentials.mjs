@@ -78,7 +78,8 @@ async function round(peerOf, socket, lookUp) {
 const START = `
 const t = process.hrtime.bigint();
 const koffi = require(process.argv[1]);
-const prctl = koffi.load(null).func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+const prototype = 'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)';
+const prctl = koffi.load(null).func(prototype);
 prctl(4, 0, 0, 0, 0);
 console.log(Number(process.hrtime.bigint() - t) / 1e6);`;
 

@@ -98,7 +98,8 @@ function delegatedSocket(err: unknown, socketPath: string): unknown {
   if (!(err instanceof AgentError) || err.reason !== 'FORBIDDEN') return err;
   return new AgentError(
     'FORBIDDEN',
-    `${socketPath} is a delegated socket: it serves only tokens (\`kms-agent token\`, \`exec\`, the credential helpers); this command needs the agent's own socket`,
+    `${socketPath} is a delegated socket: it serves only tokens (\`kms-agent token\`, ` +
+      "`exec`, `whoami`, `kubectl-credential`); this command needs the agent's own socket",
   );
 }
 

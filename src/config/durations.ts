@@ -10,7 +10,7 @@ export const MAX_DURATION_SECONDS = 365 * 86_400;
 export const DURATION_FORMAT =
   'a duration like "90s", "30m", "8h" or "7d" (a bare number is seconds)';
 
-/** Seconds, or undefined when `text` is not a duration of at least one second and at most a year. */
+/** Seconds, or undefined when `text` is not a duration from one second to a year. */
 export function parseDuration(text: string | number): number | undefined {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(String(text));
   if (!match) return undefined;

@@ -20,7 +20,7 @@ export class GrantKeeper {
   private lock: Promise<unknown> = Promise.resolve();
   /** Set when the last save failed: the login then lives in memory only. */
   saveProblem: string | undefined;
-  /** While the agent is locked: who is logged in (no refresh token), and the grant sealed if only here. */
+  /** While locked: who is logged in (no refresh token), and the grant sealed if only here. */
   private sealed: { view: StoredGrant | null; secret?: Sealed } | undefined;
   /** Told each grant this agent reads or writes (null: none): the login's lifetime follows it. */
   onGrant: (grant: StoredGrant | null) => void = () => undefined;

@@ -49,7 +49,7 @@ export class Peer {
     return commandLineOf(this.pid);
   }
 
-  /** May this peer use the agent: the agent's own user, or root (who can read its memory anyway). */
+  /** May this peer use the agent: its own user, or root (who can read its memory anyway). */
   get trusted(): boolean {
     return this === Peer.UNKNOWN || this.uid === OWN_UID || this.uid === 0;
   }

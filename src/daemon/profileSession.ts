@@ -112,7 +112,7 @@ export class ProfileSession {
     return this.refreshAndServe(target, kind);
   }
 
-  /** The kind of token a request gets: as asked, else the profile's for its main token, else access. */
+  /** The kind of token a request gets: as asked, else the profile's main one, else access. */
   kindOf(request: TokenRequest): 'id' | 'access' {
     if (request.kind === 'id' || request.kind === 'access') return request.kind;
     const isMain = request.scope === undefined && request.audience === undefined;
@@ -209,7 +209,7 @@ export class ProfileSession {
     });
   }
 
-  /** The login's lifetime ended: it is revoked and forgotten as by logout, and clients are told why. */
+  /** The login's lifetime ended: revoked and forgotten as by logout; clients are told why. */
   private async endLifetime(): Promise<void> {
     // A locked agent cannot use the refresh token to revoke it: the unlock brings the grant back,
     // and with it this timer.

@@ -165,8 +165,6 @@ export class SocketServer {
       socket,
       peer,
       via: this.options.via,
-      auditSlot: -1,
-      auditSerial: -1,
       inflight: 0,
       ended: false,
       closeHandlers: [],

@@ -17,7 +17,7 @@ import type { ProfileSession, TokenRequest } from './profileSession.js';
 
 const ONE_DAY = 86_400;
 
-/** What serving a token needs of the agent (agent.ts): its sessions, and who decides who gets one. */
+/** What serving a token needs of the agent (agent.ts): its sessions, and who decides. */
 export interface TokenServer {
   readonly config: AgentConfig;
   readonly audit: AuditLog;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 
-/** Tried in this order when none is named: graphical ones fall back to the terminal by themselves. */
+/** Tried in this order when none is named; graphical ones fall back to the terminal. */
 export const PINENTRY_PROGRAMS = [
   'pinentry-gnome3',
   'pinentry-qt',

@@ -217,7 +217,7 @@ export class ProviderClient {
   /**
    * RFC 8693 token exchange: `subjectToken` (the user's access token) for a new access token
    * narrowed to the target's audience and scope, for a delegation (docs/configuration.md). The
-   * provider decides what the new token says (`act`, `sub`); the user's own token is never handed on.
+   * provider decides what the new token says (`act`, `sub`); the user's own is never handed on.
    */
   async exchange(subjectToken: string, target: TokenTarget): Promise<ProviderTokens> {
     const { oidc, config } = await this.configuration();

@@ -65,7 +65,7 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   /** The reason of a refused or failed request. */
   reason?: string;
-  /** The same request with the same outcome, this many times in a row on one connection. */
+  /** The same request with the same outcome, this many times in a row from one process. */
   count: number;
   /** Unix seconds of the last of them, when count > 1. */
   last_time?: number;
@@ -261,7 +261,7 @@ export type MethodName = keyof Methods;
 export type Params<M extends MethodName> = Methods[M]['params'];
 export type Result<M extends MethodName> = Methods[M]['result'];
 
-/** Every method, once: the compiler refuses a list that misses one (a delegated socket refuses each). */
+/** Every method once (a delegated socket refuses each); the compiler refuses one missing. */
 const EVERY_METHOD: Record<MethodName, true> = {
   'agent.status': true,
   'agent.config': true,

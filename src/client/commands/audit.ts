@@ -16,7 +16,8 @@ export function registerAudit(program: Command, cli: CliContext): void {
   program
     .command('audit')
     .description(
-      'who got which token: each token request the agent answered, refused or failed (the last 1,000), never a token',
+      'who got which token: each token request the agent answered, refused or failed ' +
+        '(the last 1,000), never a token',
     )
     .addOption(new Option(SELECTION_FLAGS.profile.flags, 'only this profile'))
     .option('--last <n>', 'only the last N (default: all the agent keeps)', count)
@@ -44,7 +45,8 @@ export function auditLine(e: AuditEntry): string {
   const target = [e.kind, e.audience && `audience ${e.audience}`, e.scope && `scope "${e.scope}"`];
   const times = e.count > 1 ? ` ×${e.count}` : '';
   const who = `pid ${e.pid} uid ${e.uid} ${e.exe}`;
-  const line = `${when}  ${outcome}${times}  ${e.profile} ${target.filter(Boolean).join(' ')}  ${who}  via ${e.via}`;
+  const what = `${e.profile} ${target.filter(Boolean).join(' ')}`;
+  const line = `${when}  ${outcome}${times}  ${what}  ${who}  via ${e.via}`;
   // Names a client chose (a profile, a scope) reach the terminal without their control characters.
   return `${terminalLine(line)}\n`;
 }

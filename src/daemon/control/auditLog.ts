@@ -11,18 +11,22 @@ export const AUDIT_CAPACITY = 1000;
 /** A run of repeats still going is logged this often. */
 const FLUSH_MS = 10_000;
 
-/** What the audit needs of a connection: who it is, the socket, and its current run. */
+/** What the audit needs of a connection: who is at the other end, and through which socket. */
 export interface AuditedConnection {
   readonly peer: Peer;
   readonly via: string;
-  /** The ring slot of this connection's last record, -1 before its first. */
-  auditSlot: number;
-  /** The record's serial number: once the ring has gone round past it, the slot is another's. */
-  auditSerial: number;
 }
+
+/**
+ * Whose run a request continues: its process (a client that opens a connection per request, or
+ * several at once, is one run), or its connection where the kernel gave no pid.
+ */
+const runOf = (connection: AuditedConnection): unknown =>
+  connection.peer.pid > 0 ? connection.peer.pid : connection;
 
 interface AuditRecord {
   serial: number;
+  run: unknown;
   time: number;
   lastTime: number;
   profile: string;
@@ -42,6 +46,7 @@ interface AuditRecord {
 function blank(): AuditRecord {
   return {
     serial: -1,
+    run: undefined,
     time: 0,
     lastTime: 0,
     profile: '',
@@ -62,13 +67,16 @@ function blank(): AuditRecord {
 /**
  * Every `token.get` outcome: who asked (pid, uid, executable), through which socket, for what, and
  * what happened; never a token. A ring of the last 1,000, allocated once and overwritten, so the
- * hot path allocates nothing for it. A connection that asks the same again and gets the same
- * outcome (a pipelining client) adds to its last record's count instead of taking a new one; the
- * log gets a run's first at once and its repeats when the run ends or every 10 s.
+ * hot path allocates nothing for it. A process that asks the same again and gets the same outcome
+ * (a pipelining client, or one that connects for each request) adds to its last record's count
+ * instead of taking a new one, and costs no /proc read and no log line; the log gets a run's first
+ * at once and its repeats when the run ends or every 10 s.
  */
 export class AuditLog {
   private readonly ring: AuditRecord[] = Array.from({ length: AUDIT_CAPACITY }, blank);
   private serial = 0;
+  /** Each run's last record, by its serial number. */
+  private readonly runs = new Map<unknown, number>();
   private readonly counters = new Map<string, OutcomeCounters>();
   private flushTimer: NodeJS.Timeout | undefined;
 
@@ -103,7 +111,8 @@ export class AuditLog {
   ): void {
     const now = Date.now();
     if (this.isProfile(profile)) this.count(profile, outcome);
-    const last = this.current(connection);
+    const run = runOf(connection);
+    const last = this.lastOf(run);
     if (
       last !== undefined &&
       last.profile === profile &&
@@ -111,7 +120,8 @@ export class AuditLog {
       last.audience === audience &&
       last.scope === scope &&
       last.outcome === outcome &&
-      last.reason === reason
+      last.reason === reason &&
+      last.via === connection.via
     ) {
       last.count++;
       last.lastTime = now;
@@ -119,10 +129,11 @@ export class AuditLog {
       return;
     }
     if (last !== undefined) this.logRepeats(last);
-    const slot = this.serial % AUDIT_CAPACITY;
-    const r = this.ring[slot]!;
+    const r = this.ring[this.serial % AUDIT_CAPACITY]!;
     if (r.count > r.logged) this.logRepeats(r);
+    if (r.serial >= 0 && this.runs.get(r.run) === r.serial) this.runs.delete(r.run);
     r.serial = this.serial++;
+    r.run = run;
     r.time = r.lastTime = now;
     r.profile = profile;
     r.kind = kind;
@@ -135,8 +146,7 @@ export class AuditLog {
     r.outcome = outcome;
     r.reason = reason;
     r.count = r.logged = 1;
-    connection.auditSlot = slot;
-    connection.auditSerial = r.serial;
+    this.runs.set(run, r.serial);
     this.log.info(this.fields(r), 'token.get');
   }
 
@@ -155,10 +165,12 @@ export class AuditLog {
     };
   }
 
-  /** The connection closed: its run ends, and its repeats are logged. */
+  /** A connection without a pid closed: its run ends, and its repeats are logged. */
   closed(connection: AuditedConnection): void {
-    const last = this.current(connection);
+    if (connection.peer.pid > 0) return;
+    const last = this.lastOf(connection);
     if (last !== undefined && last.count > last.logged) this.logRepeats(last);
+    this.runs.delete(connection);
   }
 
   /** Oldest first: the last `last` records (of `profile`, when given). */
@@ -172,10 +184,11 @@ export class AuditLog {
     return entries.slice(-last);
   }
 
-  private current(connection: AuditedConnection): AuditRecord | undefined {
-    if (connection.auditSlot < 0) return undefined;
-    const r = this.ring[connection.auditSlot]!;
-    return r.serial === connection.auditSerial ? r : undefined;
+  private lastOf(run: unknown): AuditRecord | undefined {
+    const serial = this.runs.get(run);
+    if (serial === undefined) return undefined;
+    const r = this.ring[serial % AUDIT_CAPACITY]!;
+    return r.serial === serial ? r : undefined;
   }
 
   private flush(): void {

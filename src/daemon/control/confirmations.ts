@@ -38,7 +38,10 @@ export class Confirmations {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  /** Resolves when the user allows `connection`'s process `what` ("profile work"); else throws NOT_CONFIRMED. */
+  /**
+   * Resolves when the user allows `connection`'s process `what` ("a token of profile work");
+   * else throws NOT_CONFIRMED.
+   */
   async confirm(connection: ConnectionContext, what: string): Promise<void> {
     const { peer } = connection;
     const key = `${peer.pid}/${peer.startTime ?? '?'}/${what}`;

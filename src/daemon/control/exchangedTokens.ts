@@ -72,7 +72,8 @@ export class ExchangedTokens {
       return new AgentError('PROVIDER_UNREACHABLE', `${what} is unreachable (${failure.detail})`);
     return new AgentError(
       'PROVIDER_ERROR',
-      `${what} refused the token exchange (RFC 8693) for delegation ${this.delegation}: ${failure.detail}`,
+      `${what} refused the token exchange (RFC 8693) for delegation ${this.delegation}: ` +
+        failure.detail,
     );
   }
 }

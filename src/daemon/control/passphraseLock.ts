@@ -54,7 +54,8 @@ export class PassphraseLock {
           await delay(wait);
           throw new AgentError(
             'WRONG_PASSPHRASE',
-            `wrong passphrase: the agent stays locked (each wrong one waits longer; this one ${wait / 1000} s)`,
+            'wrong passphrase: the agent stays locked ' +
+              `(each wrong one waits longer; this one ${wait / 1000} s)`,
           );
         }
         await what.unseal(sealer);

@@ -8,7 +8,8 @@ import { AgentError } from '../../rpc/jsonRpc.js';
 export function locked(): AgentError {
   return new AgentError(
     'LOCKED',
-    'the agent is locked: run `kms-agent unlock` (its passphrase is the one given to `kms-agent lock`)',
+    'the agent is locked: run `kms-agent unlock` ' +
+      '(its passphrase is the one given to `kms-agent lock`)',
   );
 }
 
@@ -17,7 +18,8 @@ export function forbidden(what: string, allowed?: string): AgentError {
   const gives = allowed === undefined ? '' : `; it gives ${allowed}`;
   return new AgentError(
     'FORBIDDEN',
-    `${what} is not allowed through this delegated socket${gives}: ask the user who made it for another (\`kms-agent delegate\`)`,
+    `${what} is not allowed through this delegated socket${gives}: ` +
+      'ask the user who made it for another (`kms-agent delegate`)',
   );
 }
 

@@ -11,7 +11,7 @@ import { createParams, socketFlags, type DelegateOptions } from './delegateArgs.
 
 const DELEGATE_HELP = `
 Examples:
-  kms-agent delegate --scope read --ttl 1h -- my-ai-agent     # read-only, one hour, this command only
+  kms-agent delegate --scope read --ttl 1h -- my-ai-agent   # read-only, one hour, this command
   kms-agent delegate --audience https://api.example --uses 1 -- ./deploy.sh
   eval "$(kms-agent delegate --socket ~/box/agent.sock --ttl 8h)"   # for a container or ssh -R
   kms-agent delegate --list
@@ -25,7 +25,8 @@ export function registerDelegate(program: Command, cli: CliContext): void {
   program
     .command('delegate')
     .description(
-      'make a socket that serves only the tokens you delegate (one profile, audience, scope, kind, uses, time), for one command or a sandbox',
+      'make a socket that serves only the tokens you delegate (one profile, audience, scope, ' +
+        'kind, uses, time), for one command or a sandbox',
     )
     .addOption(new Option(SELECTION_FLAGS.profile.flags, SELECTION_FLAGS.profile.description))
     .option('--audience <resource>', 'only tokens for this audience / resource (RFC 8707)')

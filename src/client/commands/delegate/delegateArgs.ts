@@ -46,7 +46,8 @@ export function createParams(
     throw usage('--list and --revoke take no other delegate flags and no command');
   if (socket === undefined && command.length === 0)
     throw usage(
-      'delegate to a command (`kms-agent delegate … -- CMD`) or to a socket (`--socket PATH --ttl D`)',
+      'delegate to a command (`kms-agent delegate … -- CMD`) ' +
+        'or to a socket (`--socket PATH --ttl D`)',
     );
   if (socket !== undefined && command.length > 0)
     throw usage(

@@ -14,7 +14,8 @@ export function registerLock(program: Command, cli: CliContext): void {
   program
     .command('lock')
     .description(
-      'lock the agent: until `kms-agent unlock` with the same passphrase it hands out no token, drops the tokens it holds and refreshes nothing',
+      'lock the agent: until `kms-agent unlock` with the same passphrase it hands out no ' +
+        'token, drops the tokens it holds and refreshes nothing',
     )
     .option(STDIN_FLAG, STDIN_HELP)
     .action(
@@ -79,7 +80,8 @@ async function newPassphrase(
     : await asked(
         {
           description:
-            'Lock kms-agent: choose a passphrase. Until `kms-agent unlock` with it, the agent hands out no token.',
+            'Lock kms-agent: choose a passphrase. ' +
+            'Until `kms-agent unlock` with it, the agent hands out no token.',
           prompt: 'Passphrase:',
         },
         configPath,

@@ -47,7 +47,8 @@ export function registerLogin(program: Command, cli: CliContext): void {
     .option('--timeout <seconds>', 'give up after this many seconds (exit 4)', seconds)
     .option(
       '--lifetime <duration>',
-      "forget the login this long after it is made (90s, 30m, 8h, 7d; at most the profile's max_lifetime)",
+      'forget the login this long after it is made (90s, 30m, 8h, 7d; ' +
+        "at most the profile's max_lifetime)",
       lifetime,
     )
     .action(cli.run((opts: LoginOptions) => cli.withAgent((c) => runLogin(c, opts)), 'login'));

@@ -24,8 +24,8 @@ function profileLines(p: ProfileStatus, now: number): string[] {
     lines.push(`  login ends: ${until(p.login_ends_at, now)} (its lifetime)`);
   const c = p.counters;
   if (c && c.served + c.refreshed + c.refused + c.failed > 0) {
-    const counts = `${c.served} served, ${c.refreshed} refreshed, ${c.refused} refused, ${c.failed} failed`;
-    lines.push(`  tokens: ${counts} (kms-agent audit)`);
+    const counts = `${c.served} served, ${c.refreshed} refreshed`;
+    lines.push(`  tokens: ${counts}, ${c.refused} refused, ${c.failed} failed (kms-agent audit)`);
   }
   const files = p.token_files;
   if (files) lines.push(`  token files: ${files.token} and ${files.header}`);
@@ -40,7 +40,7 @@ function until(at: number, now: number): string {
     : `${duration(now - at)} ago (at ${when})`;
 }
 
-/** What a delegated socket shows of itself: its restrictions, and nothing of the agent's profiles. */
+/** What a delegated socket shows of itself: its restrictions, nothing of the agent's profiles. */
 export function delegationLines(d: DelegationInfo, now = Date.now() / 1000): string[] {
   const r = d.restrictions;
   const what = [`profile ${d.profile}`, `${r.kind} token`];
