@@ -1,10 +1,20 @@
-// A real install: scripts/install.sh packs the clone (its prepack script builds dist/) and installs
-// a copy of the tarball into a prefix; that copy runs with the clone out of reach, and the service
-// units it writes point at it.
+// A real install: scripts/install.sh packs a copy of the clone (its prepack script builds dist/) and
+// installs a copy of the tarball into a prefix; that copy runs with the clone out of reach, and the
+// service units it writes point at it. The copy keeps the build of the clone itself untouched, so
+// the other test files, which run beside this one, keep their dist/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, makeSandbox } from './support/harness.mjs';
@@ -35,6 +45,20 @@ function sharedWritable(root) {
   return found;
 }
 
+/** What the clone holds besides its build and its dependencies: a checkout as install.sh sees one. */
+const NOT_COPIED = new Set(['node_modules', 'dist', 'test-output', '.git']);
+
+/** A copy of the clone with the clone's node_modules linked in, for install.sh to build and pack. */
+function cloneCopy() {
+  const copy = mkdtempSync(join(tmpdir(), 'kms-agent-clone-'));
+  cpSync(ROOT, copy, {
+    recursive: true,
+    filter: (source) => source === ROOT || !NOT_COPIED.has(source.slice(ROOT.length + 1)),
+  });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  return copy;
+}
+
 /** Whether this process may hide the clone behind a private mount (root, as the test runs in its own namespaces). */
 const canHideClone = spawnSync('unshare', ['-m', 'true']).status === 0;
 
@@ -50,6 +74,7 @@ test(
   { skip: !hasCommand('npm') && 'needs npm', timeout: 300_000 },
   async (t) => {
     const prefix = mkdtempSync(join(tmpdir(), 'kms-agent-prefix-'));
+    const clone = cloneCopy();
     const sb = await makeSandbox({ profile: { store: 'file' } });
     try {
       // npm's own cache serves the dependencies (the tests run without a network); with one, npm fetches what is missing.
@@ -63,7 +88,7 @@ test(
         [
           '-c',
           'umask 000 && exec bash "$0" --prefix "$1"',
-          join(ROOT, 'scripts', 'install.sh'),
+          join(clone, 'scripts', 'install.sh'),
           prefix,
         ],
         {
@@ -71,7 +96,7 @@ test(
         },
       );
       assert.equal(installed.code, 0, `install.sh: ${installed.stderr}`);
-      for (const tree of [prefix, join(ROOT, 'dist')]) {
+      for (const tree of [prefix, join(clone, 'dist')]) {
         const writable = sharedWritable(tree);
         assert.deepEqual(
           writable.slice(0, 5),
@@ -130,6 +155,7 @@ test(
     } finally {
       await sb.close();
       rmSync(prefix, { recursive: true, force: true });
+      rmSync(clone, { recursive: true, force: true });
     }
   },
 );
