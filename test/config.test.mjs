@@ -29,6 +29,8 @@ const DEFAULTS = {
   servedKind: 'id',
   tokenFile: false,
   store: 'keychain',
+  confirm: false,
+  tokenExchange: false,
   allowHttp: false,
 };
 

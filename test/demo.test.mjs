@@ -10,7 +10,8 @@ import { CLI } from './support/harness.mjs';
 import { daemonsUnder } from './support/processes.mjs';
 
 const DEMO_TIMEOUT_MS = 90_000;
-const JWT_LOOKING = /eyJ[\w-]{8,}/;
+// A JWT's header and payload, both JSON objects: eyJ… (a random state or nonce may hold "eyJ").
+const JWT_LOOKING = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}/;
 
 function isAlive(pid) {
   try {

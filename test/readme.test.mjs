@@ -48,7 +48,7 @@ test('the command table lists every command of --help; logout exits 1 for an unk
     const table = README.slice(README.indexOf('## Commands'));
     for (const name of names)
       assert.match(table, new RegExp(`^\\| \`${name}[ \`]`, 'm'), `README's table has ${name}`);
-    assert.match(table, /^\| `logout .*\| 0; 1 unknown profile; 2 no agent \|$/m);
+    assert.match(table, /^\| `logout .*\| 0; 1 unknown profile; 2 no agent; 7 locked \|$/m);
     const r = await sb.cli(['logout', '--profile', 'nope']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^kms-agent: no profile named nope: configured profiles are local/);

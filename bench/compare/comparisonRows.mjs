@@ -10,14 +10,12 @@
 // `npm run bench`, for the current build alone (a ratio within one build).
 //
 // Adding a row is one module and one entry here. A row that measures what only the current build
-// has (issue 23's) takes subjects[0] and sets up its own agent. Rows the issues ask for next:
-// - the peer-credential lookup per connection (issue 22): oneShotThroughput's daemon CPU per
-//   connection already differs by it between builds; a row of its own would time the lookup
-//   where it runs, against a daemon that skips it.
+// has (issue 23's) takes subjects[0] and sets up its own agent.
 import { clientCredentialsRate } from './clientCredentialsRate.mjs';
 import { dpopCost } from './dpopCost.mjs';
 import { idleRss } from './idleRss.mjs';
 import { oneShotThroughput } from './oneShotThroughput.mjs';
+import { peerCredentials } from './peerCredentials.mjs';
 import { pipelinedThroughput } from './pipelinedThroughput.mjs';
 import { startTimes } from './startTimes.mjs';
 import { tokenWallTime } from './tokenWallTime.mjs';
@@ -30,4 +28,5 @@ export const COMPARISON_ROWS = [
   { ...oneShotThroughput, needsBaseline: true },
   dpopCost,
   clientCredentialsRate,
+  peerCredentials,
 ];

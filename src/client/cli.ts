@@ -3,6 +3,9 @@ import { VERSION } from '../version.js';
 import { CliContext } from './cliContext.js';
 import { exitCodesHelp } from './commandExits.js';
 import { registerAdd } from './commands/add/add.js';
+import { registerAudit } from './commands/audit.js';
+import { registerDelegate } from './commands/delegate/delegate.js';
+import { registerLock } from './commands/lock/lock.js';
 import { registerCompletion } from './commands/completion/completion.js';
 import { registerDemo } from './commands/demo/demo.js';
 import { registerExec } from './commands/exec/exec.js';
@@ -29,7 +32,8 @@ Typical use:
   kms-agent whoami                   who the tokens say you are
 
 Exit codes: 0 ok, 1 error, 2 no agent, 3 login denied or failed, 4 login timed out,
-5 login required, 6 provider unreachable and no valid token cached.
+5 login required, 6 provider unreachable and no valid token cached, 7 refused: the agent is
+locked, the user did not confirm, or the request is outside a delegation.
 Environment: KMS_AGENT_SOCK, KMS_AGENT_CONFIG, KMS_AGENT_PROFILE, KMS_AGENT_NO_AUTOSTART=1,
 KMS_AGENT_LOG_LEVEL, BROWSER.`;
 
@@ -50,12 +54,15 @@ const COMMANDS: ReadonlyArray<Register | FastCommand> = [
   fast('token'),
   registerWhoami,
   registerExec,
+  registerDelegate,
   fast('kubectl-credential'),
   fast('git-credential'),
   registerProfiles,
   registerAdd,
   registerRemove,
   registerReload,
+  registerLock,
+  registerAudit,
   registerInstallService,
   registerDemo,
   registerCompletion,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolveSocketPath, socketNamed } from '../os/agentSocket.js';
 import type { AgentClient } from './fast/agentClient.js';
 import { AgentError } from '../rpc/jsonRpc.js';
+import type { Result } from '../rpc/methods.js';
 import { autostartAllowed, chosenConfig, configToCheck } from './fast/commandLine.js';
 import { connectAgent } from './fast/connectAgent.js';
 import { Exit, reportError, type CommandKind } from './fast/exitCodes.js';
@@ -58,14 +59,22 @@ export class CliContext {
     options: AgentOptions = {},
   ): Promise<T> {
     const config = configToCheck({ config: this.globals.config });
+    const socket = 'socket' in options ? options.socket : this.globals.socket;
     const client = await connectAgent({
-      socketPath: this.socketPath(),
-      named: socketNamed(this.globals.socket),
+      socketPath: resolveSocketPath(socket),
+      named: socketNamed(socket),
       configPath: this.configPath(),
       autostart: (options.autostart ?? true) && autostartAllowed(this.globals.autostart),
     });
     try {
-      const agent = await client.call('agent.config', config === undefined ? {} : { config });
+      const agent: Partial<Result<'agent.config'>> = await client
+        .call('agent.config', config === undefined ? {} : { config })
+        .catch((err: unknown) => {
+          if (!refused(err)) throw err;
+          // A locked agent, or a delegated socket: no config to compare, the command goes on.
+          if (options.whenRefused === 'continue') return {};
+          throw delegatedSocket(err, client.socketPath);
+        });
       const otherConfig = options.otherConfig ?? 'fail';
       if (agent.mismatch && otherConfig === 'fail') {
         throw new AgentError('CONFIG_ERROR', agent.mismatch);
@@ -77,6 +86,21 @@ export class CliContext {
       client.close();
     }
   }
+}
+
+/** The agent's policy refused the check (exit 7): locked, or a delegated socket. */
+function refused(err: unknown): boolean {
+  return err instanceof AgentError && (err.reason === 'LOCKED' || err.reason === 'FORBIDDEN');
+}
+
+/** A command that needs more than tokens, pointed at a delegated socket: said in those words. */
+function delegatedSocket(err: unknown, socketPath: string): unknown {
+  if (!(err instanceof AgentError) || err.reason !== 'FORBIDDEN') return err;
+  return new AgentError(
+    'FORBIDDEN',
+    `${socketPath} is a delegated socket: it serves only tokens (\`kms-agent token\`, ` +
+      "`exec`, `whoami`, `kubectl-credential`); this command needs the agent's own socket",
+  );
 }
 
 function warn(text: string): void {
@@ -93,4 +117,15 @@ export interface AgentOptions {
   otherConfig?: 'fail' | 'warn' | 'ignore';
   /** Say a reload's config error (default true; `reload` says it as its own result). */
   sayConfigError?: boolean;
+  /**
+   * A locked agent or a delegated socket refuses the config check: 'fail' (default) with exit 7,
+   * or 'continue' for the commands that work there (`status`, `stop`, `unlock`; `exec` and
+   * `whoami`, which ask only for tokens).
+   */
+  whenRefused?: 'fail' | 'continue';
+  /**
+   * The agent's socket, in place of the global --socket, even when undefined (the default):
+   * `delegate` has a --socket of its own, which commander takes for the global one.
+   */
+  socket?: string | undefined;
 }

@@ -1,7 +1,7 @@
 import { Exit } from './fast/exitCodes.js';
 
 const { OK, ERROR, NO_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT, LOGIN_REQUIRED } = Exit;
-const { PROVIDER_UNREACHABLE } = Exit;
+const { PROVIDER_UNREACHABLE, REFUSED } = Exit;
 
 /** What a command can exit with: its own codes, and for `exec` whatever its command exits with. */
 export interface CommandExits {
@@ -12,9 +12,11 @@ export interface CommandExits {
 
 /** A command that needs the agent may find none (2) or be refused (1, a usage error for one). */
 const NEEDS_AGENT = [OK, ERROR, NO_AGENT];
-const SERVES_TOKENS = [...NEEDS_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE];
+/** ...and, asking more than its status, a locked agent or a delegated socket may say no (7). */
+const ASKS_AGENT = [...NEEDS_AGENT, REFUSED];
+const SERVES_TOKENS = [...ASKS_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE];
 /** exec's own: a token it could not get, a command that cannot run (126) or is not found (127). */
-const RUNS_A_COMMAND = [ERROR, NO_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE, 126, 127];
+const RUNS_A_COMMAND = [ERROR, NO_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE, REFUSED, 126, 127];
 
 /**
  * Every exit code each command can return: the one statement of them. docs/cli.md's "exits" column
@@ -23,22 +25,28 @@ const RUNS_A_COMMAND = [ERROR, NO_AGENT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE, 1
  * not stated here fails the suite. The reasons behind the codes: fast/exitCodes.ts.
  */
 export const COMMAND_EXITS: Record<string, CommandExits> = {
-  start: { codes: [OK, ERROR] },
-  stop: { codes: NEEDS_AGENT },
+  // 7: pointed at a delegated socket, which answers only token.get.
+  start: { codes: [OK, ERROR, REFUSED] },
+  stop: { codes: ASKS_AGENT },
   status: { codes: NEEDS_AGENT },
-  reload: { codes: NEEDS_AGENT },
-  login: { codes: [...NEEDS_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT] },
-  logout: { codes: NEEDS_AGENT },
+  reload: { codes: ASKS_AGENT },
+  login: { codes: [...ASKS_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT] },
+  logout: { codes: ASKS_AGENT },
   token: { codes: SERVES_TOKENS },
   whoami: { codes: SERVES_TOKENS },
   exec: { codes: RUNS_A_COMMAND, child: true },
   'exec --ckms': { codes: RUNS_A_COMMAND, child: true },
   'kubectl-credential': { codes: SERVES_TOKENS },
   'git-credential': { codes: SERVES_TOKENS },
-  profiles: { codes: NEEDS_AGENT },
+  // With a delegation's own errors: an exchange the provider refused (1) or cannot do now (6).
+  delegate: { codes: [OK, ...RUNS_A_COMMAND], child: true },
+  profiles: { codes: ASKS_AGENT },
   // With the login it offers on a terminal: login's codes.
-  add: { codes: [...NEEDS_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT] },
-  remove: { codes: [OK, ERROR] },
+  add: { codes: [...ASKS_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT] },
+  remove: { codes: [OK, ERROR, REFUSED] },
+  lock: { codes: ASKS_AGENT },
+  unlock: { codes: ASKS_AGENT },
+  audit: { codes: ASKS_AGENT },
   'install-service': { codes: [OK, ERROR] },
   completion: { codes: [OK, ERROR] },
   // 130: interrupted (Ctrl-C), after it cleaned up.
@@ -54,6 +62,7 @@ const MEANING: Record<number, string> = {
   [LOGIN_TIMEOUT]: 'login timed out',
   [LOGIN_REQUIRED]: 'login required',
   [PROVIDER_UNREACHABLE]: 'provider unreachable and no valid token cached',
+  [REFUSED]: 'refused: locked, not confirmed, or outside a delegation',
   126: 'the command cannot run',
   127: 'the command is not found',
   130: 'interrupted',

@@ -60,6 +60,7 @@ export function loadConfig(options: LoadOptions = {}): AgentConfig {
     git: readGitHosts(own.top.git, profiles, configPath),
     storeDir: own.top.store_dir ? expandHome(own.top.store_dir, env) : resolveStateDir(env),
     logLevel: chooseLogLevel(env.KMS_AGENT_LOG_LEVEL, own.top.log_level, configPath),
+    ...(own.top.pinentry_program ? { pinentryProgram: own.top.pinentry_program } : {}),
     warnings,
     files,
   };

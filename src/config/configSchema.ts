@@ -4,11 +4,13 @@ import { TOKEN_ENDPOINT_AUTH_METHODS } from './profile.js';
 import {
   acrValues,
   authParams,
+  duration,
   flag,
   homePath,
   httpUrl,
   logLevel,
   oneOf,
+  program,
   redirectUrl,
   scopes,
   seconds,
@@ -23,6 +25,7 @@ export const TOP_LEVEL_KEYS = {
   default_profile: text,
   store_dir: homePath,
   log_level: logLevel,
+  pinentry_program: program,
   profiles: table,
   git: table,
 };
@@ -49,6 +52,9 @@ export const PROFILE_KEYS = {
   grant: oneOf(...GRANTS),
   private_key_file: homePath,
   dpop: flag,
+  max_lifetime: duration,
+  confirm: flag,
+  token_exchange: flag,
 };
 
 export type ProfileFields = Fields<typeof PROFILE_KEYS>;

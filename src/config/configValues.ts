@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { endpointProblem, isLoopbackHost, REDIRECT_HOSTS } from './endpointRules.js';
 import { DEFAULT_REDIRECT_URL } from './profile.js';
 import { commaListHint, isScopeToken } from './scopeSyntax.js';
+import { DURATION_FORMAT, parseDuration } from './durations.js';
 
 /**
  * The validators of config values: each returns the value typed, or throws Invalid saying what it
@@ -123,6 +124,18 @@ export const homePath: Check<string> = (v) =>
   typeof v === 'string' && (isAbsolute(v) || v.startsWith('~/'))
     ? v
     : fail('an absolute path or one starting with "~/"', v);
+
+/** A duration (durations.ts), as seconds. */
+export const duration: Check<number> = (v) => {
+  const seconds = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined;
+  return seconds ?? fail(`${DURATION_FORMAT}, from 1 s to a year`, v);
+};
+
+/** A program to run: an absolute path, or a name looked up in PATH. */
+export const program: Check<string> = (v) =>
+  typeof v === 'string' && v !== '' && (isAbsolute(v) || !v.includes('/'))
+    ? v
+    : fail('an absolute path, or a program name found in PATH', v);
 
 export const logLevel = oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent');
 

@@ -55,6 +55,12 @@ export interface Profile {
   /** Keep the token in a private file too (the token-file integration). */
   tokenFile: boolean;
   store: StoreKind;
+  /** Seconds after a login that the agent forgets it (`max_lifetime`); unset: until logout. */
+  maxLifetime?: number;
+  /** Each new client process is confirmed through pinentry (`confirm = true`). */
+  confirm: boolean;
+  /** Delegations get tokens from an RFC 8693 exchange, never the user's own (`token_exchange`). */
+  tokenExchange: boolean;
   /** True when an endpoint or the issuer is plain http to this machine: the provider client must allow http. */
   allowHttp: boolean;
   /**
@@ -101,6 +107,8 @@ export interface AgentConfig {
   files: WatchedFile[];
   /** Directory of the file token store. */
   storeDir: string;
+  /** `pinentry_program`: the prompt program for confirmations, before KMS_AGENT_PINENTRY. */
+  pinentryProgram?: string;
   logLevel: string;
   /** Human-readable warnings found while loading (e.g. a client_secret in a file others can read). */
   warnings: string[];

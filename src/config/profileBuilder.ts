@@ -81,6 +81,9 @@ export function buildProfile(name: string, fields: ProfileFields, origin: Profil
         : servedKind(token, scopes, fields.audience ?? fields.resource),
     tokenFile: fields.token_file ?? false,
     store: fields.store ?? 'keychain',
+    maxLifetime: fields.max_lifetime,
+    confirm: fields.confirm ?? false,
+    tokenExchange: fields.token_exchange ?? false,
   });
   return {
     ...profile,

@@ -21,6 +21,10 @@ const SESSION_NEUTRAL: readonly (keyof Profile)[] = [
   'acrValues',
   'maxAge',
   'tokenFile',
+  // Control settings: the next login's lifetime, the next client's confirmation, delegations.
+  'maxLifetime',
+  'confirm',
+  'tokenExchange',
 ];
 
 /** Only fields the session does not depend on changed: the running session adopts the new profile as it is. */

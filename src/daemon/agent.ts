@@ -12,12 +12,29 @@ import { LoginRegistry } from './login/loginRegistry.js';
 import { openStore } from './stores/storeFactory.js';
 import type { TokenStore } from './stores/tokenStore.js';
 import { TokenFiles } from './tokenFiles.js';
+import { AuditLog } from './control/auditLog.js';
+import { Confirmations } from './control/confirmations.js';
+import { Delegations } from './control/delegations.js';
+import { PassphraseLock, type Sealable } from './control/passphraseLock.js';
+import { locked } from './control/refusals.js';
+import type { Sealer } from './control/sealing.js';
+import { MemoryStore } from './stores/memoryStore.js';
+import { findPinentry } from '../os/pinentry.js';
 
-/** The daemon's state: one session per profile, the logins in progress, and how to reach each. */
-export class Agent {
+/**
+ * The daemon's state: one session per profile, the logins in progress, and how to reach each; and
+ * who gets which token (docs/SECURITY.md): the lock, confirmations, delegations and the audit.
+ */
+export class Agent implements Sealable {
   readonly startedAt = Math.floor(Date.now() / 1000);
   readonly sessions = new Map<string, ProfileSession>();
   readonly logins: LoginRegistry;
+  readonly passphraseLock = new PassphraseLock();
+  readonly audit: AuditLog;
+  readonly confirmations: Confirmations;
+  readonly delegations: Delegations;
+  /** A config change while locked waits for the unlock. */
+  private reloadPending = false;
   /** The last reload's error: the agent keeps the config it had, and says so where users look. */
   configError: ConfigError | undefined;
   /** The config file with its links resolved: what a client's --config is compared with. */
@@ -36,6 +53,9 @@ export class Agent {
     this.configFile = resolvedPath(config.configPath);
     this.logins = new LoginRegistry(dirname(socketPath), log);
     this.tokenFiles = new TokenFiles(dirname(socketPath), log);
+    this.audit = new AuditLog(log.child({ audit: true }), (name) => this.sessions.has(name));
+    this.confirmations = new Confirmations(log, () => findPinentry(this.config.pinentryProgram));
+    this.delegations = new Delegations(this, log);
     for (const profile of config.profiles.values())
       this.sessions.set(profile.name, this.newSession(profile));
   }
@@ -89,6 +109,10 @@ export class Agent {
    * should know about the new config (the warnings `start` gives, an ambiguous default).
    */
   reload(): Result<'agent.reload'> {
+    if (this.passphraseLock.locked) {
+      this.reloadPending = true;
+      throw locked();
+    }
     let next: AgentConfig;
     try {
       next = this.loadConfig();
@@ -167,8 +191,50 @@ export class Agent {
     }
   }
 
+  /**
+   * The lock (passphraseLock.ts): logins in progress end, every session drops its tokens and its
+   * refresh token leaves memory, the memory stores seal theirs.
+   */
+  async seal(sealer: Sealer): Promise<void> {
+    this.logins.cancelAll();
+    this.delegations.dropTokens();
+    const sessions = [...this.sessions.values()];
+    for (const session of sessions) session.locked = true;
+    await Promise.all(sessions.map((session) => session.lock(sealer)));
+    for (const store of this.stores.values()) if (store instanceof MemoryStore) store.seal(sealer);
+  }
+
+  async unseal(sealer: Sealer): Promise<void> {
+    for (const store of this.stores.values())
+      if (store instanceof MemoryStore) store.unseal(sealer);
+    await Promise.all([...this.sessions.values()].map((session) => session.unlock(sealer)));
+  }
+
+  /** `kms-agent lock`: LOCKED when it already is. */
+  async lock(passphrase: string): Promise<void> {
+    await this.passphraseLock.lock(passphrase, this);
+    this.log.info('agent locked');
+  }
+
+  /** `kms-agent unlock`: false when it was not locked; a config change made meanwhile loads now. */
+  async unlock(passphrase: string): Promise<boolean> {
+    const wasLocked = await this.passphraseLock.unlock(passphrase, this);
+    if (!wasLocked) return false;
+    this.log.info('agent unlocked');
+    if (this.reloadPending) {
+      this.reloadPending = false;
+      try {
+        this.reload();
+      } catch {
+        // Logged by reload; status shows it.
+      }
+    }
+    return true;
+  }
+
   close(): void {
     this.logins.cancelAll();
+    this.delegations.closeAll();
     for (const session of this.sessions.values()) session.close();
   }
 }

@@ -3,6 +3,9 @@ import { AgentError } from '../rpc/jsonRpc.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './stores/tokenStore.js';
 import type { TokenSet } from '../provider/tokenSet.js';
 import { DpopKey } from '../provider/dpopKey.js';
+import { locked } from './control/refusals.js';
+import type { Sealed, Sealer } from './control/sealing.js';
+import { parseGrant } from './stores/grantJson.js';
 
 /**
  * The stored login of one profile, and the one truth about it: the store. Every use and change of
@@ -19,6 +22,10 @@ export class GrantKeeper {
   /** Set when the last save failed: the login then lives in memory only. */
   saveProblem: string | undefined;
   private dpopKey: DpopKey | undefined;
+  /** While locked: who is logged in (no refresh token), and the grant sealed if only here. */
+  private sealed: { view: StoredGrant | null; secret?: Sealed } | undefined;
+  /** Told each grant this agent reads or writes (null: none): the login's lifetime follows it. */
+  onGrant: (grant: StoredGrant | null) => void = () => undefined;
 
   constructor(
     private readonly profile: string,
@@ -34,7 +41,35 @@ export class GrantKeeper {
 
   /** The grant as last read (the store is read the first time only): for `status`. */
   async load(): Promise<StoredGrant | null> {
+    if (this.sealed) return this.sealed.view;
     return this.grant !== undefined ? this.grant : this.reread();
+  }
+
+  private keep(grant: StoredGrant | null): void {
+    this.grant = grant;
+    this.onGrant(grant);
+  }
+
+  /**
+   * The agent locks: the refresh token leaves memory. A store that keeps it (keychain, file) has it
+   * back at unlock; one held only here (a save that failed) is sealed under the passphrase's key.
+   * The memory store seals its own (memoryStore.ts). Run through `serialised`.
+   */
+  seal(sealer: Sealer): void {
+    const grant = this.grant;
+    const onlyHere = grant && this.saveProblem !== undefined;
+    this.sealed = { view: grant ? lockedView(grant) : null };
+    if (onlyHere) this.sealed.secret = sealer.seal(JSON.stringify(grant));
+    this.grant = undefined;
+    this.dpopKey = undefined;
+  }
+
+  unseal(sealer: Sealer): void {
+    const secret = this.sealed?.secret;
+    const text = secret && sealer.open(secret);
+    this.sealed = undefined;
+    const grant = text ? parseGrant(text) : null;
+    if (grant) this.keep(grant);
   }
 
   /**
@@ -42,6 +77,7 @@ export class GrantKeeper {
    * store that cannot be read now leaves the login this agent knows in use.
    */
   async reread(): Promise<StoredGrant | null> {
+    if (this.sealed) throw locked();
     const stored = await this.readStore();
     if (stored === undefined) return this.grant!;
     if (this.grant && stored?.refresh_token !== this.grant.refresh_token) {
@@ -50,7 +86,7 @@ export class GrantKeeper {
         'refreshed, logged in or out): using the stored one';
       this.log.info({ logged_in: stored !== null }, what);
     }
-    this.grant = stored;
+    this.keep(stored);
     return stored;
   }
 
@@ -61,9 +97,10 @@ export class GrantKeeper {
    * restart.
    */
   async save(grant: StoredGrant): Promise<StoredGrant | null> {
+    if (this.sealed) throw locked();
     const stored = await this.readStore(false);
     if (stored !== undefined && this.changedTo(stored)) return this.adopt(stored, 'save');
-    this.grant = grant;
+    this.keep(grant);
     try {
       await this.store.save(this.key, grant);
       this.saveProblem = undefined;
@@ -80,11 +117,12 @@ export class GrantKeeper {
    * whether the store holds no login now.
    */
   async forget(): Promise<boolean> {
+    if (this.sealed) throw locked();
     const stored = await this.readStore(false);
     if (stored !== undefined && this.changedTo(stored)) {
       return this.adopt(stored, 'delete') === null;
     }
-    this.grant = null;
+    this.keep(null);
     this.saveProblem = undefined;
     try {
       await this.store.remove(this.key);
@@ -137,7 +175,7 @@ export class GrantKeeper {
       'the stored login changed since this agent read it (another agent): ' +
       `not overwritten by a ${action}, adopted`;
     this.log.warn({ logged_in: stored !== null }, what);
-    this.grant = stored;
+    this.keep(stored);
     return stored;
   }
 
@@ -152,14 +190,22 @@ export class GrantKeeper {
 }
 
 /**
- * What a login leaves in the store: its refresh token, who it is for, and its id_token (never an
- * access token).
+/** Who is logged in, as `status` shows it while locked: no refresh token, id_token or DPoP key. */
+function lockedView(grant: StoredGrant): StoredGrant {
+  const { id_token: _id, dpop_key: _key, ...view } = grant;
+  return { ...view, refresh_token: '' };
+}
+
+/**
+ * What a login leaves in the store: its refresh token, who it is for, its id_token and when its
+ * lifetime ends (never an access token).
  */
-export function grantOf(set: TokenSet): StoredGrant {
+export function grantOf(set: TokenSet, endsAt?: number): StoredGrant {
   const grant: StoredGrant = {
     refresh_token: set.refreshToken!,
     saved_at: Math.floor(Date.now() / 1000),
   };
+  if (endsAt !== undefined) grant.ends_at = endsAt;
   for (const name of ['subject', 'email', 'scope', 'issuer', 'nonce'] as const) {
     const value = set[name];
     if (value !== undefined) grant[name] = value;

@@ -1,16 +1,9 @@
 import type { Agent } from './agent.js';
-import {
-  LOGIN_FLOWS,
-  TOKEN_KINDS,
-  type MethodName,
-  type Result,
-  type TokenReply,
-} from '../rpc/methods.js';
+import { LOGIN_FLOWS, METHOD_NAMES, type MethodName, type Result } from '../rpc/methods.js';
 import {
   asParams,
   optionalBoolean,
   optionalChoice,
-  optionalDpop,
   optionalNumber,
   optionalString,
   requiredString,
@@ -20,12 +13,12 @@ import { AgentError } from '../rpc/jsonRpc.js';
 import { DEFAULT_GIT_USERNAME } from '../config/gitHosts.js';
 import { acrValues } from '../config/configValues.js';
 import type { StepUp } from '../provider/stepUp.js';
+import { MAX_DURATION_SECONDS } from '../config/durations.js';
+import { locked } from './control/refusals.js';
+import { getToken, refuseOtherConfig, serveAudited } from './tokenMethod.js';
+import type { ConnectionContext } from './connection.js';
 
-/** What a handler may learn about the connection it serves. */
-export interface ConnectionContext {
-  /** Runs `fn` when the client hangs up (e.g. Ctrl-C on `kms-agent login`). */
-  onClose(fn: () => void): void;
-}
+export type { ConnectionContext };
 
 type Handler<M extends MethodName> = (
   params: unknown,
@@ -35,21 +28,40 @@ export type MethodTable = { [M in MethodName]: Handler<M> };
 
 const ONE_DAY = 86_400;
 const ONE_YEAR = 365 * ONE_DAY;
-const TOKEN_PARAMS = [
-  'profile',
-  'min_valid',
-  'kind',
-  'scope',
-  'audience',
-  'config',
-  'force',
-  'dpop',
-];
 
 type Reload = () => Result<'agent.reload'>;
 
-/** The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the edge. */
+/**
+ * What a locked agent still answers (docs/SECURITY.md): its status, unlock and shutdown, and
+ * agent.config, the check every command makes first, which holds nothing secret (its pid and
+ * config file, as status shows). token.get says LOCKED itself, through its audit.
+ */
+const WHILE_LOCKED: ReadonlySet<MethodName> = new Set([
+  'agent.status',
+  'agent.config',
+  'agent.unlock',
+  'agent.shutdown',
+  'token.get',
+]);
+
+/**
+ * The dispatch table: method name → handler, like ssh-agent's. Params are checked here, at the
+ * edge. While the agent is locked, every method but those above answers LOCKED.
+ */
 export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload): MethodTable {
+  const table = methods(agent, shutdown, onReload);
+  for (const name of METHOD_NAMES) {
+    if (WHILE_LOCKED.has(name)) continue;
+    const handler = table[name] as Handler<MethodName>;
+    (table as Record<MethodName, Handler<MethodName>>)[name] = (params, connection) => {
+      if (agent.passphraseLock.locked) throw locked();
+      return handler(params, connection);
+    };
+  }
+  return table;
+}
+
+function methods(agent: Agent, shutdown: () => void, onReload: Reload): MethodTable {
   return {
     'agent.status': (params) => agentStatus(agent, params),
 
@@ -64,10 +76,10 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
       return result;
     },
 
-    'token.get': (params) => getToken(agent, params),
+    'token.get': (params, connection) => getToken(agent, params, connection),
 
     // git's credential helper (docs/tools.md): the [git] table names the profile and username per host.
-    'git.credential': (params) => gitCredential(agent, params),
+    'git.credential': (params, connection) => gitCredential(agent, params, connection),
 
     'login.start': (params) => startLogin(agent, params),
 
@@ -120,6 +132,31 @@ export function methodTable(agent: Agent, shutdown: () => void, onReload: Reload
       setImmediate(shutdown);
       return {};
     },
+
+    'agent.lock': async (params) => {
+      await agent.lock(passphraseOf('agent.lock', params));
+      return { locked: true };
+    },
+
+    'agent.unlock': async (params) => {
+      const wasLocked = await agent.unlock(passphraseOf('agent.unlock', params));
+      return { locked: false, was_locked: wasLocked };
+    },
+
+    'delegation.create': (params, connection) => agent.delegations.create(params, connection),
+
+    'delegation.list': (params) => {
+      asParams('delegation.list', params, []);
+      return agent.delegations.list();
+    },
+
+    'delegation.revoke': (params) => agent.delegations.revoke(params),
+
+    'audit.list': (params) => {
+      const p = asParams('audit.list', params, ['profile', 'last']);
+      const last = optionalNumber('audit.list', p, 'last', 1, 1000);
+      return agent.audit.list(optionalString('audit.list', p, 'profile'), last);
+    },
   };
 }
 
@@ -132,10 +169,10 @@ function loginAcrValues(text: string): string[] {
   }
 }
 
-/** A client naming another config than the agent's gets no token (docs/configuration.md). */
-function refuseOtherConfig(agent: Agent, named: string | undefined): void {
-  const mismatch = agent.configMismatch(named);
-  if (mismatch !== undefined) throw new AgentError('CONFIG_ERROR', mismatch);
+/** The passphrase of agent.lock and agent.unlock: never empty, never logged. */
+function passphraseOf(method: string, params: unknown): string {
+  const p = asParams(method, params, ['passphrase']);
+  return requiredString(method, p, 'passphrase');
 }
 
 async function agentStatus(agent: Agent, params: unknown): Promise<Result<'agent.status'>> {
@@ -147,6 +184,7 @@ async function agentStatus(agent: Agent, params: unknown): Promise<Result<'agent
       return status;
     }),
   );
+  for (const profile of profiles) profile.counters = agent.audit.countersOf(profile.name);
   const status: Result<'agent.status'> = {
     version: VERSION,
     pid: process.pid,
@@ -156,29 +194,15 @@ async function agentStatus(agent: Agent, params: unknown): Promise<Result<'agent
     profiles,
   };
   if (agent.configError) status.config_error = agent.configError.message;
+  if (agent.passphraseLock.locked) status.locked = true;
   return status;
 }
 
-/** The hot path: a cached token is answered at once, without a promise. */
-function getToken(agent: Agent, params: unknown): TokenReply | Promise<TokenReply> {
-  const p = asParams('token.get', params, TOKEN_PARAMS);
-  refuseOtherConfig(agent, optionalString('token.get', p, 'config'));
-  const session = agent.session(optionalString('token.get', p, 'profile'));
-  const reply = session.getToken({
-    min_valid: optionalNumber('token.get', p, 'min_valid', 0, ONE_DAY),
-    kind: optionalChoice('token.get', p, 'kind', TOKEN_KINDS),
-    scope: optionalString('token.get', p, 'scope'),
-    audience: optionalString('token.get', p, 'audience'),
-    force: optionalBoolean('token.get', p, 'force'),
-    dpop: optionalDpop('token.get', p),
-  });
-  // Only while a reload failed: the client hears that its edit did not take.
-  const warning = agent.configWarning();
-  if (warning === undefined) return reply;
-  return Promise.resolve(reply).then((r) => ({ ...r, warning }));
-}
-
-async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git.credential'>> {
+async function gitCredential(
+  agent: Agent,
+  params: unknown,
+  connection: ConnectionContext,
+): Promise<Result<'git.credential'>> {
   const p = asParams('git.credential', params, ['host', 'profile', 'config']);
   refuseOtherConfig(agent, optionalString('git.credential', p, 'config'));
   const host = requiredString('git.credential', p, 'host').toLowerCase();
@@ -191,7 +215,10 @@ async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git
     );
   }
   const session = agent.session(named ?? mapped!.profile);
-  const reply = await session.getToken({});
+  const confirm = session.profile.confirm
+    ? `a token of profile ${session.name} for git`
+    : undefined;
+  const reply = await serveAudited(agent, connection, session, {}, confirm);
   const result: Result<'git.credential'> = {
     profile: session.name,
     username: mapped?.username ?? DEFAULT_GIT_USERNAME,
@@ -204,7 +231,13 @@ async function gitCredential(agent: Agent, params: unknown): Promise<Result<'git
 }
 
 async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.start'>> {
-  const p = asParams('login.start', params, ['profile', 'flow', 'acr_values', 'max_age']);
+  const p = asParams('login.start', params, [
+    'profile',
+    'flow',
+    'acr_values',
+    'max_age',
+    'lifetime',
+  ]);
   const session = agent.session(optionalString('login.start', p, 'profile'));
   const flow = optionalChoice('login.start', p, 'flow', LOGIN_FLOWS) ?? 'pkce';
   const acr = optionalString('login.start', p, 'acr_values', 2000);
@@ -213,7 +246,8 @@ async function startLogin(agent: Agent, params: unknown): Promise<Result<'login.
     maxAge:
       optionalNumber('login.start', p, 'max_age', 0, ONE_YEAR, true) ?? session.profile.maxAge,
   };
-  const login = await agent.logins.start(session, flow, stepUp);
+  const lifetime = optionalNumber('login.start', p, 'lifetime', 1, MAX_DURATION_SECONDS);
+  const login = await agent.logins.start(session, flow, stepUp, lifetime);
   const result: Result<'login.start'> = {
     login_id: login.id,
     profile: login.profile,

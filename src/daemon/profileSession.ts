@@ -12,6 +12,8 @@ import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { ProviderClient } from '../provider/providerClient.js';
 import {
   idTokenNotRenewed,
+  lifetimeEnded,
+  lifetimeEndedWhy,
   loginRequired,
   noOpenidScope,
   noRefreshTokenHint,
@@ -23,6 +25,9 @@ import { SessionTokens } from './sessionTokens.js';
 import type { TokenFiles } from './tokenFiles.js';
 import { cacheTokens, servable, type CachedTokens, type ServedToken } from './tokenCache.js';
 import { checkDpopRequest, replyOf, withProof } from './dpopServing.js';
+import { LoginLifetime, loginEndsAt } from './loginLifetime.js';
+import { locked } from './control/refusals.js';
+import type { Sealer } from './control/sealing.js';
 import type { TokenSet } from '../provider/tokenSet.js';
 import { MAIN_TARGET, tokenTarget, type TokenTarget } from '../provider/tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
@@ -58,6 +63,10 @@ export class ProfileSession {
   loginEnded: string | undefined;
   private readonly refresh: SessionRefresh;
   closed = false;
+  /** While the agent is locked: nothing cached, nothing refreshed (docs/SECURITY.md). */
+  locked = false;
+  /** When the agent forgets this login (max_lifetime, login --lifetime). */
+  readonly lifetime = new LoginLifetime(() => void this.endLifetime());
 
   constructor(
     public profile: Profile,
@@ -70,6 +79,7 @@ export class ProfileSession {
     this.grants = new GrantKeeper(profile.name, store, profile.storeKey, log);
     this.tokens = new SessionTokens(profile.name, profile, tokenFiles);
     this.refresh = new SessionRefresh(this);
+    this.grants.onGrant = (grant) => this.lifetime.follow(grant?.ends_at);
   }
 
   /** A reload changed only what does not touch tokens or the login (agent.ts decides). */
@@ -93,12 +103,7 @@ export class ProfileSession {
   getToken(request: TokenRequest): TokenReply | Promise<TokenReply> {
     const isMain = request.scope === undefined && request.audience === undefined;
     const target = isMain ? MAIN_TARGET : tokenTarget(request.scope, request.audience);
-    const kind =
-      request.kind === 'id' || request.kind === 'access'
-        ? request.kind
-        : isMain
-          ? this.profile.servedKind
-          : 'access';
+    const kind = this.kindOf(request);
     const dpop = request.dpop;
     if (dpop !== undefined || this.profile.dpop) checkDpopRequest(this.profile, kind, dpop);
     const token = request.force
@@ -108,6 +113,13 @@ export class ProfileSession {
     return token instanceof Promise
       ? token.then((served) => withProof(served, dpop))
       : withProof(token, dpop);
+  }
+
+  /** The kind of token a request gets: as asked, else the profile's main one, else access. */
+  kindOf(request: TokenRequest): 'id' | 'access' {
+    if (request.kind === 'id' || request.kind === 'access') return request.kind;
+    const isMain = request.scope === undefined && request.audience === undefined;
+    return isMain ? this.profile.servedKind : 'access';
   }
 
   private servedToken(
@@ -123,7 +135,10 @@ export class ProfileSession {
       const wanted = minValid ?? token.defaultMinValid;
       // A min_valid beyond what this provider ever issues cannot be met by a refresh either: serve the
       // freshest token, and refresh only once it is half used, not on every call.
-      if (left >= wanted || (left > 0 && wanted > token.lifetime && now < entry!.noRefreshBefore)) {
+      if (
+        (left >= wanted || (left > 0 && wanted > token.lifetime && now < entry!.noRefreshBefore)) &&
+        now < this.lifetime.endsAt
+      ) {
         entry!.lastUsedMs = Date.now();
         return token;
       }
@@ -133,6 +148,7 @@ export class ProfileSession {
 
   private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<ServedToken> {
     if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
+    if (this.lifetime.ended()) throw lifetimeEnded(this.name, this.lifetime.endsAt);
     const before = this.tokens.of(target);
     // The last refresh brought no id_token and asking again so soon would not either: no refresh per
     // call. The last id_token is served while it is valid, even with less than min_valid left.
@@ -167,6 +183,7 @@ export class ProfileSession {
   /** A forced token is a new one or an error: never the cached token it was asked to replace. */
   private async forcedToken(target: TokenTarget, kind: 'id' | 'access'): Promise<ServedToken> {
     if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
+    if (this.lifetime.ended()) throw lifetimeEnded(this.name, this.lifetime.endsAt);
     const entry = await this.refresh.forced(target);
     const token = servable(entry, kind);
     if (token === undefined) throw this.noTokenOfKind(kind, entry);
@@ -180,9 +197,14 @@ export class ProfileSession {
       : loginRequired(this.name, 'the provider answered with an expired token');
   }
 
-  /** Adopts a completed login: the grant is stored before the login is reported done. Returns the previous login's subject. */
-  adoptLogin(set: TokenSet): Promise<string | undefined> {
+  /**
+   * Adopts a completed login: the grant is stored, with the end of its lifetime (`keepFor`
+   * seconds, at most the profile's max_lifetime), before the login is reported done. Returns the
+   * previous login's subject.
+   */
+  adoptLogin(set: TokenSet, keepFor?: number): Promise<string | undefined> {
     return this.grants.serialised(async () => {
+      if (this.locked) throw locked();
       const stored = await this.grants.reread().catch(() => null);
       const previous = stored?.subject ?? this.tokens.main?.set.subject;
       this.refresh.reset();
@@ -192,11 +214,14 @@ export class ProfileSession {
       this.loginEnded = undefined;
       this.refresh.backoff.succeeded();
       this.noRefreshWarning = set.refreshToken ? undefined : noRefreshTokenHint(this.profile);
+      const endsAt = loginEndsAt(keepFor, this.profile.maxLifetime);
       if (set.refreshToken) {
-        await this.grants.save(grantOf(set));
+        await this.grants.save(grantOf(set, endsAt));
         this.refresh.background.schedule();
       } else {
         await this.grants.forget();
+        // No stored login to carry the end time: the cached tokens still end with it.
+        this.lifetime.follow(endsAt);
       }
       return previous;
     });
@@ -222,9 +247,50 @@ export class ProfileSession {
     });
   }
 
+  /** The login's lifetime ended: revoked and forgotten as by logout; clients are told why. */
+  private async endLifetime(): Promise<void> {
+    // A locked agent cannot use the refresh token to revoke it: the unlock brings the grant back,
+    // and with it this timer.
+    if (this.locked || this.closed) return;
+    const why = lifetimeEndedWhy(this.lifetime.endsAt);
+    try {
+      await this.logout();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not end the login at its lifetime');
+    }
+    this.loginEnded = why;
+    this.lastError = `login ${why}`;
+    this.lifetime.follow(undefined);
+    this.log.info({ why }, 'login lifetime ended');
+  }
+
+  /**
+   * The agent locks: nothing refreshes, every cached token goes (token files too), and the stored
+   * login leaves memory (grantKeeper.ts), once any refresh in flight has stored what it got.
+   */
+  lock(sealer: Sealer): Promise<void> {
+    this.locked = true;
+    return this.grants.serialised(async () => {
+      this.refresh.background.cancel();
+      this.lifetime.cancel();
+      this.tokens.clear();
+      this.grants.seal(sealer);
+    });
+  }
+
+  unlock(sealer: Sealer): Promise<void> {
+    return this.grants.serialised(async () => {
+      this.grants.unseal(sealer);
+      this.locked = false;
+      const { endsAt } = this.lifetime;
+      this.lifetime.follow(endsAt === Infinity ? undefined : endsAt);
+      this.warmUp();
+    });
+  }
+
   /** A token-file profile with a stored login gets its file at start, without waiting for a client. */
   warmUp(): void {
-    if (!this.profile.tokenFile || this.tokens.main) return;
+    if (this.locked || !this.profile.tokenFile || this.tokens.main) return;
     this.refresh
       .once(MAIN_TARGET)
       .catch((err: unknown) =>
@@ -249,6 +315,7 @@ export class ProfileSession {
 
   close(): void {
     this.closed = true;
+    this.lifetime.cancel();
     this.refresh.background.cancel();
     this.tokens.close();
   }

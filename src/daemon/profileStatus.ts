@@ -11,6 +11,8 @@ export interface SessionFacts {
   readonly profile: Profile;
   readonly store: TokenStore;
   readonly tokenFiles?: TokenFiles | undefined;
+  /** When the login ends (Infinity: never). */
+  readonly lifetime: { readonly endsAt: number };
 }
 
 /** One profile as `status` shows it: who is logged in, until when, where the login is kept, what went wrong last. */
@@ -38,6 +40,8 @@ export function profileStatus(
   // Where they are depends on XDG_RUNTIME_DIR: said, so `curl -H @file` gets a file that exists.
   const files = session.profile.tokenFile ? session.tokenFiles : undefined;
   if (files) status.token_files = files.paths(session.name);
+  const endsAt = grant?.ends_at ?? session.lifetime.endsAt;
+  if (status.logged_in && Number.isFinite(endsAt)) status.login_ends_at = endsAt;
   if (lastError) status.last_error = lastError;
   if (session.profile.grant === 'client_credentials') status.grant = 'client_credentials';
   if (session.profile.dpop) {

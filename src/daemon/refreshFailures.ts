@@ -15,6 +15,15 @@ export function loginRequired(profile: string, why?: string): AgentError {
   return new AgentError('LOGIN_REQUIRED', `${what}: run ${loginAgain(profile)}`);
 }
 
+/** Why a login whose lifetime (max_lifetime, login --lifetime) ended at `endsAt` is gone. */
+export function lifetimeEndedWhy(endsAt: number): string {
+  return `its lifetime ended at ${new Date(endsAt * 1000).toISOString()}`;
+}
+
+export function lifetimeEnded(profile: string, endsAt: number): AgentError {
+  return loginRequired(profile, lifetimeEndedWhy(endsAt));
+}
+
 /** An id_token is asked for, and the provider gives none that is still valid (OpenID Connect Core §12.2 allows a refresh without one). */
 export function idTokenNotRenewed(profile: string, refusal: string | undefined): AgentError {
   const why =

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { createLogger, type Logger } from './logger.js';
 import { Agent } from './agent.js';
-import { keepMemoryOutOfCoreDumps } from './coreDumps.js';
+import { keepMemoryOutOfCoreDumps, makeUndumpable } from './coreDumps.js';
 import { methodTable } from './methodTable.js';
 import type { AgentConfig } from '../config/profile.js';
 import { configReloading } from './configReloading.js';
@@ -31,6 +31,8 @@ export interface DaemonOptions {
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   keepMemoryOutOfCoreDumps();
+  // After the filter: once non-dumpable, a process that is not root cannot write it.
+  makeUndumpable();
   // Also under socket activation: a unit's agent and a hand-started one must not share a store.
   const mine = { socket: options.socketPath, config: resolveConfigPath(options.configPath) };
   const lock = options.lock ?? (await takeAgentLock(agentLockPath(process.env), mine));
@@ -88,6 +90,7 @@ async function serve(
       () => reloading.reload('kms-agent reload'),
     ),
     log,
+    { via: 'agent', onClose: (connection) => agent.audit.closed(connection) },
   );
   const mode = await server.listen();
   agent.startServing();

@@ -21,6 +21,7 @@ import { RetryBackoff } from './retryBackoff.js';
 import type { SessionTokens } from './sessionTokens.js';
 import { storedIdToken } from './storedIdToken.js';
 import { refreshStoredGrant } from './storedRefresh.js';
+import { locked } from './control/refusals.js';
 import { cacheTokens, type CachedTokens } from './tokenCache.js';
 
 /** What the refreshes of a profile read and change of its session (profileSession.ts). */
@@ -35,6 +36,8 @@ export interface RefreshingSession extends RefreshedSession {
   lastError: string | undefined;
   /** The provider's words when it ended the login: clients are told why, not just "not logged in". */
   loginEnded: string | undefined;
+  /** While the agent is locked nothing is refreshed. */
+  readonly locked: boolean;
 }
 
 /**
@@ -64,6 +67,7 @@ export class SessionRefresh {
 
   /** Any number of concurrent callers for one target share one refresh request and its result. */
   once(target: TokenTarget): Promise<CachedTokens> {
+    if (this.session.locked) return Promise.reject(locked());
     const running = this.inflight.get(target.key);
     if (running) return running;
     const refresh = this.session.grants

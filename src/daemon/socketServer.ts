@@ -16,7 +16,8 @@ import {
   type Id,
   type Response,
 } from '../rpc/jsonRpc.js';
-import type { ConnectionContext, MethodTable } from './methodTable.js';
+import type { ConnectionContext } from './connection.js';
+import { peerOf, type Peer } from './peer.js';
 import {
   AgentAlreadyRunningError,
   ensureSocketDirectory,
@@ -24,6 +25,8 @@ import {
 } from './socketDirectory.js';
 
 type Handler = (params: unknown, connection: ConnectionContext) => unknown;
+/** A method table: the agent's (methodTable.ts), or a delegation's restricted one. */
+export type Handlers = Record<string, Handler>;
 /** An answer: ready now (a cached token), or later (anything that talks to a provider or a store). */
 type Answer = Response | Response[] | null | Promise<Response | Response[] | null>;
 
@@ -34,6 +37,7 @@ const MAX_INFLIGHT_PER_CONNECTION = 256;
 
 interface Connection extends ConnectionContext {
   socket: Socket;
+  peer: Peer;
   inflight: number;
   /** The client shut down its sending side: end ours once every answer is written. */
   ended: boolean;
@@ -47,10 +51,19 @@ export function isSocketActivated(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
+/** What a server is, beside its methods: its name in the audit, and who hears of a hang-up. */
+export interface ServerOptions {
+  /** The socket as the audit names it: "agent", or "delegation ID". */
+  via: string;
+  /** Called when a connection closes, after its own close handlers. */
+  onClose?: (connection: ConnectionContext) => void;
+}
+
 /**
  * JSON-RPC over a Unix socket, one message per line (the codec is src/rpc/). Owns the socket file:
  * created 0600 in a 0700 directory, a stale one replaced, removed again on close (unless systemd
- * passed it in). The caller holds the user's agent lock (agentLock.ts), so one agent binds.
+ * passed it in). The caller holds the user's agent lock (agentLock.ts), so one agent binds. Each
+ * connection's peer is read from the kernel at accept: another user's is closed unanswered.
  */
 export class SocketServer {
   private readonly handlers = new Map<string, Handler>();
@@ -62,8 +75,9 @@ export class SocketServer {
 
   constructor(
     readonly socketPath: string,
-    methods: MethodTable,
+    methods: Handlers,
     private readonly log: Logger,
+    private readonly options: ServerOptions = { via: 'agent' },
   ) {
     // A Map, so that `__proto__` or `toString` is an unknown method, not an inherited one.
     for (const [name, handler] of Object.entries(methods)) this.handlers.set(name, handler);
@@ -138,8 +152,19 @@ export class SocketServer {
   }
 
   private accept(socket: Socket): void {
+    const peer = peerOf(socket);
+    // Behind the socket's modes, as ssh-agent does: someone opened them, or a root process passed
+    // the connection on. Root may: it can read the agent's memory anyway.
+    if (peer === undefined || !peer.trusted) {
+      const who = peer ? { pid: peer.pid, uid: peer.uid } : { credentials: 'unreadable' };
+      this.log.warn({ ...who, via: this.options.via }, 'refused a connection from another user');
+      socket.destroy();
+      return;
+    }
     const connection: Connection = {
       socket,
+      peer,
+      via: this.options.via,
       inflight: 0,
       ended: false,
       closeHandlers: [],
@@ -167,6 +192,7 @@ export class SocketServer {
     socket.on('close', () => {
       this.connections.delete(connection);
       for (const fn of connection.closeHandlers) fn();
+      this.options.onClose?.(connection);
     });
   }
 

@@ -3,7 +3,7 @@ import type { Profile } from '../config/profile.js';
 import { AgentError } from '../rpc/jsonRpc.js';
 import type { GrantKeeper } from './grantKeeper.js';
 import { refreshExpectations } from './idExpectations.js';
-import { keepsLogin } from './refreshFailures.js';
+import { keepsLogin, lifetimeEnded } from './refreshFailures.js';
 import type { ProviderClient } from '../provider/providerClient.js';
 import { classifyProviderError, type ProviderFailure } from '../provider/providerErrors.js';
 import { toTokenSet, type TokenSet } from '../provider/tokenSet.js';
@@ -36,6 +36,9 @@ export async function refreshStoredGrant(
 ): Promise<RefreshOutcome> {
   let grant = await parts.grants.reread();
   if (grant === null) return { grant };
+  // A login whose lifetime ended is not used (the session's timer revokes and forgets it).
+  if (grant.ends_at !== undefined && grant.ends_at * 1000 <= Date.now())
+    return { grant, failure: lifetimeEnded(parts.profile.name, grant.ends_at) };
   for (let retried = false; ; retried = true) {
     let failure: ProviderFailure | AgentError;
     try {

@@ -45,3 +45,62 @@ export function flock(fd: number, operation: number): void {
   const result = bound('flock', 'int flock(int, int)')(fd, operation) as number;
   if (result !== 0) throw errnoError('flock');
 }
+
+/** The process at the other end of a Unix socket, as the kernel saw it connect. */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+}
+
+// Reused for every connection: reading a peer's credentials allocates nothing (bench/compare/).
+const credentials = Buffer.alloc(12);
+const length = Buffer.alloc(4);
+const groupId = Buffer.alloc(4);
+const GETSOCKOPT = 'int getsockopt(int, int, int, _Inout_ void *, _Inout_ void *)';
+
+function getsockopt(fd: number, level: number, option: number, size: number): boolean {
+  length.writeUInt32LE(size, 0);
+  return (bound('getsockopt', GETSOCKOPT)(fd, level, option, credentials, length) as number) === 0;
+}
+
+/**
+ * The peer's pid and uid, from the kernel: SO_PEERCRED on Linux (struct ucred: pid, uid, gid);
+ * getpeereid(3) and LOCAL_PEERPID on macOS. Undefined where the platform has neither, or when the
+ * call fails (the connection is already gone).
+ */
+export function peerCredentials(fd: number): PeerCredentials | undefined {
+  if (process.platform === 'linux') {
+    if (!getsockopt(fd, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, 12)) return undefined;
+    return { pid: credentials.readInt32LE(0), uid: credentials.readUInt32LE(4) };
+  }
+  if (process.platform === 'darwin') {
+    const eid = 'int getpeereid(int, _Inout_ void *, _Inout_ void *)';
+    if ((bound('getpeereid', eid)(fd, credentials, groupId) as number) !== 0) return undefined;
+    const uid = credentials.readUInt32LE(0);
+    if (!getsockopt(fd, 0 /* SOL_LOCAL */, 2 /* LOCAL_PEERPID */, 4)) return { pid: -1, uid };
+    return { pid: credentials.readInt32LE(0), uid };
+  }
+  return undefined;
+}
+
+/**
+ * No core file, and no /proc/PID/mem, environ or ptrace for other processes of the user, as
+ * ssh-agent does: prctl(PR_SET_DUMPABLE, 0) on Linux, ptrace(PT_DENY_ATTACH) on macOS. After it, a
+ * process that is not root can no longer write its own /proc/self/coredump_filter: call it after.
+ * Returns false where neither exists.
+ */
+export function makeNonDumpable(): boolean {
+  if (process.platform === 'linux') {
+    const prctl = 'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)';
+    if ((bound('prctl', prctl)(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0) as number) !== 0)
+      throw errnoError('prctl');
+    return true;
+  }
+  if (process.platform === 'darwin') {
+    const ptrace = 'int ptrace(int, int, void *, int)';
+    if ((bound('ptrace', ptrace)(31 /* PT_DENY_ATTACH */, 0, null, 0) as number) !== 0)
+      throw errnoError('ptrace');
+    return true;
+  }
+  return false;
+}

@@ -12,6 +12,9 @@ import { stepUpParams, type StepUp } from './stepUp.js';
 import { privateKeyJwt } from './clientAssertion.js';
 import type { DpopKey } from './dpopKey.js';
 
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
 /** No provider call may take longer than this; a hung provider must not hang the agent. */
 export const PROVIDER_TIMEOUT_SECONDS = 10;
 
@@ -251,6 +254,23 @@ export class ProviderClient {
     const params = { ...(scope ? { scope } : {}), ...this.targetParams(target) };
     const options = await proofs(oidc, config, dpop);
     return { response: await oidc.clientCredentialsGrant(config, params, options), boundTo: dpop };
+  }
+
+  /**
+   * RFC 8693 token exchange: `subjectToken` (the user's access token) for a new access token
+   * narrowed to the target's audience and scope, for a delegation (docs/configuration.md). The
+   * provider decides what the new token says (`act`, `sub`); the user's own is never handed on.
+   */
+  async exchange(subjectToken: string, target: TokenTarget): Promise<ProviderTokens> {
+    const { oidc, config } = await this.configuration();
+    const params: Record<string, string> = {
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      requested_token_type: ACCESS_TOKEN_TYPE,
+    };
+    if (target.audience) params.audience = target.audience;
+    if (target.scope) params.scope = target.scope;
+    return { response: await oidc.genericGrantRequest(config, TOKEN_EXCHANGE_GRANT, params) };
   }
 
   /** RFC 7009. Resolves false when the provider has no revocation endpoint; throws when it refuses or cannot be asked. */

@@ -22,6 +22,11 @@ export const WIRE_REASONS = [
   'CONFIG_ERROR',
   'NO_LOGIN_NEEDED',
   'DPOP_REQUIRED',
+  // The agent's policy said no (docs/SECURITY.md): exit 7.
+  'LOCKED',
+  'NOT_CONFIRMED',
+  'FORBIDDEN',
+  'WRONG_PASSPHRASE',
 ] as const;
 
 /**

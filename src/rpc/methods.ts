@@ -6,6 +6,9 @@
 // Each enumeration is listed once, here; its type, the config's check and the params' check follow it.
 export const TOKEN_KINDS = ['auto', 'access', 'id'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
+/** The token a delegation serves: one kind, never "auto". */
+export const DELEGATED_KINDS = ['access', 'id'] as const;
+export type DelegatedKind = (typeof DELEGATED_KINDS)[number];
 export const LOGIN_FLOWS = ['pkce', 'device'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
 /** How a profile gets its tokens (SPEC §9): a user's login, or the client's own credentials. */
@@ -41,6 +44,57 @@ export interface ProfileStatus {
   grant?: 'client_credentials';
   /** Set for a DPoP profile: its tokens are bound to the agent's key, whose thumbprint this is. */
   dpop?: { jkt?: string };
+  /** Unix seconds: when the login's lifetime ends (`max_lifetime`, `login --lifetime`). */
+  login_ends_at?: number;
+  /** `token.get` outcomes for this profile since the agent started. */
+  counters?: OutcomeCounters;
+}
+
+/** What happened to a `token.get` (docs/protocol.md, `audit.list`). */
+export type AuditOutcome = 'served' | 'refreshed' | 'refused' | 'failed';
+export type OutcomeCounters = Record<AuditOutcome, number>;
+
+/** One `token.get` outcome as the audit keeps it; never a token. */
+export interface AuditEntry {
+  /** Unix seconds, with milliseconds. */
+  time: number;
+  profile: string;
+  kind: string;
+  audience?: string;
+  scope?: string;
+  /** The client process, from the kernel; -1 where the platform cannot say. */
+  pid: number;
+  uid: number;
+  /** Its executable (/proc/PID/exe), or "unknown". */
+  exe: string;
+  /** The socket it came through: "agent", or "delegation ID". */
+  via: string;
+  outcome: AuditOutcome;
+  /** The reason of a refused or failed request. */
+  reason?: string;
+  /** The same request with the same outcome, this many times in a row from one process. */
+  count: number;
+  /** Unix seconds of the last of them, when count > 1. */
+  last_time?: number;
+}
+
+/** What a delegation lets its socket have (docs/protocol.md, `delegation.create`). */
+export interface DelegationInfo {
+  id: string;
+  profile: string;
+  socket: string;
+  restrictions: {
+    audience?: string;
+    scope?: string;
+    kind: DelegatedKind;
+    confirm: boolean;
+    exchange: boolean;
+  };
+  uses_left?: number;
+  /** Unix seconds. */
+  expires_at?: number;
+  /** True when it ends with the connection that made it (`delegate -- CMD`). */
+  bound: boolean;
 }
 
 export interface TokenReply {
@@ -84,11 +138,15 @@ export interface Methods {
       /** Unix seconds. */
       started_at: number;
       socket: string;
-      /** The config file the agent reads (and watches). */
-      config: string;
+      /** The config file the agent reads (and watches); absent on a delegation's socket. */
+      config?: string;
       profiles: ProfileStatus[];
       /** Why the last reload failed: the agent runs on the config it had. */
       config_error?: string;
+      /** True while the agent is locked (`kms-agent lock`). */
+      locked?: boolean;
+      /** On a delegation's socket: that delegation, and no profile. */
+      delegation?: DelegationInfo;
     };
   };
   'agent.config': {
@@ -124,8 +182,17 @@ export interface Methods {
     };
   };
   'login.start': {
-    /** `acr_values`, `max_age`: a step-up for this login, in place of the profile's. */
-    params: { profile?: string; flow?: LoginFlow; acr_values?: string; max_age?: number };
+    /**
+     * `acr_values`, `max_age`: a step-up for this login, in place of the profile's.
+     * `lifetime`: seconds until the agent forgets this login (over the profile's max_lifetime).
+     */
+    params: {
+      profile?: string;
+      flow?: LoginFlow;
+      acr_values?: string;
+      max_age?: number;
+      lifetime?: number;
+    };
     result: {
       login_id: string;
       profile: string;
@@ -151,6 +218,8 @@ export interface Methods {
       previous_subject?: string;
       /** Why this login will not last (no refresh token), and what to change. */
       refresh_token_warning?: string;
+      /** Unix seconds: when the agent forgets this login (its lifetime). */
+      login_ends_at?: number;
     };
   };
   'login.cancel': {
@@ -180,8 +249,65 @@ export interface Methods {
     params: Record<string, never>;
     result: Record<string, never>;
   };
+  'agent.lock': {
+    params: { passphrase: string };
+    result: { locked: boolean };
+  };
+  'agent.unlock': {
+    params: { passphrase: string };
+    result: { locked: boolean; was_locked: boolean };
+  };
+  'delegation.create': {
+    /** Without `socket` the delegation ends when the connection that made it closes. */
+    params: {
+      profile?: string;
+      audience?: string;
+      scope?: string;
+      kind?: DelegatedKind;
+      ttl?: number;
+      uses?: number;
+      confirm?: boolean;
+      exchange?: boolean;
+      socket?: string;
+    };
+    result: DelegationInfo;
+  };
+  'delegation.list': {
+    params: Record<string, never>;
+    result: DelegationInfo[];
+  };
+  'delegation.revoke': {
+    params: { id: string };
+    result: { revoked: boolean };
+  };
+  'audit.list': {
+    params: { profile?: string; last?: number };
+    result: AuditEntry[];
+  };
 }
 
 export type MethodName = keyof Methods;
 export type Params<M extends MethodName> = Methods[M]['params'];
 export type Result<M extends MethodName> = Methods[M]['result'];
+
+/** Every method once (a delegated socket refuses each); the compiler refuses one missing. */
+const EVERY_METHOD: Record<MethodName, true> = {
+  'agent.status': true,
+  'agent.config': true,
+  'token.get': true,
+  'git.credential': true,
+  'login.start': true,
+  'login.wait': true,
+  'login.cancel': true,
+  logout: true,
+  'profiles.list': true,
+  'agent.reload': true,
+  'agent.shutdown': true,
+  'agent.lock': true,
+  'agent.unlock': true,
+  'delegation.create': true,
+  'delegation.list': true,
+  'delegation.revoke': true,
+  'audit.list': true,
+};
+export const METHOD_NAMES = Object.keys(EVERY_METHOD) as MethodName[];

@@ -5,7 +5,6 @@
 // only, its path and state only, one use): test/loginListener.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -14,6 +13,7 @@ import {
   LOCAL_CONFIDENTIAL_CLIENT_SECRET,
 } from '../../dist/demo/localProvider.js';
 import { startForeground } from '../support/harness.mjs';
+import { asNobody, NOBODY, otherUserSkip } from '../support/otherUser.mjs';
 import {
   loginViaRpc,
   makeIsolatedSandbox,
@@ -21,34 +21,6 @@ import {
   stopChild,
   withSandbox,
 } from '../support/reliability.mjs';
-
-const NOBODY = 65534;
-const canSwitchUser =
-  process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
-
-/** Runs a node snippet as nobody; it prints one JSON line. */
-function asNobody(script, env = {}) {
-  const r = spawnSync(
-    'setpriv',
-    [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      '--clear-groups',
-      process.execPath,
-      '--input-type=module',
-      '-e',
-      script,
-    ],
-    {
-      env: { PATH: process.env.PATH, ...env },
-      cwd: '/',
-      encoding: 'utf8',
-      timeout: 15_000,
-    },
-  );
-  assert.equal(r.status, 0, `setpriv as nobody: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1));
-}
 
 /** What nobody gets when connecting to a Unix socket: 'connected' or the error code. */
 const CONNECT = `
@@ -68,7 +40,7 @@ const READ = `
 
 test(
   'another uid cannot connect to the agent, nor read its store, log or environment',
-  { skip: !canSwitchUser && 'needs root and setpriv to act as nobody' },
+  { skip: otherUserSkip },
   async (t) => {
     const sb = await makeIsolatedSandbox({
       profile: { store: 'file' },

@@ -23,7 +23,7 @@ export function registerStop(program: Command, cli: CliContext): void {
             await c.call('agent.shutdown', {});
             return { pid, socketPath: c.socketPath };
           },
-          { autostart: false, otherConfig: 'warn', sayConfigError: false },
+          { autostart: false, otherConfig: 'warn', sayConfigError: false, whenRefused: 'continue' },
         );
         // Return only once the socket is gone, so a command right after `stop` never meets the old agent.
         // Under socket activation the socket is systemd's and stays: there, wait for the process to exit.

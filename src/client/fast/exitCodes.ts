@@ -10,6 +10,8 @@ export const Exit = {
   LOGIN_TIMEOUT: 4,
   LOGIN_REQUIRED: 5,
   PROVIDER_UNREACHABLE: 6,
+  /** The agent's policy said no: locked, not confirmed, or outside a delegation. */
+  REFUSED: 7,
 } as const;
 
 /**
@@ -22,6 +24,7 @@ export type CommandKind = 'command' | 'login' | 'start';
 const COLUMN: Record<CommandKind, number> = { command: 0, login: 1, start: 2 };
 
 const { ERROR, NO_AGENT, LOGIN_FAILED, LOGIN_TIMEOUT, LOGIN_REQUIRED, PROVIDER_UNREACHABLE } = Exit;
+const { REFUSED } = Exit;
 
 /** The one table: reason → exit code, a column per command kind. */
 const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start: number]> = {
@@ -40,6 +43,10 @@ const EXIT_CODES: Record<Reason, readonly [command: number, login: number, start
   NO_LOGIN_NEEDED: [ERROR, Exit.OK, ERROR],
   // A DPoP profile's token asked for without a proof (token --dpop): it would be useless.
   DPOP_REQUIRED: [ERROR, ERROR, ERROR],
+  LOCKED: [REFUSED, REFUSED, REFUSED],
+  NOT_CONFIRMED: [REFUSED, REFUSED, REFUSED],
+  FORBIDDEN: [REFUSED, REFUSED, REFUSED],
+  WRONG_PASSPHRASE: [ERROR, ERROR, ERROR],
   // For start, an agent that vanished while it looked for one: it could not start one either.
   NO_AGENT: [NO_AGENT, NO_AGENT, ERROR],
   AGENT_START_FAILED: [NO_AGENT, NO_AGENT, ERROR],

@@ -31,6 +31,7 @@ async function requestCode(session: ProfileSession, stepUp: StepUp): Promise<Dev
 export async function startDeviceLogin(
   session: ProfileSession,
   stepUp: StepUp,
+  keepFor?: number,
 ): Promise<PendingLogin> {
   const profile = session.name;
   const start = await requestCode(session, stepUp);
@@ -56,7 +57,7 @@ export async function startDeviceLogin(
         loginExpectations(session.profile, previous, undefined, stepUp),
         'throw',
       );
-      outcome.resolve({ set, previousSubject: await session.adoptLogin(set) });
+      outcome.resolve({ set, previousSubject: await session.adoptLogin(set, keepFor) });
     })
     .catch((err: unknown) =>
       outcome.reject(

@@ -28,7 +28,13 @@ export class LoginRegistry {
     private readonly log: Logger,
   ) {}
 
-  async start(session: ProfileSession, flow: LoginFlow, stepUp: StepUp): Promise<PendingLogin> {
+  /** `keepFor`: seconds the agent keeps this login (`login --lifetime`), over max_lifetime. */
+  async start(
+    session: ProfileSession,
+    flow: LoginFlow,
+    stepUp: StepUp,
+    keepFor?: number,
+  ): Promise<PendingLogin> {
     if (session.profile.grant === 'client_credentials') {
       const token = `\`kms-agent token --profile ${session.name}\``;
       throw new AgentError(
@@ -50,10 +56,10 @@ export class LoginRegistry {
     // Loaded on the first login: an agent that starts logged in never needs them, nor node:http.
     const login =
       flow === 'device'
-        ? await (await import('./deviceLogin.js')).startDeviceLogin(session, stepUp)
+        ? await (await import('./deviceLogin.js')).startDeviceLogin(session, stepUp, keepFor)
         : await (
             await import('./pkceLogin.js')
-          ).startPkceLogin(session, stepUp, LOGIN_LIFETIME_SECONDS, this.pageDir);
+          ).startPkceLogin(session, stepUp, LOGIN_LIFETIME_SECONDS, this.pageDir, keepFor);
     this.logins.set(login.id, { login, session });
     this.log.info({ profile: session.name, flow, login_id: login.id }, 'login started');
     const forget = (): void =>
@@ -162,6 +168,7 @@ async function describeLogin(
   };
   const email = set.email ?? status.email;
   if (email) result.email = providerText(email, 320);
+  if (status.login_ends_at !== undefined) result.login_ends_at = status.login_ends_at;
   if (status.store_warning) result.store_warning = status.store_warning;
   if (previousSubject !== undefined && set.subject !== undefined && previousSubject !== set.subject)
     result.previous_subject = providerText(previousSubject, 255);

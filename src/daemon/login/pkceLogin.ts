@@ -45,6 +45,7 @@ function callbackHandler(
   checks: LoginChecks,
   stepUp: StepUp,
   outcome: ReturnType<typeof deferred<LoginResult>>,
+  keepFor: number | undefined,
 ): (url: URL) => Promise<Outcome> {
   const profile = session.name;
   return async (callback) => {
@@ -75,7 +76,7 @@ function callbackHandler(
         loginExpectations(session.profile, previous, checks.nonce, stepUp),
         'throw',
       );
-      const previousSubject = await session.adoptLogin(set);
+      const previousSubject = await session.adoptLogin(set, keepFor);
       outcome.resolve({ set, previousSubject });
       const who = set.email ?? set.subject;
       return {
@@ -132,6 +133,7 @@ export async function startPkceLogin(
   stepUp: StepUp,
   lifetimeSeconds: number,
   pageDir: string,
+  keepFor?: number,
 ): Promise<PendingLogin> {
   const profile = session.name;
   const checks = await freshChecks(session.profile);
@@ -139,7 +141,7 @@ export async function startPkceLogin(
   const listener = await openListener(
     session,
     checks.state,
-    callbackHandler(session, checks, stepUp, outcome),
+    callbackHandler(session, checks, stepUp, outcome, keepFor),
   );
   let url: URL;
   try {

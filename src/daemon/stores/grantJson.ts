@@ -24,6 +24,7 @@ export function parseGrant(text: string): StoredGrant | null {
   }
   const key = dpopJwk(fields.dpop_key);
   if (key) grant.dpop_key = key;
+  if (typeof fields.ends_at === 'number') grant.ends_at = fields.ends_at;
   return grant;
 }
 

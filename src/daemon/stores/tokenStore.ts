@@ -21,6 +21,8 @@ export interface StoredGrant {
   dpop_key?: DpopJwk;
   /** Unix seconds. */
   saved_at: number;
+  /** Unix seconds: the login's lifetime ends then (`max_lifetime`, `login --lifetime`). */
+  ends_at?: number;
 }
 
 /** The optional text fields of a stored grant, as the stores read them back. */

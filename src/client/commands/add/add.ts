@@ -233,6 +233,10 @@ async function tellRunningAgent(cli: CliContext, file: string, name: string): Pr
       { autostart: false, otherConfig: 'ignore', sayConfigError: false },
     );
   } catch (err) {
+    if (err instanceof AgentError && err.reason === 'LOCKED') {
+      say(`The running agent is locked: it loads profile ${name} when it is unlocked.`);
+      return;
+    }
     if (!(err instanceof AgentError && err.reason === 'NO_AGENT')) throw err;
   }
 }

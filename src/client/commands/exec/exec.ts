@@ -79,7 +79,10 @@ export function registerExec(program: Command, cli: CliContext): void {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName))
           throw usage(`--env: "${envName}" is not a valid variable name`);
         const { params } = tokenOptions(opts);
-        const reply = await cli.withAgent((c) => c.call('token.get', params, TOKEN_TIMEOUT_MS));
+        // On a delegated socket too (delegate -- CMD): only token.get is asked.
+        const reply = await cli.withAgent((c) => c.call('token.get', params, TOKEN_TIMEOUT_MS), {
+          whenRefused: 'continue',
+        });
         // In the environment, never on a command line, where `ps` would show it.
         return runChild(argv, () => ({ ...process.env, [envName]: reply.token }));
       }),

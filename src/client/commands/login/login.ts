@@ -9,6 +9,7 @@ import { noDisplayReason } from '../../displayCheck.js';
 import { Exit } from '../../fast/exitCodes.js';
 import { noBrowserHere, tunnelCommand } from './loginAdvice.js';
 import { showDeviceCode, waitingIndicator } from './loginProgress.js';
+import { DURATION_FORMAT, parseDuration } from '../../../config/durations.js';
 import type { CliContext } from '../../cliContext.js';
 
 export interface LoginOptions {
@@ -19,9 +20,17 @@ export interface LoginOptions {
   /** Step-up for this login: acr_values, and max_age in seconds. */
   acr?: string | undefined;
   maxAge?: number | undefined;
+  /** Seconds until the agent forgets the login. */
+  lifetime?: number | undefined;
 }
 
 type Started = Result<'login.start'>;
+
+function lifetime(value: string): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new InvalidArgumentError(`expected ${DURATION_FORMAT}`);
+  return parsed;
+}
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -51,6 +60,12 @@ export function registerLogin(program: Command, cli: CliContext): void {
       'step-up: log in again at the provider unless you did within this many seconds',
       wholeSeconds,
     )
+    .option(
+      '--lifetime <duration>',
+      'forget the login this long after it is made (90s, 30m, 8h, 7d; ' +
+        "at most the profile's max_lifetime)",
+      lifetime,
+    )
     .action(cli.run((opts: LoginOptions) => cli.withAgent((c) => runLogin(c, opts)), 'login'));
 }
 
@@ -66,6 +81,7 @@ function startLogin(
   if (profile) params.profile = profile;
   if (options.acr !== undefined) params.acr_values = options.acr;
   if (options.maxAge !== undefined) params.max_age = options.maxAge;
+  if (options.lifetime !== undefined) params.lifetime = options.lifetime;
   return client.call('login.start', params);
 }
 
@@ -120,6 +136,8 @@ async function logIn(
   // Another user than the profile's last login: said once, after who it is now.
   const was = done.previous_subject === undefined ? '' : ` (was ${done.previous_subject})`;
   process.stdout.write(`logged in to profile ${done.profile}${who ? ` as ${who}` : ''}${was}\n`);
+  if (done.login_ends_at !== undefined)
+    say(`the agent forgets this login at ${new Date(done.login_ends_at * 1000).toISOString()}`);
   if (done.refresh_token_warning) say(`warning: ${done.refresh_token_warning}`);
   if (done.store_warning) say(`warning: ${done.store_warning}`);
   return Exit.OK;

@@ -12,7 +12,7 @@ export function registerStatus(program: Command, cli: CliContext): void {
     .option('--json', 'print JSON')
     .action(
       cli.run(async (opts: { json?: boolean }) => {
-        const options = { autostart: false, otherConfig: 'warn' } as const;
+        const options = { autostart: false, otherConfig: 'warn', whenRefused: 'continue' } as const;
         const asked = cli.withAgent((c) => c.call('agent.status', {}), options);
         const status = await asked.catch((err: unknown) => {
           throw noAgentBecause(err, cli.configPath());

@@ -35,7 +35,9 @@ export function registerWhoami(program: Command, cli: CliContext): void {
     .action(
       cli.run(async (opts: { profile?: string; json?: boolean }) => {
         const profile = chosenProfile(opts.profile);
-        const who = await cli.withAgent((c) => describeProfile(c, profile));
+        const who = await cli.withAgent((c) => describeProfile(c, profile), {
+          whenRefused: 'continue',
+        });
         process.stdout.write(opts.json ? JSON.stringify(who, null, 2) + '\n' : formatWhoAmI(who));
         return Exit.OK;
       }),
