@@ -164,6 +164,23 @@ test('DPoP: a key per login, proofs at the provider and for the API, tools refus
       await assert.rejects(sb.rpc('token.get', { dpop: { htm: 'GET', htu: 'kms' } }), /htu/);
     });
 
+    await t.test(
+      'a delegation of a DPoP profile: the delegate gets the bound token with a proof, never alone',
+      async () => {
+        const inside =
+          'kms-agent token --dpop GET "$U" | curl -sS -H @- "$U"; echo; kms-agent token; echo "exit $?"';
+        const r = await shell(sb, `kms-agent delegate --ttl 1m -- sh -c '${inside}'`, {
+          U: `${api.url}keys/k1`,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        const [answer, exit] = r.stdout.trim().split('\n');
+        assert.equal(JSON.parse(answer).accepted, true, answer);
+        assert.equal(JSON.parse(answer).jkt, jktOf(storedKey));
+        assert.equal(exit, 'exit 1', 'the token alone is refused through the delegation too');
+        assert.match(r.stderr, /profile local uses DPoP .* --dpop METHOD URL/);
+      },
+    );
+
     await t.test('every tool that takes the token alone is refused, saying why', async () => {
       const plain = await sb.token();
       assert.equal(plain.code, 1);
