@@ -10,6 +10,7 @@
 // - A bound socket file is that inode: a socket removed and made again at the host path is not
 //   seen inside (connect says ECONNREFUSED). Bind the socket after it exists, for its lifetime.
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { hasCommand } from './processes.mjs';
 import { run } from './tools/processRun.mjs';
 
@@ -17,6 +18,11 @@ import { run } from './tools/processRun.mjs';
 export const SANDBOX_SOCKET = '/run/kms-agent/agent.sock';
 
 const NOBODY = 65534;
+
+/** This clone: its dist/ and node_modules/ are what runs inside. */
+const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+/** A clone under /tmp or /run (CI's may be) is seen again through the private ones, read-only. */
+const REPO_AGAIN = /^\/(tmp|run)\//.test(REPO) ? ['--ro-bind', REPO, REPO] : [];
 
 /** bwrap's arguments for that view, before the command. */
 export function sandboxArgs({ socket, at = SANDBOX_SOCKET, hide = [] }) {
@@ -34,6 +40,7 @@ export function sandboxArgs({ socket, at = SANDBOX_SOCKET, hide = [] }) {
     '/tmp',
     '--tmpfs',
     '/run',
+    ...REPO_AGAIN,
     ...hide.flatMap((dir) => ['--tmpfs', dir]),
     // Last: the socket's parent directories are made on the tmpfs above.
     ...(socket ? ['--bind', socket, at] : []),
