@@ -73,20 +73,26 @@ async function round(peerOf, socket, lookUp) {
   }
 }
 
-// In a fresh node, as the daemon's bundle does it: koffi required, the process's own symbols
-// loaded, prctl bound and called (PR_SET_DUMPABLE, 0).
+// In a fresh node, as the daemon's bundle does it (src/os/libc.ts): koffi's native module from its
+// prebuilt package for this machine (koffi's own loader where that fails), the process's own
+// symbols loaded, prctl bound and called (PR_SET_DUMPABLE, 0).
 const START = `
 const t = process.hrtime.bigint();
-const koffi = require(process.argv[1]);
+const load = require('node:module').createRequire(process.argv[1]);
+let koffi;
+try {
+  koffi = load(\`@koromix/koffi-linux-\${process.arch}/linux_\${process.arch}/koffi.node\`);
+} catch {
+  koffi = load('koffi');
+}
 const prototype = 'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)';
 const prctl = koffi.load(null).func(prototype);
 prctl(4, 0, 0, 0, 0);
 console.log(Number(process.hrtime.bigint() - t) / 1e6);`;
 
 function koffiStartMs(root) {
-  const koffi = join(root, 'node_modules', 'koffi');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', START, koffi]);
+    const child = spawn(process.execPath, ['-e', START, join(root, 'package.json')]);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
