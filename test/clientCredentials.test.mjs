@@ -1,7 +1,7 @@
-// grant = "client_credentials" (SPEC §9) against the local oidc-provider: no login, a token on
-// demand for the client itself, authenticated by a client secret (HTTP Basic or POST body) or a
-// private key (private_key_jwt: RS256, ES256, EdDSA; the kid from the key or from the file); asked
-// again before expiry while in use; every tool of docs/tools.md works with it.
+// grant = "client_credentials" (docs/configuration.md) against the local oidc-provider: no login, a
+// token on demand for the client itself, authenticated by a client secret (HTTP Basic or POST body)
+// or a private key (private_key_jwt: RS256, ES256, EdDSA; the kid from the key or from the file);
+// asked again before expiry while in use; every tool of docs/tools.md works with it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -43,7 +43,7 @@ function withoutStoreKey(profile, readable) {
 }
 
 describe("kms-agent's own config.toml", () => {
-  test('SPEC §3 example: an own Entra profile parses with the documented defaults', (t) => {
+  test('the docs/configuration.md example: an Entra profile parses with its defaults', (t) => {
     const s = sandbox(t);
     const file = s.writeConfig(OWN_ENTRA);
     const config = loadConfig({ env: s.env });

@@ -1,6 +1,6 @@
 // Starting, refusing to start, and stopping the daemon, via the built CLI as a user or a service
-// manager drives it (SPEC §2, §3, §4): bad config, unsafe socket directories, stale sockets,
-// an agent already running, no agent at all, signals, help and usage errors.
+// manager drives it (docs/configuration.md, docs/cli.md): bad config, unsafe socket directories,
+// stale sockets, an agent already running, no agent at all, signals, help and usage errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -43,7 +43,7 @@ async function answers(socketPath) {
   }
 }
 
-/** An error line as SPEC §4 wants it: exactly one line on stderr, nothing on stdout. */
+/** An error line as docs/cli.md wants it: exactly one line on stderr, nothing on stdout. */
 function assertOneLine(result, what) {
   assert.equal(result.stdout, '', `${what}: nothing on stdout`);
   assert.equal(

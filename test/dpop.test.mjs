@@ -1,9 +1,9 @@
-// dpop = true (SPEC §9, RFC 9449) through the built CLI, against the local oidc-provider with a
-// client that must use DPoP and a server nonce, and the RFC 9449 resource server of
-// test/support/dpopResourceServer.mjs: the key made at login is stored with it and never shown;
-// every token request proves it; `token --dpop METHOD URL | curl -H @-` reaches the API, while a
-// proof for another URL or method, a replayed one, or the token alone is refused there; the tools
-// that take a token alone are refused, saying why. A client credentials profile too.
+// dpop = true (docs/configuration.md, RFC 9449) through the built CLI, against the local
+// oidc-provider with a client that must use DPoP and a server nonce, and the RFC 9449 resource
+// server of test/support/dpopResourceServer.mjs: the key made at login is stored with it and never
+// shown; every token request proves it; `token --dpop METHOD URL | curl -H @-` reaches the API,
+// while a proof for another URL or method, a replayed one, or the token alone is refused there; the
+// tools that take a token alone are refused, saying why. A client credentials profile too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -1,7 +1,8 @@
-// SPEC §9 against Glewlwyd 2.7.5 (Debian), through the built CLI: client credentials with a
-// client secret (basic, post) and private_key_jwt, DPoP for a login and for a service (with a
-// mandatory server nonce), and step-up where Glewlwyd cannot: it returns no acr and an auth_time
-// of 0, so acr_values and max_age logins are refused, saying why (docs/providers.md).
+// Client credentials, DPoP and step-up against Glewlwyd 2.7.5 (Debian), through the built CLI:
+// client credentials with a client secret (basic, post) and private_key_jwt, DPoP for a login and
+// for a service (with a mandatory server nonce), and step-up where Glewlwyd cannot: it returns no
+// acr and an auth_time of 0, so acr_values and max_age logins are refused, saying why
+// (docs/providers.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -1,5 +1,5 @@
-// The login's loopback listener (SPEC §6): loopback only, only its path and its state, one use,
-// closed after use, denial and timeout, with the real local provider and the real daemon.
+// The login's loopback listener (docs/SECURITY.md): loopback only, only its path and its state, one
+// use, closed after use, denial and timeout, with the real local provider and the real daemon.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -355,7 +355,7 @@ test(
 );
 
 test(
-  'login against an unreachable provider: exit 3 (a failed login, SPEC §4), saying the provider is unreachable',
+  'login against an unreachable provider: exit 3 (a failed login), saying the provider is unreachable',
   { timeout: 60_000 },
   async () => {
     const closedPort = await freePort();

@@ -1,6 +1,7 @@
-// Port 0 in redirect_url (SPEC §9, RFC 8252 §7.3): each login listens on a free ephemeral port and
-// sends that one in its authorization and token requests, so two logins on one host never
-// collide. Against the local oidc-provider (a native client: any loopback port), through the CLI.
+// Port 0 in redirect_url (docs/configuration.md, RFC 8252 §7.3): each login listens on a free
+// ephemeral port and sends that one in its authorization and token requests, so two logins on one
+// host never collide. Against the local oidc-provider (a native client: any loopback port), through
+// the CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';

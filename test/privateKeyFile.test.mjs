@@ -1,5 +1,6 @@
-// private_key_file (SPEC §9, private_key_jwt): the key's alg, its kid (RFC 7638 thumbprint, or the
-// file's `kid:` line), and the file held to StrictModes and readable by its user only.
+// private_key_file (docs/configuration.md, private_key_jwt): the key's alg, its kid (RFC 7638
+// thumbprint, or the file's `kid:` line), and the file held to StrictModes and readable by its user
+// only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';

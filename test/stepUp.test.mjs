@@ -1,6 +1,7 @@
-// Step-up (SPEC §9, RFC 9470): acr_values and max_age from the profile or from `login --acr
-// --max-age` go on the authorization request; the id_token's acr and auth_time are checked; whoami
-// shows acr, amr and auth_time. Against the local oidc-provider with acr values, through the CLI.
+// Step-up (docs/configuration.md, RFC 9470): acr_values and max_age from the profile or from `login
+// --acr --max-age` go on the authorization request; the id_token's acr and auth_time are checked;
+// whoami shows acr, amr and auth_time. Against the local oidc-provider with acr values, through the
+// CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { playDeviceLogin } from '../dist/demo/browserPlayer.js';

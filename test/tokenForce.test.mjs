@@ -1,4 +1,4 @@
-// `kms-agent token --force` (SPEC §9): a new token now, whatever the cache holds; concurrent
+// `kms-agent token --force` (docs/cli.md): a new token now, whatever the cache holds; concurrent
 // forced calls share one refresh, and at most one forced refresh a second reaches the provider.
 // Against the local oidc-provider, through the built CLI and the real socket.
 import { test } from 'node:test';

@@ -1,7 +1,8 @@
-// An agent of the current build for the rows of SPEC §9 (issue 23), against a provider of its own
-// that also serves the client credentials grant: `main` (a login), `dpop` (a login whose tokens
-// are DPoP-bound; oidc-provider binds any client's tokens to a proof's key) and `service` (the
-// client credentials grant), all logged in or served once before the row measures.
+// An agent of the current build for the rows of issue 23 (docs/configuration.md: grant, dpop),
+// against a provider of its own that also serves the client credentials grant: `main` (a login),
+// `dpop` (a login whose tokens are DPoP-bound; oidc-provider binds any client's tokens to a proof's
+// key) and `service` (the client credentials grant), all logged in or served once before the row
+// measures.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startLocalProvider } from '../lib/buildEntries.mjs';

@@ -12,7 +12,8 @@ import { stopPid, waitUntil } from './processControl.mjs';
 
 /**
  * One [profiles.NAME] table per profile; `tokenFile: true` makes the agent keep a token file;
- * `clientId` replaces the public client, `keys` ({ key: value }) adds keys (SPEC §9: dpop, grant…).
+ * `clientId` replaces the public client, `keys` ({ key: value }) adds keys (docs/configuration.md:
+ * dpop, grant…).
  */
 function configText(profiles, store) {
   const lines = [`default_profile = "${profiles[0].name}"`, ''];

@@ -51,9 +51,9 @@ export function clientAuthentication(
 }
 
 /**
- * The rules of SPEC §9 that span keys: a client credentials profile authenticates its client and
- * has no id_token; a DPoP profile's token is useless without a proof, so it has no token file, and
- * its id_token (never bound) is not what `token` prints.
+ * The rules of docs/configuration.md that span keys: a client credentials profile authenticates its
+ * client and has no id_token; a DPoP profile's token is useless without a proof, so it has no token
+ * file, and its id_token (never bound) is not what `token` prints.
  */
 export function checkGrantRules(
   fields: ProfileFields,

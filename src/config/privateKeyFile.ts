@@ -3,7 +3,10 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { modeText } from '../os/fileSafety.js';
 import { untrustedBecause } from './fileTrust.js';
 
-/** The JWS algorithm a client key signs with, decided by the key (SPEC §9: RS256, ES256, EdDSA). */
+/**
+ * The JWS algorithm a client key signs with, decided by the key (docs/configuration.md: RS256,
+ * ES256, EdDSA).
+ */
 export type ClientKeyAlg = 'RS256' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 
 /** A `private_key_file` as read: the key, how it signs, and the `kid` its assertions name. */

@@ -18,6 +18,7 @@ import { Delegations } from './control/delegations.js';
 import { PassphraseLock, type Sealable } from './control/passphraseLock.js';
 import { locked } from './control/refusals.js';
 import type { Sealer } from './control/sealing.js';
+import { lockSession, unlockSession } from './control/sessionLock.js';
 import { MemoryStore } from './stores/memoryStore.js';
 import { findPinentry } from '../os/pinentry.js';
 
@@ -200,14 +201,14 @@ export class Agent implements Sealable {
     this.delegations.dropTokens();
     const sessions = [...this.sessions.values()];
     for (const session of sessions) session.locked = true;
-    await Promise.all(sessions.map((session) => session.lock(sealer)));
+    await Promise.all(sessions.map((session) => lockSession(session, sealer)));
     for (const store of this.stores.values()) if (store instanceof MemoryStore) store.seal(sealer);
   }
 
   async unseal(sealer: Sealer): Promise<void> {
     for (const store of this.stores.values())
       if (store instanceof MemoryStore) store.unseal(sealer);
-    await Promise.all([...this.sessions.values()].map((session) => session.unlock(sealer)));
+    await Promise.all([...this.sessions.values()].map((session) => unlockSession(session, sealer)));
   }
 
   /** `kms-agent lock`: LOCKED when it already is. */

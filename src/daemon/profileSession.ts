@@ -27,7 +27,6 @@ import { cacheTokens, servable, type CachedTokens, type ServedToken } from './to
 import { checkDpopRequest, replyOf, withProof } from './dpopServing.js';
 import { LoginLifetime, loginEndsAt } from './loginLifetime.js';
 import { locked } from './control/refusals.js';
-import type { Sealer } from './control/sealing.js';
 import type { TokenSet } from '../provider/tokenSet.js';
 import { MAIN_TARGET, tokenTarget, type TokenTarget } from '../provider/tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
@@ -61,7 +60,7 @@ export class ProfileSession {
   readonly tokens: SessionTokens;
   /** The provider's words when it ended the login: clients are told why, not just "not logged in". */
   loginEnded: string | undefined;
-  private readonly refresh: SessionRefresh;
+  readonly refresh: SessionRefresh;
   closed = false;
   /** While the agent is locked: nothing cached, nothing refreshed (docs/SECURITY.md). */
   locked = false;
@@ -262,30 +261,6 @@ export class ProfileSession {
     this.lastError = `login ${why}`;
     this.lifetime.follow(undefined);
     this.log.info({ why }, 'login lifetime ended');
-  }
-
-  /**
-   * The agent locks: nothing refreshes, every cached token goes (token files too), and the stored
-   * login leaves memory (grantKeeper.ts), once any refresh in flight has stored what it got.
-   */
-  lock(sealer: Sealer): Promise<void> {
-    this.locked = true;
-    return this.grants.serialised(async () => {
-      this.refresh.background.cancel();
-      this.lifetime.cancel();
-      this.tokens.clear();
-      this.grants.seal(sealer);
-    });
-  }
-
-  unlock(sealer: Sealer): Promise<void> {
-    return this.grants.serialised(async () => {
-      this.grants.unseal(sealer);
-      this.locked = false;
-      const { endsAt } = this.lifetime;
-      this.lifetime.follow(endsAt === Infinity ? undefined : endsAt);
-      this.warmUp();
-    });
   }
 
   /** A token-file profile with a stored login gets its file at start, without waiting for a client. */

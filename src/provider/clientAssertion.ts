@@ -1,6 +1,7 @@
 import type * as OIDC from 'openid-client';
 import { readClientKey, type ClientKeyAlg } from '../config/privateKeyFile.js';
 import type { OpenidClient } from './openidClient.js';
+import type { Profile } from '../config/profile.js';
 
 /** WebCrypto's name for each key, to hand openid-client the key it signs with. */
 const WEBCRYPTO: Record<ClientKeyAlg, RsaHashedImportParams | EcKeyImportParams | Algorithm> = {
@@ -30,4 +31,22 @@ export async function privateKeyJwt(
     if (header.alg === 'Ed25519') header.alg = 'EdDSA';
   };
   return oidc.PrivateKeyJwt({ key: cryptoKey, kid }, { [oidc.modifyAssertion]: modify });
+}
+
+/** How the client authenticates at `tokenEndpoint`; a private_key_jwt key is read on each use. */
+export async function clientAuth(
+  oidc: OpenidClient,
+  profile: Profile,
+  tokenEndpoint: string | undefined,
+): Promise<OIDC.ClientAuth> {
+  switch (profile.tokenEndpointAuthMethod) {
+    case 'client_secret_basic':
+      return oidc.ClientSecretBasic(profile.clientSecret);
+    case 'client_secret_post':
+      return oidc.ClientSecretPost(profile.clientSecret);
+    case 'private_key_jwt':
+      return privateKeyJwt(oidc, profile.privateKeyFile!, tokenEndpoint);
+    default:
+      return oidc.None();
+  }
 }

@@ -9,7 +9,8 @@ import { authorizationResponseIssuer } from './issuerCheck.js';
 import { openidClient, type OpenidClient } from './openidClient.js';
 import { ProviderRefusedError } from './providerErrors.js';
 import { stepUpParams, type StepUp } from './stepUp.js';
-import { privateKeyJwt } from './clientAssertion.js';
+import { clientAuth } from './clientAssertion.js';
+import { liftIdToken } from './idTokenLift.js';
 import type { DpopKey } from './dpopKey.js';
 
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -23,24 +24,6 @@ export interface DeviceStart {
   url: string;
 }
 
-/** How the client authenticates at `tokenEndpoint`; a private_key_jwt key is read on each use. */
-async function clientAuth(
-  oidc: OpenidClient,
-  profile: Profile,
-  tokenEndpoint: string | undefined,
-): Promise<OIDC.ClientAuth> {
-  switch (profile.tokenEndpointAuthMethod) {
-    case 'client_secret_basic':
-      return oidc.ClientSecretBasic(profile.clientSecret);
-    case 'client_secret_post':
-      return oidc.ClientSecretPost(profile.clientSecret);
-    case 'private_key_jwt':
-      return privateKeyJwt(oidc, profile.privateKeyFile!, tokenEndpoint);
-    default:
-      return oidc.None();
-  }
-}
-
 /** openid-client's option that makes a token request carry a DPoP proof of `dpop`, if any. */
 async function proofs(
   oidc: OpenidClient,
@@ -48,27 +31,6 @@ async function proofs(
   dpop: DpopKey | undefined,
 ): Promise<{ DPoP?: OIDC.DPoPHandle }> {
   return dpop ? { DPoP: await dpop.handleFor(oidc, config) } : {};
-}
-
-/** Lifts the id_token out of a token response, so that the agent's own rules (idTokenRules.ts) check it in both modes. */
-function liftIdToken(stash: { idToken?: string }): (body: Uint8Array) => Uint8Array {
-  return (body) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(body).toString('utf8'));
-    } catch {
-      return body; // openid-client reports the bad answer
-    }
-    if (
-      typeof json !== 'object' ||
-      json === null ||
-      typeof (json as { id_token?: unknown }).id_token !== 'string'
-    )
-      return body;
-    const { id_token: idToken, ...rest } = json as { id_token: string };
-    stash.idToken = idToken;
-    return Buffer.from(JSON.stringify(rest));
-  };
 }
 
 /**

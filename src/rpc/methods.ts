@@ -2,16 +2,23 @@
  * The protocol (docs/protocol.md): every method with its params and result, shared by daemon and
  * client, and the enumerations its values take.
  */
+import type {
+  AuditEntry,
+  DelegatedKind,
+  DelegationInfo,
+  OutcomeCounters,
+} from './controlRecords.js';
 
-// Each enumeration is listed once, here; its type, the config's check and the params' check follow it.
+// Each enumeration is listed once, here (a delegation's kinds in controlRecords.ts); its type, the
+// config's check and the params' check follow it.
 export const TOKEN_KINDS = ['auto', 'access', 'id'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
-/** The token a delegation serves: one kind, never "auto". */
-export const DELEGATED_KINDS = ['access', 'id'] as const;
-export type DelegatedKind = (typeof DELEGATED_KINDS)[number];
 export const LOGIN_FLOWS = ['pkce', 'device'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
-/** How a profile gets its tokens (SPEC §9): a user's login, or the client's own credentials. */
+/**
+ * How a profile gets its tokens (docs/configuration.md): a user's login, or the client's own
+ * credentials.
+ */
 export const GRANTS = ['authorization_code', 'client_credentials'] as const;
 export type Grant = (typeof GRANTS)[number];
 export const STORE_KINDS = ['keychain', 'file', 'memory'] as const;
@@ -48,53 +55,6 @@ export interface ProfileStatus {
   login_ends_at?: number;
   /** `token.get` outcomes for this profile since the agent started. */
   counters?: OutcomeCounters;
-}
-
-/** What happened to a `token.get` (docs/protocol.md, `audit.list`). */
-export type AuditOutcome = 'served' | 'refreshed' | 'refused' | 'failed';
-export type OutcomeCounters = Record<AuditOutcome, number>;
-
-/** One `token.get` outcome as the audit keeps it; never a token. */
-export interface AuditEntry {
-  /** Unix seconds, with milliseconds. */
-  time: number;
-  profile: string;
-  kind: string;
-  audience?: string;
-  scope?: string;
-  /** The client process, from the kernel; -1 where the platform cannot say. */
-  pid: number;
-  uid: number;
-  /** Its executable (/proc/PID/exe), or "unknown". */
-  exe: string;
-  /** The socket it came through: "agent", or "delegation ID". */
-  via: string;
-  outcome: AuditOutcome;
-  /** The reason of a refused or failed request. */
-  reason?: string;
-  /** The same request with the same outcome, this many times in a row from one process. */
-  count: number;
-  /** Unix seconds of the last of them, when count > 1. */
-  last_time?: number;
-}
-
-/** What a delegation lets its socket have (docs/protocol.md, `delegation.create`). */
-export interface DelegationInfo {
-  id: string;
-  profile: string;
-  socket: string;
-  restrictions: {
-    audience?: string;
-    scope?: string;
-    kind: DelegatedKind;
-    confirm: boolean;
-    exchange: boolean;
-  };
-  uses_left?: number;
-  /** Unix seconds. */
-  expires_at?: number;
-  /** True when it ends with the connection that made it (`delegate -- CMD`). */
-  bound: boolean;
 }
 
 export interface TokenReply {

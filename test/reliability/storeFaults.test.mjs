@@ -1,7 +1,8 @@
 // Store faults (issue 4): no D-Bus, a locked keyring, a keyring that hangs (SIGSTOP). The agent
 // does not hang (agent.status and other profiles answer within a bound), tells the user (login
-// warning, status store_warning) and falls back to the file store as SPEC §2 says, keeping the
-// login across a restart. Each keyring runs on a private D-Bus session: the user's is never touched.
+// warning, status store_warning) and falls back to the file store as docs/configuration.md says,
+// keeping the login across a restart. Each keyring runs on a private D-Bus session: the user's is
+// never touched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

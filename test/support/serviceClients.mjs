@@ -1,6 +1,6 @@
-// Service clients for the client credentials grant (SPEC §9), described once for both test
-// providers: authenticated with a client secret (HTTP Basic or POST body), or with a private key
-// (private_key_jwt, RFC 7523) whose PKCS#8 PEM a profile's private_key_file can name.
+// Service clients for the client credentials grant (docs/configuration.md), described once for both
+// test providers: authenticated with a client secret (HTTP Basic or POST body), or with a private
+// key (private_key_jwt, RFC 7523) whose PKCS#8 PEM a profile's private_key_file can name.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, importPKCS8 } from 'jose';
 import * as oidc from 'openid-client';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { AuditEntry } from '../../rpc/methods.js';
+import type { AuditEntry } from '../../rpc/controlRecords.js';
 import { terminalLine } from '../../text/terminalText.js';
 import { Exit } from '../fast/exitCodes.js';
 import { SELECTION_FLAGS } from '../fast/tokenRequest.js';

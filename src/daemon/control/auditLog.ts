@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { AuditEntry, AuditOutcome, OutcomeCounters } from '../../rpc/methods.js';
+import type { AuditEntry, AuditOutcome, OutcomeCounters } from '../../rpc/controlRecords.js';
 import type { Peer } from '../peer.js';
 import { AgentError } from '../../rpc/jsonRpc.js';
 

@@ -1,4 +1,4 @@
-import type { DelegatedKind, DelegationInfo } from '../../rpc/methods.js';
+import type { DelegatedKind, DelegationInfo } from '../../rpc/controlRecords.js';
 import { tokenTarget, type TokenTarget } from '../../provider/tokenTarget.js';
 import type { ExchangedTokens } from './exchangedTokens.js';
 import { forbidden } from './refusals.js';

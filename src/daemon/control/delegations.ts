@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { AgentError } from '../../rpc/jsonRpc.js';
-import { DELEGATED_KINDS, type DelegationInfo } from '../../rpc/methods.js';
+import { DELEGATED_KINDS, type DelegationInfo } from '../../rpc/controlRecords.js';
 import {
   asParams,
   optionalBoolean,

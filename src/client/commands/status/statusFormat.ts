@@ -1,4 +1,5 @@
-import type { DelegationInfo, ProfileStatus, Result } from '../../../rpc/methods.js';
+import type { DelegationInfo } from '../../../rpc/controlRecords.js';
+import type { ProfileStatus, Result } from '../../../rpc/methods.js';
 
 export function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
