@@ -121,14 +121,24 @@ async function logIn(
     started = device;
   } else {
     started = await startLogin(client, profile, 'pkce', options);
-    await showLoginPage(started, options, env);
   }
   const waitParams: Params<'login.wait'> = { login_id: started.login_id };
   if (options.timeout !== undefined) waitParams.timeout = options.timeout;
+  // Waiting before the browser opens: a Ctrl-C from here on hangs up on a login.wait, which
+  // cancels the login and removes its page (a hang-up before it left both until the timeout).
+  const waiting = client.call('login.wait', waitParams);
+  if (started.user_code === undefined) {
+    try {
+      await showLoginPage(started, options, env);
+    } catch (err) {
+      waiting.catch(() => undefined);
+      throw err;
+    }
+  }
   const stopIndicator = waitingIndicator(started.user_code === undefined ? started.url : undefined);
   let done: Result<'login.wait'>;
   try {
-    done = await client.call('login.wait', waitParams);
+    done = await waiting;
   } finally {
     stopIndicator();
   }
