@@ -18,7 +18,6 @@ export class MemoryAfterBursts {
   private requests = 0;
   private seenAtCheck = 0;
   private timer: NodeJS.Timeout | undefined;
-  private collect: (() => void) | undefined;
 
   /** One request answered. */
   served(): void {
@@ -42,15 +41,17 @@ export class MemoryAfterBursts {
       return;
     }
     this.requests = 0;
-    this.gc();
+    fullGc();
   }
+}
 
-  /** V8's own gc(), which Node exposes only behind a flag: set once, the first time it is needed. */
-  private gc(): void {
-    if (this.collect === undefined) {
-      setFlagsFromString('--expose-gc');
-      this.collect = runInNewContext('gc') as () => void;
-    }
-    this.collect();
+let collect: (() => void) | undefined;
+
+/** V8's own gc(), which Node exposes only behind a flag: set once per process, when first needed. */
+function fullGc(): void {
+  if (collect === undefined) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
   }
+  collect();
 }

@@ -127,7 +127,8 @@ async function logIn(
   // Waiting before the browser opens: a Ctrl-C from here on hangs up on a login.wait, which
   // cancels the login and removes its page (a hang-up before it left both until the timeout).
   const waiting = client.call('login.wait', waitParams);
-  if (started.user_code === undefined) {
+  const inBrowser = started.user_code === undefined;
+  if (inBrowser) {
     try {
       await showLoginPage(started, options, env);
     } catch (err) {
@@ -135,7 +136,7 @@ async function logIn(
       throw err;
     }
   }
-  const stopIndicator = waitingIndicator(started.user_code === undefined ? started.url : undefined);
+  const stopIndicator = waitingIndicator(inBrowser ? started.url : undefined);
   let done: Result<'login.wait'>;
   try {
     done = await waiting;
