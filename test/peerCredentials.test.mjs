@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CLI } from './support/harness.mjs';
+import { ROOT } from './support/harness.mjs';
 import { makeIsolatedSandbox, sleep, stopChild, withSandbox } from './support/reliability.mjs';
 import {
   asNobody,
+  cliForNobody,
   giveToNobody,
   NOBODY,
   otherUserSkip,
@@ -118,8 +119,12 @@ test(
       KMS_AGENT_CONFIG: config,
       KMS_TEST_MARK: mark,
     };
+    // Not under `dir`, which goes to nobody: hard links there would give the clone's files away.
+    const code = mkdtempSync(join(tmpdir(), 'kms-agent-dumpable-code-'));
+    t.after(() => rmSync(code, { recursive: true, force: true }));
+    const cli = cliForNobody(ROOT, code);
     // Both run as nobody, with the secret in their environment: the agent, and a control.
-    const daemon = spawnAsNobody([process.execPath, CLI, 'start', '--foreground'], { env });
+    const daemon = spawnAsNobody([process.execPath, cli, 'start', '--foreground'], { env });
     const control = spawnAsNobody(
       [process.execPath, '-e', 'console.log("ready"); setInterval(() => {}, 1000)'],
       { env },

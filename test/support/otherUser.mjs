@@ -3,7 +3,7 @@
 // runs its snippets here.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const NOBODY = 65534;
@@ -41,4 +41,22 @@ export function giveToNobody(dir) {
   chownSync(dir, NOBODY, NOBODY);
   if (!statSync(dir).isDirectory()) return;
   for (const entry of readdirSync(dir)) giveToNobody(join(dir, entry));
+}
+
+/**
+ * The built CLI at a path nobody can reach. A clone in a directory only its owner may enter (one
+ * `mktemp -d` made) is out of nobody's reach: its dist/, node_modules/ and package.json are then
+ * linked (hard links, the same files) into `dir`, which nobody may enter.
+ */
+export function cliForNobody(root, dir) {
+  const cli = join(root, 'dist', 'client', 'bin.cjs');
+  const reach = `import { accessSync } from 'node:fs';
+    try { accessSync(process.env.CLI); console.log('true'); } catch { console.log('false'); }`;
+  if (asNobody(reach, { CLI: cli })) return cli;
+  chmodSync(dir, 0o755);
+  for (const entry of ['dist', 'node_modules', 'package.json']) {
+    const linked = spawnSync('cp', ['-al', join(root, entry), join(dir, entry)]);
+    if (linked.status !== 0) cpSync(join(root, entry), join(dir, entry), { recursive: true });
+  }
+  return join(dir, 'dist', 'client', 'bin.cjs');
 }
