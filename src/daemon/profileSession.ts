@@ -1,55 +1,29 @@
 import type { Logger } from './logger.js';
 import type { Profile } from '../config/profile.js';
-import type {
-  DpopRequest,
-  LogoutOutcome,
-  ProfileStatus,
-  TokenKind,
-  TokenReply,
-} from '../rpc/methods.js';
-import { AgentError } from '../rpc/jsonRpc.js';
+import type { LogoutOutcome, ProfileStatus, TokenReply } from '../rpc/methods.js';
 import { GrantKeeper, grantOf } from './grantKeeper.js';
 import { ProviderClient } from '../provider/providerClient.js';
-import {
-  idTokenNotRenewed,
-  lifetimeEnded,
-  lifetimeEndedWhy,
-  loginRequired,
-  noOpenidScope,
-  noRefreshTokenHint,
-} from './refreshFailures.js';
+import { lifetimeEndedWhy, noRefreshTokenHint } from './refreshFailures.js';
 import { profileStatus } from './profileStatus.js';
 import { SessionRefresh } from './sessionRefresh.js';
 import { revokeGrant } from './revocation.js';
 import { SessionTokens } from './sessionTokens.js';
 import type { TokenFiles } from './tokenFiles.js';
-import { cacheTokens, servable, type CachedTokens, type ServedToken } from './tokenCache.js';
-import { checkDpopRequest, replyOf, withProof } from './dpopServing.js';
+import { cacheTokens } from './tokenCache.js';
+import { kindOf, serveToken, type TokenRequest } from './tokenServing.js';
 import { LoginLifetime, loginEndsAt } from './loginLifetime.js';
 import { locked } from './control/refusals.js';
 import type { TokenSet } from '../provider/tokenSet.js';
-import { MAIN_TARGET, tokenTarget, type TokenTarget } from '../provider/tokenTarget.js';
+import { MAIN_TARGET } from '../provider/tokenTarget.js';
 import type { StoredGrant, TokenStore } from './stores/tokenStore.js';
-
-export interface TokenRequest {
-  min_valid?: number | undefined;
-  kind?: TokenKind | undefined;
-  scope?: string | undefined;
-  audience?: string | undefined;
-  /** A new token now, whatever the cache holds (sessionRefresh.ts: at most one per second). */
-  force?: boolean | undefined;
-  /** The request a DPoP proof is for (a DPoP profile's access token needs one). */
-  dpop?: DpopRequest | undefined;
-}
 
 const nowSeconds = (): number => Date.now() / 1000;
 
 /**
- * One profile's logins and tokens, as the agent serves them: a token from the cache
- * (sessionTokens.ts) when one is valid long enough, else after a refresh (sessionRefresh.ts: single
- * flight, backoff, background refresh, what a failure means for clients, docs/protocol.md), or the
- * last valid one while the provider cannot be reached; a completed login adopted, a logout. The
- * stored login is the GrantKeeper's.
+ * One profile's logins and tokens, as the agent serves them: tokens served (tokenServing.ts) from
+ * the cache (sessionTokens.ts) or after a refresh (sessionRefresh.ts: single flight, backoff,
+ * background refresh, what a failure means for clients, docs/protocol.md); a completed login
+ * adopted, a logout, a lifetime's end. The stored login is the GrantKeeper's.
  */
 export class ProfileSession {
   readonly name: string;
@@ -94,106 +68,16 @@ export class ProfileSession {
   }
 
   /**
-   * The hot path: a cached token valid long enough is returned as is, without I/O or allocation.
-   * A scope/audience target serves its access token unless `kind` says otherwise: scopes and
-   * audience shape the access token, while an id_token is always for the client itself. A DPoP
-   * profile's access token comes with a proof for the one request `dpop` names, or not at all.
+   * The hot path: a cached token valid long enough is returned as is, without I/O or allocation
+   * (tokenServing.ts says which token a request gets).
    */
   getToken(request: TokenRequest): TokenReply | Promise<TokenReply> {
-    const isMain = request.scope === undefined && request.audience === undefined;
-    const target = isMain ? MAIN_TARGET : tokenTarget(request.scope, request.audience);
-    const kind = this.kindOf(request);
-    const dpop = request.dpop;
-    if (dpop !== undefined || this.profile.dpop) checkDpopRequest(this.profile, kind, dpop);
-    const token = request.force
-      ? this.forcedToken(target, kind)
-      : this.servedToken(target, kind, request.min_valid);
-    if (dpop === undefined) return token instanceof Promise ? token.then(replyOf) : token.reply;
-    return token instanceof Promise
-      ? token.then((served) => withProof(served, dpop))
-      : withProof(token, dpop);
+    return serveToken(this, request);
   }
 
   /** The kind of token a request gets: as asked, else the profile's main one, else access. */
   kindOf(request: TokenRequest): 'id' | 'access' {
-    if (request.kind === 'id' || request.kind === 'access') return request.kind;
-    const isMain = request.scope === undefined && request.audience === undefined;
-    return isMain ? this.profile.servedKind : 'access';
-  }
-
-  private servedToken(
-    target: TokenTarget,
-    kind: 'id' | 'access',
-    minValid: number | undefined,
-  ): ServedToken | Promise<ServedToken> {
-    const entry = this.tokens.of(target);
-    const token = entry && (kind === 'id' ? entry.id : entry.access);
-    if (token !== undefined) {
-      const now = nowSeconds();
-      const left = token.expiresAt - now;
-      const wanted = minValid ?? token.defaultMinValid;
-      // A min_valid beyond what this provider ever issues cannot be met by a refresh either: serve the
-      // freshest token, and refresh only once it is half used, not on every call.
-      if (
-        (left >= wanted || (left > 0 && wanted > token.lifetime && now < entry!.noRefreshBefore)) &&
-        now < this.lifetime.endsAt
-      ) {
-        entry!.lastUsedMs = Date.now();
-        return token;
-      }
-    }
-    return this.refreshAndServe(target, kind);
-  }
-
-  private async refreshAndServe(target: TokenTarget, kind: 'id' | 'access'): Promise<ServedToken> {
-    if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
-    if (this.lifetime.ended()) throw lifetimeEnded(this.name, this.lifetime.endsAt);
-    const before = this.tokens.of(target);
-    // The last refresh brought no id_token and asking again so soon would not either: no refresh per
-    // call. The last id_token is served while it is valid, even with less than min_valid left.
-    if (kind === 'id' && before && !before.idRenewed && nowSeconds() < before.noRefreshBefore) {
-      const last = servable(before, 'id');
-      if (last === undefined) throw idTokenNotRenewed(this.name, before.set.idRefused);
-      before.lastUsedMs = Date.now();
-      return last;
-    }
-    let entry: CachedTokens;
-    try {
-      entry = await this.refresh.once(target);
-    } catch (err) {
-      const stale = this.tokens.of(target);
-      const token = stale && servable(stale, kind);
-      if (
-        err instanceof AgentError &&
-        (err.reason === 'PROVIDER_UNREACHABLE' || err.reason === 'PROVIDER_ERROR') &&
-        token
-      ) {
-        stale.lastUsedMs = Date.now();
-        return token;
-      }
-      throw err;
-    }
-    const token = servable(entry, kind);
-    if (token === undefined) throw this.noTokenOfKind(kind, entry);
-    entry.lastUsedMs = Date.now();
-    return token;
-  }
-
-  /** A forced token is a new one or an error: never the cached token it was asked to replace. */
-  private async forcedToken(target: TokenTarget, kind: 'id' | 'access'): Promise<ServedToken> {
-    if (kind === 'id' && !this.profile.scopes.includes('openid')) throw noOpenidScope(this.name);
-    if (this.lifetime.ended()) throw lifetimeEnded(this.name, this.lifetime.endsAt);
-    const entry = await this.refresh.forced(target);
-    const token = servable(entry, kind);
-    if (token === undefined) throw this.noTokenOfKind(kind, entry);
-    entry.lastUsedMs = Date.now();
-    return token;
-  }
-
-  private noTokenOfKind(kind: 'id' | 'access', entry: CachedTokens): AgentError {
-    return kind === 'id'
-      ? idTokenNotRenewed(this.name, entry.set.idRefused)
-      : loginRequired(this.name, 'the provider answered with an expired token');
+    return kindOf(this.profile, request);
   }
 
   /**

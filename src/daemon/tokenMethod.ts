@@ -15,7 +15,8 @@ import type { AgentConfig } from '../config/profile.js';
 import type { AuditLog } from './control/auditLog.js';
 import type { Confirmations } from './control/confirmations.js';
 import type { PassphraseLock } from './control/passphraseLock.js';
-import type { ProfileSession, TokenRequest } from './profileSession.js';
+import type { ProfileSession } from './profileSession.js';
+import type { TokenRequest } from './tokenServing.js';
 
 const ONE_DAY = 86_400;
 

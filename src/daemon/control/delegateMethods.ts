@@ -4,7 +4,7 @@ import type { TokenTarget } from '../../provider/tokenTarget.js';
 import { VERSION } from '../../version.js';
 import { AgentError } from '../../rpc/jsonRpc.js';
 import type { ConnectionContext } from '../connection.js';
-import type { TokenRequest } from '../profileSession.js';
+import type { TokenRequest } from '../tokenServing.js';
 import type { Handlers } from '../socketServer.js';
 import {
   refuseOtherConfig,
