@@ -63,7 +63,13 @@ const BUILDS = [
     packages: 'external',
   },
   program('src/daemon/daemonProgram.ts', 'dist/daemon/daemon.cjs', []),
-  loaded('src/daemon/daemonBundle.ts', 'dist/daemon/daemon.bundle.cjs', NATIVE),
+  // The daemon holds its bundle's text as long as it runs (V8 compiles functions from it): 445 KB
+  // instead of 625 KB without whitespace. Names are kept: a stack trace still names its functions.
+  {
+    ...loaded('src/daemon/daemonBundle.ts', 'dist/daemon/daemon.bundle.cjs', NATIVE),
+    minifyWhitespace: true,
+    minifySyntax: true,
+  },
   program('src/daemon/stores/keychainWorker.ts', 'dist/daemon/stores/keychainWorker.cjs', NATIVE),
 ];
 
