@@ -18,7 +18,7 @@ import {
 } from '../rpc/jsonRpc.js';
 import type { ConnectionContext } from './connection.js';
 import { peerOf, type Peer } from './peer.js';
-import { MemoryAfterBursts } from './memoryAfterBursts.js';
+import { processMemory } from './memoryWhenQuiet.js';
 import {
   AgentAlreadyRunningError,
   ensureSocketDirectory,
@@ -73,7 +73,6 @@ export class SocketServer {
   private inflight = 0;
   private idle: (() => void) | undefined;
   private ownsSocketFile = false;
-  private readonly memory = new MemoryAfterBursts();
 
   constructor(
     readonly socketPath: string,
@@ -203,7 +202,7 @@ export class SocketServer {
    * token.get is the hot path. Only answers that wait count as in flight.
    */
   private handleLine(connection: Connection, line: string): void {
-    this.memory.served();
+    processMemory.served();
     const answer = this.answer(line, connection);
     if (!(answer instanceof Promise)) {
       this.reply(connection, answer);
@@ -281,7 +280,6 @@ export class SocketServer {
   /** Stops accepting, lets in-flight requests finish (bounded), closes connections, removes the socket file. */
   async close(graceMs = 5000): Promise<void> {
     this.server.close();
-    this.memory.close();
     if (this.ownsSocketFile) {
       try {
         unlinkSync(this.socketPath);

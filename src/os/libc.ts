@@ -128,3 +128,20 @@ export function makeNonDumpable(): boolean {
   }
   return false;
 }
+
+/**
+ * Gives the C heap's free pages back to the system: memory that Node and V8 freed but glibc's
+ * allocator kept for reuse (malloc_trim(3)). False where the C library has no such call (musl,
+ * macOS): its allocator returns memory its own way.
+ */
+export function trimCHeap(): boolean {
+  if (process.platform !== 'linux' || noMallocTrim) return false;
+  try {
+    bound('malloc_trim', 'int malloc_trim(size_t)')(0);
+    return true;
+  } catch {
+    noMallocTrim = true;
+    return false;
+  }
+}
+let noMallocTrim = false;

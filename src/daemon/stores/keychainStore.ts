@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EntryOptions } from '@napi-rs/keyring';
 import { KEYCHAIN_WORKER } from '../../os/packageFiles.js';
+import { processMemory } from '../memoryWhenQuiet.js';
 import { parseGrant } from './grantJson.js';
 import type { KeychainOp, KeychainRequest, KeychainResponse } from './keychainWorker.js';
 import { StoreUnavailableError, type StoredGrant, type TokenStore } from './tokenStore.js';
@@ -142,7 +143,7 @@ class KeychainThread {
   private stop(worker: Worker): void {
     if (this.worker !== worker || this.pending.size > 0) return;
     this.worker = undefined;
-    void worker.terminate();
+    void worker.terminate().then(() => processMemory.threadEnded());
   }
 }
 
