@@ -66,14 +66,15 @@ function blank(): AuditRecord {
 
 /**
  * Every `token.get` outcome: who asked (pid, uid, executable), through which socket, for what, and
- * what happened; never a token. A ring of the last 1,000, allocated once and overwritten, so the
- * hot path allocates nothing for it. A process that asks the same again and gets the same outcome
+ * what happened; never a token. A ring of the last 1,000: a record is made the first time its slot
+ * is needed (an idle agent holds only the few it used), then overwritten, so a full ring allocates
+ * nothing more. A process that asks the same again and gets the same outcome
  * (a pipelining client, or one that connects for each request) adds to its last record's count
  * instead of taking a new one, and costs no /proc read and no log line; the log gets a run's first
  * at once and its repeats when the run ends or every 10 s.
  */
 export class AuditLog {
-  private readonly ring: AuditRecord[] = Array.from({ length: AUDIT_CAPACITY }, blank);
+  private readonly ring: AuditRecord[] = [];
   private serial = 0;
   /** Each run's last record, by its serial number. */
   private readonly runs = new Map<unknown, number>();
@@ -129,7 +130,7 @@ export class AuditLog {
       return;
     }
     if (last !== undefined) this.logRepeats(last);
-    const r = this.ring[this.serial % AUDIT_CAPACITY]!;
+    const r = (this.ring[this.serial % AUDIT_CAPACITY] ??= blank());
     if (r.count > r.logged) this.logRepeats(r);
     if (r.serial >= 0 && this.runs.get(r.run) === r.serial) this.runs.delete(r.run);
     r.serial = this.serial++;
