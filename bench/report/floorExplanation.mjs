@@ -20,11 +20,9 @@ function memory(F, line) {
       `${mib(binary)} of it are pages of the node binary that the bare process never touches: ` +
       `${mib(more('binary', TURBOFAN))} of V8's optimizing compiler, paged in by its first ` +
       'optimization ' +
-      "(here the only function hot enough is the log redaction's path parser: @pinojs/redact " +
-      "parses each of the logger's 30 redact paths again for every log line that carries " +
-      'fields, and the login writes a few; ' +
-      'a long-running agent reaches the optimizing compiler anyway, a few thousand token.get ' +
-      'do), ' +
+      "(a few hundred requests make some of Node's own functions hot, its nextTick queue " +
+      "among them; the log's redaction no longer does, src/daemon/logger.ts; a long-running " +
+      'agent reaches the optimizing compiler anyway), ' +
       `${mib(more('binary', SOURCES))} of the sources of Node's built-in modules that the login ` +
       "and the provider stack compile (node:http and node:https, crypto, zlib, and undici's " +
       'Response and Headers classes, which openid-client needs), and ICU data; ' +
@@ -43,8 +41,8 @@ function memory(F, line) {
       'the price of a Node start and an openid-client load (tens of ms) per refresh or login. ' +
       (I.keychain
         ? `The keychain store adds ${mib(I.keychain.settledRssMiB - I.file.settledRssMiB)}: its ` +
-          "native library stays mapped, and its thread's malloc arena stays behind when the " +
-          'thread stops after 10 s idle.'
+          'native library stays mapped; what its thread allocated goes back to the system ' +
+          'when the thread stops after 10 s idle (src/daemon/memoryWhenQuiet.ts).'
         : ''),
   );
   line();
