@@ -30,8 +30,9 @@ type Fields = Record<string, unknown>;
  * objects are never changed); the fields themselves when none is there, which is always. pino's
  * `redact` takes the line's own fields (and a child logger's). Its wildcard paths (`*.token`) would
  * take the nested ones too, but they re-parse every path for every field of every line: after the
- * first few lines V8 compiles that parser with its optimizing compiler, which alone keeps 1.3 MiB
- * more of node resident in an idle agent (bench/RESULTS.md).
+ * first few lines V8 compiles that parser with its optimizing compiler, which alone kept 1.3 MiB
+ * more of node resident in an idle agent (its pages in /proc/PID/pagemap, against an agent without
+ * it; bench/compare/idleRss.mjs measures the idle agent).
  */
 export function censorNested(fields: Fields): Fields {
   return censorBelow(fields, 0) as Fields;

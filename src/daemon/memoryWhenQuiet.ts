@@ -11,8 +11,9 @@ const QUIET_MS = 2_000;
  * which a full collection starts, and a burst that ended without one left an idle agent holding a
  * flood's 60 MiB (test/reliability/badInput.test.mjs saw 120 MiB, flat, for 45 s). After that, and
  * when the keychain's thread stops: malloc_trim, so that what the C heap freed (buffers, the
- * thread's own allocations) goes back to the system instead of staying with glibc, some 1 MiB of
- * an idle agent (bench/RESULTS.md). After a burst, a timer checks every QUIET_MS whether requests
+ * thread's own allocations) goes back to the system instead of staying with glibc: 0.5 MiB of an
+ * idle agent with the keychain store (bench/compare/idleRss.mjs), more after a flood
+ * (test/cHeapTrim.test.mjs). After a burst, a timer checks every QUIET_MS whether requests
  * came meanwhile. The hot path only counts; an idle agent has no timer. Memory is the process's:
  * every socket server (the agent's, each delegated one) counts into the one `processMemory`.
  */
