@@ -68,10 +68,10 @@ function blank(): AuditRecord {
  * Every `token.get` outcome: who asked (pid, uid, executable), through which socket, for what, and
  * what happened; never a token. A ring of the last 1,000: a record is made the first time its slot
  * is needed (an idle agent holds only the few it used), then overwritten, so a full ring allocates
- * nothing more. A process that asks the same again and gets the same outcome
- * (a pipelining client, or one that connects for each request) adds to its last record's count
- * instead of taking a new one, and costs no /proc read and no log line; the log gets a run's first
- * at once and its repeats when the run ends or every 10 s.
+ * nothing more. A process that asks the same again and gets the same outcome (a pipelining client,
+ * or one that connects for each request) adds to its last record's count instead of taking a new
+ * one, and costs no /proc read and no log line; the log gets a run's first at once and its repeats
+ * when the run ends or every 10 s.
  */
 export class AuditLog {
   private readonly ring: AuditRecord[] = [];
