@@ -6,6 +6,7 @@ import { DpopKey } from '../provider/dpopKey.js';
 import { locked } from './control/refusals.js';
 import type { Sealed, Sealer } from './control/sealing.js';
 import { parseGrant } from './stores/grantJson.js';
+import { OneAtATime } from './oneAtATime.js';
 
 /**
  * The stored login of one profile, and the one truth about it: the store. Every use and change of
@@ -18,7 +19,7 @@ import { parseGrant } from './stores/grantJson.js';
 export class GrantKeeper {
   /** What this agent last read from the store or wrote there (undefined: not read; null: none). */
   private grant: StoredGrant | null | undefined;
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly turns = new OneAtATime();
   /** Set when the last save failed: the login then lives in memory only. */
   saveProblem: string | undefined;
   private dpopKey: DpopKey | undefined;
@@ -141,9 +142,7 @@ export class GrantKeeper {
   }
 
   serialised<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(task, task);
-    this.lock = run.catch(() => undefined);
-    return run;
+    return this.turns.run(task);
   }
 
   /**

@@ -6,6 +6,7 @@ import { environmentOf } from '../../os/processInfo.js';
 import { terminalLine } from '../../text/terminalText.js';
 import type { ConnectionContext } from '../connection.js';
 import { notConfirmed } from './refusals.js';
+import { OneAtATime } from '../oneAtATime.js';
 
 /** An answer holds for its process this long. */
 export const REMEMBER_MS = 10 * 60_000;
@@ -30,7 +31,8 @@ interface Asking {
 export class Confirmations {
   private readonly answers = new Map<string, { allowed: boolean; until: number }>();
   private readonly asking = new Map<string, Asking>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One prompt on screen at a time. */
+  private readonly prompts = new OneAtATime();
 
   constructor(
     private readonly log: Logger,
@@ -53,7 +55,7 @@ export class Confirmations {
     let asking = this.asking.get(key);
     if (asking === undefined) {
       const abort = new AbortController();
-      const answer = this.inTurn(() => this.ask(connection, what, abort.signal));
+      const answer = this.prompts.run(() => this.ask(connection, what, abort.signal));
       asking = { answer, waiting: 0, abort };
       this.asking.set(key, asking);
       void answer.then(() => this.asking.delete(key));
@@ -70,13 +72,6 @@ export class Confirmations {
     }
     if (answer === 'allow') return;
     throw notConfirmed(this.refusal(connection, what, answer));
-  }
-
-  /** One prompt on screen at a time. */
-  private inTurn<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async ask(

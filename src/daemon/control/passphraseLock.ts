@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AgentError } from '../../rpc/jsonRpc.js';
 import { locked } from './refusals.js';
 import { Sealer, type Sealed } from './sealing.js';
+import { OneAtATime } from '../oneAtATime.js';
 
 /** What the agent seals when it locks, and opens again when it unlocks (agent.ts). */
 export interface Sealable {
@@ -23,14 +24,14 @@ const MAX_DELAY_MS = 30_000;
 export class PassphraseLock {
   private state: { salt: Buffer; check: Sealed } | undefined;
   private failures = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly attempts = new OneAtATime();
 
   get locked(): boolean {
     return this.state !== undefined;
   }
 
   lock(passphrase: string, what: Sealable): Promise<void> {
-    return this.serialised(async () => {
+    return this.attempts.run(async () => {
       if (this.state) throw locked();
       const salt = randomBytes(16);
       const sealer = await Sealer.derive(passphrase, salt);
@@ -45,7 +46,7 @@ export class PassphraseLock {
 
   /** Resolves true when it was locked and now is not, false when it was not locked. */
   unlock(passphrase: string, what: Sealable): Promise<boolean> {
-    return this.serialised(async () => {
+    return this.attempts.run(async () => {
       if (!this.state) return false;
       const sealer = await Sealer.derive(passphrase, this.state.salt);
       try {
@@ -66,11 +67,5 @@ export class PassphraseLock {
       this.failures = 0;
       return true;
     });
-  }
-
-  private serialised<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
