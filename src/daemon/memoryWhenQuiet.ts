@@ -43,10 +43,8 @@ export class MemoryWhenQuiet {
       this.arm();
       return;
     }
-    const burst = this.requests >= BURST_REQUESTS;
     this.requests = 0;
-    if (burst) void fullGc().then(trimCHeap);
-    else trimCHeap();
+    void fullGc().then(trimCHeap);
   }
 }
 

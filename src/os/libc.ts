@@ -129,6 +129,9 @@ export function makeNonDumpable(): boolean {
   return false;
 }
 
+/** Set once malloc_trim was not found: it is not looked up again. */
+let noMallocTrim = false;
+
 /**
  * Gives the C heap's free pages back to the system: memory that Node and V8 freed but glibc's
  * allocator kept for reuse (malloc_trim(3)). False where the C library has no such call (musl,
@@ -144,4 +147,3 @@ export function trimCHeap(): boolean {
     return false;
   }
 }
-let noMallocTrim = false;
